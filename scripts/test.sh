@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a Debian machine, installing what is missing first:
+# the generated-code drift check, a warnings-as-errors build, the codec tests under AddressSanitizer,
+# the example package that applies our plugins, and every unit and integration test.
+# Integration tests start their own nats-server on 127.0.0.1 (or use NATS_URL when it is set).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-dependencies.sh
+[ -n "$(command -v swift)" ] || export PATH="/opt/swift/usr/bin:$PATH"
+export PROTOQUEUE_PYTHON="$PWD/.venv/bin/python"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "generated code matches its generator"
+scripts/check-generated.sh
+
+step "build with warnings as errors"
+swift build --build-tests -Xswiftc -warnings-as-errors
+
+step "example package built through the plugins"
+scripts/build-example.sh
+
+step "codec tests under AddressSanitizer (leaks are errors)"
+ASAN_OPTIONS=detect_leaks=1 swift test --sanitize=address --scratch-path .build-asan --filter ProtoqueueCodecTests
+
+step "all tests"
+swift test --skip-build
