@@ -35,6 +35,10 @@ enum CWrapperMode {
         }
         for file in DescriptorReader.buffer(request.pointee.proto_file, request.pointee.n_proto_file) {
             for message in DescriptorReader.buffer(file!.pointee.message_type, file!.pointee.n_message_type) {
+                if let problem = unsupportedDefault(message!, file: DescriptorReader.string(file!.pointee.name)) {
+                    PluginIO.respond(files: [], error: problem, features: proto3OptionalFeature)
+                    return 0
+                }
                 clearProto3Optional(message!)
             }
         }
@@ -61,6 +65,25 @@ enum CWrapperMode {
         for nested in DescriptorReader.buffer(message.pointee.nested_type, message.pointee.n_nested_type) {
             clearProto3Optional(nested!)
         }
+    }
+
+    /// protoc-c 1.4.1 writes `inf` and `nan` defaults as bare C identifiers, which do not compile: refuse them
+    /// with a message naming the field instead of letting the C compiler fail on generated code.
+    static func unsupportedDefault(
+        _ message: UnsafeMutablePointer<Google__Protobuf__DescriptorProto>,
+        file: String
+    ) -> String? {
+        for field in DescriptorReader.buffer(message.pointee.field, message.pointee.n_field) {
+            let value = DescriptorReader.string(field!.pointee.default_value)
+            if ["inf", "-inf", "nan"].contains(value) {
+                let name = DescriptorReader.string(message.pointee.name) + "." + DescriptorReader.string(field!.pointee.name)
+                return "\(file): \(name) has [default = \(value)], which protoc-c 1.4.1 cannot compile; use a finite default"
+            }
+        }
+        for nested in DescriptorReader.buffer(message.pointee.nested_type, message.pointee.n_nested_type) {
+            if let problem = unsupportedDefault(nested!, file: file) { return problem }
+        }
+        return nil
     }
 
     static func findOnPath(_ name: String) -> String? {

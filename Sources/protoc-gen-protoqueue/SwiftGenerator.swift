@@ -503,6 +503,12 @@ struct SwiftFileEmitter {
 
     // MARK: - Conversions
 
+    /// A protoc-c member name as Swift accesses it (`init` and `self` need backticks).
+    func cMember(_ fieldName: String) -> String {
+        let name = CNaming.memberName(fieldName)
+        return SwiftNaming.keywords.contains(name) || SwiftNaming.reservedMembers.contains(name) ? "`\(name)`" : name
+    }
+
     /// Converts one C value (an element for repeated fields) to Swift.
     func fromC(_ field: ProtoField, _ expression: String) -> String {
         switch field.type {
@@ -578,18 +584,18 @@ struct SwiftFileEmitter {
 
     mutating func emitFromC(_ field: ProtoField, in message: ProtoMessage) {
         let property = "self.\(SwiftNaming.escaped(SwiftNaming.member(field.name)))"
-        let member = "c.pointee.\(CNaming.memberName(field.name))"
+        let member = "c.pointee.\(cMember(field.name))"
         let cName = CNaming.memberName(field.name)
         switch kind(field, in: message) {
         case .map(let key, let value, _):
-            line("for entry in ProtoqueueCodec.ProtoqueueRuntime.buffer(c.pointee.\(cName), c.pointee.n_\(cName)) {")
+            line("for entry in ProtoqueueCodec.ProtoqueueRuntime.buffer(c.pointee.\(cMember(field.name)), c.pointee.n_\(cName)) {")
             let valueExpression = value.type == .message
                 ? "entry!.pointee.value.map { \(valueType(value))(_protoqueueC: $0) } ?? \(valueType(value))()"
                 : fromC(value, "entry!.pointee.value")
             line("    \(property)[\(fromC(key, "entry!.pointee.key"))] = \(valueExpression)")
             line("}")
         case .repeated:
-            line("\(property) = ProtoqueueCodec.ProtoqueueRuntime.array(c.pointee.\(cName), c.pointee.n_\(cName)) { \(fromC(field, "$0")) }")
+            line("\(property) = ProtoqueueCodec.ProtoqueueRuntime.array(c.pointee.\(cMember(field.name)), c.pointee.n_\(cName)) { \(fromC(field, "$0")) }")
         case .oneofMember(let position):
             guard realOneofs(message).first(where: { $0.index == position })?.fields.first?.number == field.number
             else { return }
@@ -598,7 +604,7 @@ struct SwiftFileEmitter {
             let type = oneofTypeName(oneof, in: message)
             line("switch c.pointee.\(CNaming.oneofCaseMember(oneof.name)).rawValue {")
             for member in oneofFields {
-                let value = fromC(member, "c.pointee.\(CNaming.memberName(member.name))")
+                let value = fromC(member, "c.pointee.\(cMember(member.name))")
                 line("case \(member.number): self.\(SwiftNaming.escaped(SwiftNaming.member(oneof.name))) = \(type).\(SwiftNaming.escaped(SwiftNaming.member(member.name)))(\(value))")
             }
             line("default: break")
@@ -629,7 +635,7 @@ struct SwiftFileEmitter {
     mutating func emitToC(_ field: ProtoField, in message: ProtoMessage) {
         let property = "self.\(SwiftNaming.escaped(SwiftNaming.member(field.name)))"
         let cName = CNaming.memberName(field.name)
-        let member = "c.pointee.\(cName)"
+        let member = "c.pointee.\(cMember(field.name))"
         switch kind(field, in: message) {
         case .map(let key, let value, let entry):
             let entryType = CNaming.typeName(entry.fullName)
@@ -696,7 +702,7 @@ struct SwiftFileEmitter {
 
     /// Sets the key or value of a map entry (`entry` is the C entry pointer in scope).
     mutating func emitEntryField(_ field: ProtoField, _ expression: String, entry: ProtoMessage) {
-        let member = "entry.pointee.\(CNaming.memberName(field.name))"
+        let member = "entry.pointee.\(cMember(field.name))"
         if !file.isProto3 && hasPresenceFlag(field) {
             line("entry.pointee.has_\(CNaming.memberName(field.name)) = 1")
         }
@@ -708,7 +714,7 @@ struct SwiftFileEmitter {
         for field in fields {
             line("case .\(SwiftNaming.escaped(SwiftNaming.member(field.name)))(let value)?:")
             line("    c.pointee.\(CNaming.oneofCaseMember(oneof.name)) = .init(rawValue: \(field.number))")
-            line("    c.pointee.\(CNaming.memberName(field.name)) = \(toC(field, "value", owner: message))")
+            line("    c.pointee.\(cMember(field.name)) = \(toC(field, "value", owner: message))")
         }
         line("case nil: break")
         line("}")

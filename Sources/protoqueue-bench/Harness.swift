@@ -6,10 +6,10 @@ import Darwin
 
 /// One benchmark scenario: a name and a function that measures it and returns its result line.
 /// Add a scenario by adding a file that defines one and listing it in `Scenarios.all`.
-struct Scenario {
+struct Scenario: Sendable {
     var name: String
     var summary: String
-    var run: () throws -> BenchResult
+    var run: @Sendable () throws -> BenchResult
 }
 
 /// One `RESULT` line: our cost beside the baseline's, measured in the same run.

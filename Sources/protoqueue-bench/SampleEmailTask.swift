@@ -7,11 +7,11 @@ enum SampleEmailTask {
     static let value = EmailTask(
         to: "ada.lovelace@example.com",
         subject: "Your invoice #20931 is ready",
-        templateId: "invoice-ready-v2",
+        templateID: "invoice-ready-v2",
         templateValues: ["amount": "42.00 EUR", "due": "2026-12-01"],
         cc: [],
         priority: .high,
-        requester: Requester(accountId: "acct_8f2c", service: "billing-api")
+        requester: Requester(accountID: "acct_8f2c", service: "billing-api")
     )
 
     /// Encodes `value` once.
