@@ -67,20 +67,29 @@ public struct ProtoqueueArena: ~Copyable {
     /// - Throws: `encodingFailed` naming `field` when the string holds U+0000, which protobuf-c cannot carry.
     @inlinable
     public mutating func string(_ value: String, field: StaticString) throws(ProtoqueueError) -> UnsafeMutablePointer<CChar> {
-        var value = value
-        let copy: UnsafeMutablePointer<CChar>? = value.withUTF8 { utf8 in
-            if utf8.count > 0, memchr(utf8.baseAddress!, 0, utf8.count) != nil { return nil }
-            let memory = allocate(byteCount: utf8.count + 1, alignment: 1)
-            if utf8.count > 0 { memory.copyMemory(from: utf8.baseAddress!, byteCount: utf8.count) }
-            memory.storeBytes(of: 0, toByteOffset: utf8.count, as: UInt8.self)
-            return memory.bindMemory(to: CChar.self, capacity: utf8.count + 1)
-        }
+        let copy =
+            value.utf8.withContiguousStorageIfAvailable { copyCString($0) }
+            ?? Array(value.utf8).withUnsafeBufferPointer { copyCString($0) }
         guard let copy else {
             throw ProtoqueueError(
                 .encodingFailed,
                 "\(field): the string contains U+0000, which protobuf-c cannot encode (C strings end at NUL)")
         }
         return copy
+    }
+
+    /// Copies UTF-8 bytes and a terminating NUL; nil when the bytes contain NUL.
+    @inlinable
+    mutating func copyCString(_ utf8: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<CChar>? {
+        let count = utf8.count
+        let memory = allocate(byteCount: count + 1, alignment: 1).bindMemory(to: UInt8.self, capacity: count + 1)
+        if count > 0 {
+            let source = utf8.baseAddress!
+            if memchr(source, 0, count) != nil { return nil }
+            memory.update(from: source, count: count)
+        }
+        memory[count] = 0
+        return UnsafeMutableRawPointer(memory).bindMemory(to: CChar.self, capacity: count + 1)
     }
 
     /// Copies bytes for a `bytes` field.

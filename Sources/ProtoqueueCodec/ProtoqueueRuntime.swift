@@ -44,8 +44,11 @@ public enum ProtoqueueRuntime {
         }
     }
 
-    /// Decodes a message: checks nesting depth when the schema is recursive, unpacks with protobuf-c, converts,
-    /// and frees the unpacked C message.
+    /// The size of the stack buffer protobuf-c unpacks into before it spills into `malloc`ed blocks.
+    public static let stackUnpackArenaSize = 4096
+
+    /// Decodes a message: checks nesting depth when the schema is recursive, unpacks with protobuf-c into an
+    /// arena (a stack buffer, then `malloc`ed blocks; one release instead of `free_unpacked`), and converts.
     /// - Parameters:
     ///   - bytes: The encoded message.
     ///   - descriptor: The protobuf-c descriptor of the message.
@@ -66,14 +69,25 @@ public enum ProtoqueueRuntime {
         if checkDepth {
             try ProtoqueueWireCheck.checkDepth(bytes, descriptor: descriptor, messageName: messageName)
         }
-        let unpacked = bytes.withUnsafeBufferPointer {
-            protobuf_c_message_unpack(descriptor, nil, $0.count, $0.baseAddress)
+        return try withUnsafeTemporaryAllocation(byteCount: stackUnpackArenaSize, alignment: 16) {
+            (buffer) throws(ProtoqueueError) -> Message in
+            var arena = UnpackArena(cursor: buffer.baseAddress!, end: buffer.baseAddress! + buffer.count, blocks: nil)
+            return try withUnsafeMutablePointer(to: &arena) { (state) throws(ProtoqueueError) -> Message in
+                defer { UnpackArena.releaseBlocks(state) }
+                var allocator = ProtobufCAllocator(
+                    alloc: { data, size in UnpackArena.allocate(data!, size) },
+                    free: { _, _ in },
+                    allocator_data: UnsafeMutableRawPointer(state)
+                )
+                let unpacked = bytes.withUnsafeBufferPointer {
+                    protobuf_c_message_unpack(descriptor, &allocator, $0.count, $0.baseAddress)
+                }
+                guard let unpacked else {
+                    throw ProtoqueueWireCheck.diagnose(bytes, descriptor: descriptor, messageName: messageName)
+                }
+                return convert(UnsafeRawPointer(unpacked).assumingMemoryBound(to: C.self))
+            }
         }
-        guard let unpacked else {
-            throw ProtoqueueWireCheck.diagnose(bytes, descriptor: descriptor, messageName: messageName)
-        }
-        defer { protobuf_c_message_free_unpacked(unpacked, nil) }
-        return convert(UnsafeRawPointer(unpacked).assumingMemoryBound(to: C.self))
     }
 
     /// The address of a message's protobuf-c descriptor, read from a struct its `__init` function filled
@@ -130,16 +144,28 @@ public enum ProtoqueueRuntime {
         buffer(pointer, count).map(convert)
     }
 
-    /// Map entries in key order, so equal maps encode to equal bytes.
+    /// Sorts the C entries of a map field in place by key, so equal maps encode to equal bytes.
     @inlinable
-    public static func sorted<Key: Comparable, Value>(_ map: [Key: Value]) -> [(key: Key, value: Value)] {
-        map.sorted { $0.key < $1.key }
+    public static func sortMapEntries<Entry>(
+        _ entries: UnsafeMutablePointer<UnsafeMutablePointer<Entry>?>,
+        count: Int,
+        by precedes: (UnsafeMutablePointer<Entry>, UnsafeMutablePointer<Entry>) -> Bool
+    ) {
+        guard count > 1 else { return }
+        var buffer = UnsafeMutableBufferPointer(start: entries, count: count)
+        buffer.sort { precedes($0!, $1!) }
     }
 
-    /// Map entries in key order (`false` first).
+    /// Key order of integer and bool (`protobuf_c_boolean`, false first) map keys.
     @inlinable
-    public static func sorted<Value>(_ map: [Bool: Value]) -> [(key: Bool, value: Value)] {
-        map.sorted { !$0.key && $1.key }
+    public static func mapKeyPrecedes<Key: Comparable>(_ lhs: Key, _ rhs: Key) -> Bool {
+        lhs < rhs
+    }
+
+    /// Key order of string map keys: byte order of their UTF-8.
+    @inlinable
+    public static func mapKeyPrecedes(_ lhs: UnsafeMutablePointer<CChar>?, _ rhs: UnsafeMutablePointer<CChar>?) -> Bool {
+        strcmp(lhs!, rhs!) < 0
     }
 
     /// Whether a string member still points at its field's default value (a proto2 string that was not set).
@@ -153,9 +179,15 @@ public enum ProtoqueueRuntime {
     }
 
     /// The unknown fields protobuf-c kept while unpacking a message.
+    @inlinable
     public static func unknownFields<C>(of message: UnsafePointer<C>) -> ProtoqueueUnknownFields {
-        let base = UnsafeRawPointer(message).assumingMemoryBound(to: ProtobufCMessage.self).pointee
-        guard base.n_unknown_fields > 0 else { return ProtoqueueUnknownFields() }
+        let base = UnsafeRawPointer(message).assumingMemoryBound(to: ProtobufCMessage.self)
+        guard base.pointee.n_unknown_fields > 0 else { return ProtoqueueUnknownFields() }
+        return readUnknownFields(base.pointee)
+    }
+
+    @usableFromInline
+    static func readUnknownFields(_ base: ProtobufCMessage) -> ProtoqueueUnknownFields {
         var fields: [ProtoqueueUnknownFields.Field] = []
         fields.reserveCapacity(Int(base.n_unknown_fields))
         for field in UnsafeBufferPointer(start: base.unknown_fields, count: Int(base.n_unknown_fields)) {
@@ -173,13 +205,23 @@ public enum ProtoqueueRuntime {
     }
 
     /// Hands unknown fields to protobuf-c, which writes them after the known fields.
+    @inlinable
     public static func setUnknownFields<C>(
         _ unknown: ProtoqueueUnknownFields,
         of message: UnsafeMutablePointer<C>,
         in arena: inout ProtoqueueArena
     ) {
         guard !unknown.isEmpty else { return }
-        let base = UnsafeMutableRawPointer(message).assumingMemoryBound(to: ProtobufCMessage.self)
+        writeUnknownFields(
+            unknown, to: UnsafeMutableRawPointer(message).assumingMemoryBound(to: ProtobufCMessage.self), in: &arena)
+    }
+
+    @usableFromInline
+    static func writeUnknownFields(
+        _ unknown: ProtoqueueUnknownFields,
+        to base: UnsafeMutablePointer<ProtobufCMessage>,
+        in arena: inout ProtoqueueArena
+    ) {
         let fields = arena.allocate(like: base.pointee.unknown_fields, count: unknown.fields.count)
         for (position, field) in unknown.fields.enumerated() {
             var data = field.payload
@@ -202,5 +244,54 @@ public enum ProtoqueueRuntime {
         }
         base.pointee.n_unknown_fields = UInt32(unknown.fields.count)
         base.pointee.unknown_fields = fields
+    }
+}
+
+/// The allocator protobuf-c unpacks with: bump allocation from a stack buffer, then from `malloc`ed blocks
+/// chained through their first word; everything is released at once after conversion.
+@usableFromInline
+struct UnpackArena {
+    @usableFromInline var cursor: UnsafeMutableRawPointer
+    @usableFromInline var end: UnsafeMutableRawPointer
+    @usableFromInline var blocks: UnsafeMutableRawPointer?
+
+    @inlinable
+    init(cursor: UnsafeMutableRawPointer, end: UnsafeMutableRawPointer, blocks: UnsafeMutableRawPointer?) {
+        self.cursor = cursor
+        self.end = end
+        self.blocks = blocks
+    }
+
+    @inlinable
+    static func allocate(_ data: UnsafeMutableRawPointer, _ size: Int) -> UnsafeMutableRawPointer? {
+        let state = data.assumingMemoryBound(to: UnpackArena.self)
+        let address = (Int(bitPattern: state.pointee.cursor) &+ 15) & ~15
+        if size <= Int(bitPattern: state.pointee.end) &- address {
+            state.pointee.cursor = UnsafeMutableRawPointer(bitPattern: address &+ size)!
+            return UnsafeMutableRawPointer(bitPattern: address)
+        }
+        return allocateBlock(state, size)
+    }
+
+    @usableFromInline
+    static func allocateBlock(_ state: UnsafeMutablePointer<UnpackArena>, _ size: Int) -> UnsafeMutableRawPointer? {
+        let header = 16
+        let blockSize = max(size + header, 16 * 1024)
+        guard let block = malloc(blockSize) else { return nil }
+        block.storeBytes(of: state.pointee.blocks, as: UnsafeMutableRawPointer?.self)
+        state.pointee.blocks = block
+        state.pointee.cursor = block + header + size
+        state.pointee.end = block + blockSize
+        return block + header
+    }
+
+    @usableFromInline
+    static func releaseBlocks(_ state: UnsafeMutablePointer<UnpackArena>) {
+        var next = state.pointee.blocks
+        while let block = next {
+            next = block.load(as: UnsafeMutableRawPointer?.self)
+            free(block)
+        }
+        state.pointee.blocks = nil
     }
 }

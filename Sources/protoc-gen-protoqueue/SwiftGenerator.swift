@@ -588,6 +588,7 @@ struct SwiftFileEmitter {
         let cName = CNaming.memberName(field.name)
         switch kind(field, in: message) {
         case .map(let key, let value, _):
+            line("\(property).reserveCapacity(c.pointee.n_\(cName))")
             line("for entry in ProtoqueueCodec.ProtoqueueRuntime.buffer(c.pointee.\(cMember(field.name)), c.pointee.n_\(cName)) {")
             let valueExpression = value.type == .message
                 ? "entry!.pointee.value.map { \(valueType(value))(_protoqueueC: $0) } ?? \(valueType(value))()"
@@ -642,14 +643,19 @@ struct SwiftFileEmitter {
             line("if !\(property).isEmpty {")
             indent += 1
             line("let entries = arena.allocate(like: \(member), count: \(property).count)")
-            line("for (position, element) in ProtoqueueCodec.ProtoqueueRuntime.sorted(\(property)).enumerated() {")
+            line("var position = 0")
+            line("for element in \(property) {")
             indent += 1
             line("let entry = arena.allocate(\(entryType).self)")
             line("\(CNaming.functionPrefix(entry.fullName))__init(entry)")
             emitEntryField(key, "element.key", entry: entry)
             emitEntryField(value, "element.value", entry: entry)
             line("entries[position] = entry")
+            line("position += 1")
             indent -= 1
+            line("}")
+            line("ProtoqueueCodec.ProtoqueueRuntime.sortMapEntries(entries, count: position) {")
+            line("    ProtoqueueCodec.ProtoqueueRuntime.mapKeyPrecedes($0.pointee.key, $1.pointee.key)")
             line("}")
             line("c.pointee.n_\(cName) = \(property).count")
             line("\(member) = entries")
