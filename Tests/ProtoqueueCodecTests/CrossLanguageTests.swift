@@ -28,14 +28,11 @@ enum PythonPeer {
         process.arguments = [interpreter] + arguments
         let stdin = Pipe()
         let stdout = Pipe()
-        let stderrFile = FileManager.default.temporaryDirectory.appending(path: "protoqueue-py-\(UUID()).err")
-        guard FileManager.default.createFile(atPath: stderrFile.path, contents: nil) else {
-            throw CocoaError(.fileWriteUnknown)
-        }
-        defer { try? FileManager.default.removeItem(at: stderrFile) }
+        // stderr is read after stdout ends: the peer writes at most a short traceback there.
+        let stderr = Pipe()
         process.standardInput = stdin
         process.standardOutput = stdout
-        process.standardError = try FileHandle(forWritingTo: stderrFile)
+        process.standardError = stderr
         try process.run()
         let writer = Thread {
             try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
@@ -43,8 +40,8 @@ enum PythonPeer {
         }
         writer.start()
         let data = stdout.fileHandleForReading.readDataToEndOfFile()
+        let errors = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        let errors = (try? String(contentsOf: stderrFile, encoding: .utf8)) ?? ""
         return Output(status: process.terminationStatus, stdout: String(decoding: data, as: UTF8.self), stderr: errors)
     }
 
