@@ -15,7 +15,7 @@ struct ProtoqueueConfiguration: Decodable {
     var protoRoot: String?
     /// The schemas to compile, relative to `protoRoot` (default: every `.proto` under `protoRoot`).
     var protoFiles: [String]?
-    /// Extra import directories, relative to the target directory.
+    /// Extra import directories, relative to the target directory (or absolute).
     var importPaths: [String]?
     /// For a Swift target: the C target holding the protoc-c output.
     var cModule: String?
@@ -74,7 +74,8 @@ struct SchemaSet {
             }
             var imports: [URL] = []
             for path in config.importPaths ?? [] {
-                let importURL = directory.appending(path: path).standardizedFileURL
+                let importURL =
+                    path.hasPrefix("/") ? URL(filePath: path) : directory.appending(path: path).standardizedFileURL
                 guard FileManager.default.fileExists(atPath: importURL.path) else {
                     throw ProtoqueuePluginError("\(url.path): importPaths names '\(path)', which does not exist at \(importURL.path)")
                 }
