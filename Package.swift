@@ -82,7 +82,7 @@ let codecTargets: [Target] = [
     ),
     .testTarget(
         name: "ProtoqueueCodecTests",
-        dependencies: ["KitchenSink", "CKitchenSink", "TaskSchemas", "ProtoqueueCodec", "CProtobufC"],
+        dependencies: ["KitchenSink", "CKitchenSink", "TaskSchemas", "ProtoqueueCodec", "CProtobufC", "protoc-gen-protoqueue"],
         swiftSettings: swiftSettings
     ),
 ]
@@ -91,7 +91,6 @@ let codecProducts: [Product] = [
     .library(name: "ProtoqueueCodec", targets: ["ProtoqueueCodec"]),
     .plugin(name: "ProtoqueueCGenerator", targets: ["ProtoqueueCGenerator"]),
     .plugin(name: "ProtoqueueSwiftGenerator", targets: ["ProtoqueueSwiftGenerator"]),
-    .executable(name: "protoqueue-bench", targets: ["protoqueue-bench"]),
 ]
 
 let package = Package(
