@@ -22,7 +22,10 @@ step "example package built through the plugins"
 scripts/build-example.sh
 
 step "codec tests under AddressSanitizer (leaks are errors)"
-ASAN_OPTIONS=detect_leaks=1 swift test --sanitize=address --scratch-path .build-asan --filter ProtoqueueCodecTests
+# The one suppression is a 32-byte leak inside Foundation's Process.run(); XCTest's runner is left out because
+# libXCTest itself reports leaks. Our code gets no suppression.
+LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt" ASAN_OPTIONS=detect_leaks=1 \
+    swift test --sanitize=address --disable-xctest --scratch-path .build-asan --filter ProtoqueueCodecTests
 
 step "all tests"
 swift test --skip-build
