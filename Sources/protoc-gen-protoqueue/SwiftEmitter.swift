@@ -466,10 +466,10 @@ struct SwiftFileEmitter {
         line("///   encoding of this message.")
         line("public init(serializedBytes bytes: [Swift.UInt8]) throws(ProtoqueueCodec.ProtoqueueError) {")
         indent += 1
-        line("self = try ProtoqueueCodec.ProtoqueueRuntime.decode(")
+        line("try ProtoqueueCodec.ProtoqueueRuntime.decode(")
         line("    bytes, descriptor: Self._protoqueueDescriptor, messageName: Self.protoMessageName,")
-        line("    checkDepth: \(checkDepth), as: \(cType).self")
-        line(") { Self(_protoqueueC: $0) }")
+        line("    checkDepth: \(checkDepth), as: \(cType).self, into: &self")
+        line(") { $0 = Self(_protoqueueC: $1) }")
         indent -= 1
         line("}")
         line()
