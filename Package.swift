@@ -33,14 +33,50 @@ let codecTargets: [Target] = [
     )
 ]
 
+// MARK: - Queue: connection, provisioning, enqueue (branch `queue`)
+
+let queueTargets: [Target] = [
+    .target(
+        name: "Protoqueue",
+        dependencies: [
+            "CNats",
+            "ProtoqueueCodec",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
+        name: "ProtoqueueTests",
+        dependencies: [
+            "Protoqueue",
+            "CNats",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+        name: "protoqueue-bench",
+        dependencies: [
+            "Protoqueue",
+            "CNats",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+]
+
+let queueProducts: [Product] = [
+    .library(name: "Protoqueue", targets: ["Protoqueue"])
+]
+
 let package = Package(
     name: "Protoqueue",
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "ProtoqueueCodec", targets: ["ProtoqueueCodec"])
-    ],
+    ] + queueProducts,
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
     ],
-    targets: systemLibraries + codecTargets
+    targets: systemLibraries + codecTargets + queueTargets
 )
