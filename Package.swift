@@ -52,6 +52,7 @@ let queueTargets: [Target] = [
             "CNats",
             .product(name: "Logging", package: "swift-log"),
         ],
+        exclude: ["Fixtures"],
         swiftSettings: swiftSettings
     ),
     .executableTarget(
