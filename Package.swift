@@ -23,14 +23,79 @@ let systemLibraries: [Target] = [
     ),
 ]
 
-// MARK: - Schemas: runtime for generated code
+// MARK: - Schemas: runtime, generator, plugins, example schemas
 
 let codecTargets: [Target] = [
     .target(
         name: "ProtoqueueCodec",
         dependencies: ["CProtobufC"],
         swiftSettings: swiftSettings
-    )
+    ),
+    // Committed protoc-c output of descriptor.proto and compiler/plugin.proto (scripts/regenerate-descriptors.sh).
+    .target(
+        name: "CProtoDescriptors",
+        dependencies: ["CProtobufC"]
+    ),
+    .executableTarget(
+        name: "protoc-gen-protoqueue",
+        dependencies: ["CProtoDescriptors", "CProtobufC"],
+        swiftSettings: swiftSettings
+    ),
+    .plugin(
+        name: "ProtoqueueCGenerator",
+        capability: .buildTool(),
+        dependencies: ["protoc-gen-protoqueue"]
+    ),
+    .plugin(
+        name: "ProtoqueueSwiftGenerator",
+        capability: .buildTool(),
+        dependencies: ["protoc-gen-protoqueue"]
+    ),
+    .target(
+        name: "CTaskSchemas",
+        dependencies: ["CProtobufC"],
+        plugins: ["ProtoqueueCGenerator"]
+    ),
+    .target(
+        name: "TaskSchemas",
+        dependencies: ["CTaskSchemas", "ProtoqueueCodec"],
+        swiftSettings: swiftSettings,
+        plugins: ["ProtoqueueSwiftGenerator"]
+    ),
+    .executableTarget(
+        name: "protoqueue-bench",
+        dependencies: [
+            "TaskSchemas", "CTaskSchemas", "ProtoqueueCodec", "CProtobufC",
+            // queue scenarios (EnqueueBenchmark.swift)
+            "Protoqueue", "CNats", .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+    .target(
+        name: "CKitchenSink",
+        dependencies: ["CProtobufC"],
+        path: "Tests/KitchenSink/CKitchenSink",
+        plugins: ["ProtoqueueCGenerator"]
+    ),
+    .target(
+        name: "KitchenSink",
+        dependencies: ["CKitchenSink", "ProtoqueueCodec"],
+        path: "Tests/KitchenSink/KitchenSink",
+        exclude: ["protoqueue.json"],
+        swiftSettings: swiftSettings,
+        plugins: ["ProtoqueueSwiftGenerator"]
+    ),
+    .testTarget(
+        name: "ProtoqueueCodecTests",
+        dependencies: ["KitchenSink", "CKitchenSink", "TaskSchemas", "ProtoqueueCodec", "CProtobufC", "protoc-gen-protoqueue"],
+        swiftSettings: swiftSettings
+    ),
+]
+
+let codecProducts: [Product] = [
+    .library(name: "ProtoqueueCodec", targets: ["ProtoqueueCodec"]),
+    .plugin(name: "ProtoqueueCGenerator", targets: ["ProtoqueueCGenerator"]),
+    .plugin(name: "ProtoqueueSwiftGenerator", targets: ["ProtoqueueSwiftGenerator"]),
 ]
 
 // MARK: - Queue: connection, provisioning, enqueue (branch `queue`)
@@ -49,19 +114,11 @@ let queueTargets: [Target] = [
         name: "ProtoqueueTests",
         dependencies: [
             "Protoqueue",
+            "TaskSchemas",
             "CNats",
             .product(name: "Logging", package: "swift-log"),
         ],
         exclude: ["Fixtures"],
-        swiftSettings: swiftSettings
-    ),
-    .executableTarget(
-        name: "protoqueue-bench",
-        dependencies: [
-            "Protoqueue",
-            "CNats",
-            .product(name: "Logging", package: "swift-log"),
-        ],
         swiftSettings: swiftSettings
     ),
 ]
@@ -73,9 +130,7 @@ let queueProducts: [Product] = [
 let package = Package(
     name: "Protoqueue",
     platforms: [.macOS(.v15)],
-    products: [
-        .library(name: "ProtoqueueCodec", targets: ["ProtoqueueCodec"])
-    ] + queueProducts,
+    products: codecProducts + queueProducts,
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
     ],

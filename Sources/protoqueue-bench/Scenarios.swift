@@ -1,0 +1,12 @@
+/// Every scenario, in the order `protoqueue-bench` with no arguments runs them.
+enum Scenarios {
+    static let all: [Scenario] = [
+        encodeScenario,
+        decodeScenario,
+        enqueueScenario,
+        enqueueBatchScenario,
+        enqueueBatchHeadersScenario,
+        enqueueSendAsapScenario,
+        enqueueBatchSendAsapScenario,
+    ]
+}
