@@ -121,6 +121,15 @@ let queueTargets: [Target] = [
         exclude: ["Fixtures"],
         swiftSettings: swiftSettings
     ),
+    .executableTarget(
+        name: "protoqueue-demo",
+        dependencies: [
+            "Protoqueue",
+            "TaskSchemas",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
 ]
 
 let queueProducts: [Product] = [
