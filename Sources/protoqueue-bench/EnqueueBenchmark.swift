@@ -57,18 +57,30 @@ enum EnqueueBenchmark {
         // enqueue: one at a time.
         var ours: [Double] = []
         var raw: [Double] = []
+        if wanted("enqueue") {
+            _ = try await oursSingle(url: url, count: min(singleCount, 500), sendAsap: true, name: "bench_single_warm", logger: logger)
+            _ = try rawSingle(url: url, count: min(singleCount, 500), body: body, stream: "bench_raw_single_warm")
+        }
         for round in 0..<rounds where wanted("enqueue") {
+            if round % 2 == 1 { raw.append(try rawSingle(url: url, count: singleCount, body: body, stream: "bench_raw_single_\(round)")) }
             ours.append(try await oursSingle(url: url, count: singleCount, sendAsap: true, name: "bench_single_\(round)", logger: logger))
-            raw.append(try rawSingle(url: url, count: singleCount, body: body, stream: "bench_raw_single_\(round)"))
+            if round % 2 == 0 { raw.append(try rawSingle(url: url, count: singleCount, body: body, stream: "bench_raw_single_\(round)")) }
         }
         if wanted("enqueue") { results.append(BenchResult(name: "enqueue", ours: median(ours), baseline: median(raw), unit: "msgs/s")) }
 
         // enqueue-batch: pipelined.
         ours = []
         raw = []
+        if wanted("enqueue-batch") || wanted("enqueue-batch-headers") {
+            // Warm-up (untimed): the first batches on a fresh server run slower whichever side goes first.
+            _ = try await oursBatch(url: url, count: min(batchCount, 20_000), window: window, name: "bench_warm_ours", logger: logger)
+            _ = try rawBatch(url: url, count: min(batchCount, 20_000), window: window, body: body, stream: "bench_warm_raw")
+        }
         for round in 0..<rounds where wanted("enqueue-batch") {
+            // Alternate which side runs first in a round.
+            if round % 2 == 1 { raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_batch_\(round)")) }
             ours.append(try await oursBatch(url: url, count: batchCount, window: window, name: "bench_batch_\(round)", logger: logger))
-            raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_batch_\(round)"))
+            if round % 2 == 0 { raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_batch_\(round)")) }
         }
         if wanted("enqueue-batch") { results.append(BenchResult(name: "enqueue-batch", ours: median(ours), baseline: median(raw), unit: "msgs/s")) }
 
@@ -76,8 +88,9 @@ enum EnqueueBenchmark {
         ours = []
         raw = []
         for round in 0..<rounds where wanted("enqueue-batch-headers") {
+            if round % 2 == 1 { raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_hbatch_\(round)", sameHeaders: true)) }
             ours.append(try await oursBatch(url: url, count: batchCount, window: window, name: "bench_hbatch_\(round)", logger: logger))
-            raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_hbatch_\(round)", sameHeaders: true))
+            if round % 2 == 0 { raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_hbatch_\(round)", sameHeaders: true)) }
         }
         if wanted("enqueue-batch-headers") { results.append(BenchResult(name: "enqueue-batch-headers", ours: median(ours), baseline: median(raw), unit: "msgs/s")) }
 
