@@ -110,10 +110,7 @@ public final class NATSConnection: Sendable {
         func check(_ status: natsStatus, _ what: String) throws(ProtoqueueError) {
             guard status == NATS_OK else {
                 natsOptions_Destroy(options)
-                var error = NATSErrorMapping.error(status: status, operation: what)
-                if error.code == .natsError || error.code == .invalidName { error.code = .invalidConfiguration }
-                if what.hasPrefix("TLS") { error.code = .tlsFailed }
-                throw error
+                throw NATSErrorMapping.optionError(status: status, option: what, isTLS: what.hasPrefix("TLS"))
             }
         }
 
@@ -168,13 +165,10 @@ public final class NATSConnection: Sendable {
             // No connection was made, so nats.c will not call the closed callback: release the box here.
             Unmanaged<ConnectionEvents>.fromOpaque(box).release()
             natsOptions_Destroy(options)
-            let elapsed = Double(MonotonicClock.nanoseconds() - started) / 1e9
-            var error = NATSErrorMapping.error(status: status, operation: "connect to \(events.serverList)")
-            if error.code == .connectionFailed || error.code == .natsError || error.code == .timeout {
-                error.code = .connectionFailed
-                error.message = "could not connect to \(events.serverList) (connect timeout \(configuration.connectTimeout), gave up after \((elapsed * 100).rounded() / 100) s): \(NATSErrorMapping.lastErrorText() ?? String(cString: natsStatus_GetText(status)))"
-            }
-            throw error
+            let elapsed = Duration.nanoseconds(Int64(MonotonicClock.nanoseconds() - started))
+            throw NATSErrorMapping.connectError(
+                status: status, servers: events.serverList, connectTimeout: configuration.connectTimeout, elapsed: elapsed
+            )
         }
         var jsPointer: OpaquePointer?
         var jsOptions = jsOptions()
