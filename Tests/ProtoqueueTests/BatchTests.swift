@@ -7,7 +7,7 @@ import Testing
 @Suite("enqueueBatch", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct BatchTests {
     @Test func resultsArePerItemInInputOrder() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("batch")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
@@ -29,7 +29,7 @@ struct BatchTests {
     }
 
     @Test func partialFailureReportsEachItem() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("partial")
         // The stream refuses a 11th message (discard new): the server rejects those items asynchronously.
@@ -63,7 +63,7 @@ struct BatchTests {
     }
 
     @Test func asyncSequenceInputStreamsOrderedResults() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("stream")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
@@ -93,7 +93,7 @@ struct BatchTests {
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func timedOutItemsAreResentWithTheSameIDAndStoredOnce() async throws {
-        let server = try TestServer.start()
+        let server = try await TestServer.start()
         defer { server.stop() }
         let connection = try await connect(server.url, requestTimeout: .seconds(2))
         let name = uniqueName("resend")
@@ -127,7 +127,7 @@ struct BatchTests {
     }
 
     @Test func asyncBatchOnAClosedConnectionFailsInsteadOfHanging() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let queue = try await Queue<InteropTask>(connection: connection, name: uniqueName("closed"), logger: testLogger())
         await connection.close()

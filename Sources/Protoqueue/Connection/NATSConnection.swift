@@ -74,7 +74,7 @@ public final class NATSConnection: Sendable {
             logger.debug("NATS connected", metadata: ["protoqueue.servers": "\(serverList)"])
             return NATSConnection(configuration: configuration, logger: logger, events: events, pool: pool, handles: handles)
         } catch {
-            pool.shutdown(timeout: .seconds(1))
+            pool.shutdownWithoutWaiting()
             throw error
         }
     }
