@@ -106,3 +106,42 @@ struct TLSTests {
         }
     }
 }
+
+@Suite(
+    "NKey authentication",
+    .enabled(if: TestEnvironment.privateServerTestsEnabled && (TestEnvironment.isCI || TestCertificates.opensslAvailable), "needs nats-server and openssl")
+)
+struct NKeyTests {
+    static func makeKey() async throws -> (publicKey: String, seedFile: String, directory: URL) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("protoqueue-nkey-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let script = PythonPeer.repositoryRoot.appendingPathComponent("Tests/ProtoqueueTests/Fixtures/make_nkey.py").path
+        let result = try await PythonPeer.run(["python3", script, directory.path], timeout: 30)
+        guard result.status == 0 else { throw TestServerError(description: "make_nkey.py failed: \(result.stderr)") }
+        return (result.stdout.trimmingCharacters(in: .whitespacesAndNewlines), directory.appendingPathComponent("user.nk").path, directory)
+    }
+
+    @Test func nkeySeedFileAuthenticates() async throws {
+        let user = try await Self.makeKey()
+        let stranger = try await Self.makeKey()
+        defer {
+            try? FileManager.default.removeItem(at: user.directory)
+            try? FileManager.default.removeItem(at: stranger.directory)
+        }
+        #expect(user.publicKey.hasPrefix("U") && user.publicKey.count == 56)
+        let server = try await TestServer.start(configuration: """
+            authorization { users = [ { nkey: "\(user.publicKey)" } ] }
+            """)
+        defer { server.stop() }
+        let connection = try await connect(server.url, authentication: .nkey(publicKey: user.publicKey, seedFile: user.seedFile))
+        let queue = try await Queue<InteropTask>(connection: connection, name: "nkey", logger: testLogger())
+        #expect(try await queue.enqueue(InteropTask(to: "signed")).sequence == 1)
+        await connection.close()
+        do {
+            _ = try await connect(server.url, authentication: .nkey(publicKey: stranger.publicKey, seedFile: stranger.seedFile))
+            Issue.record("an unknown NKey was accepted")
+        } catch {
+            #expect(error.code == .authenticationFailed, "\(error)")
+        }
+    }
+}
