@@ -210,6 +210,9 @@ public final class NATSConnection: Sendable {
         return try await pool.run { () throws(ProtoqueueError) -> R in try body(handles.connection, handles.jetStream) }
     }
 
+    /// Whether ``close()`` has been called (long operations check it and stop early).
+    var isClosing: Bool { state.withLock { $0.closed } }
+
     /// The raw connection handle; only valid between ``beginCall()`` and ``endCall()``.
     var rawConnection: OpaquePointer { handles.connection }
 
@@ -264,10 +267,15 @@ public final class NATSConnection: Sendable {
         }
         // The blocking part runs on a thread of its own: it shuts the pool down, so it cannot run on the pool.
         _ = try? await BlockingThreadPool.runDedicated(name: "protoqueue-close") { [self] () throws(ProtoqueueError) -> Void in
-            let deadline = MonotonicClock.nanoseconds() + UInt64(timeout.nanoseconds)
+            // Every call is bounded (publish: ack timeout × attempts; batch: stops taking input once closing is
+            // seen and waits only for its in-flight acknowledgements), so this wait ends; the handles must stay
+            // valid until it does.
             idle.lock()
             while state.withLock({ $0.activeCalls }) > 0 {
-                if !idle.wait(untilNanoseconds: deadline) { break }
+                let deadline = MonotonicClock.nanoseconds() + UInt64(timeout.nanoseconds)
+                if !idle.wait(untilNanoseconds: deadline) {
+                    logger.debug("close: waiting for calls in progress to finish")
+                }
             }
             idle.unlock()
             publisher?.finish(waitFor: timeout)
@@ -298,7 +306,7 @@ public final class NATSConnection: Sendable {
             natsConnection_Close(handles.connection)
             natsConnection_Destroy(handles.connection)
             natsOptions_Destroy(handles.options)
-            pool.shutdown(timeout: .seconds(1))
+            pool.shutdownWithoutWaiting()
         }
     }
 }
