@@ -142,7 +142,9 @@ struct ConnectionTests {
         _ = try await Queue<InteropTask>(connection: admin, name: "allowed", logger: testLogger())
         _ = try await Queue<InteropTask>(connection: admin, name: "denied", logger: testLogger())
 
-        let requestTimeout = Duration.seconds(5)
+        // Long enough that failing fast (on the asynchronous permission error) and waiting for the publish timeout
+        // stay distinguishable even on a heavily loaded machine.
+        let requestTimeout = Duration.seconds(20)
         let limited = try await connect(server.url, authentication: .userPassword(user: "limited", password: "limited-pw"), requestTimeout: requestTimeout)
         let allowed = try await Queue<InteropTask>(connection: limited, name: "allowed", logger: testLogger())
         let denied = try await Queue<InteropTask>(connection: limited, name: "denied", logger: testLogger())
