@@ -64,7 +64,11 @@ let codecTargets: [Target] = [
     ),
     .executableTarget(
         name: "protoqueue-bench",
-        dependencies: ["TaskSchemas", "CTaskSchemas", "ProtoqueueCodec", "CProtobufC"],
+        dependencies: [
+            "TaskSchemas", "CTaskSchemas", "ProtoqueueCodec", "CProtobufC",
+            // queue scenarios (EnqueueBenchmark.swift)
+            "Protoqueue", "CNats", .product(name: "Logging", package: "swift-log"),
+        ],
         swiftSettings: swiftSettings
     ),
     .target(
@@ -94,12 +98,50 @@ let codecProducts: [Product] = [
     .plugin(name: "ProtoqueueSwiftGenerator", targets: ["ProtoqueueSwiftGenerator"]),
 ]
 
+// MARK: - Queue: connection, provisioning, enqueue (branch `queue`)
+
+let queueTargets: [Target] = [
+    .target(
+        name: "Protoqueue",
+        dependencies: [
+            "CNats",
+            "ProtoqueueCodec",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
+        name: "ProtoqueueTests",
+        dependencies: [
+            "Protoqueue",
+            "TaskSchemas",
+            "CNats",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        exclude: ["Fixtures"],
+        swiftSettings: swiftSettings
+    ),
+    .executableTarget(
+        name: "protoqueue-demo",
+        dependencies: [
+            "Protoqueue",
+            "TaskSchemas",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+]
+
+let queueProducts: [Product] = [
+    .library(name: "Protoqueue", targets: ["Protoqueue"])
+]
+
 let package = Package(
     name: "Protoqueue",
     platforms: [.macOS(.v15)],
-    products: codecProducts,
+    products: codecProducts + queueProducts,
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
     ],
-    targets: systemLibraries + codecTargets
+    targets: systemLibraries + codecTargets + queueTargets
 )

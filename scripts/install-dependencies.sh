@@ -17,7 +17,7 @@ apt_packages=(
     openssl              # certificates for the TLS tests
 )
 # A Python that is not Debian's (pyenv, for example) brings venv and pip itself.
-if ! { command -v python3 >/dev/null && python3 -m venv --help >/dev/null 2>&1; }; then
+if ! { command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' >/dev/null 2>&1; }; then
     apt_packages+=(python3 python3-venv python3-pip)
 fi
 

@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 scripts/install-dependencies.sh
 [ -n "$(command -v swift)" ] || export PATH="/opt/swift/usr/bin:$PATH"
 export PROTOQUEUE_PYTHON="$PWD/.venv/bin/python"
+export PATH="$PATH:/usr/sbin"  # Debian installs nats-server there
 
 step() { printf '\n== %s\n' "$*"; }
 

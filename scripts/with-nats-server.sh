@@ -6,7 +6,9 @@
 set -euo pipefail
 
 if [ -n "${NATS_URL:-}" ]; then
-    exec "$@"
+    exec status=0
+"$@" || status=$?
+exit "$status"
 fi
 
 server=${NATS_SERVER_BIN:-$(command -v nats-server || true)}
@@ -20,7 +22,8 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 "$server" -js -a 127.0.0.1 -p "$port" -sd "$store" -l "$store/server.log" &
 server_pid=$!
 cleanup() {
-    kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
     rm -rf "$store"
 }
 trap cleanup EXIT
@@ -34,4 +37,6 @@ grep -q "Server is ready" "$store/server.log" || { echo "with-nats-server: serve
 
 export NATS_URL="nats://127.0.0.1:$port"
 echo "with-nats-server: private nats-server $("$server" --version | awk '{print $2}') at $NATS_URL (pid $server_pid)" >&2
-"$@"
+status=0
+"$@" || status=$?
+exit "$status"

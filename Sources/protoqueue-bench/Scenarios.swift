@@ -3,5 +3,10 @@ enum Scenarios {
     static let all: [Scenario] = [
         encodeScenario,
         decodeScenario,
+        enqueueScenario,
+        enqueueBatchScenario,
+        enqueueBatchHeadersScenario,
+        enqueueSendAsapScenario,
+        enqueueBatchSendAsapScenario,
     ]
 }

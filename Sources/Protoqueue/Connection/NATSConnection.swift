@@ -1,0 +1,312 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CNats
+import Logging
+import Synchronization
+
+/// One connection to a NATS server or cluster, shared by any number of ``Queue``s.
+///
+/// ## Overview
+/// ```swift
+/// let connection = try await NATSConnection.connect(.init(servers: ["nats://127.0.0.1:4222"]), logger: logger)
+/// let queue = try await Queue<EmailTask>(connection: connection, name: "emails", logger: logger)
+/// // …
+/// await connection.close()
+/// ```
+/// The connection owns the nats.c connection and a few threads for blocking nats.c calls. ``close()`` drains it
+/// and frees everything exactly once; calls made after it fail with ``ProtoqueueError/Code/connectionClosed``.
+/// Disconnects, reconnects, closing and asynchronous server errors are logged to the logger you pass.
+public final class NATSConnection: Sendable {
+    /// The configuration the connection was made with.
+    public let configuration: NATSConnectionConfiguration
+    let logger: Logger
+    let events: ConnectionEvents
+    let pool: BlockingThreadPool
+
+    private struct Handles: @unchecked Sendable {
+        var connection: OpaquePointer  // natsConnection*
+        var options: OpaquePointer  // natsOptions*
+        var jetStream: OpaquePointer  // jsCtx*, for synchronous JetStream calls
+    }
+
+    private struct State {
+        var closed = false
+        var activeCalls = 0
+        var publisher: AsyncPublisher?
+    }
+
+    private let handles: Handles
+    private let state = Mutex(State())
+    private let idle = ConditionLock()
+
+    private init(configuration: NATSConnectionConfiguration, logger: Logger, events: ConnectionEvents, pool: BlockingThreadPool, handles: Handles) {
+        self.configuration = configuration
+        self.logger = logger
+        self.events = events
+        self.pool = pool
+        self.handles = handles
+    }
+
+    /// Connects to the configured servers.
+    /// - Parameters:
+    ///   - configuration: Servers, credentials, TLS, timeouts.
+    ///   - logger: Where connection events go. The library never bootstraps logging.
+    /// - Returns: An open connection.
+    /// - Throws: ``ProtoqueueError`` with ``ProtoqueueError/Code/connectionFailed`` (naming the URLs) when no
+    ///   server answered within ``NATSConnectionConfiguration/connectTimeout``,
+    ///   ``ProtoqueueError/Code/authenticationFailed`` for refused credentials,
+    ///   ``ProtoqueueError/Code/tlsFailed`` or ``ProtoqueueError/Code/invalidConfiguration``.
+    public static func connect(
+        _ configuration: NATSConnectionConfiguration,
+        logger: Logger
+    ) async throws(ProtoqueueError) -> NATSConnection {
+        try validate(configuration)
+        let serverList = configuration.servers.joined(separator: ", ")
+        let events = ConnectionEvents(logger: logger, serverList: serverList)
+        let pool = BlockingThreadPool(label: "protoqueue-nats", threadCount: configuration.blockingThreads)
+        do throws(ProtoqueueError) {
+            let handles = try await pool.run { () throws(ProtoqueueError) -> Handles in
+                try openConnection(configuration, events: events)
+            }
+            logger.debug("NATS connected", metadata: ["protoqueue.servers": "\(serverList)"])
+            return NATSConnection(configuration: configuration, logger: logger, events: events, pool: pool, handles: handles)
+        } catch {
+            pool.shutdownWithoutWaiting()
+            throw error
+        }
+    }
+
+    private static func validate(_ configuration: NATSConnectionConfiguration) throws(ProtoqueueError) {
+        guard !configuration.servers.isEmpty else {
+            throw ProtoqueueError(.invalidConfiguration, "at least one server URL is required")
+        }
+        for url in configuration.servers where url.isEmpty || url.contains(where: { $0 == " " || $0 == "\n" || $0 == "\r" }) {
+            throw ProtoqueueError(.invalidConfiguration, "invalid server URL \"\(url)\"")
+        }
+        guard configuration.connectTimeout > .zero, configuration.requestTimeout > .zero else {
+            throw ProtoqueueError(.invalidConfiguration, "connect and request timeouts must be positive")
+        }
+        guard configuration.reconnect.bufferSize >= 0 else {
+            throw ProtoqueueError(.invalidConfiguration, "reconnect buffer size must not be negative")
+        }
+        if let tls = configuration.tls, (tls.clientCertificateFile == nil) != (tls.clientKeyFile == nil) {
+            throw ProtoqueueError(.invalidConfiguration, "TLS client certificate and key must be given together")
+        }
+    }
+
+    /// Runs on a pool thread: builds the options and connects (blocking up to the connect timeout per server).
+    private static func openConnection(
+        _ configuration: NATSConnectionConfiguration,
+        events: ConnectionEvents
+    ) throws(ProtoqueueError) -> Handles {
+        var optionsPointer: OpaquePointer?
+        var status = natsOptions_Create(&optionsPointer)
+        guard status == NATS_OK, let options = optionsPointer else {
+            throw NATSErrorMapping.error(status: status, operation: "create connection options")
+        }
+        func check(_ status: natsStatus, _ what: String) throws(ProtoqueueError) {
+            guard status == NATS_OK else {
+                natsOptions_Destroy(options)
+                throw NATSErrorMapping.optionError(status: status, option: what, isTLS: what.hasPrefix("TLS"))
+            }
+        }
+
+        var cServers = configuration.servers.map { strdup($0) }
+        defer { cServers.forEach { free($0) } }
+        status = cServers.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: buffer.count) {
+                natsOptions_SetServers(options, $0, Int32(buffer.count))
+            }
+        }
+        try check(status, "server URLs \(configuration.servers)")
+        if let name = configuration.name { try check(natsOptions_SetName(options, name), "client name") }
+        switch configuration.authentication?.kind {
+        case .userPassword(let user, let password)?:
+            try check(natsOptions_SetUserInfo(options, user, password), "user/password")
+        case .token(let token)?:
+            try check(natsOptions_SetToken(options, token), "token")
+        case .nkey(let publicKey, let seedFile)?:
+            try check(natsOptions_SetNKeyFromSeed(options, publicKey, seedFile), "NKey seed file \(seedFile)")
+        case .credentialsFile(let path)?:
+            try check(natsOptions_SetUserCredentialsFromFiles(options, path, nil), "credentials file \(path)")
+        case nil:
+            break
+        }
+        if let tls = configuration.tls {
+            try check(natsOptions_SetSecure(options, true), "TLS")
+            if let ca = tls.caFile { try check(natsOptions_LoadCATrustedCertificates(options, ca), "TLS CA file \(ca)") }
+            if let cert = tls.clientCertificateFile, let key = tls.clientKeyFile {
+                try check(natsOptions_LoadCertificatesChain(options, cert, key), "TLS client certificate \(cert)")
+            }
+            if let host = tls.expectedHostname { try check(natsOptions_SetExpectedHostname(options, host), "TLS expected hostname") }
+        }
+        let reconnect = configuration.reconnect
+        try check(natsOptions_SetAllowReconnect(options, reconnect.enabled), "reconnect")
+        try check(natsOptions_SetMaxReconnect(options, Int32(clamping: reconnect.maxAttempts ?? -1)), "reconnect attempts")
+        try check(natsOptions_SetReconnectWait(options, reconnect.wait.milliseconds), "reconnect wait")
+        try check(natsOptions_SetReconnectJitter(options, reconnect.jitter.milliseconds, reconnect.jitterTLS.milliseconds), "reconnect jitter")
+        try check(natsOptions_SetReconnectBufSize(options, Int32(clamping: reconnect.bufferSize)), "reconnect buffer size")
+        try check(natsOptions_SetTimeout(options, configuration.connectTimeout.milliseconds), "connect timeout")
+        try check(natsOptions_SetSendAsap(options, configuration.sendAsap), "send-asap")
+
+        let box = Unmanaged.passRetained(events).toOpaque()
+        try check(natsOptions_SetErrorHandler(options, natsErrorTrampoline, box), "error handler")
+        try check(natsOptions_SetDisconnectedCB(options, natsDisconnectedTrampoline, box), "disconnected callback")
+        try check(natsOptions_SetReconnectedCB(options, natsReconnectedTrampoline, box), "reconnected callback")
+        try check(natsOptions_SetClosedCB(options, natsClosedTrampoline, box), "closed callback")
+
+        let started = MonotonicClock.nanoseconds()
+        var connectionPointer: OpaquePointer?
+        status = natsConnection_Connect(&connectionPointer, options)
+        guard status == NATS_OK, let connection = connectionPointer else {
+            // No connection was made, so nats.c will not call the closed callback: release the box here.
+            Unmanaged<ConnectionEvents>.fromOpaque(box).release()
+            natsOptions_Destroy(options)
+            let elapsed = Duration.nanoseconds(Int64(MonotonicClock.nanoseconds() - started))
+            throw NATSErrorMapping.connectError(
+                status: status, servers: events.serverList, connectTimeout: configuration.connectTimeout, elapsed: elapsed
+            )
+        }
+        var jsPointer: OpaquePointer?
+        var jsOptions = jsOptions()
+        jsOptions_Init(&jsOptions)
+        jsOptions.Wait = configuration.requestTimeout.milliseconds
+        status = natsConnection_JetStream(&jsPointer, connection, &jsOptions)
+        guard status == NATS_OK, let js = jsPointer else {
+            natsConnection_Destroy(connection)
+            natsOptions_Destroy(options)
+            throw NATSErrorMapping.error(status: status, operation: "create JetStream context")
+        }
+        return Handles(connection: connection, options: options, jetStream: js)
+    }
+
+    // MARK: - Calls
+
+    /// Marks a call as in progress so ``close()`` waits for it; throws when the connection is closed.
+    func beginCall() throws(ProtoqueueError) {
+        let ok = state.withLock { state -> Bool in
+            if state.closed { return false }
+            state.activeCalls += 1
+            return true
+        }
+        if !ok { throw ProtoqueueError(.connectionClosed, "the connection to \(events.serverList) is closed") }
+    }
+
+    func endCall() {
+        state.withLock { $0.activeCalls -= 1 }
+        idle.broadcast()
+    }
+
+    /// Runs `body` on a connection thread with the raw handles, failing if the connection is closed.
+    func withHandles<R: Sendable>(
+        _ body: @escaping @Sendable (_ connection: OpaquePointer, _ jetStream: OpaquePointer) throws(ProtoqueueError) -> R
+    ) async throws(ProtoqueueError) -> R {
+        try beginCall()
+        defer { endCall() }
+        let handles = self.handles
+        return try await pool.run { () throws(ProtoqueueError) -> R in try body(handles.connection, handles.jetStream) }
+    }
+
+    /// Whether ``close()`` has been called (long operations check it and stop early).
+    var isClosing: Bool { state.withLock { $0.closed } }
+
+    /// The raw connection handle; only valid between ``beginCall()`` and ``endCall()``.
+    var rawConnection: OpaquePointer { handles.connection }
+
+    /// The largest message (headers plus body) the server accepts, in bytes (as announced by the server the
+    /// connection is attached to; 0 once closed).
+    public var maxPayload: Int {
+        guard (try? beginCall()) != nil else { return 0 }
+        defer { endCall() }
+        return Int(natsConnection_GetMaxPayload(handles.connection))
+    }
+
+    /// ``maxPayload``, or a ``ProtoqueueError/Code/connectionClosed`` error.
+    func currentMaxPayload() throws(ProtoqueueError) -> Int {
+        try beginCall()
+        defer { endCall() }
+        return Int(natsConnection_GetMaxPayload(handles.connection))
+    }
+
+    /// The shared asynchronous publisher used by single ``Queue/enqueue(_:options:)`` calls.
+    func sharedPublisher() throws(ProtoqueueError) -> AsyncPublisher {
+        let result: Result<AsyncPublisher, ProtoqueueError> = state.withLock { state in
+            if state.closed { return .failure(ProtoqueueError(.connectionClosed, "the connection to \(events.serverList) is closed")) }
+            if let publisher = state.publisher { return .success(publisher) }
+            do throws(ProtoqueueError) {
+                let publisher = try AsyncPublisher(connection: self, label: "shared")
+                state.publisher = publisher
+                return .success(publisher)
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Drains and closes the connection, then frees it. Safe to call more than once and from several tasks;
+    /// only the first call does the work. Waits for calls in progress (at most the request timeout) first.
+    public func close() async {
+        let first = state.withLock { state -> Bool in
+            if state.closed { return false }
+            state.closed = true
+            return true
+        }
+        guard first else { return }
+        let handles = self.handles
+        let timeout = configuration.requestTimeout
+        let events = self.events
+        let pool = self.pool
+        let logger = self.logger
+        let publisher = state.withLock { state -> AsyncPublisher? in
+            defer { state.publisher = nil }
+            return state.publisher
+        }
+        // The blocking part runs on a thread of its own: it shuts the pool down, so it cannot run on the pool.
+        _ = try? await BlockingThreadPool.runDedicated(name: "protoqueue-close") { [self] () throws(ProtoqueueError) -> Void in
+            // Every call is bounded (publish: ack timeout × attempts; batch: stops taking input once closing is
+            // seen and waits only for its in-flight acknowledgements), so this wait ends; the handles must stay
+            // valid until it does.
+            idle.lock()
+            while state.withLock({ $0.activeCalls }) > 0 {
+                let deadline = MonotonicClock.nanoseconds() + UInt64(timeout.nanoseconds)
+                if !idle.wait(untilNanoseconds: deadline) {
+                    logger.debug("close: waiting for calls in progress to finish")
+                }
+            }
+            idle.unlock()
+            publisher?.finish(waitFor: timeout)
+            jsCtx_Destroy(handles.jetStream)
+            events.markClosing()
+            let status = natsConnection_DrainTimeout(handles.connection, timeout.milliseconds)
+            if status != NATS_OK {
+                natsConnection_Close(handles.connection)
+            }
+            if !events.waitUntilClosed(timeout: timeout + .seconds(1)) {
+                logger.warning("NATS connection did not report closed after draining; closing it")
+                natsConnection_Close(handles.connection)
+                _ = events.waitUntilClosed(timeout: .seconds(2))
+            }
+            natsConnection_Destroy(handles.connection)
+            natsOptions_Destroy(handles.options)
+            pool.shutdown(timeout: .seconds(2))
+        }
+    }
+
+    deinit {
+        let wasClosed = state.withLock { $0.closed }
+        if !wasClosed {
+            // Not closed by the owner: close without draining so the nats.c resources are not leaked.
+            state.withLock { $0.publisher }?.finish(waitFor: .zero)
+            jsCtx_Destroy(handles.jetStream)
+            events.markClosing()
+            natsConnection_Close(handles.connection)
+            natsConnection_Destroy(handles.connection)
+            natsOptions_Destroy(handles.options)
+            pool.shutdownWithoutWaiting()
+        }
+    }
+}

@@ -1,0 +1,274 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CNats
+
+/// What provisioning learned about the stream, kept by the ``Queue`` for checks before sending.
+struct ProvisionedStream: Sendable {
+    /// The stream's maximum message size, or `nil` when unlimited.
+    var maxMessageSize: Int?
+    /// Whether the stream or the consumer was created by this call.
+    var createdStream: Bool
+    var createdConsumer: Bool
+}
+
+/// Creates the queue's stream and consumer when missing, verifies them when present, and never updates or deletes.
+/// Runs on a connection thread (every call here blocks on a JetStream API request).
+enum Provisioner {
+    static func provision(
+        js: OpaquePointer,
+        layout: QueueLayout,
+        configuration: QueueConfiguration,
+        events: ConnectionEvents
+    ) throws(ProtoqueueError) -> ProvisionedStream {
+        try validate(configuration)
+        let started = MonotonicClock.nanoseconds()
+        do throws(ProtoqueueError) {
+            let (stream, createdStream) = try ensureStream(js: js, layout: layout, configuration: configuration)
+            let createdConsumer = try ensureConsumer(js: js, layout: layout, configuration: configuration)
+            return ProvisionedStream(maxMessageSize: stream, createdStream: createdStream, createdConsumer: createdConsumer)
+        } catch {
+            // A JetStream API request the user may not make times out; the real cause arrives asynchronously.
+            if error.code == .timeout, let violation = events.recentViolation(since: started, matching: { $0?.hasPrefix("$JS.API") ?? true }) {
+                throw NATSErrorMapping.permissionDenied(operation: "provision stream \"\(layout.streamName)\"", violation: violation)
+            }
+            throw error
+        }
+    }
+
+    static func validate(_ configuration: QueueConfiguration) throws(ProtoqueueError) {
+        func bad(_ text: String) -> ProtoqueueError { ProtoqueueError(.invalidConfiguration, text) }
+        guard [1, 3, 5].contains(configuration.replicas) else { throw bad("replicas must be 1, 3 or 5, not \(configuration.replicas)") }
+        if let age = configuration.maxAge, age <= .zero { throw bad("maxAge must be positive") }
+        if let bytes = configuration.maxBytes, bytes <= 0 { throw bad("maxBytes must be positive") }
+        if let messages = configuration.maxMessages, messages <= 0 { throw bad("maxMessages must be positive") }
+        if let size = configuration.maxMessageSize, size <= 0 { throw bad("maxMessageSize must be positive") }
+        guard configuration.duplicateWindow > .zero else { throw bad("duplicateWindow must be positive") }
+        if let age = configuration.maxAge, configuration.duplicateWindow > age {
+            throw bad("duplicateWindow (\(configuration.duplicateWindow)) must not exceed maxAge (\(age))")
+        }
+        let consumer = configuration.consumer
+        guard consumer.ackWait > .zero else { throw bad("consumer ackWait must be positive") }
+        if let deliveries = consumer.maxDeliveries {
+            guard deliveries >= 1 else { throw bad("consumer maxDeliveries must be at least 1") }
+            if !consumer.backoff.isEmpty && deliveries <= consumer.backoff.count {
+                throw bad("consumer maxDeliveries (\(deliveries)) must be greater than the number of backoff steps (\(consumer.backoff.count))")
+            }
+        }
+        guard consumer.backoff.allSatisfy({ $0 > .zero }) else { throw bad("consumer backoff steps must be positive") }
+        guard consumer.maxAckPending >= 1 else { throw bad("consumer maxAckPending must be at least 1") }
+    }
+
+    // MARK: Stream
+
+    private struct StreamSettings: Equatable {
+        var subjects: [String]
+        var retention: Int
+        var storage: Int
+        var replicas: Int64
+        var maxAge: Int64
+        var maxBytes: Int64
+        var maxMessages: Int64
+        var maxMessageSize: Int32
+        var duplicates: Int64
+        var discard: Int
+
+        init(layout: QueueLayout, configuration: QueueConfiguration) {
+            subjects = layout.streamSubjects
+            retention = configuration.retention.raw
+            storage = configuration.storage.raw
+            replicas = Int64(configuration.replicas)
+            maxAge = configuration.maxAge?.nanoseconds ?? 0
+            maxBytes = configuration.maxBytes ?? -1
+            maxMessages = configuration.maxMessages ?? -1
+            maxMessageSize = configuration.maxMessageSize ?? -1
+            duplicates = configuration.duplicateWindow.nanoseconds
+            // A full queue refuses new tasks rather than silently dropping the oldest ones.
+            discard = Int(js_DiscardNew.rawValue)
+        }
+
+        init(existing config: jsStreamConfig) {
+            subjects = (0..<Int(config.SubjectsLen)).compactMap { config.Subjects[$0].map { String(cString: $0) } }
+            retention = Int(config.Retention.rawValue)
+            storage = Int(config.Storage.rawValue)
+            replicas = max(1, config.Replicas)
+            maxAge = config.MaxAge
+            maxBytes = config.MaxBytes <= 0 ? -1 : config.MaxBytes
+            maxMessages = config.MaxMsgs <= 0 ? -1 : config.MaxMsgs
+            maxMessageSize = config.MaxMsgSize <= 0 ? -1 : config.MaxMsgSize
+            duplicates = config.Duplicates
+            discard = Int(config.Discard.rawValue)
+        }
+
+        func differences(from existing: StreamSettings) -> [String] {
+            var list: [String] = []
+            func add(_ name: String, _ have: String, _ want: String) { list.append("\(name): existing \(have), configured \(want)") }
+            func limit(_ value: Int64) -> String { value < 0 ? "unlimited" : "\(value)" }
+            func duration(_ ns: Int64) -> String { ns == 0 ? "unlimited" : "\(Duration.nanoseconds(ns))" }
+            if Set(existing.subjects) != Set(subjects) { add("subjects", "\(existing.subjects)", "\(subjects)") }
+            if existing.retention != retention {
+                add("retention", QueueConfiguration.Retention(raw: existing.retention).description, QueueConfiguration.Retention(raw: retention).description)
+            }
+            if existing.storage != storage {
+                add("storage", QueueConfiguration.Storage(raw: existing.storage).description, QueueConfiguration.Storage(raw: storage).description)
+            }
+            if existing.replicas != replicas { add("replicas", "\(existing.replicas)", "\(replicas)") }
+            if existing.maxAge != maxAge { add("maxAge", duration(existing.maxAge), duration(maxAge)) }
+            if existing.maxBytes != maxBytes { add("maxBytes", limit(existing.maxBytes), limit(maxBytes)) }
+            if existing.maxMessages != maxMessages { add("maxMessages", limit(existing.maxMessages), limit(maxMessages)) }
+            if existing.maxMessageSize != maxMessageSize {
+                add("maxMessageSize", limit(Int64(existing.maxMessageSize)), limit(Int64(maxMessageSize)))
+            }
+            if existing.duplicates != duplicates { add("duplicateWindow", duration(existing.duplicates), duration(duplicates)) }
+            if existing.discard != discard { add("discard", existing.discard == 0 ? "old" : "new", discard == 0 ? "old" : "new") }
+            return list
+        }
+    }
+
+    private static func ensureStream(
+        js: OpaquePointer,
+        layout: QueueLayout,
+        configuration: QueueConfiguration
+    ) throws(ProtoqueueError) -> (maxMessageSize: Int?, created: Bool) {
+        let wanted = StreamSettings(layout: layout, configuration: configuration)
+        for attempt in 0..<2 {
+            if let existing = try streamSettings(js: js, name: layout.streamName) {
+                let differences = wanted.differences(from: existing.settings)
+                guard differences.isEmpty else {
+                    throw ProtoqueueError(
+                        .configurationMismatch,
+                        "stream \"\(layout.streamName)\" exists (\(existing.messages) messages) with a different configuration; it was left unchanged. Differences: " + differences.joined(separator: "; ")
+                    )
+                }
+                return (existing.settings.maxMessageSize < 0 ? nil : Int(existing.settings.maxMessageSize), false)
+            }
+            if attempt == 1 { break }
+            var config = jsStreamConfig()
+            jsStreamConfig_Init(&config)
+            var jerr = jsErrCode(0)
+            var info: UnsafeMutablePointer<jsStreamInfo>?
+            let status: natsStatus = layout.streamName.withCString { name in
+                withCStrings(wanted.subjects) { subjects in
+                    config.Name = name
+                    config.Subjects = subjects
+                    config.SubjectsLen = Int32(wanted.subjects.count)
+                    config.Retention = jsRetentionPolicy(UInt32(wanted.retention))
+                    config.Storage = jsStorageType(UInt32(wanted.storage))
+                    config.Replicas = wanted.replicas
+                    config.MaxAge = wanted.maxAge
+                    config.MaxBytes = wanted.maxBytes
+                    config.MaxMsgs = wanted.maxMessages
+                    config.MaxMsgSize = wanted.maxMessageSize
+                    config.Duplicates = wanted.duplicates
+                    config.Discard = jsDiscardPolicy(UInt32(wanted.discard))
+                    return js_AddStream(&info, js, &config, nil, &jerr)
+                }
+            }
+            if let info { jsStreamInfo_Destroy(info) }
+            if status == NATS_OK { return (wanted.maxMessageSize < 0 ? nil : Int(wanted.maxMessageSize), true) }
+            // Someone created it at the same moment: compare with theirs.
+            if Int(jerr.rawValue) == NATSErrorMapping.JetStreamCode.streamNameInUse { continue }
+            throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "create stream \"\(layout.streamName)\" for \(wanted.subjects)")
+        }
+        throw ProtoqueueError(.natsError, "stream \"\(layout.streamName)\" could not be created or read")
+    }
+
+    private static func streamSettings(js: OpaquePointer, name: String) throws(ProtoqueueError) -> (settings: StreamSettings, messages: UInt64)? {
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var jerr = jsErrCode(0)
+        let status = js_GetStreamInfo(&info, js, name, nil, &jerr)
+        defer { if let info { jsStreamInfo_Destroy(info) } }
+        if status == NATS_NOT_FOUND || Int(jerr.rawValue) == NATSErrorMapping.JetStreamCode.streamNotFound { return nil }
+        guard status == NATS_OK, let info, let config = info.pointee.Config else {
+            throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read stream \"\(name)\"")
+        }
+        return (StreamSettings(existing: config.pointee), info.pointee.State.Msgs)
+    }
+
+    // MARK: Consumer
+
+    private static func ensureConsumer(js: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration) throws(ProtoqueueError) -> Bool {
+        let consumer = configuration.consumer
+        let wantedBackoff = consumer.backoff.map(\.nanoseconds)
+        let wantedMaxDeliver = Int64(consumer.maxDeliveries ?? -1)
+        for attempt in 0..<2 {
+            var info: UnsafeMutablePointer<jsConsumerInfo>?
+            var jerr = jsErrCode(0)
+            let status = js_GetConsumerInfo(&info, js, layout.streamName, layout.consumerName, nil, &jerr)
+            defer { if let info { jsConsumerInfo_Destroy(info) } }
+            if status == NATS_OK, let info, let config = info.pointee.Config?.pointee {
+                var differences: [String] = []
+                func add(_ name: String, _ have: String, _ want: String) { differences.append("\(name): existing \(have), configured \(want)") }
+                if config.DeliverSubject != nil { add("type", "push consumer", "pull consumer") }
+                if config.AckPolicy != js_AckExplicit { add("ackPolicy", "\(config.AckPolicy.rawValue)", "explicit") }
+                let filter = config.FilterSubject.map { String(cString: $0) } ?? ""
+                if filter != layout.consumerFilter { add("filterSubject", "\"\(filter)\"", "\"\(layout.consumerFilter)\"") }
+                let backoff = (0..<Int(config.BackOffLen)).map { config.BackOff[$0] }
+                if backoff != wantedBackoff {
+                    add("backoff", "\(backoff.map { Duration.nanoseconds($0) })", "\(consumer.backoff)")
+                }
+                if wantedBackoff.isEmpty && config.AckWait != consumer.ackWait.nanoseconds {
+                    add("ackWait", "\(Duration.nanoseconds(config.AckWait))", "\(consumer.ackWait)")
+                }
+                let maxDeliver = config.MaxDeliver <= 0 ? -1 : config.MaxDeliver
+                if maxDeliver != wantedMaxDeliver {
+                    add("maxDeliveries", maxDeliver < 0 ? "unlimited" : "\(maxDeliver)", wantedMaxDeliver < 0 ? "unlimited" : "\(wantedMaxDeliver)")
+                }
+                if config.MaxAckPending != Int64(consumer.maxAckPending) {
+                    add("maxAckPending", "\(config.MaxAckPending)", "\(consumer.maxAckPending)")
+                }
+                guard differences.isEmpty else {
+                    throw ProtoqueueError(
+                        .configurationMismatch,
+                        "consumer \"\(layout.consumerName)\" on stream \"\(layout.streamName)\" exists with a different configuration; it was left unchanged. Differences: " + differences.joined(separator: "; ")
+                    )
+                }
+                return false
+            }
+            let notFound = status == NATS_NOT_FOUND || Int(jerr.rawValue) == NATSErrorMapping.JetStreamCode.consumerNotFound
+            guard notFound else {
+                throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read consumer \"\(layout.consumerName)\"")
+            }
+            if attempt == 1 { break }
+            var config = jsConsumerConfig()
+            jsConsumerConfig_Init(&config)
+            var created: UnsafeMutablePointer<jsConsumerInfo>?
+            var createError = jsErrCode(0)
+            var backoff = wantedBackoff
+            let createStatus: natsStatus = layout.consumerName.withCString { name in
+                layout.consumerFilter.withCString { filter in
+                    backoff.withUnsafeMutableBufferPointer { backoffBuffer in
+                        config.Durable = name
+                        config.AckPolicy = js_AckExplicit
+                        config.DeliverPolicy = js_DeliverAll
+                        config.AckWait = consumer.ackWait.nanoseconds
+                        config.MaxDeliver = wantedMaxDeliver
+                        config.MaxAckPending = Int64(consumer.maxAckPending)
+                        config.FilterSubject = filter
+                        if !backoffBuffer.isEmpty {
+                            config.BackOff = backoffBuffer.baseAddress
+                            config.BackOffLen = Int32(backoffBuffer.count)
+                        }
+                        return js_AddConsumer(&created, js, layout.streamName, &config, nil, &createError)
+                    }
+                }
+            }
+            if let created { jsConsumerInfo_Destroy(created) }
+            if createStatus == NATS_OK { return true }
+            // Created concurrently by another process (same name, maybe other settings): compare on the next pass.
+            if Int(createError.rawValue) == 10148 || Int(createError.rawValue) == 10013 { continue }
+            throw NATSErrorMapping.error(status: createStatus, jsCode: Int(createError.rawValue), operation: "create consumer \"\(layout.consumerName)\" on stream \"\(layout.streamName)\"")
+        }
+        throw ProtoqueueError(.natsError, "consumer \"\(layout.consumerName)\" could not be created or read")
+    }
+}
+
+/// Calls `body` with a C array of C strings that lives for the duration of the call.
+func withCStrings<R>(_ strings: [String], _ body: (UnsafeMutablePointer<UnsafePointer<CChar>?>) -> R) -> R {
+    let duplicates = strings.map { UnsafePointer(strdup($0)) }
+    defer { duplicates.forEach { free(UnsafeMutablePointer(mutating: $0)) } }
+    var array: [UnsafePointer<CChar>?] = duplicates
+    return array.withUnsafeMutableBufferPointer { body($0.baseAddress!) }
+}

@@ -1,0 +1,203 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CNats
+import Logging
+
+/// A typed task queue on a JetStream stream: every task is one protobuf-encoded `Message`.
+///
+/// ## Overview
+/// ```swift
+/// let queue = try await Queue<EmailTask>(connection: connection, name: "emails", logger: logger)
+/// let receipt = try await queue.enqueue(EmailTask(to: "ada@example.com"), options: .init(id: "welcome-ada"))
+/// let results = try await queue.enqueueBatch(tasks)       // one result per task, in input order
+/// print(try await queue.stats().messages)
+/// ```
+/// Creating a queue provisions its stream and durable consumer: it creates what is missing and verifies what exists,
+/// throwing ``ProtoqueueError/Code/configurationMismatch`` (with every difference listed) rather than changing a
+/// stream that may hold tasks. Subjects and headers follow `docs/wire-format.md`.
+public struct Queue<Message: ProtoqueueMessage>: Sendable {
+    /// The queue's name.
+    public let name: String
+    /// The connection the queue uses.
+    public let connection: NATSConnection
+    /// The configuration the queue was provisioned with.
+    public let configuration: QueueConfiguration
+    /// The stream, subjects and consumer the queue uses.
+    public let layout: QueueLayout
+    let logger: Logger
+    let streamMaxMessageSize: Int?
+
+    /// Opens a queue, creating its stream and consumer if they do not exist.
+    /// - Parameters:
+    ///   - connection: An open connection.
+    ///   - name: The queue name: one subject token, also a valid stream name (no `.`, `*`, `>`, whitespace).
+    ///   - configuration: Stream and consumer settings.
+    ///   - logger: Where the queue logs (at `debug` and above). The library never bootstraps logging.
+    /// - Throws: ``ProtoqueueError`` with ``ProtoqueueError/Code/invalidName``,
+    ///   ``ProtoqueueError/Code/invalidConfiguration``, ``ProtoqueueError/Code/configurationMismatch``,
+    ///   ``ProtoqueueError/Code/permissionDenied`` or a connection error.
+    public init(
+        connection: NATSConnection,
+        name: String,
+        configuration: QueueConfiguration = QueueConfiguration(),
+        logger: Logger
+    ) async throws(ProtoqueueError) {
+        let layout = try QueueLayout(queueName: name, configuration: configuration)
+        let events = connection.events
+        let provisioned = try await connection.withHandles { _, js throws(ProtoqueueError) in
+            try Provisioner.provision(js: js, layout: layout, configuration: configuration, events: events)
+        }
+        var logger = logger
+        logger[metadataKey: "protoqueue.queue"] = "\(name)"
+        logger.debug(
+            "queue ready",
+            metadata: [
+                "protoqueue.stream": "\(layout.streamName)",
+                "protoqueue.createdStream": "\(provisioned.createdStream)",
+                "protoqueue.createdConsumer": "\(provisioned.createdConsumer)",
+            ]
+        )
+        self.name = name
+        self.connection = connection
+        self.configuration = configuration
+        self.layout = layout
+        self.logger = logger
+        self.streamMaxMessageSize = provisioned.maxMessageSize
+    }
+}
+
+/// Options for one enqueued task.
+public struct EnqueueOptions: Sendable, Hashable {
+    /// The task id and idempotency key, sent as `Nats-Msg-Id`: enqueueing the same id again inside the stream's
+    /// duplicate window stores the task once. `nil` generates a random UUID.
+    public var id: String?
+    /// String metadata carried as `Protoqueue-Meta-<key>` headers. Keys: letters, digits, `-`, `_`, `.`, not
+    /// starting with `Nats-`; values: no CR, LF or NUL.
+    public var metadata: [String: String]
+
+    /// Creates options.
+    /// - Parameters:
+    ///   - id: Idempotency key; `nil` generates one.
+    ///   - metadata: String metadata.
+    public init(id: String? = nil, metadata: [String: String] = [:]) {
+        self.id = id
+        self.metadata = metadata
+    }
+}
+
+/// What the server said about one enqueued task.
+public struct EnqueueReceipt: Sendable, Hashable {
+    /// The task id (`Nats-Msg-Id`).
+    public var id: String
+    /// The task's sequence number in the stream (for a duplicate: the sequence of the copy already stored).
+    public var sequence: UInt64
+    /// Whether the server recognised the id inside the duplicate window and did not store the task again.
+    public var duplicate: Bool
+    /// The stream that stored it.
+    public var stream: String
+
+    /// Creates a receipt.
+    public init(id: String, sequence: UInt64, duplicate: Bool, stream: String) {
+        self.id = id
+        self.sequence = sequence
+        self.duplicate = duplicate
+        self.stream = stream
+    }
+}
+
+extension Queue {
+    /// Encodes and validates a task into the wire format; nothing touches the network.
+    func prepare(_ task: Message, options: EnqueueOptions, maxPayload: Int) throws(ProtoqueueError) -> PreparedMessage {
+        let id: String
+        if let given = options.id {
+            try Validation.taskID(given)
+            id = given
+        } else {
+            id = TaskIDGenerator.make()  // always valid
+        }
+        var headers: [(String, String)] = [
+            (WireFormat.Header.messageID, id),
+            (WireFormat.Header.messageType, Message.protoMessageName),
+            (WireFormat.Header.enqueuedAt, String(WallClock.unixMilliseconds())),
+            (WireFormat.Header.version, WireFormat.version),
+            (WireFormat.Header.contentType, WireFormat.contentType),
+        ]
+        for key in options.metadata.keys.sorted() {
+            let value = options.metadata[key]!
+            try Validation.metadataKey(key)
+            try Validation.metadataValue(value, key: key)
+            headers.append((WireFormat.metadataPrefix + key, value))
+        }
+        let body = try task.serializedBytes()
+        let prepared = PreparedMessage(subject: layout.readySubject(), headers: headers, body: body, id: id)
+        let size = prepared.totalSize
+        if size > maxPayload {
+            throw ProtoqueueError(
+                .payloadTooLarge,
+                "task \(id) is \(size) bytes (body \(body.count) + headers \(size - body.count)), over the server's max_payload of \(maxPayload) bytes"
+            )
+        }
+        if let limit = streamMaxMessageSize, size > limit {
+            throw ProtoqueueError(
+                .payloadTooLarge,
+                "task \(id) is \(size) bytes (body \(body.count) + headers \(size - body.count)), over stream \"\(layout.streamName)\"'s maximum message size of \(limit) bytes"
+            )
+        }
+        return prepared
+    }
+
+    /// Enqueues one task and waits for the server to store it.
+    ///
+    /// A publish whose acknowledgement times out is sent again (same id, so never stored twice) up to three times.
+    /// - Parameters:
+    ///   - task: The task.
+    ///   - options: Id and metadata.
+    /// - Returns: The receipt: id, stream sequence, duplicate flag.
+    /// - Throws: ``ProtoqueueError``: ``ProtoqueueError/Code/invalidName`` / ``ProtoqueueError/Code/invalidHeader`` /
+    ///   ``ProtoqueueError/Code/payloadTooLarge`` before sending; ``ProtoqueueError/Code/permissionDenied`` (naming the
+    ///   subject) as soon as the server reports it; ``ProtoqueueError/Code/noStreamForSubject``,
+    ///   ``ProtoqueueError/Code/publishRejected``, ``ProtoqueueError/Code/timeout``.
+    public func enqueue(_ task: Message, options: EnqueueOptions = EnqueueOptions()) async throws(ProtoqueueError) -> EnqueueReceipt {
+        let prepared = try prepare(task, options: options, maxPayload: try connection.currentMaxPayload())
+        let receipt = try await connection.publishOne(prepared, maxAttempts: 3)
+        logger.trace("enqueued", metadata: ["protoqueue.task_id": "\(receipt.id)", "protoqueue.sequence": "\(receipt.sequence)"])
+        return receipt
+    }
+}
+
+/// Random task ids: RFC 4122 version-4 UUIDs in lower case.
+enum TaskIDGenerator {
+    static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next()
+        let low = generator.next()
+        var bytes = [UInt8](repeating: 0, count: 16)
+        for index in 0..<8 {
+            bytes[index] = UInt8(truncatingIfNeeded: high >> (8 * UInt64(index)))
+            bytes[8 + index] = UInt8(truncatingIfNeeded: low >> (8 * UInt64(index)))
+        }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var text = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
+        var position = 0
+        for (index, byte) in bytes.enumerated() {
+            if index == 4 || index == 6 || index == 8 || index == 10 { position += 1 }
+            text[position] = hex[Int(byte >> 4)]
+            text[position + 1] = hex[Int(byte & 0x0F)]
+            position += 2
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+}
+
+enum WallClock {
+    static func unixMilliseconds() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_REALTIME, &time)
+        return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
+    }
+}

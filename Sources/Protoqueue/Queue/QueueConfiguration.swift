@@ -1,0 +1,161 @@
+/// How a queue's JetStream stream and durable consumer are set up.
+///
+/// ## Overview
+/// ```swift
+/// var configuration = QueueConfiguration()
+/// configuration.maxAge = .seconds(7 * 24 * 3600)
+/// configuration.consumer.maxDeliveries = 10
+/// let queue = try await Queue<EmailTask>(connection: connection, name: "emails", configuration: configuration, logger: logger)
+/// ```
+/// A queue creates what is missing and uses what exists when it matches; it never changes or deletes an existing
+/// stream or consumer (a mismatch is a ``ProtoqueueError/Code/configurationMismatch`` error listing the differences).
+public struct QueueConfiguration: Sendable, Hashable {
+    /// The stream's name; `nil` uses the queue name.
+    public var streamName: String?
+    /// The subject prefix; `nil` uses `protoqueue.<queue name>`. The stream captures `<subject>.>` and tasks are
+    /// published to `<subject>.ready.<tier>` (see `docs/wire-format.md`).
+    public var subject: String?
+    /// What removes messages from the stream (default: work queue, removed once acknowledged).
+    public var retention: Retention
+    /// Where the stream keeps messages (default: files).
+    public var storage: Storage
+    /// Copies of the stream in a cluster (1, 3 or 5).
+    public var replicas: Int
+    /// Messages older than this are removed; `nil` keeps them until processed (the default: never lose a task).
+    public var maxAge: Duration?
+    /// Total bytes the stream may hold; `nil` is unlimited. When full, new enqueues are refused.
+    public var maxBytes: Int64?
+    /// Messages the stream may hold; `nil` is unlimited. When full, new enqueues are refused.
+    public var maxMessages: Int64?
+    /// Largest message (headers plus body) the stream accepts; `nil` leaves only the server's `max_payload`.
+    public var maxMessageSize: Int32?
+    /// How long the server remembers task ids to drop duplicates (default 2 minutes).
+    public var duplicateWindow: Duration
+    /// The durable pull consumer workers share.
+    public var consumer: Consumer
+
+    /// Creates a configuration with the defaults described on each property.
+    public init(
+        streamName: String? = nil,
+        subject: String? = nil,
+        retention: Retention = .workQueue,
+        storage: Storage = .file,
+        replicas: Int = 1,
+        maxAge: Duration? = nil,
+        maxBytes: Int64? = nil,
+        maxMessages: Int64? = nil,
+        maxMessageSize: Int32? = nil,
+        duplicateWindow: Duration = .seconds(120),
+        consumer: Consumer = Consumer()
+    ) {
+        self.streamName = streamName
+        self.subject = subject
+        self.retention = retention
+        self.storage = storage
+        self.replicas = replicas
+        self.maxAge = maxAge
+        self.maxBytes = maxBytes
+        self.maxMessages = maxMessages
+        self.maxMessageSize = maxMessageSize
+        self.duplicateWindow = duplicateWindow
+        self.consumer = consumer
+    }
+
+    /// Stream retention policy.
+    public struct Retention: Sendable, Hashable, CustomStringConvertible {
+        let raw: Int
+        /// A message is removed once a worker acknowledges it (the default for task queues).
+        public static let workQueue = Retention(raw: 2)
+        /// Messages stay until a limit (age, bytes, count) removes them.
+        public static let limits = Retention(raw: 0)
+        /// A message is removed once every consumer acknowledged it.
+        public static let interest = Retention(raw: 1)
+        /// `workQueue`, `limits` or `interest`.
+        public var description: String { ["limits", "interest", "workQueue"][raw] }
+    }
+
+    /// Stream storage.
+    public struct Storage: Sendable, Hashable, CustomStringConvertible {
+        let raw: Int
+        /// On disk (the default).
+        public static let file = Storage(raw: 0)
+        /// In memory only; lost when the server restarts.
+        public static let memory = Storage(raw: 1)
+        /// `file` or `memory`.
+        public var description: String { raw == 0 ? "file" : "memory" }
+    }
+
+    /// The durable pull consumer's settings.
+    public struct Consumer: Sendable, Hashable {
+        /// Its durable name; `nil` uses `<queue name>-workers`.
+        public var durableName: String?
+        /// How long a worker may hold a task before it is redelivered (ignored by the server when ``backoff`` is set).
+        public var ackWait: Duration
+        /// Deliveries before the server stops redelivering a task; `nil` is unlimited.
+        public var maxDeliveries: Int?
+        /// Redelivery delays after ack timeouts; must be shorter than ``maxDeliveries``.
+        public var backoff: [Duration]
+        /// Tasks handed out and not yet acknowledged, across all workers.
+        public var maxAckPending: Int
+
+        /// Creates consumer settings (defaults: ack wait 30 s, 5 deliveries, no backoff, 1,000 ack pending).
+        public init(
+            durableName: String? = nil,
+            ackWait: Duration = .seconds(30),
+            maxDeliveries: Int? = 5,
+            backoff: [Duration] = [],
+            maxAckPending: Int = 1000
+        ) {
+            self.durableName = durableName
+            self.ackWait = ackWait
+            self.maxDeliveries = maxDeliveries
+            self.backoff = backoff
+            self.maxAckPending = maxAckPending
+        }
+    }
+}
+
+/// The subjects and names one queue uses; derived from its name and configuration.
+///
+/// Layout (version 1, see `docs/wire-format.md`):
+/// - stream `<stream>` captures `<subject>.>`;
+/// - ready tasks are published to `<subject>.ready.<tier>` (tier `default` today; priorities add tiers);
+/// - `<subject>.scheduled.<tier>` is reserved for delayed tasks and `<subject>.control.>` for the library;
+/// - the durable consumer filters `<subject>.ready.>`;
+/// - the dead-letter stream is `<stream>_DLQ` capturing `<subject>_dlq` (outside `<subject>.>`).
+public struct QueueLayout: Sendable, Hashable {
+    /// The stream name.
+    public let streamName: String
+    /// The subject prefix.
+    public let subject: String
+    /// The durable consumer's name.
+    public let consumerName: String
+    /// The dead-letter stream's name.
+    public let deadLetterStreamName: String
+    /// The dead-letter subject.
+    public let deadLetterSubject: String
+    /// The tier every task goes to until priorities exist.
+    public static let defaultTier = "default"
+
+    /// What the stream captures.
+    public var streamSubjects: [String] { ["\(subject).>"] }
+    /// The consumer's filter subject.
+    public var consumerFilter: String { "\(subject).ready.>" }
+
+    /// The subject a task of `tier` is published to.
+    public func readySubject(tier: String = QueueLayout.defaultTier) -> String { "\(subject).ready.\(tier)" }
+
+    init(queueName: String, configuration: QueueConfiguration) throws(ProtoqueueError) {
+        try Validation.token(queueName, kind: "queue name")
+        try Validation.name(queueName, kind: "queue")
+        streamName = configuration.streamName ?? queueName
+        try Validation.name(streamName, kind: "stream")
+        subject = configuration.subject ?? "protoqueue.\(queueName)"
+        try Validation.subject(subject, kind: "queue subject")
+        consumerName = configuration.consumer.durableName ?? "\(queueName)-workers"
+        try Validation.name(consumerName, kind: "consumer")
+        deadLetterStreamName = "\(streamName)_DLQ"
+        try Validation.name(deadLetterStreamName, kind: "dead-letter stream")
+        deadLetterSubject = "\(subject)_dlq"
+    }
+}

@@ -1,0 +1,90 @@
+import CNats
+
+/// Queue depth and progress, read from the stream and its consumer.
+public struct QueueStats: Sendable, Hashable {
+    /// Messages in the stream (on a work-queue stream: tasks not yet acknowledged).
+    public var messages: UInt64
+    /// Bytes the stream holds.
+    public var bytes: UInt64
+    /// Sequence of the oldest message (0 when empty).
+    public var firstSequence: UInt64
+    /// Sequence of the newest message ever stored.
+    public var lastSequence: UInt64
+    /// Consumers on the stream.
+    public var consumerCount: Int
+    /// Tasks the queue's consumer has not delivered yet.
+    public var pending: UInt64
+    /// Tasks delivered to workers and not acknowledged yet.
+    public var ackPending: Int64
+    /// Tasks delivered more than once and not acknowledged yet.
+    public var redelivered: Int64
+    /// Pull requests waiting at the server (idle workers).
+    public var waitingPulls: Int64
+    /// Tasks in the dead-letter stream (0 while it does not exist).
+    public var deadLetters: UInt64
+
+    /// Creates stats.
+    public init(
+        messages: UInt64, bytes: UInt64, firstSequence: UInt64, lastSequence: UInt64, consumerCount: Int,
+        pending: UInt64, ackPending: Int64, redelivered: Int64, waitingPulls: Int64, deadLetters: UInt64
+    ) {
+        self.messages = messages
+        self.bytes = bytes
+        self.firstSequence = firstSequence
+        self.lastSequence = lastSequence
+        self.consumerCount = consumerCount
+        self.pending = pending
+        self.ackPending = ackPending
+        self.redelivered = redelivered
+        self.waitingPulls = waitingPulls
+        self.deadLetters = deadLetters
+    }
+}
+
+extension Queue {
+    /// Reads the stream, the consumer and the dead-letter stream.
+    /// - Returns: Current depth and progress.
+    /// - Throws: ``ProtoqueueError/Code/streamNotFound`` if the stream or consumer was deleted, or a connection error.
+    public func stats() async throws(ProtoqueueError) -> QueueStats {
+        let layout = self.layout
+        return try await connection.withHandles { _, js throws(ProtoqueueError) -> QueueStats in
+            var jerr = jsErrCode(0)
+            var stream: UnsafeMutablePointer<jsStreamInfo>?
+            var status = js_GetStreamInfo(&stream, js, layout.streamName, nil, &jerr)
+            defer { if let stream { jsStreamInfo_Destroy(stream) } }
+            guard status == NATS_OK, let stream else {
+                throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read stream \"\(layout.streamName)\"")
+            }
+            var consumer: UnsafeMutablePointer<jsConsumerInfo>?
+            status = js_GetConsumerInfo(&consumer, js, layout.streamName, layout.consumerName, nil, &jerr)
+            defer { if let consumer { jsConsumerInfo_Destroy(consumer) } }
+            guard status == NATS_OK, let consumer else {
+                throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read consumer \"\(layout.consumerName)\"")
+            }
+            var deadLetters: UInt64 = 0
+            var dlq: UnsafeMutablePointer<jsStreamInfo>?
+            jerr = jsErrCode(0)
+            status = js_GetStreamInfo(&dlq, js, layout.deadLetterStreamName, nil, &jerr)
+            defer { if let dlq { jsStreamInfo_Destroy(dlq) } }
+            if status == NATS_OK, let dlq {
+                deadLetters = dlq.pointee.State.Msgs
+            } else if !(status == NATS_NOT_FOUND || Int(jerr.rawValue) == NATSErrorMapping.JetStreamCode.streamNotFound) {
+                throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read stream \"\(layout.deadLetterStreamName)\"")
+            }
+            let state = stream.pointee.State
+            let info = consumer.pointee
+            return QueueStats(
+                messages: state.Msgs,
+                bytes: state.Bytes,
+                firstSequence: state.FirstSeq,
+                lastSequence: state.LastSeq,
+                consumerCount: Int(state.Consumers),
+                pending: info.NumPending,
+                ackPending: info.NumAckPending,
+                redelivered: info.NumRedelivered,
+                waitingPulls: info.NumWaiting,
+                deadLetters: deadLetters
+            )
+        }
+    }
+}

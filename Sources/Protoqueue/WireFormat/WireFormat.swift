@@ -1,0 +1,75 @@
+import CNats
+
+/// Names and rules of the Protoqueue wire format (see `docs/wire-format.md`, version 1).
+public enum WireFormat {
+    /// The wire-format version this library writes in ``Header/version``.
+    public static let version = "1"
+    /// The value of the `Content-Type` header: the body is one protobuf-encoded message, no envelope.
+    public static let contentType = "application/x-protobuf"
+    /// The prefix of every metadata header: metadata key `tenant` travels as `Protoqueue-Meta-tenant`.
+    public static let metadataPrefix = "Protoqueue-Meta-"
+
+    /// Header names.
+    public enum Header {
+        /// The task id; JetStream drops a second message with the same id inside the duplicate window.
+        public static let messageID = "Nats-Msg-Id"
+        /// The full protobuf name of the body's message type, e.g. `protoqueue.examples.EmailTask`.
+        public static let messageType = "Protoqueue-Type"
+        /// When the task was enqueued: Unix time in milliseconds, decimal ASCII.
+        public static let enqueuedAt = "Protoqueue-Enqueued-At"
+        /// The wire-format version (`1`).
+        public static let version = "Protoqueue-Version"
+        /// `application/x-protobuf`.
+        public static let contentType = "Content-Type"
+        /// Reserved: W3C trace context of the producer (`traceparent`, `tracestate`).
+        public static let traceParent = "traceparent"
+        /// Reserved: W3C trace state.
+        public static let traceState = "tracestate"
+        /// Reserved: the priority tier (also the last subject token).
+        public static let priority = "Protoqueue-Priority"
+        /// Reserved: earliest processing time of a delayed task (Unix ms).
+        public static let notBefore = "Protoqueue-Not-Before"
+        /// Reserved: attempt number carried across a dead-letter replay.
+        public static let attempt = "Protoqueue-Attempt"
+    }
+
+    /// Bytes that headers add to a message as nats.c encodes them: `NATS/1.0\r\n`, one `key: value\r\n` per header,
+    /// then `\r\n`. The server's `max_payload` counts these plus the body.
+    static func encodedHeaderSize(_ headers: [(String, String)]) -> Int {
+        guard !headers.isEmpty else { return 0 }
+        var size = "NATS/1.0\r\n".utf8.count + 2
+        for (key, value) in headers {
+            size += key.utf8.count + 2 + value.utf8.count + 2
+        }
+        return size
+    }
+}
+
+/// A task ready to become a nats.c message: validated subject, headers and body.
+struct PreparedMessage: Sendable {
+    var subject: String
+    var headers: [(String, String)]
+    var body: [UInt8]
+    var id: String
+
+    var totalSize: Int { body.count + WireFormat.encodedHeaderSize(headers) }
+
+    /// Creates the nats.c message. Runs on a library thread.
+    func makeMessage() throws(ProtoqueueError) -> OwnedMessage {
+        var pointer: OpaquePointer?
+        var status = body.withUnsafeBufferPointer { buffer in
+            natsMsg_Create(&pointer, subject, nil, buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(buffer.count))
+        }
+        guard status == NATS_OK, let pointer else {
+            throw NATSErrorMapping.error(status: status, operation: "create message for \"\(subject)\"")
+        }
+        for (key, value) in headers {
+            status = natsMsgHeader_Add(pointer, key, value)
+            if status != NATS_OK {
+                natsMsg_Destroy(pointer)
+                throw NATSErrorMapping.error(status: status, operation: "set header \(key)")
+            }
+        }
+        return OwnedMessage(pointer: pointer)
+    }
+}
