@@ -23,14 +23,69 @@ let systemLibraries: [Target] = [
     ),
 ]
 
-// MARK: - Schemas: runtime for generated code
+// MARK: - Schemas: runtime, generator, plugins, example schemas
 
 let codecTargets: [Target] = [
     .target(
         name: "ProtoqueueCodec",
         dependencies: ["CProtobufC"],
         swiftSettings: swiftSettings
-    )
+    ),
+    // Committed protoc-c output of descriptor.proto and compiler/plugin.proto (scripts/regenerate-descriptors.sh).
+    .target(
+        name: "CProtoDescriptors",
+        dependencies: ["CProtobufC"]
+    ),
+    .executableTarget(
+        name: "protoc-gen-protoqueue",
+        dependencies: ["CProtoDescriptors", "CProtobufC"],
+        swiftSettings: swiftSettings
+    ),
+    .plugin(
+        name: "ProtoqueueCGenerator",
+        capability: .buildTool(),
+        dependencies: ["protoc-gen-protoqueue"]
+    ),
+    .plugin(
+        name: "ProtoqueueSwiftGenerator",
+        capability: .buildTool(),
+        dependencies: ["protoc-gen-protoqueue"]
+    ),
+    .target(
+        name: "CTaskSchemas",
+        dependencies: ["CProtobufC"],
+        plugins: ["ProtoqueueCGenerator"]
+    ),
+    .target(
+        name: "TaskSchemas",
+        dependencies: ["CTaskSchemas", "ProtoqueueCodec"],
+        swiftSettings: swiftSettings,
+        plugins: ["ProtoqueueSwiftGenerator"]
+    ),
+    .target(
+        name: "CKitchenSink",
+        dependencies: ["CProtobufC"],
+        path: "Tests/KitchenSink/CKitchenSink",
+        plugins: ["ProtoqueueCGenerator"]
+    ),
+    .target(
+        name: "KitchenSink",
+        dependencies: ["CKitchenSink", "ProtoqueueCodec"],
+        path: "Tests/KitchenSink/KitchenSink",
+        swiftSettings: swiftSettings,
+        plugins: ["ProtoqueueSwiftGenerator"]
+    ),
+    .testTarget(
+        name: "ProtoqueueCodecTests",
+        dependencies: ["KitchenSink", "CKitchenSink", "TaskSchemas", "ProtoqueueCodec", "CProtobufC", "protoc-gen-protoqueue"],
+        swiftSettings: swiftSettings
+    ),
+]
+
+let codecProducts: [Product] = [
+    .library(name: "ProtoqueueCodec", targets: ["ProtoqueueCodec"]),
+    .plugin(name: "ProtoqueueCGenerator", targets: ["ProtoqueueCGenerator"]),
+    .plugin(name: "ProtoqueueSwiftGenerator", targets: ["ProtoqueueSwiftGenerator"]),
 ]
 
 // MARK: - Queue: connection, provisioning, enqueue (branch `queue`)
@@ -54,10 +109,19 @@ let queueTargets: [Target] = [
         ],
         swiftSettings: swiftSettings
     ),
+]
+
+// MARK: - Executables: benchmark (always beside the raw nats.c / protobuf-c baseline)
+
+let executableTargets: [Target] = [
     .executableTarget(
         name: "protoqueue-bench",
         dependencies: [
             "Protoqueue",
+            "TaskSchemas",
+            "CTaskSchemas",
+            "ProtoqueueCodec",
+            "CProtobufC",
             "CNats",
             .product(name: "Logging", package: "swift-log"),
         ],
@@ -72,11 +136,9 @@ let queueProducts: [Product] = [
 let package = Package(
     name: "Protoqueue",
     platforms: [.macOS(.v15)],
-    products: [
-        .library(name: "ProtoqueueCodec", targets: ["ProtoqueueCodec"])
-    ] + queueProducts,
+    products: codecProducts + queueProducts,
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
     ],
-    targets: systemLibraries + codecTargets + queueTargets
+    targets: systemLibraries + codecTargets + queueTargets + executableTargets
 )
