@@ -97,6 +97,7 @@ let queueTargets: [Target] = [
             "CNats",
             "ProtoqueueCodec",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -105,7 +106,9 @@ let queueTargets: [Target] = [
         dependencies: [
             "Protoqueue",
             "CNats",
+            "TaskSchemas",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -138,7 +141,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: codecProducts + queueProducts,
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: systemLibraries + codecTargets + queueTargets + executableTargets
 )
