@@ -110,6 +110,7 @@ let queueTargets: [Target] = [
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
+        exclude: ["Fixtures"],
         swiftSettings: swiftSettings
     ),
 ]
