@@ -218,7 +218,9 @@ enum Provisioner {
                 }
                 let maxDeliver = config.MaxDeliver <= 0 ? -1 : config.MaxDeliver
                 if maxDeliver != wantedMaxDeliver {
-                    add("maxDeliveries", maxDeliver < 0 ? "unlimited" : "\(maxDeliver)", wantedMaxDeliver < 0 ? "unlimited" : "\(wantedMaxDeliver)")
+                    // Shown in attempts, as configured (the server holds attempts + grace deliveries).
+                    func attempts(_ value: Int64) -> String { value < 0 ? "unlimited" : "\(value - Int64(QueueLayout.graceDeliveries))" }
+                    add("maxDeliveries", attempts(maxDeliver), attempts(wantedMaxDeliver))
                 }
                 if config.MaxAckPending != Int64(consumer.maxAckPending) {
                     add("maxAckPending", "\(config.MaxAckPending)", "\(consumer.maxAckPending)")
