@@ -133,6 +133,21 @@ let executableTargets: [Target] = [
     ),
 ]
 
+// MARK: - Processing: the demo of the whole task life (branch `process`)
+
+let processingTargets: [Target] = [
+    .executableTarget(
+        name: "protoqueue-demo",
+        dependencies: [
+            "Protoqueue",
+            "TaskSchemas",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+]
+
 let queueProducts: [Product] = [
     .library(name: "Protoqueue", targets: ["Protoqueue"])
 ]
@@ -145,5 +160,5 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
-    targets: systemLibraries + codecTargets + queueTargets + executableTargets
+    targets: systemLibraries + codecTargets + queueTargets + executableTargets + processingTargets
 )
