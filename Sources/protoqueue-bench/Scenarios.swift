@@ -3,5 +3,9 @@ enum Scenarios {
     static let all: [Scenario] = [
         encodeScenario,
         decodeScenario,
+        processScenario,
+        latencyP50Scenario,
+        latencyP99Scenario,
+        processMemoryScenario,
     ]
 }
