@@ -3,6 +3,11 @@ enum Scenarios {
     static let all: [Scenario] = [
         encodeScenario,
         decodeScenario,
+        enqueueScenario,
+        enqueueBatchScenario,
+        enqueueBatchHeadersScenario,
+        enqueueSendAsapScenario,
+        enqueueBatchSendAsapScenario,
         processScenario,
         latencyP50Scenario,
         latencyP99Scenario,

@@ -278,6 +278,7 @@ public final class NATSConnection: Sendable {
             idle.unlock()
             publisher?.finish(waitFor: timeout)
             jsCtx_Destroy(handles.jetStream)
+            events.markClosing()
             let status = natsConnection_DrainTimeout(handles.connection, timeout.milliseconds)
             if status != NATS_OK {
                 natsConnection_Close(handles.connection)
@@ -299,6 +300,7 @@ public final class NATSConnection: Sendable {
             // Not closed by the owner: close without draining so the nats.c resources are not leaked.
             state.withLock { $0.publisher }?.finish(waitFor: .zero)
             jsCtx_Destroy(handles.jetStream)
+            events.markClosing()
             natsConnection_Close(handles.connection)
             natsConnection_Destroy(handles.connection)
             natsOptions_Destroy(handles.options)
