@@ -19,9 +19,11 @@ let processScenario = Scenario(
     let batch = 128
     var ours: [Double] = []
     var baseline: [Double] = []
+    // PROTOQUEUE_BENCH_SIDE=ours|raw runs one side only (for profiling); the other is then reported as 1.
+    let side = ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_SIDE")
     for round in 0..<2 {
-        baseline.append(try ProcessBench.raw(count: count, batch: batch, label: "r\(round)"))
-        ours.append(try ProcessBench.library(count: count, concurrency: batch, label: "r\(round)").rate)
+        baseline.append(side == "ours" ? 1 : try ProcessBench.raw(count: count, batch: batch, label: "r\(round)"))
+        ours.append(side == "raw" ? 1 : try ProcessBench.library(count: count, concurrency: batch, label: "r\(round)").rate)
     }
     return BenchResult(name: "process", ours: ours.max()!, baseline: baseline.max()!, unit: "msgs/s")
 }
