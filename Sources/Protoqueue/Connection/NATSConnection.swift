@@ -74,7 +74,7 @@ public final class NATSConnection: Sendable {
             logger.debug("NATS connected", metadata: ["protoqueue.servers": "\(serverList)"])
             return NATSConnection(configuration: configuration, logger: logger, events: events, pool: pool, handles: handles)
         } catch {
-            pool.shutdown(timeout: .seconds(1))
+            pool.shutdownWithoutWaiting()
             throw error
         }
     }
@@ -110,10 +110,7 @@ public final class NATSConnection: Sendable {
         func check(_ status: natsStatus, _ what: String) throws(ProtoqueueError) {
             guard status == NATS_OK else {
                 natsOptions_Destroy(options)
-                var error = NATSErrorMapping.error(status: status, operation: what)
-                if error.code == .natsError || error.code == .invalidName { error.code = .invalidConfiguration }
-                if what.hasPrefix("TLS") { error.code = .tlsFailed }
-                throw error
+                throw NATSErrorMapping.optionError(status: status, option: what, isTLS: what.hasPrefix("TLS"))
             }
         }
 
@@ -168,13 +165,10 @@ public final class NATSConnection: Sendable {
             // No connection was made, so nats.c will not call the closed callback: release the box here.
             Unmanaged<ConnectionEvents>.fromOpaque(box).release()
             natsOptions_Destroy(options)
-            let elapsed = Double(MonotonicClock.nanoseconds() - started) / 1e9
-            var error = NATSErrorMapping.error(status: status, operation: "connect to \(events.serverList)")
-            if error.code == .connectionFailed || error.code == .natsError || error.code == .timeout {
-                error.code = .connectionFailed
-                error.message = "could not connect to \(events.serverList) (connect timeout \(configuration.connectTimeout), gave up after \((elapsed * 100).rounded() / 100) s): \(NATSErrorMapping.lastErrorText() ?? String(cString: natsStatus_GetText(status)))"
-            }
-            throw error
+            let elapsed = Duration.nanoseconds(Int64(MonotonicClock.nanoseconds() - started))
+            throw NATSErrorMapping.connectError(
+                status: status, servers: events.serverList, connectTimeout: configuration.connectTimeout, elapsed: elapsed
+            )
         }
         var jsPointer: OpaquePointer?
         var jsOptions = jsOptions()
@@ -215,6 +209,9 @@ public final class NATSConnection: Sendable {
         let handles = self.handles
         return try await pool.run { () throws(ProtoqueueError) -> R in try body(handles.connection, handles.jetStream) }
     }
+
+    /// Whether ``close()`` has been called (long operations check it and stop early).
+    var isClosing: Bool { state.withLock { $0.closed } }
 
     /// The raw connection handle; only valid between ``beginCall()`` and ``endCall()``.
     var rawConnection: OpaquePointer { handles.connection }
@@ -270,10 +267,15 @@ public final class NATSConnection: Sendable {
         }
         // The blocking part runs on a thread of its own: it shuts the pool down, so it cannot run on the pool.
         _ = try? await BlockingThreadPool.runDedicated(name: "protoqueue-close") { [self] () throws(ProtoqueueError) -> Void in
-            let deadline = MonotonicClock.nanoseconds() + UInt64(timeout.nanoseconds)
+            // Every call is bounded (publish: ack timeout × attempts; batch: stops taking input once closing is
+            // seen and waits only for its in-flight acknowledgements), so this wait ends; the handles must stay
+            // valid until it does.
             idle.lock()
             while state.withLock({ $0.activeCalls }) > 0 {
-                if !idle.wait(untilNanoseconds: deadline) { break }
+                let deadline = MonotonicClock.nanoseconds() + UInt64(timeout.nanoseconds)
+                if !idle.wait(untilNanoseconds: deadline) {
+                    logger.debug("close: waiting for calls in progress to finish")
+                }
             }
             idle.unlock()
             publisher?.finish(waitFor: timeout)
@@ -304,7 +306,7 @@ public final class NATSConnection: Sendable {
             natsConnection_Close(handles.connection)
             natsConnection_Destroy(handles.connection)
             natsOptions_Destroy(handles.options)
-            pool.shutdown(timeout: .seconds(1))
+            pool.shutdownWithoutWaiting()
         }
     }
 }

@@ -96,6 +96,30 @@ enum NATSErrorMapping {
         }
     }
 
+    /// A failed `natsOptions_Set*` call: a bad option value is a configuration error (or a TLS error for TLS files).
+    static func optionError(status: natsStatus, option: String, isTLS: Bool) -> ProtoqueueError {
+        var error = error(status: status, operation: option)
+        if isTLS {
+            error.code = .tlsFailed
+        } else if error.code == .natsError || error.code == .invalidName {
+            error.code = .invalidConfiguration
+        }
+        return error
+    }
+
+    /// A failed `natsConnection_Connect`: names the URLs, the connect timeout and how long it took. Refused
+    /// credentials stay ``ProtoqueueError/Code/authenticationFailed`` and TLS failures ``ProtoqueueError/Code/tlsFailed``.
+    static func connectError(status: natsStatus, servers: String, connectTimeout: Duration, elapsed: Duration) -> ProtoqueueError {
+        let detail = lastErrorText() ?? String(cString: natsStatus_GetText(status))
+        var error = error(status: status, operation: "connect to \(servers)", errorText: detail)
+        if error.code == .connectionFailed || error.code == .natsError || error.code == .timeout {
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            error.code = .connectionFailed
+            error.message = "could not connect to \(servers) (connect timeout \(connectTimeout), gave up after \((seconds * 100).rounded() / 100) s): \(detail)"
+        }
+        return error
+    }
+
     /// A permission error built from an asynchronous `NATS_NOT_PERMITTED` the connection's error handler saw.
     static func permissionDenied(operation: String, violation: PermissionViolation) -> ProtoqueueError {
         ProtoqueueError(
