@@ -107,6 +107,7 @@ let queueTargets: [Target] = [
             "CNats",
             "ProtoqueueCodec",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -117,6 +118,7 @@ let queueTargets: [Target] = [
             "TaskSchemas",
             "CNats",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         exclude: ["Fixtures"],
         swiftSettings: swiftSettings
@@ -127,6 +129,8 @@ let queueTargets: [Target] = [
             "Protoqueue",
             "TaskSchemas",
             .product(name: "Logging", package: "swift-log"),
+            // the worker runs as a Service in a ServiceGroup (branch `process`)
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -141,7 +145,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: codecProducts + queueProducts,
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: systemLibraries + codecTargets + queueTargets
 )

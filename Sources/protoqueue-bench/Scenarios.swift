@@ -8,5 +8,9 @@ enum Scenarios {
         enqueueBatchHeadersScenario,
         enqueueSendAsapScenario,
         enqueueBatchSendAsapScenario,
+        processScenario,
+        latencyP50Scenario,
+        latencyP99Scenario,
+        processMemoryScenario,
     ]
 }
