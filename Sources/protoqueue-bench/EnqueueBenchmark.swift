@@ -40,10 +40,9 @@ enum EnqueueBenchmark {
         let batch = environment["BENCH_BATCH"].flatMap { Int($0) } ?? 100_000
         let window = environment["BENCH_WINDOW"].flatMap { Int($0) } ?? 4_096
         let rounds = environment["BENCH_ROUNDS"].flatMap { Int($0) } ?? 3
-        return try withBenchServer { url in
-            try runBlocking {
-                try await run(url: url, singleCount: single, batchCount: batch, window: window, rounds: rounds, only: [name]).first!
-            }
+        let url = try BenchNATS.url()
+        return try runAsync {
+            try await run(url: url, singleCount: single, batchCount: batch, window: window, rounds: rounds, only: [name]).first!
         }
     }
 
@@ -247,4 +246,10 @@ enum EnqueueBenchmark {
     static func seconds(_ duration: Duration) -> Double {
         Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
+}
+
+/// The middle value of `values` (the upper middle for an even count); 0 for none.
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
 }
