@@ -133,6 +133,31 @@ let queueProducts: [Product] = [
     .library(name: "Protoqueue", targets: ["Protoqueue"])
 ]
 
+// MARK: - Reliability: security, hostile input, server versions, chaos (branch `reliability`)
+
+let reliabilityTargets: [Target] = [
+    // Starts and kills nats-server processes by pid on 127.0.0.1, makes certificates; shared by the reliability
+    // tests and the chaos executable. Not a product.
+    .target(
+        name: "NATSServerHarness",
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
+        name: "ProtoqueueReliabilityTests",
+        dependencies: [
+            "Protoqueue",
+            "NATSServerHarness",
+            "TaskSchemas",
+            "KitchenSink",
+            "ProtoqueueCodec",
+            "CNats",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        exclude: ["python"],
+        swiftSettings: swiftSettings
+    ),
+]
+
 let package = Package(
     name: "Protoqueue",
     platforms: [.macOS(.v15)],
@@ -140,5 +165,5 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
     ],
-    targets: systemLibraries + codecTargets + queueTargets + executableTargets
+    targets: systemLibraries + codecTargets + queueTargets + executableTargets + reliabilityTargets
 )
