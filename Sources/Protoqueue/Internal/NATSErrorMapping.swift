@@ -83,6 +83,10 @@ enum NATSErrorMapping {
             return make(.authenticationFailed, "\(operation): authentication failed (\(detail))")
         case NATS_SSL_ERROR:
             return make(.tlsFailed, "\(operation): TLS error (\(detail))")
+        case NATS_SECURE_CONNECTION_WANTED:
+            return make(.tlsFailed, "\(operation): TLS is required by this client but the server does not offer it; refusing a plaintext connection (\(detail))")
+        case NATS_SECURE_CONNECTION_REQUIRED:
+            return make(.tlsFailed, "\(operation): the server requires TLS (\(detail))")
         case NATS_CONNECTION_CLOSED, NATS_DRAINING, NATS_ILLEGAL_STATE:
             return make(.connectionClosed, "\(operation): the connection is closed (\(detail))")
         case NATS_NO_SERVER, NATS_IO_ERROR, NATS_CONNECTION_DISCONNECTED, NATS_STALE_CONNECTION:
@@ -94,6 +98,42 @@ enum NATSErrorMapping {
         default:
             return make(.natsError, "\(operation): \(detail)")
         }
+    }
+
+    /// Maps a failed `natsConnection_Connect`. Besides ``error(status:jsCode:operation:subject:errorText:)`` it knows
+    /// what a failed connect means for the configuration that was used:
+    /// - a credentials or seed file nats.c could not read (it reads them while connecting) → `authenticationFailed`;
+    /// - a TLS connection the server closed before answering the first PING → `tlsFailed`: with TLS 1.3 a server that
+    ///   requires client certificates (mutual TLS) checks them after the handshake and hangs up, so the client only
+    ///   sees the connection end;
+    /// - anything else that is not more specific → `connectionFailed`, naming the URLs and the time spent.
+    static func connectFailure(
+        status: natsStatus,
+        serverList: String,
+        connectTimeout: Duration,
+        elapsedSeconds: Double,
+        usesTLS: Bool,
+        credentialFiles: [String]
+    ) -> ProtoqueueError {
+        let text = lastErrorText() ?? String(cString: natsStatus_GetText(status))
+        let operation = "connect to \(serverList)"
+        var error = Self.error(status: status, operation: operation, errorText: text)
+        if let file = credentialFiles.first(where: { text.contains($0) }) {
+            error.code = .authenticationFailed
+            error.message = "\(operation): cannot use the credentials in \(file): \(text)"
+            return error
+        }
+        if usesTLS, status == NATS_PROTOCOL_ERROR || status == NATS_IO_ERROR || status == NATS_CONNECTION_CLOSED || status == NATS_ERR {
+            error.code = .tlsFailed
+            error.message = "\(operation): the server closed the TLS connection before completing the connect (it refused the client certificate, or requires one: mutual TLS): \(text)"
+            return error
+        }
+        if error.code == .connectionFailed || error.code == .natsError || error.code == .timeout {
+            let rounded = (elapsedSeconds * 100).rounded() / 100
+            error.code = .connectionFailed
+            error.message = "could not connect to \(serverList) (connect timeout \(connectTimeout), gave up after \(rounded) s): \(text)"
+        }
+        return error
     }
 
     /// A permission error built from an asynchronous `NATS_NOT_PERMITTED` the connection's error handler saw.
