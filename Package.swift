@@ -107,6 +107,7 @@ let queueTargets: [Target] = [
             "CNats",
             .product(name: "Logging", package: "swift-log"),
         ],
+        exclude: ["Fixtures"],
         swiftSettings: swiftSettings
     ),
 ]

@@ -245,9 +245,19 @@ public final class NATSConnection: Sendable {
     /// The raw connection handle; only valid between ``beginCall()`` and ``endCall()``.
     var rawConnection: OpaquePointer { handles.connection }
 
-    /// The largest message (headers plus body) the server accepts, in bytes.
+    /// The largest message (headers plus body) the server accepts, in bytes (as announced by the server the
+    /// connection is attached to; 0 once closed).
     public var maxPayload: Int {
-        Int(natsConnection_GetMaxPayload(handles.connection))
+        guard (try? beginCall()) != nil else { return 0 }
+        defer { endCall() }
+        return Int(natsConnection_GetMaxPayload(handles.connection))
+    }
+
+    /// ``maxPayload``, or a ``ProtoqueueError/Code/connectionClosed`` error.
+    func currentMaxPayload() throws(ProtoqueueError) -> Int {
+        try beginCall()
+        defer { endCall() }
+        return Int(natsConnection_GetMaxPayload(handles.connection))
     }
 
     /// The shared asynchronous publisher used by single ``Queue/enqueue(_:options:)`` calls.

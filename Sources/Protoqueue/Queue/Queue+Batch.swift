@@ -16,7 +16,7 @@ extension Queue {
         _ items: [EnqueueItem<Message>],
         options: BatchOptions = BatchOptions()
     ) async throws(ProtoqueueError) -> [Result<EnqueueReceipt, ProtoqueueError>] {
-        let maxPayload = connection.maxPayload
+        let maxPayload = try connection.currentMaxPayload()
         let cursor = Atomic<Int>(0)
         let results = Mutex<[Result<EnqueueReceipt, ProtoqueueError>]>([])
         results.withLock { $0.reserveCapacity(items.count) }
@@ -61,7 +61,7 @@ extension Queue {
         options: BatchOptions = BatchOptions(),
         onResult: @escaping @Sendable (Int, Result<EnqueueReceipt, ProtoqueueError>) -> Void
     ) async throws -> BatchSummary where Input.Element == EnqueueItem<Message> {
-        let maxPayload = connection.maxPayload
+        let maxPayload = try connection.currentMaxPayload()
         let channel = BlockingChannel<BatchRun.Input>(capacity: max(16, options.window))
         let connection = self.connection
         async let summary = connection.runBatch(

@@ -156,7 +156,7 @@ extension Queue {
     ///   subject) as soon as the server reports it; ``ProtoqueueError/Code/noStreamForSubject``,
     ///   ``ProtoqueueError/Code/publishRejected``, ``ProtoqueueError/Code/timeout``.
     public func enqueue(_ task: Message, options: EnqueueOptions = EnqueueOptions()) async throws(ProtoqueueError) -> EnqueueReceipt {
-        let prepared = try prepare(task, options: options, maxPayload: connection.maxPayload)
+        let prepared = try prepare(task, options: options, maxPayload: try connection.currentMaxPayload())
         let receipt = try await connection.publishOne(prepared, maxAttempts: 3)
         logger.trace("enqueued", metadata: ["protoqueue.task_id": "\(receipt.id)", "protoqueue.sequence": "\(receipt.sequence)"])
         return receipt

@@ -1,0 +1,113 @@
+import Testing
+
+@testable import Protoqueue
+
+@Suite("Validation before the network")
+struct ValidationTests {
+    @Test(arguments: ["bad.name", "has space", "star*", "gt>", "slash/x", "back\\x", "", "tab\tname"])
+    func rejectsInvalidStreamNames(_ name: String) {
+        #expect(throws: ProtoqueueError.self) { try Validation.name(name, kind: "stream") }
+        do { try Validation.name(name, kind: "stream") } catch { #expect(error.code == .invalidName) }
+    }
+
+    @Test func acceptsValidNames() throws {
+        try Validation.name("EMAILS-2_prod", kind: "stream")
+        try Validation.subject("protoqueue.emails.ready.default")
+    }
+
+    @Test(arguments: ["tasks. bad", "tasks..x", ".tasks", "tasks.", "tasks.*", "tasks.>", "tasks.a\r\n", ""])
+    func rejectsInvalidSubjects(_ subject: String) {
+        do {
+            try Validation.subject(subject)
+            Issue.record("accepted \(subject.debugDescription)")
+        } catch {
+            #expect(error.code == .invalidName)
+        }
+    }
+
+    @Test(arguments: ["bad key", "colon:key", "cr\rkey", "lf\nkey", "Nats-Msg-Id", "nats-expected-stream", "", "ümlaut"])
+    func rejectsInvalidMetadataKeys(_ key: String) {
+        do {
+            try Validation.metadataKey(key)
+            Issue.record("accepted \(key.debugDescription)")
+        } catch {
+            #expect(error.code == .invalidHeader)
+        }
+    }
+
+    @Test(arguments: ["line\r\nbreak", "lf\n", "cr\r", "nul\0"])
+    func rejectsInvalidMetadataValues(_ value: String) {
+        do {
+            try Validation.metadataValue(value, key: "k")
+            Issue.record("accepted \(value.debugDescription)")
+        } catch {
+            #expect(error.code == .invalidHeader)
+        }
+    }
+
+    @Test func taskIDs() throws {
+        try Validation.taskID("order-42:v1")
+        for bad in ["", "has space", "tab\t", String(repeating: "x", count: 256), "é"] {
+            #expect(throws: ProtoqueueError.self) { try Validation.taskID(bad) }
+        }
+    }
+
+    @Test func generatedIDsAreVersion4UUIDs() {
+        var seen = Set<String>()
+        for _ in 0..<1000 {
+            let id = TaskIDGenerator.make()
+            #expect(id.count == 36)
+            let characters = Array(id)
+            #expect(characters[14] == "4")
+            #expect("89ab".contains(characters[19]))
+            seen.insert(id)
+        }
+        #expect(seen.count == 1000)
+    }
+
+    @Test func headerSizeMatchesNATSEncoding() {
+        // "NATS/1.0\r\n" (10) + "a: b\r\n" (6) + "\r\n" (2)
+        #expect(WireFormat.encodedHeaderSize([("a", "b")]) == 18)
+        #expect(WireFormat.encodedHeaderSize([]) == 0)
+    }
+
+    @Test func parsesPermissionViolationText() throws {
+        let violation = try #require(NATSErrorMapping.permissionViolation(fromText: "Permissions Violation for Publish to \"tasks.a\""))
+        #expect(violation.kind == .publish)
+        #expect(violation.subject == "tasks.a")
+        #expect(NATSErrorMapping.permissionViolation(fromText: "Authorization Violation") == nil)
+    }
+
+    @Test func queueLayout() throws {
+        let layout = try QueueLayout(queueName: "emails", configuration: QueueConfiguration())
+        #expect(layout.streamName == "emails")
+        #expect(layout.streamSubjects == ["protoqueue.emails.>"])
+        #expect(layout.readySubject() == "protoqueue.emails.ready.default")
+        #expect(layout.consumerFilter == "protoqueue.emails.ready.>")
+        #expect(layout.consumerName == "emails-workers")
+        #expect(layout.deadLetterStreamName == "emails_DLQ")
+        #expect(layout.deadLetterSubject == "protoqueue.emails_dlq")
+        #expect(throws: ProtoqueueError.self) { try QueueLayout(queueName: "bad.name", configuration: QueueConfiguration()) }
+    }
+
+    @Test func configurationValidation() {
+        var configuration = QueueConfiguration()
+        configuration.consumer.maxDeliveries = 2
+        configuration.consumer.backoff = [.seconds(1), .seconds(2)]
+        do {
+            try Provisioner.validate(configuration)
+            Issue.record("accepted maxDeliveries <= backoff steps")
+        } catch {
+            #expect(error.code == .invalidConfiguration)
+        }
+        configuration = QueueConfiguration(replicas: 2)
+        #expect(throws: ProtoqueueError.self) { try Provisioner.validate(configuration) }
+    }
+
+    @Test func fixtureRoundTrip() throws {
+        let task = InteropTask(to: "ada@example.com", subject: "Hi", priority: -3, tags: ["a", "b"])
+        let bytes = try task.serializedBytes()
+        #expect(try InteropTask(serializedBytes: bytes) == task)
+        #expect(throws: ProtoqueueError.self) { try InteropTask(serializedBytes: [0x0A, 0x05, 0x61]) }
+    }
+}
