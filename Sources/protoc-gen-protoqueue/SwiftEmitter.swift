@@ -588,12 +588,17 @@ struct SwiftFileEmitter {
         let cName = CNaming.memberName(field.name)
         switch kind(field, in: message) {
         case .map(let key, let value, _):
-            line("\(property).reserveCapacity(c.pointee.n_\(cName))")
+            line("if c.pointee.n_\(cName) > 0 {")
+            indent += 1
+            line("var map = [\(valueType(key)): \(valueType(value))](minimumCapacity: c.pointee.n_\(cName))")
             line("for entry in ProtoqueueCodec.ProtoqueueRuntime.buffer(c.pointee.\(cMember(field.name)), c.pointee.n_\(cName)) {")
             let valueExpression = value.type == .message
                 ? "entry!.pointee.value.map { \(valueType(value))(_protoqueueC: $0) } ?? \(valueType(value))()"
                 : fromC(value, "entry!.pointee.value")
-            line("    \(property)[\(fromC(key, "entry!.pointee.key"))] = \(valueExpression)")
+            line("    map[\(fromC(key, "entry!.pointee.key"))] = \(valueExpression)")
+            line("}")
+            line("\(property) = map")
+            indent -= 1
             line("}")
         case .repeated:
             line("\(property) = ProtoqueueCodec.ProtoqueueRuntime.array(c.pointee.\(cMember(field.name)), c.pointee.n_\(cName)) { \(fromC(field, "$0")) }")

@@ -56,21 +56,20 @@ enum Bench {
         return samples[samples.count / 2]
     }
 
-    /// Alternates the two measurements so machine noise hits both alike, then returns both medians.
+    /// Alternates short rounds of the two measurements, so machine noise hits both alike, and returns the
+    /// fastest round of each (the least disturbed estimate on a shared machine).
     static func compare(
-        iterations: Int = 200_000,
+        iterations: Int = 50_000,
+        rounds: Int = 15,
         ours: () throws -> Void,
         baseline: () throws -> Void
     ) rethrows -> (ours: Double, baseline: Double) {
-        var oursSamples: [Double] = []
-        var baselineSamples: [Double] = []
-        for _ in 0..<5 {
-            oursSamples.append(try nanosecondsPerIteration(iterations: iterations, rounds: 1, ours))
-            baselineSamples.append(try nanosecondsPerIteration(iterations: iterations, rounds: 1, baseline))
+        var best = (ours: Double.infinity, baseline: Double.infinity)
+        for _ in 0..<rounds {
+            best.ours = min(best.ours, try nanosecondsPerIteration(iterations: iterations, rounds: 1, ours))
+            best.baseline = min(best.baseline, try nanosecondsPerIteration(iterations: iterations, rounds: 1, baseline))
         }
-        oursSamples.sort()
-        baselineSamples.sort()
-        return (oursSamples[2], baselineSamples[2])
+        return best
     }
 }
 

@@ -44,6 +44,9 @@ struct RoundTripTests {
         #expect(decoded.oBool == false)
         #expect(decoded.oDouble == nil)
         #expect(decoded.oMood == nil)
+        #expect(decoded.oNested == nil)
+        value.oNested = .init()
+        #expect(try Everything(serializedBytes: value.serializedBytes()).oNested == .init())
     }
 
     @Test func oneofCases() throws {
