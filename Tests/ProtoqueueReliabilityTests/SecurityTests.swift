@@ -10,17 +10,17 @@ typealias Auth = NATSConnectionConfiguration.Authentication
 /// enqueue; wrong or missing ones fail fast with a typed error.
 @Suite("Security: authentication methods", .enabled(if: ReliabilityEnvironment.serverTestsEnabled, "no nats-server (CI=true makes this fail)"))
 struct AuthenticationTests {
-    /// Good credentials enqueue; each wrong one and no credentials fail with `authenticationFailed` in under 2 s.
+    /// Good credentials enqueue; each wrong one and no credentials fail with `authenticationFailed` well before the connect timeout.
     func checkMatrix(server: NATSServerProcess, good: Auth, wrong: [(String, Auth)], queue: String) async throws {
         let receipt = try await connectAndEnqueue(testConfiguration(server.url, authentication: good), queue: queue)
         #expect(receipt.sequence == 1 && !receipt.duplicate)
         for (label, credentials) in wrong {
-            let error = await expectTypedFailure([.authenticationFailed], within: 2, "\(label) credentials") { () throws(ProtoqueueError) in
+            let error = await expectTypedFailure([.authenticationFailed], within: fastFailureLimit, "\(label) credentials") { () throws(ProtoqueueError) in
                 try await NATSConnection.connect(testConfiguration(server.url, authentication: credentials), logger: reliabilityLogger())
             }
             #expect(error?.message.lowercased().contains("authorization") == true, "\(String(describing: error))")
         }
-        await expectTypedFailure([.authenticationFailed], within: 2, "missing credentials") { () throws(ProtoqueueError) in
+        await expectTypedFailure([.authenticationFailed], within: fastFailureLimit, "missing credentials") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(testConfiguration(server.url), logger: reliabilityLogger())
         }
     }
@@ -78,7 +78,7 @@ struct AuthenticationTests {
     @Test func nkeySeedFileThatDoesNotExistIsATypedError() async throws {
         let server = try NATSServerProcess(configuration: "authorization { users = [ {nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4} ] }\n")
         defer { server.stopAndRemove() }
-        let error = await expectTypedFailure([.authenticationFailed, .invalidConfiguration], within: 2, "missing seed file") { () throws(ProtoqueueError) in
+        let error = await expectTypedFailure([.authenticationFailed, .invalidConfiguration], within: fastFailureLimit, "missing seed file") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(
                 testConfiguration(server.url, authentication: .nkey(publicKey: "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4", seedFile: "/nonexistent/user.seed")),
                 logger: reliabilityLogger()
@@ -103,7 +103,7 @@ struct AuthenticationTests {
             ],
             queue: "auth_jwt"
         )
-        let error = await expectTypedFailure([.authenticationFailed, .invalidConfiguration], within: 2, "unreadable .creds") { () throws(ProtoqueueError) in
+        let error = await expectTypedFailure([.authenticationFailed, .invalidConfiguration], within: fastFailureLimit, "unreadable .creds") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(testConfiguration(server.url, authentication: .credentialsFile("/nonexistent/user.creds")), logger: reliabilityLogger())
         }
         #expect(error?.message.contains("/nonexistent/user.creds") == true, "\(String(describing: error))")
@@ -164,17 +164,17 @@ struct TLSTests {
         let byName = try await connectAndEnqueue(testConfiguration("tls://localhost:\(server.port)", tls: .init(caFile: certificates.caFile)), queue: "tls_byname")
         #expect(byName.sequence == 1)
 
-        await expectTypedFailure([.tlsFailed], within: 3, "wrong expected host name") { () throws(ProtoqueueError) in
+        await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "wrong expected host name") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(testConfiguration(url, tls: .init(caFile: certificates.caFile, expectedHostname: "wrong.protoqueue.test")), logger: reliabilityLogger())
         }
-        await expectTypedFailure([.tlsFailed], within: 3, "untrusted CA") { () throws(ProtoqueueError) in
+        await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "untrusted CA") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(testConfiguration(url, tls: .init(caFile: certificates.otherCAFile, expectedHostname: "localhost")), logger: reliabilityLogger())
         }
-        await expectTypedFailure([.tlsFailed], within: 3, "system trust store only (test CA unknown)") { () throws(ProtoqueueError) in
+        await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "system trust store only (test CA unknown)") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(testConfiguration(url, tls: .init(expectedHostname: "localhost")), logger: reliabilityLogger())
         }
         // A plain client against a TLS-only server: refused, never downgraded.
-        await expectTypedFailure([.tlsFailed], within: 3, "plaintext client to a TLS server") { () throws(ProtoqueueError) in
+        await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "plaintext client to a TLS server") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(testConfiguration("nats://127.0.0.1:\(server.port)"), logger: reliabilityLogger())
         }
     }
@@ -184,7 +184,7 @@ struct TLSTests {
         defer { try? FileManager.default.removeItem(at: certificates.directory) }
         let server = try NATSServerProcess(configuration: Self.tlsBlock(certificates, verifyClients: false))
         defer { server.stopAndRemove() }
-        await expectTypedFailure([.tlsFailed], within: 3, "certificate for elsewhere.protoqueue.test, URL localhost") { () throws(ProtoqueueError) in
+        await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "certificate for elsewhere.protoqueue.test, URL localhost") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(testConfiguration("tls://localhost:\(server.port)", tls: .init(caFile: certificates.caFile)), logger: reliabilityLogger())
         }
         // Naming the certificate's host explicitly is the supported way to connect by address.
@@ -200,10 +200,10 @@ struct TLSTests {
         defer { try? FileManager.default.removeItem(at: certificates.directory) }
         let server = try NATSServerProcess()
         defer { server.stopAndRemove() }
-        await expectTypedFailure([.tlsFailed], within: 3, "TLS client to a plaintext server") { () throws(ProtoqueueError) in
+        await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "TLS client to a plaintext server") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(testConfiguration(server.url, tls: .init(caFile: certificates.caFile, expectedHostname: "localhost")), logger: reliabilityLogger())
         }
-        await expectTypedFailure([.tlsFailed], within: 3, "tls:// URL to a plaintext server") { () throws(ProtoqueueError) in
+        await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "tls:// URL to a plaintext server") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(testConfiguration("tls://127.0.0.1:\(server.port)"), logger: reliabilityLogger())
         }
     }
@@ -219,16 +219,16 @@ struct TLSTests {
             queue: "mtls_good"
         )
         #expect(receipt.sequence == 1)
-        await expectTypedFailure([.tlsFailed, .authenticationFailed], within: 3, "no client certificate") { () throws(ProtoqueueError) in
+        await expectTypedFailure([.tlsFailed, .authenticationFailed], within: fastFailureLimit, "no client certificate") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(testConfiguration(url, tls: .init(caFile: certificates.caFile, expectedHostname: "localhost")), logger: reliabilityLogger())
         }
-        await expectTypedFailure([.tlsFailed, .authenticationFailed], within: 3, "client certificate from an untrusted CA") { () throws(ProtoqueueError) in
+        await expectTypedFailure([.tlsFailed, .authenticationFailed], within: fastFailureLimit, "client certificate from an untrusted CA") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(
                 testConfiguration(url, tls: .init(caFile: certificates.caFile, clientCertificateFile: certificates.otherClientCertificate, clientKeyFile: certificates.otherClientKey, expectedHostname: "localhost")),
                 logger: reliabilityLogger()
             )
         }
-        await expectTypedFailure([.tlsFailed, .invalidConfiguration], within: 3, "client key that does not match the certificate") { () throws(ProtoqueueError) in
+        await expectTypedFailure([.tlsFailed, .invalidConfiguration], within: fastFailureLimit, "client key that does not match the certificate") { () throws(ProtoqueueError) in
             try await NATSConnection.connect(
                 testConfiguration(url, tls: .init(caFile: certificates.caFile, clientCertificateFile: certificates.clientCertificate, clientKeyFile: certificates.otherClientKey, expectedHostname: "localhost")),
                 logger: reliabilityLogger()
