@@ -53,8 +53,8 @@ public enum ProtoqueueRuntime {
     ///   - bytes: The encoded message.
     ///   - descriptor: The protobuf-c descriptor of the message.
     ///   - messageName: The full protobuf name, for error messages.
-    ///   - checkDepth: Whether to check nesting against ``ProtoqueueDecodingLimits/maximumDepth`` before
-    ///     protobuf-c (which has no limit) unpacks.
+    ///   - checkDepth: Whether the schema is recursive. Kept for generated code; nesting is now checked for every
+    ///     message, together with the structural checks protobuf-c lacks.
     ///   - type: The protoc-c struct of the message.
     ///   - convert: Builds the Swift value from the unpacked C struct.
     @inlinable
@@ -66,8 +66,10 @@ public enum ProtoqueueRuntime {
         as type: C.Type,
         _ convert: (UnsafePointer<C>) -> Message
     ) throws(ProtoqueueError) -> Message {
-        if checkDepth {
-            try ProtoqueueWireCheck.checkDepth(bytes, descriptor: descriptor, messageName: messageName)
+        // Always, not only for recursive schemas (`checkDepth`): protobuf-c accepts some malformed input
+        // (see ProtoqueueWireCheck.isWellFormed), and nesting is checked in the same pass.
+        guard ProtoqueueWireCheck.isWellFormed(bytes, descriptor: descriptor) else {
+            throw ProtoqueueWireCheck.diagnose(bytes, descriptor: descriptor, messageName: messageName)
         }
         return try withUnsafeTemporaryAllocation(byteCount: stackUnpackArenaSize, alignment: 16) {
             (buffer) throws(ProtoqueueError) -> Message in
