@@ -296,6 +296,18 @@ public final class NATSServerProcess: @unchecked Sendable {
 
     public var isRunning: Bool { lock.withLock { current }?.isRunning ?? false }
 
+    /// SIGSTOP, then waits (≤ 2 s) until every thread of the server is stopped: `kill` only queues the signal, and
+    /// a thread running on another core can still answer a request in between.
+    @discardableResult
+    public func pause() -> Bool {
+        guard let pid else { return false }
+        signal(SIGSTOP)
+        return waitUntilAllThreadsStopped(pid)
+    }
+
+    /// SIGCONT.
+    public func resume() { signal(SIGCONT) }
+
     /// Stops the server (SIGTERM, then SIGKILL) by its own pid.
     public func stop() { lock.withLock { current }?.stop() }
 
@@ -309,4 +321,22 @@ public final class NATSServerProcess: @unchecked Sendable {
     public func logText() -> String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
     deinit { lock.withLock { current }?.signal(SIGKILL) }
+}
+
+/// Waits (≤ `timeout`) until every thread of `pid` is in state T (stopped), reading /proc/<pid>/task/*/stat.
+public func waitUntilAllThreadsStopped(_ pid: pid_t, timeout: TimeInterval = 2) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    let tasks = "/proc/\(pid)/task"
+    while Date() < deadline {
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: tasks)) ?? []
+        let states = threads.compactMap { thread -> Character? in
+            guard let stat = try? String(contentsOfFile: "\(tasks)/\(thread)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return nil }
+            return stat[stat.index(close, offsetBy: 2)...].first
+        }
+        if !states.isEmpty && states.allSatisfy({ $0 == "T" || $0 == "t" }) { return true }
+        usleep(2_000)
+    }
+    return false
 }

@@ -219,12 +219,29 @@ struct DecodeFuzzTests {
         return [try task.serializedBytes(), try EmailTask().serializedBytes()]
     }
 
-    @Test func mutatedInputsAreDecodedOrRefusedWithATypedError() throws {
+    /// Runs `body` on a thread of its own: the fuzz loop is seconds of synchronous work that would otherwise hold
+    /// one of the (few) cooperative threads every other test needs.
+    static func onOwnThread(_ body: @escaping @Sendable () -> Void) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                body()
+                continuation.resume()
+            }
+            thread.stackSize = 8 << 20
+            thread.start()
+        }
+    }
+
+    @Test func mutatedInputsAreDecodedOrRefusedWithATypedError() async throws {
+        let email = try Self.emailSeeds()
+        await Self.onOwnThread { Self.runFuzz(email: email) }
+    }
+
+    static func runFuzz(email: [[UInt8]]) {
         let types = 8
         let share = max(1, FuzzBudget.iterations / types)
         let seconds = FuzzBudget.seconds / Double(types)
         let base = FuzzBudget.seed
-        let email = try Self.emailSeeds()
         var rng = FuzzRandom(seed: base)
         let generic = (0..<32).map { _ in WireWriter.randomMessage(&rng, depth: 4, maxField: 60) }
         let started = Date()
