@@ -69,7 +69,16 @@ final class ConnectionEvents: Sendable {
         }
     }
 
+    /// Set before the library drains the connection, so the disconnect that follows is not reported as a loss.
+    private let closing = Atomic<Bool>(false)
+
+    func markClosing() { closing.store(true, ordering: .relaxed) }
+
     func handleDisconnected(connection: OpaquePointer?) {
+        if closing.load(ordering: .relaxed) {
+            logger.debug("NATS connection disconnected while closing", metadata: ["protoqueue.servers": "\(serverList)"])
+            return
+        }
         logger.warning("NATS connection lost; reconnecting", metadata: ["protoqueue.servers": "\(serverList)"])
     }
 

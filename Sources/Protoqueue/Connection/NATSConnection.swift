@@ -304,6 +304,7 @@ public final class NATSConnection: Sendable {
             idle.unlock()
             publisher?.finish(waitFor: timeout)
             jsCtx_Destroy(handles.jetStream)
+            events.markClosing()
             let status = natsConnection_DrainTimeout(handles.connection, timeout.milliseconds)
             if status != NATS_OK {
                 natsConnection_Close(handles.connection)
@@ -325,6 +326,7 @@ public final class NATSConnection: Sendable {
             // Not closed by the owner: close without draining so the nats.c resources are not leaked.
             state.withLock { $0.publisher }?.finish(waitFor: .zero)
             jsCtx_Destroy(handles.jetStream)
+            events.markClosing()
             natsConnection_Close(handles.connection)
             natsConnection_Destroy(handles.connection)
             natsOptions_Destroy(handles.options)

@@ -137,7 +137,7 @@ final class AsyncPublisher: @unchecked Sendable {
     func deliver(_ message: OwnedMessage, event: PublishEvent) {
         let entry = lock.withLock { () -> Entry? in
             let entry = entries.removeValue(forKey: message.key)
-            if entries.isEmpty { lock.broadcast() }
+            lock.broadcast()
             return entry
         }
         switch event {
@@ -162,6 +162,7 @@ final class AsyncPublisher: @unchecked Sendable {
                 if let handler = entry.handler { handlers.append(handler) }
                 entries[key]?.handler = nil
             }
+            lock.broadcast()
             return handlers
         }
         for handler in handlers { handler(.permissionDenied(violation)) }
@@ -180,12 +181,13 @@ final class AsyncPublisher: @unchecked Sendable {
         }
     }
 
-    /// Waits until nothing is pending or `deadline` (monotonic ns) passes. Runs on a library thread.
+    /// Waits until no publish whose outcome someone still awaits is pending, or `deadline` (monotonic ns) passes.
+    /// Abandoned publishes (already reported as permission denied) are not waited for. Runs on a library thread.
     func waitUntilIdle(deadline: UInt64) -> Bool {
         lock.lock()
         defer { lock.unlock() }
-        while !entries.isEmpty {
-            if !lock.wait(untilNanoseconds: deadline) { return entries.isEmpty }
+        while entries.values.contains(where: { $0.handler != nil }) {
+            if !lock.wait(untilNanoseconds: deadline) { return false }
         }
         return true
     }

@@ -81,6 +81,13 @@ final class BatchRun: @unchecked Sendable {
     private var denied: [String: PermissionViolation] = [:]
     private var summary = BatchSummary()
     private var lastProgress: UInt64 = 0
+    /// Whether the driver thread sleeps on `lock`, and how many items finished since it last woke. Callbacks wake
+    /// it only after a run of completions (or when nothing is left in flight, or a re-send is queued), so the
+    /// driver does not ping-pong with nats.c's thread once per message.
+    private var driverWaiting = false
+    private var finishedSinceWake = 0
+    private var inFlight = 0
+    private let wakeThreshold: Int
     private let started = MonotonicClock.nanoseconds()
 
     init(connection: NATSConnection, options: BatchOptions) {
@@ -89,6 +96,7 @@ final class BatchRun: @unchecked Sendable {
         self.maxWait = (options.ackTimeout ?? connection.configuration.requestTimeout).milliseconds
         self.maxAttempts = max(1, options.maxAttempts)
         self.slots = Array(repeating: nil, count: self.window)
+        self.wakeThreshold = max(1, min(256, self.window / 8))
     }
 
     /// Runs the batch to completion on the calling (library-owned) thread.
@@ -132,7 +140,11 @@ final class BatchRun: @unchecked Sendable {
             // Wait for callbacks. A watchdog covers an acknowledgement nats.c never reports (no callback within
             // twice the ack timeout plus 5 s): reclaim the pending messages and treat them as timed out.
             let watchdog = lastProgress + UInt64(max(maxWait, 1)) * 2_000_000 + 5_000_000_000
-            if !lock.wait(untilNanoseconds: watchdog) && MonotonicClock.nanoseconds() >= watchdog {
+            driverWaiting = true
+            finishedSinceWake = 0
+            let signalled = lock.wait(untilNanoseconds: watchdog)
+            driverWaiting = false
+            if !signalled && MonotonicClock.nanoseconds() >= watchdog {
                 lock.unlock()
                 reclaimStalled(publisher: publisher)
                 continue
@@ -172,6 +184,7 @@ final class BatchRun: @unchecked Sendable {
         let subject: String = lock.withLock {
             guard case .inFlight(_, let subject, _, _)? = slots[index % window] else { return "" }
             keyToIndex[message.key] = index
+            inFlight += 1
             return subject
         }
         let status = publisher.publish(message, subject: subject, maxWait: maxWait) { [self] event in
@@ -182,6 +195,7 @@ final class BatchRun: @unchecked Sendable {
             let error = NATSErrorMapping.error(status: status, operation: "publish to \"\(subject)\"", subject: subject)
             lock.withLock {
                 keyToIndex.removeValue(forKey: message.key)
+                inFlight -= 1
                 finishLocked(index, .failure(error))
             }
         }
@@ -193,10 +207,12 @@ final class BatchRun: @unchecked Sendable {
         lock.lock()
         keyToIndex.removeValue(forKey: key)
         guard case .inFlight(let id, let subject, let attempt, _)? = slots[index % window] else {
+            inFlight -= 1
             lock.unlock()
             if case .failed(_, _, _, let message) = event { message.destroy() }
             return
         }
+        inFlight -= 1  // a re-send counts again when the driver sends it
         switch event {
         case .acknowledged(let stream, let sequence, let duplicate):
             if duplicate { summary.duplicates += 1 }
@@ -213,6 +229,7 @@ final class BatchRun: @unchecked Sendable {
                 slots[index % window] = .inFlight(id: id, subject: subject, attempt: attempt + 1, key: message.key)
                 retries.append((index, message))
                 summary.resent += 1
+                wakeDriverLocked(force: true)
             } else {
                 destroy = message
                 var error = NATSErrorMapping.error(status: status, jsCode: jsCode, operation: "publish task \(id) to \"\(subject)\"", subject: subject, errorText: text)
@@ -220,8 +237,6 @@ final class BatchRun: @unchecked Sendable {
                 finishLocked(index, .failure(error))
             }
         }
-        lastProgress = MonotonicClock.nanoseconds()
-        lock.broadcast()
         lock.unlock()
         destroy?.destroy()
     }
@@ -234,7 +249,16 @@ final class BatchRun: @unchecked Sendable {
         }
         slots[index % window] = .done(result)
         lastProgress = MonotonicClock.nanoseconds()
-        lock.broadcast()
+        finishedSinceWake += 1
+        wakeDriverLocked(force: false)
+    }
+
+    /// Lock held. Wakes the driver when it waits and has enough to do.
+    private func wakeDriverLocked(force: Bool) {
+        guard driverWaiting else { return }
+        if force || finishedSinceWake >= wakeThreshold || inFlight == 0 {
+            lock.broadcast()
+        }
     }
 
     /// Takes every outstanding message back from nats.c and handles it as a timeout (re-send or fail).

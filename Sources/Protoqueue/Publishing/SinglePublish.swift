@@ -30,35 +30,25 @@ extension NATSConnection {
         let subject = prepared.subject
         var resend: OwnedMessage?
         for attempt in 1...max(1, maxAttempts) {
-            let reuse = resend
-            let outcome: Result<PublishEvent, ProtoqueueError> = await withCheckedContinuation { continuation in
-                let once = ResumeOnce(continuation)
-                let accepted = pool.execute {
-                    let message: OwnedMessage
-                    if let reuse {
-                        message = reuse
-                    } else {
-                        do throws(ProtoqueueError) {
-                            message = try prepared.makeMessage()
-                        } catch {
-                            once.resume(.failure(error))
-                            return
-                        }
-                    }
-                    let status = publisher.publish(message, subject: subject, maxWait: maxWait) { event in
-                        once.resume(.success(event))
-                    }
-                    if status != NATS_OK {
-                        message.destroy()
-                        once.resume(.failure(NATSErrorMapping.error(status: status, operation: "publish to \"\(subject)\"", subject: subject)))
-                    }
-                }
-                if !accepted {
-                    reuse?.destroy()
-                    once.resume(.failure(ProtoqueueError(.connectionClosed, "the connection to \(events.serverList) is closed")))
-                }
+            // js_PublishMsgAsync on a jsCtx without a pending limit never waits for the server (it only appends to
+            // the connection's buffer), so it runs on the caller's task; the acknowledgement arrives on nats.c's thread.
+            let message: OwnedMessage
+            if let reuse = resend {
+                message = reuse
+            } else {
+                message = try prepared.makeMessage()
             }
             resend = nil
+            let outcome: Result<PublishEvent, ProtoqueueError> = await withCheckedContinuation { continuation in
+                let once = ResumeOnce(continuation)
+                let status = publisher.publish(message, subject: subject, maxWait: maxWait) { event in
+                    once.resume(.success(event))
+                }
+                if status != NATS_OK {
+                    message.destroy()
+                    once.resume(.failure(NATSErrorMapping.error(status: status, operation: "publish to \"\(subject)\"", subject: subject)))
+                }
+            }
             switch outcome {
             case .failure(let error):
                 throw error

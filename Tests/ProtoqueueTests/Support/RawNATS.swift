@@ -119,7 +119,7 @@ func connect(
     _ url: String,
     authentication: NATSConnectionConfiguration.Authentication? = nil,
     requestTimeout: Duration = .seconds(5)
-) async throws -> NATSConnection {
+) async throws(ProtoqueueError) -> NATSConnection {
     let configuration = NATSConnectionConfiguration(
         servers: [url],
         name: "protoqueue-tests",
@@ -128,4 +128,27 @@ func connect(
         requestTimeout: requestTimeout
     )
     return try await NATSConnection.connect(configuration, logger: testLogger())
+}
+
+/// A log handler that keeps messages, to check what the library logged.
+struct CapturingLogHandler: LogHandler {
+    final class Store: @unchecked Sendable {
+        private let lock = NSLock()
+        private var lines: [String] = []
+        func append(_ line: String) { lock.lock(); lines.append(line); lock.unlock() }
+        var messages: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+    }
+
+    let store: Store
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .debug
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        store.append("\(event.level) \(event.message)")
+    }
 }

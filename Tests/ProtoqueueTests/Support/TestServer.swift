@@ -85,14 +85,14 @@ final class TestServer: @unchecked Sendable {
 
     /// Starts a server. `configuration` is written to a file and passed with `-c`; the port, address, JetStream
     /// and store directory are always given on the command line.
-    static func start(configuration: String? = nil, extraArguments: [String] = []) throws -> TestServer {
+    static func start(configuration: String? = nil, extraArguments: [String] = [], port fixedPort: Int? = nil, directory existing: URL? = nil) throws -> TestServer {
         guard let binary = TestEnvironment.serverBinary else {
             throw TestServerError(description: "nats-server not found (install the Debian package nats-server or set NATS_SERVER_BIN)")
         }
         _ = installExitHook
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("protoqueue-test-\(UUID().uuidString)")
+        let directory = existing ?? FileManager.default.temporaryDirectory.appendingPathComponent("protoqueue-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let port = freeLoopbackPort()
+        let port = fixedPort ?? freeLoopbackPort()
         var arguments = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", directory.appendingPathComponent("store").path]
         if let configuration {
             let file = directory.appendingPathComponent("server.conf")
@@ -101,6 +101,7 @@ final class TestServer: @unchecked Sendable {
         }
         arguments += extraArguments
         let pidFile = directory.appendingPathComponent("server.pid")
+        try? FileManager.default.removeItem(at: pidFile)  // a restart in the same directory must not read the old pid
         let log = directory.appendingPathComponent("server.log")
         let quoted = ([binary] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         let script = """
@@ -149,8 +150,8 @@ final class TestServer: @unchecked Sendable {
     func suspend() { kill(serverPid, SIGSTOP) }
     func resume() { kill(serverPid, SIGCONT) }
 
-    /// Stops the server by its pid and waits (at most 10 s) for it to exit; removes its directory.
-    func stop() {
+    /// Stops the server by its pid and waits (at most 10 s) for it to exit; removes its directory unless `keepData`.
+    func stop(keepData: Bool = false) {
         lock.lock()
         defer { lock.unlock() }
         guard !stopped else { return }
@@ -163,8 +164,11 @@ final class TestServer: @unchecked Sendable {
         pidLock.lock()
         startedServerPids.remove(serverPid)
         pidLock.unlock()
-        watcher.waitUntilExit()
-        try? FileManager.default.removeItem(at: directory)
+        // Process.waitUntilExit can spin forever off the main thread; poll with a deadline instead.
+        let watcherDeadline = Date().addingTimeInterval(5)
+        while watcher.isRunning && Date() < watcherDeadline { usleep(20_000) }
+        if watcher.isRunning { kill(watcher.processIdentifier, SIGKILL) }
+        if !keepData { try? FileManager.default.removeItem(at: directory) }
     }
 
     /// The server's log, for failure messages.

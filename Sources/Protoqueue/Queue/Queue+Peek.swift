@@ -1,0 +1,85 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CNats
+
+/// A task as stored in the stream, decoded, with what its headers say.
+public struct StoredTask<Message: ProtoqueueMessage>: Sendable {
+    /// The task id (`Nats-Msg-Id`).
+    public var id: String
+    /// The stream sequence.
+    public var sequence: UInt64
+    /// The subject it was published to.
+    public var subject: String
+    /// The enqueue time in Unix milliseconds (`Protoqueue-Enqueued-At`), if present and valid.
+    public var enqueuedAtUnixMilliseconds: Int64?
+    /// The metadata (`Protoqueue-Meta-*` headers, prefix removed).
+    public var metadata: [String: String]
+    /// The decoded task.
+    public var task: Message
+}
+
+extension Queue {
+    /// Reads the task stored at `sequence` without consuming it (JetStream direct read of one message).
+    /// - Parameter sequence: A stream sequence, such as ``EnqueueReceipt/sequence``.
+    /// - Returns: The decoded task and its headers.
+    /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when no message has that sequence (or it was consumed),
+    ///   ``ProtoqueueError/Code/decodingFailed`` when the body is not a `Message` or `Protoqueue-Type` names another type.
+    public func peek(sequence: UInt64) async throws(ProtoqueueError) -> StoredTask<Message> {
+        let stream = layout.streamName
+        let raw = try await connection.withHandles { _, js throws(ProtoqueueError) -> (String, [UInt8], [String: String]) in
+            var message: OpaquePointer?
+            var jerr = jsErrCode(0)
+            let status = js_GetMsg(&message, js, stream, sequence, nil, &jerr)
+            guard status == NATS_OK, let message else {
+                throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read message \(sequence) of stream \"\(stream)\"")
+            }
+            defer { natsMsg_Destroy(message) }
+            return (String(cString: natsMsg_GetSubject(message)), WireMessageReader.body(message), WireMessageReader.headers(message))
+        }
+        let (subject, body, headers) = raw
+        if let type = headers[WireFormat.Header.messageType], type != Message.protoMessageName {
+            throw ProtoqueueError(.decodingFailed, "message \(sequence) of stream \"\(stream)\" is a \(type), not a \(Message.protoMessageName)")
+        }
+        let task = try Message(serializedBytes: body)
+        var metadata: [String: String] = [:]
+        for (key, value) in headers where key.hasPrefix(WireFormat.metadataPrefix) {
+            metadata[String(key.dropFirst(WireFormat.metadataPrefix.count))] = value
+        }
+        return StoredTask(
+            id: headers[WireFormat.Header.messageID] ?? "",
+            sequence: sequence,
+            subject: subject,
+            enqueuedAtUnixMilliseconds: headers[WireFormat.Header.enqueuedAt].flatMap { Int64($0) },
+            metadata: metadata,
+            task: task
+        )
+    }
+}
+
+/// Reads the body and headers of a nats.c message (on a library thread, while the message is alive).
+enum WireMessageReader {
+    static func body(_ message: OpaquePointer) -> [UInt8] {
+        let length = Int(natsMsg_GetDataLength(message))
+        guard length > 0, let data = natsMsg_GetData(message) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: data, count: length))
+    }
+
+    static func headers(_ message: OpaquePointer) -> [String: String] {
+        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+        var count: Int32 = 0
+        var headers: [String: String] = [:]
+        guard natsMsgHeader_Keys(message, &keys, &count) == NATS_OK, let keys else { return headers }
+        defer { free(keys) }
+        for index in 0..<Int(count) {
+            guard let key = keys[index] else { continue }
+            var value: UnsafePointer<CChar>?
+            if natsMsgHeader_Get(message, key, &value) == NATS_OK, let value {
+                headers[String(cString: key)] = String(cString: value)
+            }
+        }
+        return headers
+    }
+}
