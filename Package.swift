@@ -72,6 +72,7 @@ let codecTargets: [Target] = [
         name: "KitchenSink",
         dependencies: ["CKitchenSink", "ProtoqueueCodec"],
         path: "Tests/KitchenSink/KitchenSink",
+        exclude: ["protoqueue.json"],
         swiftSettings: swiftSettings,
         plugins: ["ProtoqueueSwiftGenerator"]
     ),
