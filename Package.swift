@@ -98,6 +98,7 @@ let queueTargets: [Target] = [
             "CNats",
             "ProtoqueueCodec",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -106,7 +107,9 @@ let queueTargets: [Target] = [
         dependencies: [
             "Protoqueue",
             "CNats",
+            "TaskSchemas",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         exclude: ["Fixtures"],
         swiftSettings: swiftSettings
@@ -126,6 +129,21 @@ let executableTargets: [Target] = [
             "CProtobufC",
             "CNats",
             .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+]
+
+// MARK: - Processing: the demo of the whole task life (branch `process`)
+
+let processingTargets: [Target] = [
+    .executableTarget(
+        name: "protoqueue-demo",
+        dependencies: [
+            "Protoqueue",
+            "TaskSchemas",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -165,7 +183,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: codecProducts + queueProducts,
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
-    targets: systemLibraries + codecTargets + queueTargets + executableTargets + reliabilityTargets
+    targets: systemLibraries + codecTargets + queueTargets + executableTargets + processingTargets + reliabilityTargets
 )

@@ -28,6 +28,9 @@ enum Provisioner {
         do throws(ProtoqueueError) {
             let (stream, createdStream) = try ensureStream(js: js, layout: layout, configuration: configuration)
             let createdConsumer = try ensureConsumer(js: js, layout: layout, configuration: configuration)
+            if configuration.deadLetter.enabled {
+                try ensureDeadLetterStream(js: js, layout: layout, configuration: configuration)
+            }
             return ProvisionedStream(maxMessageSize: stream, createdStream: createdStream, createdConsumer: createdConsumer)
         } catch {
             // A JetStream API request the user may not make times out; the real cause arrives asynchronously.
@@ -192,7 +195,8 @@ enum Provisioner {
     private static func ensureConsumer(js: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration) throws(ProtoqueueError) -> Bool {
         let consumer = configuration.consumer
         let wantedBackoff = consumer.backoff.map(\.nanoseconds)
-        let wantedMaxDeliver = Int64(consumer.maxDeliveries ?? -1)
+        // Attempts plus grace deliveries, in which a worker dead-letters the task (Processing/Delivery.swift).
+        let wantedMaxDeliver = consumer.maxDeliveries.map { Int64($0 + QueueLayout.graceDeliveries) } ?? -1
         for attempt in 0..<2 {
             var info: UnsafeMutablePointer<jsConsumerInfo>?
             var jerr = jsErrCode(0)
@@ -214,7 +218,9 @@ enum Provisioner {
                 }
                 let maxDeliver = config.MaxDeliver <= 0 ? -1 : config.MaxDeliver
                 if maxDeliver != wantedMaxDeliver {
-                    add("maxDeliveries", maxDeliver < 0 ? "unlimited" : "\(maxDeliver)", wantedMaxDeliver < 0 ? "unlimited" : "\(wantedMaxDeliver)")
+                    // Shown in attempts, as configured (the server holds attempts + grace deliveries).
+                    func attempts(_ value: Int64) -> String { value < 0 ? "unlimited" : "\(value - Int64(QueueLayout.graceDeliveries))" }
+                    add("maxDeliveries", attempts(maxDeliver), attempts(wantedMaxDeliver))
                 }
                 if config.MaxAckPending != Int64(consumer.maxAckPending) {
                     add("maxAckPending", "\(config.MaxAckPending)", "\(consumer.maxAckPending)")

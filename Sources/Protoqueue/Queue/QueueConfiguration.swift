@@ -33,6 +33,10 @@ public struct QueueConfiguration: Sendable, Hashable {
     public var duplicateWindow: Duration
     /// The durable pull consumer workers share.
     public var consumer: Consumer
+    /// Delays between attempts of a task whose handler threw or asked for a retry.
+    public var retry: RetryPolicy = .default
+    /// The dead-letter stream (on by default).
+    public var deadLetter: DeadLetterConfiguration = DeadLetterConfiguration()
 
     /// Creates a configuration with the defaults described on each property.
     public init(
@@ -91,7 +95,10 @@ public struct QueueConfiguration: Sendable, Hashable {
         public var durableName: String?
         /// How long a worker may hold a task before it is redelivered (ignored by the server when ``backoff`` is set).
         public var ackWait: Duration
-        /// Deliveries before the server stops redelivering a task; `nil` is unlimited.
+        /// Attempts a task gets (handler runs) before it is dead-lettered; `nil` is unlimited. The server consumer
+        /// is created with `MaxDeliver` = this + ``QueueLayout/graceDeliveries``: a delivery past the attempts
+        /// (after ack timeouts or worker crashes) is dead-lettered without running the handler, so no task is left
+        /// stranded in the work stream at the server's limit.
         public var maxDeliveries: Int?
         /// Redelivery delays after ack timeouts; must be shorter than ``maxDeliveries``.
         public var backoff: [Duration]
@@ -122,7 +129,8 @@ public struct QueueConfiguration: Sendable, Hashable {
 /// - ready tasks are published to `<subject>.ready.<tier>` (tier `default` today; priorities add tiers);
 /// - `<subject>.scheduled.<tier>` is reserved for delayed tasks and `<subject>.control.>` for the library;
 /// - the durable consumer filters `<subject>.ready.>`;
-/// - the dead-letter stream is `<stream>_DLQ` capturing `<subject>_dlq` (outside `<subject>.>`).
+/// - the dead-letter stream is `<stream>_DLQ` capturing `<subject>_dlq` (outside `<subject>.>`), unless
+///   ``QueueConfiguration/deadLetter`` names others.
 public struct QueueLayout: Sendable, Hashable {
     /// The stream name.
     public let streamName: String
@@ -134,6 +142,8 @@ public struct QueueLayout: Sendable, Hashable {
     public let deadLetterStreamName: String
     /// The dead-letter subject.
     public let deadLetterSubject: String
+    /// Deliveries the server allows beyond the attempts, in which a worker only dead-letters the task.
+    public static let graceDeliveries = 2
     /// The tier every task goes to until priorities exist.
     public static let defaultTier = "default"
 
@@ -154,8 +164,12 @@ public struct QueueLayout: Sendable, Hashable {
         try Validation.subject(subject, kind: "queue subject")
         consumerName = configuration.consumer.durableName ?? "\(queueName)-workers"
         try Validation.name(consumerName, kind: "consumer")
-        deadLetterStreamName = "\(streamName)_DLQ"
+        deadLetterStreamName = configuration.deadLetter.streamName ?? "\(streamName)_DLQ"
         try Validation.name(deadLetterStreamName, kind: "dead-letter stream")
-        deadLetterSubject = "\(subject)_dlq"
+        deadLetterSubject = configuration.deadLetter.subject ?? "\(subject)_dlq"
+        try Validation.subject(deadLetterSubject, kind: "dead-letter subject")
+        if deadLetterSubject.hasPrefix(subject + ".") || deadLetterStreamName == streamName {
+            throw ProtoqueueError(.invalidConfiguration, "the dead-letter stream and subject (\"\(deadLetterStreamName)\", \"\(deadLetterSubject)\") must lie outside the work stream \"\(streamName)\" and its subjects \"\(subject).>\"")
+        }
     }
 }

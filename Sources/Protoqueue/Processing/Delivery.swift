@@ -1,0 +1,146 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CNats
+import Synchronization
+
+/// What the handler's outcome turns into on the wire.
+enum Settlement: Sendable {
+    /// `+ACK` (or a confirmed ack, per ``ProcessOptions/AckMode``).
+    case ack
+    /// `-NAK`, with a delay when it is positive.
+    case nak(delay: Duration)
+    /// `+TERM` without a dead-letter record.
+    case term(reason: String)
+    /// Dead-letter record (acknowledged by the server), then `+TERM`.
+    case deadLetter(DeadLetterFailure)
+
+    /// The metric/log name of the outcome: `ack`, `nak`, `term` or `dlq`.
+    var name: String {
+        switch self {
+        case .ack: "ack"
+        case .nak: "nak"
+        case .term: "term"
+        case .deadLetter: "dlq"
+        }
+    }
+}
+
+/// Why and how a task failed, for its dead-letter record.
+struct DeadLetterFailure: Sendable {
+    var reason: DeadLetterReason
+    var error: String
+    var details: [String: String]
+    var attempts: UInt64
+    var subject: String
+    var stream: String
+    var sequence: UInt64
+    var consumer: String
+}
+
+/// A fetched message as plain Swift values.
+struct ReceivedMessage: Sendable {
+    var subject: String
+    var data: [UInt8]
+    var headers: [String: String]
+    var stream: String
+    var consumer: String
+    var streamSequence: UInt64
+    var deliveries: UInt64
+}
+
+/// One fetched JetStream message, owned by the library until the acknowledgement thread settles and frees it.
+/// Exactly one settlement is accepted; `+WPI` signals are accepted only before it.
+final class Delivery: @unchecked Sendable {
+    let pointer: OpaquePointer  // natsMsg*
+    private let settled = Mutex(false)
+    private let engine: ProcessorEngine
+
+    init(pointer: OpaquePointer, engine: ProcessorEngine) {
+        self.pointer = pointer
+        self.engine = engine
+    }
+
+    /// Sends `+WPI` (through the acknowledgement thread, in order with the settlement) unless already settled.
+    func signalInProgress() {
+        settled.withLock { done in
+            if !done { engine.enqueue(.inProgress(self)) }
+        }
+    }
+
+    /// Hands the settlement to the acknowledgement thread; returns `false` if the delivery was settled already.
+    @discardableResult
+    func settle(_ settlement: Settlement) -> Bool {
+        settled.withLock { done -> Bool in
+            if done { return false }
+            done = true
+            engine.enqueue(.settle(self, settlement))
+            return true
+        }
+    }
+
+    /// Reads subject, payload, headers and JetStream metadata. Call before settling (the message is freed after).
+    func read() -> ReceivedMessage {
+        let message = pointer
+        let subject = natsMsg_GetSubject(message).map { String(cString: $0) } ?? ""
+        let length = Int(natsMsg_GetDataLength(message))
+        var data: [UInt8] = []
+        if length > 0, let bytes = natsMsg_GetData(message) {
+            data = [UInt8](UnsafeRawBufferPointer(start: bytes, count: length))
+        }
+        var headers: [String: String] = [:]
+        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+        var count: Int32 = 0
+        if natsMsgHeader_Keys(message, &keys, &count) == NATS_OK, let keys {
+            headers.reserveCapacity(Int(count))
+            for index in 0..<Int(count) {
+                guard let key = keys[index] else { continue }
+                var value: UnsafePointer<CChar>?
+                if natsMsgHeader_Get(message, key, &value) == NATS_OK {
+                    headers[String(cString: key)] = value.map { String(cString: $0) } ?? ""
+                }
+            }
+            free(keys)
+        }
+        var stream = ""
+        var consumer = ""
+        var sequence: UInt64 = 0
+        var deliveries: UInt64 = 1
+        var meta: UnsafeMutablePointer<jsMsgMetaData>?
+        if natsMsg_GetMetaData(&meta, message) == NATS_OK, let meta {
+            stream = meta.pointee.Stream.map { String(cString: $0) } ?? ""
+            consumer = meta.pointee.Consumer.map { String(cString: $0) } ?? ""
+            sequence = meta.pointee.Sequence.Stream
+            deliveries = meta.pointee.NumDelivered
+            jsMsgMetaData_Destroy(meta)
+        }
+        return ReceivedMessage(
+            subject: subject, data: data, headers: headers, stream: stream, consumer: consumer,
+            streamSequence: sequence, deliveries: deliveries
+        )
+    }
+
+    /// Every header of the message with all its values, in nats.c's order. Runs on a library thread.
+    func allHeaders() -> [(String, String)] {
+        var result: [(String, String)] = []
+        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+        var count: Int32 = 0
+        guard natsMsgHeader_Keys(pointer, &keys, &count) == NATS_OK, let keys else { return result }
+        defer { free(keys) }
+        for index in 0..<Int(count) {
+            guard let key = keys[index] else { continue }
+            let name = String(cString: key)
+            var values: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+            var valueCount: Int32 = 0
+            if natsMsgHeader_Values(pointer, key, &values, &valueCount) == NATS_OK, let values {
+                for valueIndex in 0..<Int(valueCount) {
+                    result.append((name, values[valueIndex].map { String(cString: $0) } ?? ""))
+                }
+                free(values)
+            }
+        }
+        return result
+    }
+}

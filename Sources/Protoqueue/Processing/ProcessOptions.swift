@@ -1,0 +1,58 @@
+/// How one worker runs a queue's handler.
+///
+/// ## Overview
+/// ```swift
+/// try await queue.process(options: .init(concurrency: 16, shutdownTimeout: .seconds(30))) { task, context in
+///     .success
+/// }
+/// ```
+public struct ProcessOptions: Sendable, Hashable {
+    /// Handlers running at once, and tasks held (fetched and not yet acknowledged) by this worker at most.
+    /// The worker fetches only as many tasks as it has free slots.
+    public var concurrency: Int
+    /// How long one pull request waits for tasks. It bounds how long stopping takes to stop fetching.
+    public var fetchTimeout: Duration
+    /// On graceful shutdown, how long running handlers may take before they are cancelled.
+    public var shutdownTimeout: Duration
+    /// Whether each acknowledgement waits for the server's confirmation.
+    public var ackMode: AckMode
+
+    /// Creates options.
+    /// - Parameters:
+    ///   - concurrency: Handlers at once (at least 1; default 8).
+    ///   - fetchTimeout: Pull request wait (default 500 ms, at least 10 ms).
+    ///   - shutdownTimeout: Grace for running handlers on graceful shutdown (default 10 s).
+    ///   - ackMode: ``AckMode/fireAndForget`` (default) or ``AckMode/confirmed``.
+    public init(
+        concurrency: Int = 8,
+        fetchTimeout: Duration = .milliseconds(500),
+        shutdownTimeout: Duration = .seconds(10),
+        ackMode: AckMode = .fireAndForget
+    ) {
+        self.concurrency = concurrency
+        self.fetchTimeout = fetchTimeout
+        self.shutdownTimeout = shutdownTimeout
+        self.ackMode = ackMode
+    }
+
+    /// How a successful task is acknowledged.
+    public struct AckMode: Sendable, Hashable, CustomStringConvertible {
+        let confirmed: Bool
+        /// `+ACK` without waiting (the default). An ack lost in a disconnect means the task runs again after the
+        /// ack wait: at-least-once, as always.
+        public static let fireAndForget = AckMode(confirmed: false)
+        /// `+ACK` as a request the server confirms (nats.c `natsMsg_AckSync`): once confirmed the task is never
+        /// redelivered. Costs one round trip per task on the worker's acknowledgement thread.
+        public static let confirmed = AckMode(confirmed: true)
+        /// `fireAndForget` or `confirmed`.
+        public var description: String { confirmed ? "confirmed" : "fireAndForget" }
+    }
+
+    func validated() throws(ProtoqueueError) -> ProcessOptions {
+        guard concurrency >= 1 else { throw ProtoqueueError(.invalidConfiguration, "concurrency must be at least 1, not \(concurrency)") }
+        guard concurrency <= 100_000 else { throw ProtoqueueError(.invalidConfiguration, "concurrency \(concurrency) is too large (at most 100,000)") }
+        guard fetchTimeout >= .milliseconds(10) else { throw ProtoqueueError(.invalidConfiguration, "fetchTimeout must be at least 10 ms") }
+        guard shutdownTimeout >= .zero else { throw ProtoqueueError(.invalidConfiguration, "shutdownTimeout must not be negative") }
+        return self
+    }
+}

@@ -1,0 +1,44 @@
+import Foundation
+import Logging
+
+/// What a handler knows about the task it runs.
+///
+/// ## Overview
+/// ```swift
+/// try await queue.process { task, context in
+///     context.logger.info("sending")                 // carries protoqueue.task_id, .attempt, .sequence
+///     if context.attempt > 1 { … }
+///     for chunk in chunks { try await upload(chunk); await context.inProgress() }   // long work
+///     return .success
+/// }
+/// ```
+public struct TaskContext: Sendable {
+    /// The task id (the producer's idempotency key).
+    public let id: String
+    /// Which delivery this is, starting at 1 (JetStream's delivery count).
+    public let attempt: Int
+    /// The attempts allowed (``QueueConfiguration/Consumer/maxDeliveries``), `nil` when unlimited.
+    public let maxAttempts: Int?
+    /// When the task was enqueued (`Protoqueue-Enqueued-At`), `nil` when the producer did not say.
+    public let enqueuedAt: Date?
+    /// The producer's metadata (`Protoqueue-Meta-*` headers, prefix removed).
+    public let metadata: [String: String]
+    /// Every header of the message as received (first value of each).
+    public let headers: [String: String]
+    /// The subject the task was published to.
+    public let subject: String
+    /// The task's sequence number in the work stream.
+    public let streamSequence: UInt64
+    /// The queue's logger with `protoqueue.task_id`, `protoqueue.attempt` and `protoqueue.sequence` set.
+    public let logger: Logger
+    let delivery: Delivery
+
+    /// Tells the server the task is still being worked on (`+WPI`), which restarts its ack wait so that long work
+    /// is not redelivered to another worker. Does nothing once the task is settled.
+    public func inProgress() async {
+        delivery.signalInProgress()
+    }
+
+    /// Whether this is the last attempt the retry policy allows.
+    public var isLastAttempt: Bool { maxAttempts.map { attempt >= $0 } ?? false }
+}

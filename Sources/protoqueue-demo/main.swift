@@ -1,0 +1,139 @@
+// protoqueue-demo: the whole life of typed tasks on NATS JetStream.
+// A producer enqueues a batch of EmailTasks; a worker processes them: most succeed, two fail twice and succeed
+// on their third attempt (retried with backoff), one keeps throwing and one is rejected outright; both end in the
+// dead-letter stream. The rejected one is replayed after the "fix" and succeeds. Stats are printed along the way.
+// Reads NATS_URL (default nats://127.0.0.1:4222); scripts/demo.sh starts a private nats-server.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Logging
+import Protoqueue
+import ServiceLifecycle
+import Synchronization
+import TaskSchemas
+
+let started = ContinuousClock.now
+func say(_ text: String) {
+    let elapsed = ContinuousClock.now - started
+    let ms = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+    print(String(format: "[%6.3fs] ", Double(ms) / 1000) + text)
+    fflush(nil)
+}
+
+func statsLine(_ stats: QueueStats) -> String {
+    "in stream \(stats.messages), pending \(stats.pending), unacknowledged \(stats.ackPending), dead letters \(stats.deadLetters)"
+}
+
+struct TemplateMissing: Error, CustomStringConvertible {
+    var description: String
+}
+
+var logger = Logger(label: "protoqueue-demo", factory: { StreamLogHandler.standardError(label: $0) })
+logger.logLevel = ProcessInfo.processInfo.environment["PROTOQUEUE_DEMO_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
+
+let url = ProcessInfo.processInfo.environment["NATS_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "nats://127.0.0.1:4222"
+let connection: NATSConnection
+do {
+    connection = try await NATSConnection.connect(.init(servers: [url], name: "protoqueue-demo"), logger: logger)
+} catch {
+    print("protoqueue-demo: cannot connect to \(url): \(error)")
+    exit(1)
+}
+
+do {
+    var configuration = QueueConfiguration()
+    configuration.consumer.maxDeliveries = 3
+    configuration.consumer.ackWait = .seconds(10)
+    configuration.retry = .exponential(initial: .milliseconds(200), multiplier: 2, maximum: .seconds(2), jitter: 0.1)
+    let queueName = "demo_emails_\(getpid())"
+    let queue = try await Queue<EmailTask>(connection: connection, name: queueName, configuration: configuration, logger: logger)
+    say("connected to \(url); queue \"\(queueName)\": stream \(queue.layout.streamName), dead letters in \(queue.layout.deadLetterStreamName)")
+    say("retry policy \(configuration.retry), \(configuration.consumer.maxDeliveries!) attempts per task")
+
+    // Producer.
+    var items: [EnqueueItem<EmailTask>] = []
+    for index in 1...8 {
+        items.append(EnqueueItem(EmailTask(to: "user\(index)@example.com", subject: "Welcome!", templateID: "welcome-v3"), options: .init(id: "welcome-\(index)")))
+    }
+    items.append(EnqueueItem(EmailTask(to: "flaky1@example.com", subject: "Invoice", templateID: "invoice"), options: .init(id: "invoice-flaky-1", metadata: ["smtp": "flaky"])))
+    items.append(EnqueueItem(EmailTask(to: "flaky2@example.com", subject: "Invoice", templateID: "invoice"), options: .init(id: "invoice-flaky-2", metadata: ["smtp": "flaky"])))
+    items.append(EnqueueItem(EmailTask(to: "down@example.com", subject: "Report", templateID: "report"), options: .init(id: "report-smtp-down", metadata: ["smtp": "down"])))
+    items.append(EnqueueItem(EmailTask(to: "ada@example.com", subject: "Promo", templateID: "promo-2027"), options: .init(id: "promo-unknown-template")))
+    let results = try await queue.enqueueBatch(items)
+    let stored = results.filter { (try? $0.get()) != nil }.count
+    say("producer: enqueued \(stored) of \(items.count) EmailTasks in one batch")
+    say("stats: \(statsLine(try await queue.stats()))")
+
+    // Worker.
+    let templates = Mutex<Set<String>>(["welcome-v3", "invoice", "report"])
+    let outcomes = Mutex<[String: String]>([:])
+    let processor = queue.processor(options: .init(concurrency: 4, fetchTimeout: .milliseconds(200))) { task, context in
+        let tag = "task \(context.id) attempt \(context.attempt)"
+        guard templates.withLock({ $0.contains(task.templateID) }) else {
+            say("worker: \(tag): template \"\(task.templateID)\" does not exist → failure, dead-lettered")
+            return .failure(error: "template \(task.templateID) not found", details: ["template": task.templateID])
+        }
+        switch context.metadata["smtp"] {
+        case "flaky" where context.attempt < 3:
+            say("worker: \(tag): SMTP timeout → throws, retried with backoff")
+            throw TemplateMissing(description: "SMTP timeout talking to mx.example.com")
+        case "down":
+            say("worker: \(tag): SMTP refused → throws\(context.isLastAttempt ? ", last attempt: dead-lettered" : ", retried with backoff")")
+            throw TemplateMissing(description: "SMTP 554: relay refused")
+        default:
+            let waited = context.enqueuedAt.map { String(format: " (enqueued %.0f ms ago)", Date().timeIntervalSince($0) * 1000) } ?? ""
+            say("worker: \(tag): sent to \(task.to)\(waited) → success")
+            outcomes.withLock { $0[context.id] = "sent on attempt \(context.attempt)" }
+            return .success
+        }
+    }
+    let group = ServiceGroup(services: [processor], logger: logger)
+    let worker = Task { try await group.run() }
+
+    func waitUntil(_ what: String, _ condition: (QueueStats) -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if condition(try await queue.stats()) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ProtoqueueError(.timeout, "demo: gave up waiting for \(what)")
+    }
+    try await waitUntil("the batch to be processed") { $0.messages == 0 && $0.deadLetters == 2 && $0.ackPending == 0 }
+    say("stats: \(statsLine(try await queue.stats()))")
+
+    // Dead letters.
+    let letters = try await queue.deadLetters()
+    for letter in letters {
+        say("dead letter #\(letter.sequence): task \(letter.taskID ?? "?") to \(letter.task?.to ?? "<undecodable>"), reason \(letter.reason), after \(letter.attempts) attempt(s): \(letter.error)\(letter.details.isEmpty ? "" : " \(letter.details)")")
+    }
+
+    // Fix the missing template and replay that task.
+    templates.withLock { _ = $0.insert("promo-2027") }
+    say("operator: template promo-2027 deployed; replaying its dead letter")
+    if let promo = letters.first(where: { $0.reason == .failed }) {
+        let receipt = try await queue.replayDeadLetter(sequence: promo.sequence)
+        say("replayed dead letter #\(promo.sequence) as task \(receipt.id) (stream sequence \(receipt.sequence), fresh attempt count)")
+    }
+    try await waitUntil("the replayed task") { $0.messages == 0 && $0.deadLetters == 1 && $0.ackPending == 0 }
+
+    say("stopping the worker gracefully")
+    await group.triggerGracefulShutdown()
+    try await worker.value
+
+    let stats = try await queue.stats()
+    say("final stats: \(statsLine(stats))")
+    let sent = outcomes.withLock { $0 }
+    say("summary: \(sent.count) emails sent (\(sent.values.filter { $0 != "sent on attempt 1" }.count) after retries), \(stats.deadLetters) task left in the dead-letter stream")
+    await connection.close()
+    guard sent.count == 11, stats.deadLetters == 1, stats.messages == 0 else {
+        print("protoqueue-demo: unexpected outcome")
+        exit(1)
+    }
+} catch {
+    print("protoqueue-demo failed: \(error)")
+    await connection.close()
+    exit(1)
+}
