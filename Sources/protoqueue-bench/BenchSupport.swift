@@ -5,21 +5,6 @@ import Protoqueue
 import Glibc
 #endif
 
-/// One benchmark line: `RESULT name=<scenario> ours=<x> baseline=<y> ratio=<ours/baseline> unit=<unit>`.
-struct BenchResult {
-    var name: String
-    var ours: Double
-    var baseline: Double
-    var unit: String
-
-    var line: String {
-        let ratio = baseline > 0 ? ours / baseline : 0
-        return "RESULT name=\(name) ours=\(format(ours)) baseline=\(format(baseline)) ratio=\(String(format: "%.3f", ratio)) unit=\(unit)"
-    }
-
-    private func format(_ value: Double) -> String { String(format: "%.1f", value) }
-}
-
 /// A benchmark payload type: one `bytes` field (field 1), hand-encoded protobuf.
 /// (Stands in for the generated example types until the code generator lands.)
 struct BenchTask: ProtoqueueMessage {
