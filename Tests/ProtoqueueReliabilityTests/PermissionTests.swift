@@ -21,7 +21,7 @@ struct PermissionTests {
             {user: noapi, password: p, permissions: {
               publish: { allow: ["protoqueue.>", "$JS.ACK.>"] }, subscribe: { allow: ["_INBOX.>"] } }}
             {user: infoonly, password: p, permissions: {
-              publish: { allow: ["$JS.API.STREAM.INFO.perm", "$JS.API.CONSUMER.INFO.perm.>"] }, subscribe: { allow: ["_INBOX.>"] } }}
+              publish: { allow: ["$JS.API.STREAM.INFO.>", "$JS.API.CONSUMER.INFO.>"] }, subscribe: { allow: ["_INBOX.>"] } }}
             {user: denied, password: p, permissions: {
               publish: { allow: [">"], deny: ["protoqueue.perm.ready.>"] }, subscribe: { allow: [">"] } }}
           ]
@@ -81,14 +81,15 @@ struct PermissionTests {
         }
         #expect(error?.message.contains("$JS.API.STREAM.") == true, "\(String(describing: error))")
 
-        // A user who may read the work stream and its consumer but not the dead-letter stream: opening the queue works,
-        // stats() then needs $JS.API.STREAM.INFO.perm_DLQ.
+        // A user who may read stream and consumer information (enough to open the queue) but not fetch a stored
+        // message: peek needs $JS.API.STREAM.MSG.GET.perm.
         let partial = try await connection(server, user: "infoonly")
         let queue = try await Queue<EmailTask>(connection: partial, name: "perm", logger: reliabilityLogger())
-        let statsError = await expectTypedFailure([.permissionDenied], within: Self.limit, "infoonly: stats") { () throws(ProtoqueueError) in
-            try await queue.stats()
+        #expect(try await queue.stats().messages == 1)
+        let peekError = await expectTypedFailure([.permissionDenied], within: Self.limit, "infoonly: peek") { () throws(ProtoqueueError) in
+            try await queue.peek(sequence: 1)
         }
-        #expect(statsError?.message.contains("$JS.API.STREAM.INFO.perm_DLQ") == true, "\(String(describing: statsError))")
+        #expect(peekError?.message.contains("$JS.API.STREAM.MSG.GET.perm") == true, "\(String(describing: peekError))")
         await partial.close()
         await restricted.close()
         await admin.close()
