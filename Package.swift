@@ -176,6 +176,19 @@ let reliabilityTargets: [Target] = [
         exclude: ["python"],
         swiftSettings: swiftSettings
     ),
+    // Fault injection with real nats-server and worker processes: `protoqueue-chaos run <scenario> --tasks N`
+    // (scripts/chaos.sh). Not a product.
+    .executableTarget(
+        name: "protoqueue-chaos",
+        dependencies: [
+            "Protoqueue",
+            "NATSServerHarness",
+            "TaskSchemas",
+            "CNats",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
 ]
 
 let package = Package(

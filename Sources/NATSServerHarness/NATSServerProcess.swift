@@ -148,7 +148,9 @@ public final class OwnedProcess: @unchecked Sendable {
         process.arguments = arguments
         if let environment { process.environment = environment }
         if let logFile {
-            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            if !FileManager.default.fileExists(atPath: logFile.path) {  // a restart appends to the same log
+                _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            }
             let handle = try FileHandle(forWritingTo: logFile)
             handle.seekToEndOfFile()
             process.standardOutput = handle
