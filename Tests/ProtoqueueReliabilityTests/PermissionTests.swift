@@ -22,6 +22,10 @@ struct PermissionTests {
               publish: { allow: ["protoqueue.>", "$JS.ACK.>"] }, subscribe: { allow: ["_INBOX.>"] } }}
             {user: infoonly, password: p, permissions: {
               publish: { allow: ["$JS.API.STREAM.INFO.>", "$JS.API.CONSUMER.INFO.>"] }, subscribe: { allow: ["_INBOX.>"] } }}
+            {user: noack, password: p, permissions: {
+              publish: { allow: ["$JS.API.>", "protoqueue.>"] }, subscribe: { allow: ["_INBOX.>"] } }}
+            {user: nofetch, password: p, permissions: {
+              publish: { allow: ["$JS.API.STREAM.INFO.>", "$JS.API.CONSUMER.INFO.>", "$JS.ACK.>", "protoqueue.>"] }, subscribe: { allow: ["_INBOX.>"] } }}
             {user: denied, password: p, permissions: {
               publish: { allow: [">"], deny: ["protoqueue.perm.ready.>"] }, subscribe: { allow: [">"] } }}
           ]
@@ -91,6 +95,42 @@ struct PermissionTests {
         }
         #expect(peekError?.message.contains("$JS.API.STREAM.MSG.GET.perm") == true, "\(String(describing: peekError))")
         await partial.close()
+        await restricted.close()
+        await admin.close()
+    }
+
+    /// A worker whose user may not acknowledge ($JS.ACK.>) or pull ($JS.API.CONSUMER.MSG.NEXT.…): process() stops
+    /// with permissionDenied naming the subject, and the tasks stay in the stream for a worker that may.
+    @Test(arguments: [("noack", "$JS.ACK.perm."), ("nofetch", "$JS.API.CONSUMER.MSG.NEXT.perm.")])
+    func processWithoutAckOrFetchPermissionStopsWithTheSubject(user: String, subjectPrefix: String) async throws {
+        let server = try NATSServerProcess(configuration: Self.configuration)
+        defer { server.stopAndRemove() }
+        let admin = try await connection(server, user: "admin", password: "admin")
+        let adminQueue = try await Queue<EmailTask>(connection: admin, name: "perm", logger: reliabilityLogger())
+        for index in 0..<3 { _ = try await adminQueue.enqueue(sampleEmail(index)) }
+
+        let restricted = try await connection(server, user: user)
+        let queue = try await Queue<EmailTask>(connection: restricted, name: "perm", logger: reliabilityLogger())
+        // Bounded by the test itself: without the stop, process() would run until cancelled here.
+        let start = ContinuousClock.now
+        let processing = Task { () async -> ProtoqueueError? in
+            do throws(ProtoqueueError) {
+                try await queue.process(options: ProcessOptions(concurrency: 2, fetchTimeout: .milliseconds(500))) { _, _ in .success }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let watchdog = Task {
+            try await Task.sleep(for: .seconds(15))
+            processing.cancel()
+        }
+        let error = await processing.value
+        watchdog.cancel()
+        #expect(error?.code == .permissionDenied, "\(user): \(String(describing: error))")
+        #expect(elapsed(since: start) < Self.limit + 1, "\(user): process() stopped after \(elapsed(since: start)) s")
+        #expect(error?.message.contains(subjectPrefix) == true, "\(String(describing: error))")
+        #expect(try await adminQueue.stats().messages == 3, "unacknowledged tasks stay in the stream")
         await restricted.close()
         await admin.close()
     }
