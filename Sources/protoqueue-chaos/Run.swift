@@ -222,13 +222,26 @@ final class ChaosRun: @unchecked Sendable {
         let start = ContinuousClock.now
         let good = acked.withLock { $0.filter { $0.hasPrefix("t-") } }
         var lastStats: QueueStats?
+        var settledSince: ContinuousClock.Instant?
         while ContinuousClock.now - start < timeout {
             let done = Set(processed().keys)
             if good.isSubset(of: done), let stats = try? await queue.stats() {
-                lastStats = stats
                 if stats.messages == 0 && stats.ackPending == 0 && (deadLetters == nil || stats.deadLetters == deadLetters) {
                     return (seconds(since: start), stats)
                 }
+                // Nothing left to deliver or acknowledge, yet messages remain (see leftovers(queue:stats:)):
+                // done once that has held, unchanged, for 5 s.
+                let settled = stats.pending == 0 && stats.ackPending == 0 && (deadLetters == nil || stats.deadLetters == deadLetters)
+                if settled, let previous = lastStats, previous.messages == stats.messages {
+                    if let since = settledSince, ContinuousClock.now - since > .seconds(5) {
+                        // The drain ended when the state settled, not when the 5 s of watching it ended.
+                        return (seconds(since: start) - seconds(since: since), stats)
+                    }
+                    settledSince = settledSince ?? ContinuousClock.now
+                } else {
+                    settledSince = nil
+                }
+                lastStats = stats
             }
             try? await Task.sleep(for: .milliseconds(200))
         }
@@ -236,12 +249,30 @@ final class ChaosRun: @unchecked Sendable {
         return (seconds(since: start), lastStats)
     }
 
+    /// Messages still in the work stream although the consumer has nothing pending or unacknowledged: reads each
+    /// (bounded) and returns how many there are and how many of them name a task a worker never processed.
+    func leftovers(queue: Queue<EmailTask>, stats: QueueStats) async -> (count: Int, unprocessed: Int) {
+        guard stats.messages > 0, stats.lastSequence >= stats.firstSequence else { return (0, 0) }
+        let done = processed()
+        var count = 0
+        var unprocessed = 0
+        var sequence = stats.firstSequence
+        while sequence <= stats.lastSequence && sequence - stats.firstSequence < 1_000_000 {
+            if let stored = try? await queue.peek(sequence: sequence) {
+                count += 1
+                if done[stored.id] == nil { unprocessed += 1 }
+            }
+            sequence += 1
+        }
+        return (count, unprocessed)
+    }
+
     struct Report {
         var line: String
         var passed: Bool
     }
 
-    func report(drainSeconds: Double, duplicateLimit: Int?, extraChecks: [(String, Bool)] = [], extra: String = "") -> Report {
+    func report(drainSeconds: Double, duplicateLimit: Int?, extraChecks: [(String, Bool)] = [], extra: String = "", finalStats: QueueStats? = nil) -> Report {
         let counts = processed()
         let ackedSet = acked.withLock { $0 }
         let goodAcked = ackedSet.filter { $0.hasPrefix("t-") }
@@ -260,6 +291,10 @@ final class ChaosRun: @unchecked Sendable {
             + " lost=\(lost) unexpected=\(unexpected) duplicates=\(duplicates) max_deliveries=\(maxDeliveries) ambiguous=\(ambiguous.load(ordering: .relaxed))"
             + " dedup_hits=\(dedupHits.load(ordering: .relaxed)) drain_s=\(String(format: "%.1f", drainSeconds)) total_s=\(String(format: "%.1f", seconds(since: started)))"
         let verdict = failed.isEmpty ? "PASS" : "FAIL(" + failed.joined(separator: ",") + ")"
+        var extra = extra
+        if let stats = finalStats {
+            extra += (extra.isEmpty ? "" : " ") + "stream_msgs=\(stats.messages) pending=\(stats.pending) ack_pending=\(stats.ackPending) redelivered=\(stats.redelivered) waiting_pulls=\(stats.waitingPulls)"
+        }
         let tail = (extra.isEmpty ? "" : " " + extra) + " result=" + verdict
         return Report(line: head + tail, passed: failed.isEmpty)
     }
