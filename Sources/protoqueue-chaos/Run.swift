@@ -27,6 +27,8 @@ final class ChaosRun: @unchecked Sendable {
     let acked = Mutex<Set<String>>([])
     let ambiguous = Atomic<Int>(0)
     let dedupHits = Atomic<Int>(0)
+    /// Publishes enqueueBatch itself sent again after an acknowledgement timeout (same id), before reporting.
+    let libraryResends = Atomic<Int>(0)
     var faults: [String] = []
     let started = ContinuousClock.now
 
@@ -174,43 +176,48 @@ final class ChaosRun: @unchecked Sendable {
         return task
     }
 
-    /// Enqueues every id in chunks with enqueueBatch; an item whose result is a failure (a publish the server may or
-    /// may not have stored: ambiguous) is sent again with the same id until acknowledged (bounded).
-    func enqueueAll(_ ids: [String], queue: Queue<EmailTask>, chunk: Int) async throws {
+    /// Enqueues every id with the streaming enqueueBatch, which reports each result as it arrives (so a fault
+    /// injected "at N acknowledged" lands in the middle of a batch). An item whose result is a failure (a publish
+    /// the server may or may not have stored: ambiguous) is sent again with the same id, in rounds, until every id
+    /// is acknowledged (bounded).
+    func enqueueAll(_ ids: [String], queue: Queue<EmailTask>) async throws {
         lock.withLock { attempted.formUnion(ids) }
-        var firstAttempt = Set(ids)
-        for start in stride(from: 0, to: ids.count, by: chunk) {
-            var pending = Array(ids[start..<min(ids.count, start + chunk)])
-            var round = 0
-            while !pending.isEmpty {
-                round += 1
-                guard round <= 200 else { throw ChaosError("\(pending.count) tasks still not acknowledged after 200 rounds") }
-                let results: [Result<EnqueueReceipt, ProtoqueueError>]
-                do {
-                    results = try await queue.enqueueBatch(pending.map { EnqueueItem(Self.task($0), options: .init(id: $0)) }, options: .init(window: 1024))
-                } catch {
-                    log("enqueueBatch failed as a whole: \(error); again")
-                    try await Task.sleep(for: .milliseconds(500))
-                    continue
-                }
-                var next: [String] = []
-                for (id, result) in zip(pending, results) {
+        let firstAttempt = Mutex(Set(ids))
+        var pending = ids
+        var round = 0
+        while !pending.isEmpty {
+            round += 1
+            guard round <= 200 else { throw ChaosError("\(pending.count) tasks still not acknowledged after 200 rounds") }
+            let batch = pending
+            let failed = Mutex<[String]>([])
+            let unexpected = Mutex<ProtoqueueError?>(nil)
+            let reported = Mutex<Set<Int>>([])
+            let (items, continuation) = AsyncStream<EnqueueItem<EmailTask>>.makeStream()
+            for id in batch { continuation.yield(EnqueueItem(Self.task(id), options: .init(id: id))) }
+            continuation.finish()
+            do {
+                let summary = try await queue.enqueueBatch(from: items, options: .init(window: 1024)) { [self] index, result in
+                    let id = batch[index]
+                    _ = reported.withLock { $0.insert(index) }
                     switch result {
                     case .success(let receipt):
                         if receipt.duplicate { dedupHits.add(1, ordering: .relaxed) }
                         _ = acked.withLock { $0.insert(id) }
                     case .failure(let error):
-                        if firstAttempt.remove(id) != nil { ambiguous.add(1, ordering: .relaxed) }
-                        if ![.timeout, .connectionFailed, .connectionClosed, .backpressure, .noStreamForSubject, .jetStreamNotEnabled, .natsError, .publishRejected].contains(error.code) {
-                            throw ChaosError("enqueue \(id): unexpected \(error)")
-                        }
-                        next.append(id)
+                        if firstAttempt.withLock({ $0.remove(id) }) != nil { ambiguous.add(1, ordering: .relaxed) }
+                        let retryable: Set<ProtoqueueError.Code> = [.timeout, .connectionFailed, .connectionClosed, .backpressure, .noStreamForSubject, .jetStreamNotEnabled, .natsError, .publishRejected]
+                        if !retryable.contains(error.code) { unexpected.withLock { $0 = $0 ?? error } }
+                        failed.withLock { $0.append(id) }
                     }
                 }
-                for id in pending where results.count < pending.count && !next.contains(id) { next.append(id) }
-                pending = next
-                if !pending.isEmpty { try await Task.sleep(for: .milliseconds(300)) }
+                libraryResends.add(summary.resent, ordering: .relaxed)
+            } catch {
+                log("enqueueBatch failed as a whole: \(error); again")
             }
+            if let error = unexpected.withLock({ $0 }) { throw ChaosError("enqueue: unexpected \(error)") }
+            let seen = reported.withLock { $0 }
+            pending = failed.withLock { $0 } + batch.indices.filter { !seen.contains($0) }.map { batch[$0] }
+            if !pending.isEmpty { try await Task.sleep(for: .milliseconds(300)) }
         }
     }
 
@@ -288,7 +295,7 @@ final class ChaosRun: @unchecked Sendable {
         let failed = checks.filter { !$0.1 }.map(\.0)
         let faultList = lock.withLock { faults }
         let head = "CHAOS scenario=\(scenario) tasks=\(tasks) faults=\(faultList.count) acked=\(goodAcked.count) processed=\(counts.keys.filter { $0.hasPrefix("t-") }.count)"
-            + " lost=\(lost) unexpected=\(unexpected) duplicates=\(duplicates) max_deliveries=\(maxDeliveries) ambiguous=\(ambiguous.load(ordering: .relaxed))"
+            + " lost=\(lost) unexpected=\(unexpected) duplicates=\(duplicates) max_deliveries=\(maxDeliveries) ambiguous=\(ambiguous.load(ordering: .relaxed)) batch_resends=\(libraryResends.load(ordering: .relaxed))"
             + " dedup_hits=\(dedupHits.load(ordering: .relaxed)) drain_s=\(String(format: "%.1f", drainSeconds)) total_s=\(String(format: "%.1f", seconds(since: started)))"
         let verdict = failed.isEmpty ? "PASS" : "FAIL(" + failed.joined(separator: ",") + ")"
         var extra = extra

@@ -42,7 +42,7 @@ enum ChaosScenarios {
         try run.startSingleServer()
         let connection = try await NATSConnection.connect(chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
         let queue = try await run.openQueue(connection)
-        try await run.enqueueAll(goodIDs(tasks), queue: queue, chunk: 10_000)
+        try await run.enqueueAll(goodIDs(tasks), queue: queue)
         let concurrency = 8
         for index in 0..<4 { try run.startWorker(index: index, concurrency: concurrency, workMs: 1) }
         for kill in 1...5 {
@@ -75,7 +75,7 @@ enum ChaosScenarios {
                 try server.start()
             }
         }
-        try await run.enqueueAll(goodIDs(tasks), queue: queue, chunk: max(500, tasks / 40))
+        try await run.enqueueAll(goodIDs(tasks), queue: queue)
         try await killer.value
         for index in 0..<2 { try run.startWorker(index: index, workMs: 0) }
         await waitUntil(.seconds(120), every: .milliseconds(5)) { run.processedUniqueGood() >= tasks / 2 }
@@ -99,8 +99,8 @@ enum ChaosScenarios {
             extra: "leftover_processed_msgs=\(leftover.count)", finalStats: stats)
     }
 
-    /// Three nodes, replicas 3: kill the stream leader during enqueue, later the consumer leader during processing;
-    /// each restarted after 5 s.
+    /// Three nodes, replicas 3: kill the stream leader during enqueue, later (workers running) the consumer leader
+    /// during processing; each restarted after 5 s.
     static func cluster(tasks: Int, keep: Bool) async throws -> ChaosRun.Report {
         let run = try ChaosRun(scenario: "cluster", tasks: tasks, replicas: 3)
         defer { run.cleanUp(keep: keep) }
@@ -108,29 +108,29 @@ enum ChaosScenarios {
         let connection = try await NATSConnection.connect(chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
         let queue = try await run.openQueue(connection)
         let raw = try RawJetStream(servers: run.urls)
-        for index in 0..<2 { try run.startWorker(index: index, workMs: 0) }
-        let injector = Task {
+        let streamFault = Task {
             await waitUntil(.seconds(120), every: .milliseconds(5)) { run.acked.withLock { $0.count } >= tasks / 3 }
             if let leader = raw.streamLeader(queue.layout.streamName), let node = run.server(named: leader) {
                 node.kill9()
-                run.fault("kill -9 stream leader \(leader) (\(run.acked.withLock { $0.count }) acknowledged)")
+                run.fault("kill -9 stream leader \(leader) during enqueueBatch (\(run.acked.withLock { $0.count }) acknowledged)")
                 try? await Task.sleep(for: .seconds(5))
                 try node.start(timeout: 30)
             } else {
                 run.log("no stream leader found")
             }
-            await waitUntil(.seconds(300), every: .milliseconds(20)) { run.processedUniqueGood() >= tasks * 2 / 3 }
-            if let leader = raw.consumerLeader(stream: queue.layout.streamName, consumer: queue.layout.consumerName), let node = run.server(named: leader) {
-                node.kill9()
-                run.fault("kill -9 consumer leader \(leader) (\(run.processedUniqueGood()) processed)")
-                try? await Task.sleep(for: .seconds(5))
-                try node.start(timeout: 30)
-            } else {
-                run.log("no consumer leader found")
-            }
         }
-        try await run.enqueueAll(goodIDs(tasks), queue: queue, chunk: max(500, tasks / 20))
-        try await injector.value
+        try await run.enqueueAll(goodIDs(tasks), queue: queue)
+        try await streamFault.value
+        for index in 0..<2 { try run.startWorker(index: index, workMs: 0) }
+        await waitUntil(.seconds(300), every: .milliseconds(5)) { run.processedUniqueGood() >= tasks / 3 }
+        if let leader = raw.consumerLeader(stream: queue.layout.streamName, consumer: queue.layout.consumerName), let node = run.server(named: leader) {
+            node.kill9()
+            run.fault("kill -9 consumer leader \(leader) during processing (\(run.processedUniqueGood()) processed)")
+            try? await Task.sleep(for: .seconds(5))
+            try node.start(timeout: 30)
+        } else {
+            run.log("no consumer leader found")
+        }
         let (drain, stats) = await run.drain(queue: queue, timeout: drainTimeout(tasks))
         await connection.close()
         return run.report(drainSeconds: drain, duplicateLimit: nil, extraChecks: [("stream empty", stats?.messages == 0), ("2 leaders killed", run.faults.count == 2)], finalStats: stats)
@@ -143,7 +143,7 @@ enum ChaosScenarios {
         try run.startSingleServer()
         let connection = try await NATSConnection.connect(chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
         let queue = try await run.openQueue(connection)
-        try await run.enqueueAll(goodIDs(tasks), queue: queue, chunk: 10_000)
+        try await run.enqueueAll(goodIDs(tasks), queue: queue)
         for index in 0..<3 { try run.startWorker(index: index, workMs: 2) }
         await waitUntil(.seconds(120)) { run.processedUniqueGood() >= tasks / 4 }
         let paused = try requireWorker(run.worker(0))
@@ -179,7 +179,7 @@ enum ChaosScenarios {
             for id in poison where raw.publishPoison(subject: queue.layout.readySubject(), id: id, typeName: EmailTask.protoMessageName) { stored += 1 }
             return stored
         }
-        try await run.enqueueAll(ids, queue: queue, chunk: 5_000)
+        try await run.enqueueAll(ids, queue: queue)
         let poisonStored = await poisonTask.value
         let expectedDead = UInt64(failing.count + poisonStored)
         let (drain, stats) = await run.drain(queue: queue, deadLetters: expectedDead, timeout: drainTimeout(tasks))
