@@ -62,6 +62,15 @@ let codecTargets: [Target] = [
         swiftSettings: swiftSettings,
         plugins: ["ProtoqueueSwiftGenerator"]
     ),
+    .executableTarget(
+        name: "protoqueue-bench",
+        dependencies: [
+            "TaskSchemas", "CTaskSchemas", "ProtoqueueCodec", "CProtobufC",
+            // queue scenarios (EnqueueBenchmark.swift)
+            "Protoqueue", "CNats", .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
     .target(
         name: "CKitchenSink",
         dependencies: ["CProtobufC"],
@@ -106,43 +115,21 @@ let queueTargets: [Target] = [
         name: "ProtoqueueTests",
         dependencies: [
             "Protoqueue",
-            "CNats",
             "TaskSchemas",
+            "CNats",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         exclude: ["Fixtures"],
         swiftSettings: swiftSettings
     ),
-]
-
-// MARK: - Executables: benchmark (always beside the raw nats.c / protobuf-c baseline)
-
-let executableTargets: [Target] = [
-    .executableTarget(
-        name: "protoqueue-bench",
-        dependencies: [
-            "Protoqueue",
-            "TaskSchemas",
-            "CTaskSchemas",
-            "ProtoqueueCodec",
-            "CProtobufC",
-            "CNats",
-            .product(name: "Logging", package: "swift-log"),
-        ],
-        swiftSettings: swiftSettings
-    ),
-]
-
-// MARK: - Processing: the demo of the whole task life (branch `process`)
-
-let processingTargets: [Target] = [
     .executableTarget(
         name: "protoqueue-demo",
         dependencies: [
             "Protoqueue",
             "TaskSchemas",
             .product(name: "Logging", package: "swift-log"),
+            // the worker runs as a Service in a ServiceGroup (branch `process`)
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
@@ -199,5 +186,5 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
-    targets: systemLibraries + codecTargets + queueTargets + executableTargets + processingTargets + reliabilityTargets
+    targets: systemLibraries + codecTargets + queueTargets + reliabilityTargets
 )

@@ -2,13 +2,50 @@ import CNats
 import Foundation
 import Logging
 import Protoqueue
+import TaskSchemas
+
+/// `enqueue`: one task at a time (`Queue.enqueue`) vs raw nats.c `js_Publish`, same EmailTask payload.
+let enqueueScenario = Scenario(name: "enqueue", summary: "msgs/s, one enqueue at a time vs raw js_Publish (private nats-server unless NATS_URL)") {
+    try EnqueueBenchmark.scenario("enqueue")
+}
+/// `enqueue-batch`: 100,000 tasks (`Queue.enqueueBatch`, window 4,096) vs raw `js_PublishAsync` with the same window.
+let enqueueBatchScenario = Scenario(name: "enqueue-batch", summary: "msgs/s, enqueueBatch of 100,000 vs raw js_PublishAsync, window 4,096") {
+    try EnqueueBenchmark.scenario("enqueue-batch")
+}
+/// `enqueue-batch-headers`: as `enqueue-batch`, but the raw baseline sends our exact wire bytes (all headers).
+let enqueueBatchHeadersScenario = Scenario(name: "enqueue-batch-headers", summary: "msgs/s, enqueueBatch vs raw js_PublishMsgAsync carrying the same headers") {
+    try EnqueueBenchmark.scenario("enqueue-batch-headers")
+}
+/// `enqueue-sendasap`: the SendAsap decision, one-at-a-time enqueue with it on (ours) and off (baseline).
+let enqueueSendAsapScenario = Scenario(name: "enqueue-sendasap", summary: "msgs/s, enqueue one at a time with SendAsap on vs off") {
+    try EnqueueBenchmark.scenario("enqueue-sendasap")
+}
+/// `enqueue-batch-sendasap`: the SendAsap decision for batches (on = ours, off = baseline).
+let enqueueBatchSendAsapScenario = Scenario(name: "enqueue-batch-sendasap", summary: "msgs/s, enqueueBatch with SendAsap on vs off") {
+    try EnqueueBenchmark.scenario("enqueue-batch-sendasap")
+}
 
 /// Scenarios `enqueue` (one task at a time, beside raw nats.c `js_Publish`) and `enqueue-batch` (100,000 tasks,
 /// beside raw nats.c `js_PublishAsync` with the same window), plus `enqueue-sendasap` (the SendAsap measurement:
 /// ours = SendAsap on, baseline = off). Same payload, same server, same run; raw publishes carry a `Nats-Msg-Id`
 /// like ours.
 enum EnqueueBenchmark {
-    static let payload = BenchTask(payload: Array(repeating: 0x61, count: 100))
+    static let payload = SampleEmailTask.value
+
+    /// Sizes from the environment: `BENCH_SINGLE` (5,000), `BENCH_BATCH` (100,000), `BENCH_WINDOW` (4,096),
+    /// `BENCH_ROUNDS` (3; the median is reported), `BENCH_SENDASAP=0` (batch and raw runs without SendAsap).
+    static func scenario(_ name: String) throws -> BenchResult {
+        let environment = ProcessInfo.processInfo.environment
+        let single = environment["BENCH_SINGLE"].flatMap { Int($0) } ?? 5_000
+        let batch = environment["BENCH_BATCH"].flatMap { Int($0) } ?? 100_000
+        let window = environment["BENCH_WINDOW"].flatMap { Int($0) } ?? 4_096
+        let rounds = environment["BENCH_ROUNDS"].flatMap { Int($0) } ?? 3
+        return try withBenchServer { url in
+            try runBlocking {
+                try await run(url: url, singleCount: single, batchCount: batch, window: window, rounds: rounds, only: [name]).first!
+            }
+        }
+    }
 
     static func run(url: String, singleCount: Int, batchCount: Int, window: Int, rounds: Int, only: Set<String> = []) async throws -> [BenchResult] {
         func wanted(_ name: String) -> Bool { only.isEmpty || only.contains(name) }
@@ -20,18 +57,30 @@ enum EnqueueBenchmark {
         // enqueue: one at a time.
         var ours: [Double] = []
         var raw: [Double] = []
+        if wanted("enqueue") {
+            _ = try await oursSingle(url: url, count: min(singleCount, 500), sendAsap: true, name: "bench_single_warm", logger: logger)
+            _ = try rawSingle(url: url, count: min(singleCount, 500), body: body, stream: "bench_raw_single_warm")
+        }
         for round in 0..<rounds where wanted("enqueue") {
+            if round % 2 == 1 { raw.append(try rawSingle(url: url, count: singleCount, body: body, stream: "bench_raw_single_\(round)")) }
             ours.append(try await oursSingle(url: url, count: singleCount, sendAsap: true, name: "bench_single_\(round)", logger: logger))
-            raw.append(try rawSingle(url: url, count: singleCount, body: body, stream: "bench_raw_single_\(round)"))
+            if round % 2 == 0 { raw.append(try rawSingle(url: url, count: singleCount, body: body, stream: "bench_raw_single_\(round)")) }
         }
         if wanted("enqueue") { results.append(BenchResult(name: "enqueue", ours: median(ours), baseline: median(raw), unit: "msgs/s")) }
 
         // enqueue-batch: pipelined.
         ours = []
         raw = []
+        if wanted("enqueue-batch") || wanted("enqueue-batch-headers") {
+            // Warm-up (untimed): the first batches on a fresh server run slower whichever side goes first.
+            _ = try await oursBatch(url: url, count: min(batchCount, 20_000), window: window, name: "bench_warm_ours", logger: logger)
+            _ = try rawBatch(url: url, count: min(batchCount, 20_000), window: window, body: body, stream: "bench_warm_raw")
+        }
         for round in 0..<rounds where wanted("enqueue-batch") {
+            // Alternate which side runs first in a round.
+            if round % 2 == 1 { raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_batch_\(round)")) }
             ours.append(try await oursBatch(url: url, count: batchCount, window: window, name: "bench_batch_\(round)", logger: logger))
-            raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_batch_\(round)"))
+            if round % 2 == 0 { raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_batch_\(round)")) }
         }
         if wanted("enqueue-batch") { results.append(BenchResult(name: "enqueue-batch", ours: median(ours), baseline: median(raw), unit: "msgs/s")) }
 
@@ -39,8 +88,9 @@ enum EnqueueBenchmark {
         ours = []
         raw = []
         for round in 0..<rounds where wanted("enqueue-batch-headers") {
+            if round % 2 == 1 { raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_hbatch_\(round)", sameHeaders: true)) }
             ours.append(try await oursBatch(url: url, count: batchCount, window: window, name: "bench_hbatch_\(round)", logger: logger))
-            raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_hbatch_\(round)", sameHeaders: true))
+            if round % 2 == 0 { raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_hbatch_\(round)", sameHeaders: true)) }
         }
         if wanted("enqueue-batch-headers") { results.append(BenchResult(name: "enqueue-batch-headers", ours: median(ours), baseline: median(raw), unit: "msgs/s")) }
 
@@ -64,7 +114,7 @@ enum EnqueueBenchmark {
 
     static func oursSingle(url: String, count: Int, sendAsap: Bool, name: String, logger: Logger) async throws -> Double {
         let connection = try await NATSConnection.connect(.init(servers: [url], sendAsap: sendAsap), logger: logger)
-        let queue = try await Queue<BenchTask>(connection: connection, name: name, logger: logger)
+        let queue = try await Queue<EmailTask>(connection: connection, name: name, logger: logger)
         let clock = ContinuousClock()
         let started = clock.now
         for _ in 0..<count { _ = try await queue.enqueue(payload) }
@@ -73,9 +123,9 @@ enum EnqueueBenchmark {
         return Double(count) / seconds(elapsed)
     }
 
-    static func oursBatch(url: String, count: Int, window: Int, name: String, logger: Logger, sendAsap: Bool = true) async throws -> Double {
+    static func oursBatch(url: String, count: Int, window: Int, name: String, logger: Logger, sendAsap: Bool = ProcessInfo.processInfo.environment["BENCH_SENDASAP"] != "0") async throws -> Double {
         let connection = try await NATSConnection.connect(.init(servers: [url], sendAsap: sendAsap), logger: logger)
-        let queue = try await Queue<BenchTask>(connection: connection, name: name, logger: logger)
+        let queue = try await Queue<EmailTask>(connection: connection, name: name, logger: logger)
         let tasks = Array(repeating: payload, count: count)
         let clock = ContinuousClock()
         let started = clock.now
@@ -136,7 +186,7 @@ enum EnqueueBenchmark {
                 var message: OpaquePointer?
                 _ = body.withUnsafeBytes { natsMsg_Create(&message, subject, nil, $0.baseAddress?.assumingMemoryBound(to: CChar.self), Int32($0.count)) }
                 natsMsgHeader_Set(message, "Nats-Msg-Id", UUID().uuidString.lowercased())
-                natsMsgHeader_Set(message, "Protoqueue-Type", BenchTask.protoMessageName)
+                natsMsgHeader_Set(message, "Protoqueue-Type", EmailTask.protoMessageName)
                 natsMsgHeader_Set(message, "Protoqueue-Enqueued-At", String(Int64(Date().timeIntervalSince1970 * 1000)))
                 natsMsgHeader_Set(message, "Protoqueue-Version", "1")
                 natsMsgHeader_Set(message, "Content-Type", "application/x-protobuf")
@@ -162,7 +212,7 @@ enum EnqueueBenchmark {
         var options: OpaquePointer?
         natsOptions_Create(&options)
         natsOptions_SetURL(options, url)
-        natsOptions_SetSendAsap(options, true)
+        natsOptions_SetSendAsap(options, ProcessInfo.processInfo.environment["BENCH_SENDASAP"] != "0")
         var connectionPointer: OpaquePointer?
         let status = natsConnection_Connect(&connectionPointer, options)
         natsOptions_Destroy(options)

@@ -125,4 +125,23 @@ struct BatchTests {
         #expect(try RawNATS(url: server.url).messageCount(stream: name) == UInt64(tasks.count))
         await connection.close()
     }
+
+    @Test func asyncBatchOnAClosedConnectionFailsInsteadOfHanging() async throws {
+        let url = try SharedServer.url()
+        let connection = try await connect(url)
+        let queue = try await Queue<InteropTask>(connection: connection, name: uniqueName("closed"), logger: testLogger())
+        await connection.close()
+        let input = AsyncStream<EnqueueItem<InteropTask>> { continuation in
+            for index in 0..<10_000 { continuation.yield(EnqueueItem(InteropTask(to: "c\(index)"))) }
+            continuation.finish()
+        }
+        let started = ContinuousClock.now
+        do {
+            _ = try await queue.enqueueBatch(from: input, options: .init(window: 16)) { _, _ in }
+            Issue.record("a batch on a closed connection succeeded")
+        } catch let error as ProtoqueueError {
+            #expect(error.code == .connectionClosed)
+        }
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
 }

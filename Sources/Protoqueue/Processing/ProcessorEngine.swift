@@ -257,11 +257,20 @@ final class ProcessorEngine: @unchecked Sendable {
     // MARK: Fetch thread
 
     private func fetchLoop() {
+        let lowWater = max(1, options.concurrency / 2)
         let timeoutMs = options.fetchTimeout.milliseconds
         var failures = 0
         while true {
             slotLock.lock()
             while freeSlots == 0 && !stopping { slotLock.wait() }
+            // Batch pulls: with few slots free, wait a moment (at most 2 ms) for half of them, so a busy worker
+            // sends one pull for many tasks instead of one per finished task.
+            if freeSlots < lowWater && !stopping {
+                let deadline = MonotonicClock.nanoseconds() + 2_000_000
+                while freeSlots < lowWater && !stopping {
+                    if !slotLock.wait(untilNanoseconds: deadline) { break }
+                }
+            }
             if stopping {
                 slotLock.unlock()
                 return

@@ -119,10 +119,13 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             )
         }
         let id = received.headers[WireFormat.taskIDHeader] ?? received.headers[WireFormat.Header.messageID] ?? "seq-\(received.streamSequence)"
-        var taskLogger = logger
-        taskLogger[metadataKey: "protoqueue.task_id"] = "\(id)"
-        taskLogger[metadataKey: "protoqueue.attempt"] = "\(attempt)"
-        taskLogger[metadataKey: "protoqueue.sequence"] = "\(received.streamSequence)"
+        var taskLogger: Logger {
+            var taskLogger = logger
+            taskLogger[metadataKey: "protoqueue.task_id"] = "\(id)"
+            taskLogger[metadataKey: "protoqueue.attempt"] = "\(attempt)"
+            taskLogger[metadataKey: "protoqueue.sequence"] = "\(received.streamSequence)"
+            return taskLogger
+        }
 
         // A delivery past the attempts: ack timeouts or worker crashes used them up. Grace delivery: dead-letter it.
         if let maxAttempts, attempt > maxAttempts {
@@ -156,7 +159,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         let context = TaskContext(
             id: id, attempt: attempt, maxAttempts: maxAttempts, enqueuedAt: enqueuedAt, metadata: metadata,
             headers: received.headers, subject: received.subject, streamSequence: received.streamSequence,
-            logger: taskLogger, delivery: delivery
+            baseLogger: logger, delivery: delivery
         )
 
         let settlement: Settlement

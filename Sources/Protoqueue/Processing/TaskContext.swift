@@ -30,7 +30,14 @@ public struct TaskContext: Sendable {
     /// The task's sequence number in the work stream.
     public let streamSequence: UInt64
     /// The queue's logger with `protoqueue.task_id`, `protoqueue.attempt` and `protoqueue.sequence` set.
-    public let logger: Logger
+    public var logger: Logger {
+        var logger = baseLogger
+        logger[metadataKey: "protoqueue.task_id"] = "\(id)"
+        logger[metadataKey: "protoqueue.attempt"] = "\(attempt)"
+        logger[metadataKey: "protoqueue.sequence"] = "\(streamSequence)"
+        return logger
+    }
+    let baseLogger: Logger
     let delivery: Delivery
 
     /// Tells the server the task is still being worked on (`+WPI`), which restarts its ack wait so that long work

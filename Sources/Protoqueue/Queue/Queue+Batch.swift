@@ -64,11 +64,16 @@ extension Queue {
         let maxPayload = try connection.currentMaxPayload()
         let channel = BlockingChannel<BatchRun.Input>(capacity: max(16, options.window))
         let connection = self.connection
-        async let summary = connection.runBatch(
-            options: options,
-            source: { channel.receive() },
-            sink: { output in onResult(output.index, output.result) }
-        )
+        // If the batch stops early (it cannot start, or fails), the channel is closed so the loop below never
+        // waits for space that will not come.
+        async let summary: BatchSummary = {
+            defer { channel.close() }
+            return try await connection.runBatch(
+                options: options,
+                source: { channel.receive() },
+                sink: { output in onResult(output.index, output.result) }
+            )
+        }()
         var inputError: (any Error)?
         do {
             for try await item in items {

@@ -111,8 +111,13 @@ public struct EnqueueReceipt: Sendable, Hashable {
 extension Queue {
     /// Encodes and validates a task into the wire format; nothing touches the network.
     func prepare(_ task: Message, options: EnqueueOptions, maxPayload: Int) throws(ProtoqueueError) -> PreparedMessage {
-        let id = options.id ?? TaskIDGenerator.make()
-        try Validation.taskID(id)
+        let id: String
+        if let given = options.id {
+            try Validation.taskID(given)
+            id = given
+        } else {
+            id = TaskIDGenerator.make()  // always valid
+        }
         var headers: [(String, String)] = [
             (WireFormat.Header.messageID, id),
             (WireFormat.Header.messageType, Message.protoMessageName),
@@ -176,15 +181,16 @@ enum TaskIDGenerator {
         }
         bytes[6] = (bytes[6] & 0x0F) | 0x40
         bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex = Array("0123456789abcdef")
-        var text = ""
-        text.reserveCapacity(36)
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var text = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
+        var position = 0
         for (index, byte) in bytes.enumerated() {
-            if index == 4 || index == 6 || index == 8 || index == 10 { text.append("-") }
-            text.append(hex[Int(byte >> 4)])
-            text.append(hex[Int(byte & 0x0F)])
+            if index == 4 || index == 6 || index == 8 || index == 10 { position += 1 }
+            text[position] = hex[Int(byte >> 4)]
+            text[position + 1] = hex[Int(byte & 0x0F)]
+            position += 2
         }
-        return text
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

@@ -5,31 +5,6 @@ import Protoqueue
 import Glibc
 #endif
 
-/// A benchmark payload type: one `bytes` field (field 1), hand-encoded protobuf.
-/// (Stands in for the generated example types until the code generator lands.)
-struct BenchTask: ProtoqueueMessage {
-    static let protoMessageName = "protoqueue.bench.BenchTask"
-    var payload: [UInt8] = []
-    var unknownFields = ProtoqueueUnknownFields()
-
-    init() {}
-    init(payload: [UInt8]) { self.payload = payload }
-
-    init(serializedBytes bytes: [UInt8]) throws(ProtoqueueError) {
-        guard bytes.count >= 2, bytes[0] == 0x0A, Int(bytes[1]) == bytes.count - 2, bytes[1] < 0x80 else {
-            if bytes.isEmpty { return }
-            throw ProtoqueueError(.decodingFailed, "\(Self.protoMessageName): unexpected encoding")
-        }
-        payload = Array(bytes[2...])
-    }
-
-    func serializedBytes() throws(ProtoqueueError) -> [UInt8] {
-        guard !payload.isEmpty else { return [] }
-        precondition(payload.count < 0x80)
-        return [0x0A, UInt8(payload.count)] + payload
-    }
-}
-
 /// A private nats-server on a free loopback port with a temporary store, stopped by its pid.
 final class BenchServer {
     let url: String
@@ -82,6 +57,30 @@ final class BenchServer {
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         return withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } } == 0
     }
+}
+
+/// Runs an async benchmark body from the harness's synchronous scenario closure.
+final class BlockingResultBox<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+}
+
+func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = BlockingResultBox<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
+/// Runs `body` against `NATS_URL`, or against a private nats-server started for it and stopped by its pid after.
+func withBenchServer<T>(_ body: (String) throws -> T) throws -> T {
+    if let external = ProcessInfo.processInfo.environment["NATS_URL"], !external.isEmpty { return try body(external) }
+    let server = try BenchServer()
+    defer { server.stop() }
+    return try body(server.url)
 }
 
 func median(_ values: [Double]) -> Double {

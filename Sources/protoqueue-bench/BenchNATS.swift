@@ -1,0 +1,217 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CNats
+import Dispatch
+import Foundation
+import Logging
+import Protoqueue
+import Synchronization
+import TaskSchemas
+
+/// The nats-server the queue scenarios use: `NATS_URL` when set, else a private `nats-server -js` on a free
+/// 127.0.0.1 port with a temporary store, started on first use and stopped by its pid when the bench exits.
+enum BenchNATS {
+    private static let server = Mutex<(url: String?, pid: pid_t, directory: String?)>((nil, 0, nil))
+
+    static func url() throws -> String {
+        if let external = ProcessInfo.processInfo.environment["NATS_URL"], !external.isEmpty { return external }
+        return try server.withLock { state -> String in
+            if let url = state.url { return url }
+            let binary = ProcessInfo.processInfo.environment["NATS_SERVER_BIN"] ?? "/usr/sbin/nats-server"
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("protoqueue-bench-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let port = freePort()
+            // A watcher shell owns the server and stops it (by its pid) when the bench exits, even on a crash.
+            let pidFile = directory + "/server.pid"
+            let script = """
+                '\(binary)' -js -a 127.0.0.1 -p \(port) -sd '\(directory)' -l '\(directory)/server.log' &
+                s=$!
+                echo $s > '\(pidFile)'
+                trap 'kill $s 2>/dev/null; wait $s; exit 0' TERM INT
+                while kill -0 \(getpid()) 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 0.3; done
+                kill $s 2>/dev/null
+                wait $s
+                rm -rf '\(directory)'
+                """
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", script]
+            try process.run()
+            var serverPid: pid_t = 0
+            for _ in 0..<200 where serverPid == 0 {
+                serverPid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
+                if serverPid == 0 { usleep(10_000) }
+            }
+            state = ("nats://127.0.0.1:\(port)", serverPid, directory)
+            atexit {
+                let (pid, directory) = BenchNATS.server.withLock { ($0.pid, $0.directory) }
+                if pid > 0 {
+                    kill(pid, SIGTERM)
+                    var status: Int32 = 0
+                    waitpid(pid, &status, 0)
+                }
+                if let directory { try? FileManager.default.removeItem(atPath: directory) }
+                _ = directory
+            }
+            for _ in 0..<200 {
+                if portAccepts(port) { return state.url! }
+                usleep(25_000)
+            }
+            throw BenchError("nats-server did not start on port \(port)")
+        }
+    }
+
+    private static func freePort() -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    private static func portAccepts(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        } == 0
+    }
+
+    /// A library connection for a scenario.
+    static func connect() async throws -> NATSConnection {
+        var logger = Logger(label: "protoqueue-bench")
+        logger.logLevel = .error
+        return try await NATSConnection.connect(.init(servers: [try url()], name: "protoqueue-bench"), logger: logger)
+    }
+
+    static var logger: Logger {
+        var logger = Logger(label: "protoqueue-bench", factory: { StreamLogHandler.standardError(label: $0) })
+        logger.logLevel = .error
+        return logger
+    }
+
+    /// Fills a queue with `count` sample tasks through `enqueueBatch`, in chunks so memory stays bounded.
+    static func fill(_ queue: Queue<EmailTask>, count: Int) async throws {
+        var done = 0
+        while done < count {
+            let chunk = min(50_000, count - done)
+            let results = try await queue.enqueueBatch(Array(repeating: SampleEmailTask.value, count: chunk))
+            for result in results { _ = try result.get() }
+            done += chunk
+        }
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs async work from a synchronous scenario (the bench's main thread blocks; the work runs on the pool).
+func runAsync<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = Mutex<Result<T, any Error>?>(nil)
+    let semaphore = DispatchSemaphore(value: 0)
+    Task {
+        let result: Result<T, any Error>
+        do { result = .success(try await body()) } catch { result = .failure(error) }
+        box.withLock { $0 = result }
+        semaphore.signal()
+    }
+    semaphore.wait()
+    return try box.withLock { $0! }.get()
+}
+
+/// Plain nats.c, for the baselines: a connection with the same send-asap setting as the library's default.
+final class RawJetStream: @unchecked Sendable {
+    let connection: OpaquePointer
+    let js: OpaquePointer
+
+    init(url: String) throws {
+        var options: OpaquePointer?
+        natsOptions_Create(&options)
+        natsOptions_SetURL(options, url)
+        natsOptions_SetSendAsap(options, true)
+        var nc: OpaquePointer?
+        let status = natsConnection_Connect(&nc, options)
+        natsOptions_Destroy(options)
+        guard status == NATS_OK, let nc else { throw BenchError("raw connect: \(status)") }
+        var context: OpaquePointer?
+        natsConnection_JetStream(&context, nc, nil)
+        connection = nc
+        js = context!
+    }
+
+    deinit {
+        jsCtx_Destroy(js)
+        natsConnection_Destroy(connection)
+    }
+
+    /// A pull subscription bound to an existing durable consumer.
+    func pullSubscribe(stream: String, consumer: String, filter: String) throws -> OpaquePointer {
+        var subOptions = jsSubOptions()
+        jsSubOptions_Init(&subOptions)
+        var subscription: OpaquePointer?
+        var jerr = jsErrCode(0)
+        let status = stream.withCString { s in
+            consumer.withCString { c in
+                subOptions.Stream = s
+                subOptions.Consumer = c
+                return js_PullSubscribe(&subscription, js, filter, c, nil, &subOptions, &jerr)
+            }
+        }
+        guard status == NATS_OK, let subscription else { throw BenchError("raw pull subscribe: \(status) \(jerr)") }
+        return subscription
+    }
+
+    func messageCount(stream: String) -> UInt64 {
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var jerr = jsErrCode(0)
+        guard js_GetStreamInfo(&info, js, stream, nil, &jerr) == NATS_OK, let info else { return .max }
+        defer { jsStreamInfo_Destroy(info) }
+        return info.pointee.State.Msgs
+    }
+
+    /// Waits until the stream holds no message (every ack processed by the server).
+    func waitUntilEmpty(stream: String) {
+        while messageCount(stream: stream) != 0 { usleep(2_000) }
+    }
+}
+
+/// Peak resident memory of this process (VmHWM) in MiB, and a way to reset it (Linux `clear_refs` 5).
+enum ResidentMemory {
+    static func peakMiB() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+            return kb / 1024
+        }
+        return 0
+    }
+
+    static func currentMiB() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+        for line in text.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+            let kb = line.split(separator: " ").compactMap { Double($0) }.first ?? 0
+            return kb / 1024
+        }
+        return 0
+    }
+
+    static func resetPeak() {
+        let fd = open("/proc/self/clear_refs", O_WRONLY)
+        guard fd >= 0 else { return }
+        _ = write(fd, "5", 1)
+        close(fd)
+    }
+}

@@ -1,0 +1,38 @@
+import Testing
+import TaskSchemas
+
+@testable import Protoqueue
+
+@Suite("Generated message types on a queue", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
+struct GeneratedTypeTests {
+    @Test func emailTaskRoundTripsThroughTheStream() async throws {
+        let url = try SharedServer.url()
+        let connection = try await connect(url)
+        let queue = try await Queue<EmailTask>(connection: connection, name: uniqueName("email"), logger: testLogger())
+        let task = EmailTask(
+            to: "ada@example.com",
+            subject: "Invoice",
+            templateID: "invoice-v2",
+            templateValues: ["amount": "42.00 EUR"],
+            cc: ["bob@example.com"],
+            priority: .high,
+            requester: Requester(accountID: "acct_1", service: "billing")
+        )
+        let receipt = try await queue.enqueue(task, options: .init(id: "invoice-1", metadata: ["tenant": "acme"]))
+        let stored = try await queue.peek(sequence: receipt.sequence)
+        #expect(stored.task == task)
+        #expect(stored.id == "invoice-1")
+        #expect(stored.metadata == ["tenant": "acme"])
+
+        // A queue of another type refuses to decode it.
+        let wrongType = try await Queue<ImageResizeTask>(connection: connection, name: queue.name, logger: testLogger())
+        do {
+            _ = try await wrongType.peek(sequence: receipt.sequence)
+            Issue.record("decoded an EmailTask as ImageResizeTask")
+        } catch {
+            #expect(error.code == .decodingFailed)
+            #expect(error.message.contains("protoqueue.examples.EmailTask"))
+        }
+        await connection.close()
+    }
+}
