@@ -15,17 +15,23 @@ import Darwin
 public struct ProtoqueueArena: ~Copyable {
     @usableFromInline var cursor: UnsafeMutableRawPointer
     @usableFromInline var end: UnsafeMutableRawPointer
-    @usableFromInline var blocks: [UnsafeMutableRawPointer] = []
+    /// The newest `malloc`ed block; each block starts with the address of the one before it.
+    @usableFromInline var blocks: UnsafeMutableRawPointer?
 
     /// Creates an arena that allocates from `buffer` first.
     @inlinable
     public init(buffer: UnsafeMutableRawBufferPointer) {
         cursor = buffer.baseAddress!
         end = buffer.baseAddress! + buffer.count
+        blocks = nil
     }
 
     deinit {
-        for block in blocks { free(block) }
+        var next = blocks
+        while let block = next {
+            next = block.load(as: UnsafeMutableRawPointer?.self)
+            free(block)
+        }
     }
 
     /// Returns uninitialized, suitably aligned memory for `byteCount` bytes.
@@ -41,12 +47,23 @@ public struct ProtoqueueArena: ~Copyable {
 
     @usableFromInline
     mutating func allocateBlock(byteCount: Int, alignment: Int) -> UnsafeMutableRawPointer {
-        let size = max(byteCount + alignment, 16 * 1024)
+        let header = MemoryLayout<UnsafeMutableRawPointer?>.stride
+        let size = max(header + byteCount + alignment, 16 * 1024)
         guard let block = malloc(size) else { fatalError("protoqueue: out of memory allocating \(size) bytes") }
-        blocks.append(block)
-        cursor = block
+        block.storeBytes(of: blocks, as: UnsafeMutableRawPointer?.self)
+        blocks = block
+        cursor = block + header
         end = block + size
         return allocate(byteCount: byteCount, alignment: alignment)
+    }
+
+    /// Returns `byteCount` bytes from the current block when they fit there, without opening a new block.
+    @inlinable
+    mutating func allocateInCurrentBlock(byteCount: Int) -> UnsafeMutablePointer<UInt8>? {
+        guard byteCount <= end - cursor else { return nil }
+        let memory = cursor.bindMemory(to: UInt8.self, capacity: byteCount)
+        cursor += byteCount
+        return memory
     }
 
     /// Returns memory for one value of `type`, uninitialized (the caller runs the protoc-c `__init` function).
@@ -65,31 +82,45 @@ public struct ProtoqueueArena: ~Copyable {
 
     /// Copies a string as a NUL-terminated C string.
     /// - Throws: `encodingFailed` naming `field` when the string holds U+0000, which protobuf-c cannot carry.
-    @inlinable
+    /// Always inlined: called out of line, the generated code retains and releases the string around the call.
+    @inlinable @inline(__always)
     public mutating func string(_ value: String, field: StaticString) throws(ProtoqueueError) -> UnsafeMutablePointer<CChar> {
-        let copy =
-            value.utf8.withContiguousStorageIfAvailable { copyCString($0) }
-            ?? Array(value.utf8).withUnsafeBufferPointer { copyCString($0) }
-        guard let copy else {
-            throw ProtoqueueError(
-                .encodingFailed,
-                "\(field): the string contains U+0000, which protobuf-c cannot encode (C strings end at NUL)")
+        let count = value.utf8.count
+        let memory = allocate(byteCount: count + 1, alignment: 1).bindMemory(to: UInt8.self, capacity: count + 1)
+        let copied: Bool
+        if #available(macOS 26, iOS 26, tvOS 26, watchOS 26, visionOS 26, *) {
+            // A span borrows the string's storage; `withContiguousStorageIfAvailable` retains and releases it
+            // (two atomic operations per heap-allocated string).
+            copied = value.utf8.span.withUnsafeBufferPointer { Self.copyCString($0, to: memory) }
+        } else {
+            copied =
+                value.utf8.withContiguousStorageIfAvailable { Self.copyCString($0, to: memory) }
+                ?? Array(value.utf8).withUnsafeBufferPointer { Self.copyCString($0, to: memory) }
         }
-        return copy
+        guard copied else { throw Self.nulInString(field) }
+        return UnsafeMutableRawPointer(memory).bindMemory(to: CChar.self, capacity: count + 1)
     }
 
-    /// Copies UTF-8 bytes and a terminating NUL; nil when the bytes contain NUL.
+    /// The error for a string holding U+0000, out of line so that ``string(_:field:)`` stays small.
+    @usableFromInline
+    static func nulInString(_ field: StaticString) -> ProtoqueueError {
+        ProtoqueueError(
+            .encodingFailed,
+            "\(field): the string contains U+0000, which protobuf-c cannot encode (C strings end at NUL)")
+    }
+
+    /// Copies UTF-8 bytes and a terminating NUL to `memory` (`utf8.count + 1` bytes); false when the bytes
+    /// contain NUL.
     @inlinable
-    mutating func copyCString(_ utf8: UnsafeBufferPointer<UInt8>) -> UnsafeMutablePointer<CChar>? {
+    static func copyCString(_ utf8: UnsafeBufferPointer<UInt8>, to memory: UnsafeMutablePointer<UInt8>) -> Bool {
         let count = utf8.count
-        let memory = allocate(byteCount: count + 1, alignment: 1).bindMemory(to: UInt8.self, capacity: count + 1)
         if count > 0 {
             let source = utf8.baseAddress!
-            if memchr(source, 0, count) != nil { return nil }
+            if memchr(source, 0, count) != nil { return false }
             memory.update(from: source, count: count)
         }
         memory[count] = 0
-        return UnsafeMutableRawPointer(memory).bindMemory(to: CChar.self, capacity: count + 1)
+        return true
     }
 
     /// Copies bytes for a `bytes` field.

@@ -10,8 +10,11 @@ import Darwin
 /// signatures follow protoc-c's C structs and may change with the generator.
 @_spi(ProtoqueueGenerated)
 public enum ProtoqueueRuntime {
-    /// The size of the stack buffer an encode starts its arena with.
-    public static let stackArenaSize = 2048
+    /// The size of the stack buffers encode and decode start their arenas with. 1 KiB is the largest
+    /// `withUnsafeTemporaryAllocation` is guaranteed to place on the stack: above it, it asks the runtime, which
+    /// on Linux answers with a heap allocation on every call. Larger messages spill into `malloc`ed blocks.
+    @inlinable
+    static var stackArenaSize: Int { 1024 }
 
     /// Encodes a message: builds its C struct in an arena (``ProtoqueueArena``) and packs it with protobuf-c.
     /// - Parameters:
@@ -24,31 +27,45 @@ public enum ProtoqueueRuntime {
         initialize: (UnsafeMutablePointer<C>) -> Void,
         _ fill: (UnsafeMutablePointer<C>, inout ProtoqueueArena) throws(ProtoqueueError) -> Void
     ) throws(ProtoqueueError) -> [UInt8] {
-        try withUnsafeTemporaryAllocation(byteCount: stackArenaSize, alignment: 16) {
-            (buffer) throws(ProtoqueueError) -> [UInt8] in
+        // The closure does not throw: a throwing one makes withUnsafeTemporaryAllocation route its result
+        // through a `Result`, which costs a copy of it.
+        var bytes: [UInt8] = []
+        var failure: ProtoqueueError?
+        withUnsafeTemporaryAllocation(byteCount: stackArenaSize, alignment: 16) { buffer in
             var arena = ProtoqueueArena(buffer: buffer)
             let message = arena.allocate(C.self)
             initialize(message)
-            try fill(message, &arena)
-            return pack(UnsafeRawPointer(message).assumingMemoryBound(to: ProtobufCMessage.self))
+            do throws(ProtoqueueError) {
+                try fill(message, &arena)
+            } catch {
+                failure = error
+                return
+            }
+            bytes = pack(UnsafeRawPointer(message).assumingMemoryBound(to: ProtobufCMessage.self), in: &arena)
         }
+        if let failure { throw failure }
+        return bytes
     }
 
-    /// Packs a protobuf-c message into a new array.
+    /// Packs a protobuf-c message into a new array. A message that fits in what is left of the arena's current
+    /// block is packed there and copied: the copy costs less than `Array(unsafeUninitializedCapacity:)`, which
+    /// goes through an unspecialized standard-library entry point that looks up the array's type metadata.
     @inlinable
-    public static func pack(_ message: UnsafePointer<ProtobufCMessage>) -> [UInt8] {
+    static func pack(_ message: UnsafePointer<ProtobufCMessage>, in arena: inout ProtoqueueArena) -> [UInt8] {
         let size = protobuf_c_message_get_packed_size(message)
         guard size > 0 else { return [] }
+        if let scratch = arena.allocateInCurrentBlock(byteCount: size) {
+            let count = protobuf_c_message_pack(message, scratch)
+            return Array(UnsafeBufferPointer(start: scratch, count: count))
+        }
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
             count = protobuf_c_message_pack(message, buffer.baseAddress)
         }
     }
 
-    /// The size of the stack buffer protobuf-c unpacks into before it spills into `malloc`ed blocks.
-    public static let stackUnpackArenaSize = 4096
-
     /// Decodes a message: checks nesting depth when the schema is recursive, unpacks with protobuf-c into an
-    /// arena (a stack buffer, then `malloc`ed blocks; one release instead of `free_unpacked`), and converts.
+    /// arena (a stack buffer, then `malloc`ed blocks; one release instead of `free_unpacked`), and reads the C
+    /// struct into the Swift value.
     /// - Parameters:
     ///   - bytes: The encoded message.
     ///   - descriptor: The protobuf-c descriptor of the message.
@@ -56,7 +73,9 @@ public enum ProtoqueueRuntime {
     ///   - checkDepth: Whether the schema is recursive. Kept for generated code; nesting is now checked for every
     ///     message, together with the structural checks protobuf-c lacks.
     ///   - type: The protoc-c struct of the message.
-    ///   - convert: Builds the Swift value from the unpacked C struct.
+    ///   - message: The Swift value to read into, passed through to `read`.
+    ///   - read: Sets the Swift value's fields from the unpacked C struct, in place. (A message built by value,
+    ///     or captured by the closure, is copied on its way out: a retain and a release per field.)
     @inlinable
     public static func decode<C, Message>(
         _ bytes: [UInt8],
@@ -64,31 +83,35 @@ public enum ProtoqueueRuntime {
         messageName: String,
         checkDepth: Bool,
         as type: C.Type,
-        _ convert: (UnsafePointer<C>) -> Message
-    ) throws(ProtoqueueError) -> Message {
+        into message: inout Message,
+        _ read: (inout Message, UnsafePointer<C>) -> Void
+    ) throws(ProtoqueueError) {
         // Always, not only for recursive schemas (`checkDepth`): protobuf-c accepts some malformed input
         // (see ProtoqueueWireCheck.isWellFormed), and nesting is checked in the same pass.
         guard ProtoqueueWireCheck.isWellFormed(bytes, descriptor: descriptor) else {
             throw ProtoqueueWireCheck.diagnose(bytes, descriptor: descriptor, messageName: messageName)
         }
-        return try withUnsafeTemporaryAllocation(byteCount: stackUnpackArenaSize, alignment: 16) {
-            (buffer) throws(ProtoqueueError) -> Message in
+        var unpacked = false
+        withUnsafeTemporaryAllocation(byteCount: stackArenaSize, alignment: 16) { buffer in
             var arena = UnpackArena(cursor: buffer.baseAddress!, end: buffer.baseAddress! + buffer.count, blocks: nil)
-            return try withUnsafeMutablePointer(to: &arena) { (state) throws(ProtoqueueError) -> Message in
+            withUnsafeMutablePointer(to: &arena) { state in
                 defer { UnpackArena.releaseBlocks(state) }
                 var allocator = ProtobufCAllocator(
                     alloc: { data, size in UnpackArena.allocate(data!, size) },
                     free: { _, _ in },
                     allocator_data: UnsafeMutableRawPointer(state)
                 )
-                let unpacked = bytes.withUnsafeBufferPointer {
+                let c = bytes.withUnsafeBufferPointer {
                     protobuf_c_message_unpack(descriptor, &allocator, $0.count, $0.baseAddress)
                 }
-                guard let unpacked else {
-                    throw ProtoqueueWireCheck.diagnose(bytes, descriptor: descriptor, messageName: messageName)
+                if let c {
+                    read(&message, UnsafeRawPointer(c).assumingMemoryBound(to: C.self))
+                    unpacked = true
                 }
-                return convert(UnsafeRawPointer(unpacked).assumingMemoryBound(to: C.self))
             }
+        }
+        guard unpacked else {
+            throw ProtoqueueWireCheck.diagnose(bytes, descriptor: descriptor, messageName: messageName)
         }
     }
 
@@ -146,7 +169,9 @@ public enum ProtoqueueRuntime {
         buffer(pointer, count).map(convert)
     }
 
-    /// Sorts the C entries of a map field in place by key, so equal maps encode to equal bytes.
+    /// Sorts the C entries of a map field in place by key, so equal maps encode to equal bytes. Keys are unique
+    /// (they come from a Swift dictionary); small maps, the usual case, take an insertion sort that costs less
+    /// than setting up the standard library's sort.
     @inlinable
     public static func sortMapEntries<Entry>(
         _ entries: UnsafeMutablePointer<UnsafeMutablePointer<Entry>?>,
@@ -154,8 +179,20 @@ public enum ProtoqueueRuntime {
         by precedes: (UnsafeMutablePointer<Entry>, UnsafeMutablePointer<Entry>) -> Bool
     ) {
         guard count > 1 else { return }
-        var buffer = UnsafeMutableBufferPointer(start: entries, count: count)
-        buffer.sort { precedes($0!, $1!) }
+        guard count <= 16 else {
+            var buffer = UnsafeMutableBufferPointer(start: entries, count: count)
+            buffer.sort { precedes($0!, $1!) }
+            return
+        }
+        for sorted in 1..<count {
+            let entry = entries[sorted]!
+            var position = sorted
+            while position > 0, precedes(entry, entries[position - 1]!) {
+                entries[position] = entries[position - 1]
+                position -= 1
+            }
+            entries[position] = entry
+        }
     }
 
     /// Key order of integer and bool (`protobuf_c_boolean`, false first) map keys.

@@ -466,10 +466,10 @@ struct SwiftFileEmitter {
         line("///   encoding of this message.")
         line("public init(serializedBytes bytes: [Swift.UInt8]) throws(ProtoqueueCodec.ProtoqueueError) {")
         indent += 1
-        line("self = try ProtoqueueCodec.ProtoqueueRuntime.decode(")
+        line("try ProtoqueueCodec.ProtoqueueRuntime.decode(")
         line("    bytes, descriptor: Self._protoqueueDescriptor, messageName: Self.protoMessageName,")
-        line("    checkDepth: \(checkDepth), as: \(cType).self")
-        line(") { Self(_protoqueueC: $0) }")
+        line("    checkDepth: \(checkDepth), as: \(cType).self, into: &self")
+        line(") { $0._protoqueueRead($1) }")
         indent -= 1
         line("}")
         line()
@@ -551,9 +551,15 @@ struct SwiftFileEmitter {
         line("nonisolated(unsafe) static let _protoqueueDescriptor = ProtoqueueCodec.ProtoqueueRuntime.descriptor(")
         line("    of: \(cType).self, initialize: { \(functionPrefix)__init($0) })")
         line()
+        // The fields are read by a mutating method, in place: an initializer that assigns them itself returns
+        // the value through a temporary that the optimizer copies (a retain and a release per field).
         line("init(_protoqueueC c: Swift.UnsafePointer<\(cType)>) {")
+        line("    self.init()")
+        line("    _protoqueueRead(c)")
+        line("}")
+        line()
+        line("mutating func _protoqueueRead(_ c: Swift.UnsafePointer<\(cType)>) {")
         indent += 1
-        line("self.init()")
         for field in message.fields { emitFromC(field, in: message) }
         line("unknownFields = ProtoqueueCodec.ProtoqueueRuntime.unknownFields(of: c)")
         indent -= 1
@@ -588,16 +594,18 @@ struct SwiftFileEmitter {
         let cName = CNaming.memberName(field.name)
         switch kind(field, in: message) {
         case .map(let key, let value, _):
-            line("if c.pointee.n_\(cName) > 0 {")
-            indent += 1
-            line("var map = [\(valueType(key)): \(valueType(value))](minimumCapacity: c.pointee.n_\(cName))")
-            line("for entry in ProtoqueueCodec.ProtoqueueRuntime.buffer(c.pointee.\(cMember(field.name)), c.pointee.n_\(cName)) {")
+            // `Dictionary(_:uniquingKeysWith:)` runs specialized in the caller; `init(minimumCapacity:)` does not and
+            // looks up the storage type's metadata on every call. A key repeated on the wire keeps its last value.
             let valueExpression = value.type == .message
                 ? "entry!.pointee.value.map { \(valueType(value))(_protoqueueC: $0) } ?? \(valueType(value))()"
                 : fromC(value, "entry!.pointee.value")
-            line("    map[\(fromC(key, "entry!.pointee.key"))] = \(valueExpression)")
-            line("}")
-            line("\(property) = map")
+            line("if c.pointee.n_\(cName) > 0 {")
+            indent += 1
+            line("\(property) = [\(valueType(key)): \(valueType(value))](")
+            line("    ProtoqueueCodec.ProtoqueueRuntime.buffer(c.pointee.\(cMember(field.name)), c.pointee.n_\(cName)).lazy.map { entry in")
+            line("        (\(fromC(key, "entry!.pointee.key")), \(valueExpression))")
+            line("    },")
+            line("    uniquingKeysWith: { _, last in last })")
             indent -= 1
             line("}")
         case .repeated:
@@ -692,7 +700,8 @@ struct SwiftFileEmitter {
                 line("}")
                 line("\(member) = try value._protoqueueMake(&arena)")
             } else {
-                line("if let value = \(property) { \(member) = \(toC(field, "value", owner: message)) }")
+                // Optional chaining calls the method on the stored value; `if let` would copy it first.
+                line("\(member) = try \(property)?._protoqueueMake(&arena)")
             }
         case .proto2Optional:
             line("if let value = \(property) {")

@@ -168,6 +168,8 @@ enum EnqueueBenchmark {
         var jsOpts = jsOptions()
         jsOptions_Init(&jsOpts)
         jsOpts.PublishAsync.MaxPending = Int64(window)
+        // Wait as long as needed for room in the window (the 200 ms default fails publishes on a loaded machine).
+        jsOpts.PublishAsync.StallWait = 60_000
         var jsPointer: OpaquePointer?
         guard natsConnection_JetStream(&jsPointer, connection, &jsOpts) == NATS_OK, let js = jsPointer else {
             throw ProtoqueueError(.natsError, "raw JetStream context failed")

@@ -87,6 +87,13 @@ struct RoundTripTests {
         let decoded = try Everything(serializedBytes: a.serializedBytes())
         #expect(decoded.mInt32.count == keys.count)
         #expect(decoded == a)
+        // Past 16 entries the encoder sorts with the standard library instead of its insertion sort.
+        var large = Everything()
+        var reversed = Everything()
+        for key in 0..<40 { large.mString["key \(key)"] = "\(key)" }
+        for key in (0..<40).reversed() { reversed.mString["key \(key)"] = "\(key)" }
+        #expect(try large.serializedBytes() == reversed.serializedBytes())
+        #expect(try Everything(serializedBytes: large.serializedBytes()) == large)
     }
 
     @Test func proto2DefaultsAndPresence() throws {

@@ -7,7 +7,7 @@ import Testing
 @Suite("enqueueBatch", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct BatchTests {
     @Test func resultsArePerItemInInputOrder() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("batch")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
@@ -29,7 +29,7 @@ struct BatchTests {
     }
 
     @Test func partialFailureReportsEachItem() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("partial")
         // The stream refuses a 11th message (discard new): the server rejects those items asynchronously.
@@ -63,7 +63,7 @@ struct BatchTests {
     }
 
     @Test func asyncSequenceInputStreamsOrderedResults() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("stream")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
@@ -93,7 +93,7 @@ struct BatchTests {
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func timedOutItemsAreResentWithTheSameIDAndStoredOnce() async throws {
-        let server = try TestServer.start()
+        let server = try await TestServer.start()
         defer { server.stop() }
         let connection = try await connect(server.url, requestTimeout: .seconds(2))
         let name = uniqueName("resend")
@@ -127,7 +127,7 @@ struct BatchTests {
     }
 
     @Test func asyncBatchOnAClosedConnectionFailsInsteadOfHanging() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let queue = try await Queue<InteropTask>(connection: connection, name: uniqueName("closed"), logger: testLogger())
         await connection.close()
@@ -143,5 +143,45 @@ struct BatchTests {
             #expect(error.code == .connectionClosed)
         }
         #expect(ContinuousClock.now - started < .seconds(5))
+    }
+}
+
+@Suite("enqueueBatch and close", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
+struct BatchCloseTests {
+    @Test func closingDuringABatchReportsEveryItemAndLosesNoneThatWasAcknowledged() async throws {
+        let url = try await SharedServer.url()
+        let connection = try await connect(url)
+        let name = uniqueName("closing")
+        let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
+        let count = 200_000
+        let input = AsyncStream<EnqueueItem<InteropTask>>(bufferingPolicy: .unbounded) { continuation in
+            for index in 0..<count { continuation.yield(EnqueueItem(InteropTask(to: "c\(index)"))) }
+            continuation.finish()
+        }
+        let reported = Mutex<(stored: Int, closed: Int, other: [ProtoqueueError], positions: Int)>((0, 0, [], 0))
+        async let summary = queue.enqueueBatch(from: input, options: .init(window: 256)) { position, result in
+            reported.withLock { state in
+                #expect(position == state.positions)
+                state.positions += 1
+                switch result {
+                case .success: state.stored += 1
+                case .failure(let error) where error.code == .connectionClosed: state.closed += 1
+                case .failure(let error): state.other.append(error)
+                }
+            }
+        }
+        // Close once the batch is demonstrably running.
+        for _ in 0..<600 where reported.withLock({ $0.positions }) < 1_000 { try await Task.sleep(for: .milliseconds(50)) }
+        await connection.close()
+        let result = try await summary
+        let (stored, closed, other, positions) = reported.withLock { $0 }
+        #expect(positions == count)
+        #expect(result.total == count)
+        #expect(other.isEmpty, "\(other.prefix(3))")
+        #expect(stored + closed == count)
+        #expect(stored >= 1_000)
+        #expect(closed > 0, "the batch finished before close; make it larger")
+        // Every acknowledged task is in the stream.
+        #expect(try RawNATS(url: url).messageCount(stream: name) >= UInt64(stored))
     }
 }

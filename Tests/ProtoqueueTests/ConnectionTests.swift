@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import Synchronization
 import Testing
@@ -20,8 +23,38 @@ struct ConnectionTests {
         } catch {
             #expect(error.code == .connectionFailed)
             #expect(error.message.contains(url))
+            #expect(error.message.contains("connect timeout 1.0 seconds"))
+            // The library's own measurement of the connect attempt (nothing listens: refused at once).
+            let reported = error.message.split(separator: "gave up after ").last.flatMap { Double($0.split(separator: " ").first ?? "") }
+            #expect((reported ?? 99) <= 1.5, "\(error.message)")
         }
-        #expect(ContinuousClock.now - started < .seconds(3))
+        // End to end, with slack for a loaded machine running the other tests in parallel.
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
+    @Test func silentServerFailsAfterTheConnectTimeout() async throws {
+        // A socket that accepts TCP connections but never speaks NATS: the client waits for INFO until the timeout.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        try #require(listen(fd, 8) == 0)
+        let url = "nats://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
+        let started = ContinuousClock.now
+        do {
+            _ = try await NATSConnection.connect(.init(servers: [url], connectTimeout: .milliseconds(800)), logger: testLogger())
+            Issue.record("connected to a server that never answered")
+        } catch {
+            #expect(error.code == .connectionFailed || error.code == .timeout, "\(error)")
+            #expect(error.message.contains(url))
+        }
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed >= .milliseconds(700), "gave up before the connect timeout: \(elapsed)")
+        #expect(elapsed < .seconds(10), "end to end, with slack for a loaded machine: \(elapsed)")
     }
 
     @Test func invalidConfigurationIsRejected() async {
@@ -42,7 +75,7 @@ struct ConnectionTests {
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func userPasswordAuthentication() async throws {
-        let server = try TestServer.start(configuration: """
+        let server = try await TestServer.start(configuration: """
             authorization { users = [ { user: "app", password: "right-password" } ] }
             """)
         defer { server.stop() }
@@ -66,7 +99,7 @@ struct ConnectionTests {
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func tokenAuthentication() async throws {
-        let server = try TestServer.start(configuration: #"authorization { token: "s3cr3t" }"#)
+        let server = try await TestServer.start(configuration: #"authorization { token: "s3cr3t" }"#)
         defer { server.stop() }
         do {
             _ = try await connect(server.url, authentication: .token("guess"))
@@ -99,7 +132,7 @@ struct ConnectionTests {
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func publishWithoutPermissionIsReportedAsPermissionDeniedNotTimeout() async throws {
-        let server = try TestServer.start(configuration: Self.permissionsConfiguration)
+        let server = try await TestServer.start(configuration: Self.permissionsConfiguration)
         defer { server.stop() }
         let admin = try await connect(server.url, authentication: .userPassword(user: "admin", password: "admin-pw"))
         _ = try await Queue<InteropTask>(connection: admin, name: "allowed", logger: testLogger())
@@ -142,7 +175,7 @@ struct ConnectionTests {
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func provisioningWithoutJetStreamAPIPermissionIsPermissionDenied() async throws {
-        let server = try TestServer.start(configuration: Self.permissionsConfiguration)
+        let server = try await TestServer.start(configuration: Self.permissionsConfiguration)
         defer { server.stop() }
         let connection = try await connect(server.url, authentication: .userPassword(user: "noapi", password: "noapi-pw"), requestTimeout: .seconds(1))
         do {
@@ -157,7 +190,7 @@ struct ConnectionTests {
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func reconnectsAfterServerRestartAndLogsIt() async throws {
-        let server = try TestServer.start()
+        let server = try await TestServer.start()
         let store = CapturingLogHandler.Store()
         let logger = Logger(label: "capture") { _ in CapturingLogHandler(store: store) }
         let connection = try await NATSConnection.connect(
@@ -167,7 +200,7 @@ struct ConnectionTests {
         let queue = try await Queue<InteropTask>(connection: connection, name: "reconnect", logger: testLogger())
         #expect(try await queue.enqueue(InteropTask(to: "before"), options: .init(id: "before")).sequence == 1)
         server.stop(keepData: true)
-        let restarted = try TestServer.start(port: server.port, directory: server.directory)
+        let restarted = try await TestServer.start(port: server.port, directory: server.directory)
         defer { restarted.stop() }
         var receipt: EnqueueReceipt?
         for _ in 0..<40 where receipt == nil {

@@ -6,7 +6,7 @@ import Testing
 @Suite("Enqueue against a real nats-server", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct EnqueueTests {
     @Test func enqueueStoresTaskWithWireHeaders() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("enq")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
@@ -34,7 +34,7 @@ struct EnqueueTests {
     }
 
     @Test func sameIDTwiceIsStoredOnce() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("dedup")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
@@ -52,7 +52,7 @@ struct EnqueueTests {
     }
 
     @Test func statsReportDepth() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let queue = try await Queue<InteropTask>(connection: connection, name: uniqueName("stats"), logger: testLogger())
         let empty = try await queue.stats()
@@ -69,7 +69,7 @@ struct EnqueueTests {
     }
 
     @Test func invalidHeadersAndIDsAreRejectedBeforeSending() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("hdr")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
@@ -94,7 +94,7 @@ struct EnqueueTests {
     }
 
     @Test func payloadOverServerMaximumIsRejectedWithSizeAndLimit() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let queue = try await Queue<InteropTask>(connection: connection, name: uniqueName("big"), logger: testLogger())
         let limit = connection.maxPayload
@@ -116,7 +116,7 @@ struct EnqueueTests {
     }
 
     @Test func streamMaximumMessageSizeIsCheckedBeforeSending() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let queue = try await Queue<InteropTask>(
             connection: connection, name: uniqueName("msgsize"), configuration: .init(maxMessageSize: 512), logger: testLogger()
@@ -133,7 +133,7 @@ struct EnqueueTests {
     }
 
     @Test func subjectWithoutStreamIsAClearError() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("nostream")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
@@ -151,7 +151,7 @@ struct EnqueueTests {
     }
 
     @Test func closeIsIdempotentAndLaterCallsFail() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let queue = try await Queue<InteropTask>(connection: connection, name: uniqueName("close"), logger: testLogger())
         _ = try await queue.enqueue(InteropTask(to: "x"))

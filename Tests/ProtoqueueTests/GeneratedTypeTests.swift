@@ -6,7 +6,7 @@ import TaskSchemas
 @Suite("Generated message types on a queue", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct GeneratedTypeTests {
     @Test func emailTaskRoundTripsThroughTheStream() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let queue = try await Queue<EmailTask>(connection: connection, name: uniqueName("email"), logger: testLogger())
         let task = EmailTask(

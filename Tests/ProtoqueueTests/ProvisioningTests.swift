@@ -5,7 +5,7 @@ import Testing
 @Suite("Provisioning", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct ProvisioningTests {
     @Test func reopeningWithTheSameConfigurationUsesTheExistingStream() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("reopen")
         var configuration = QueueConfiguration(maxAge: .seconds(3600), maxMessageSize: 4096)
@@ -18,7 +18,7 @@ struct ProvisioningTests {
     }
 
     @Test func incompatibleExistingStreamIsRefusedAndLeftUntouched() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("mismatch")
         let original = QueueConfiguration(maxAge: .seconds(7 * 24 * 3600))
@@ -44,7 +44,7 @@ struct ProvisioningTests {
     }
 
     @Test func incompatibleExistingConsumerIsRefused() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         let name = uniqueName("consumer")
         _ = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
@@ -63,7 +63,7 @@ struct ProvisioningTests {
     }
 
     @Test func invalidNamesFailBeforeTheNetwork() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         for (name, configuration) in [
             ("bad.name", QueueConfiguration()),

@@ -16,7 +16,11 @@ enum PythonPeer {
     }
 
     /// Runs a command (bounded by `timeout`) and returns its output.
-    static func run(_ arguments: [String], timeout: TimeInterval = 60) throws -> Output {
+    static func run(_ arguments: [String], timeout: TimeInterval = 60) async throws -> Output {
+        try await offCooperativePool { try runBlocking(arguments, timeout: timeout) }
+    }
+
+    static func runBlocking(_ arguments: [String], timeout: TimeInterval = 60) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -70,22 +74,22 @@ enum PythonPeer {
     /// that a missing package fails the run instead of skipping it.
     static let available: Bool = {
         if TestEnvironment.isCI { return true }
-        guard let check = try? run([interpreter, script, "check"], timeout: 30), check.status == 0 else { return false }
+        guard let check = try? runBlocking([interpreter, script, "check"], timeout: 30), check.status == 0 else { return false }
         return FileManager.default.isExecutableFile(atPath: "/usr/bin/protoc")
     }()
 
     /// Generates `interop_task_pb2.py` into a temporary directory.
-    static func generateBindings() throws -> URL {
+    static func generateBindings() async throws -> URL {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("protoqueue-pb2-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let fixtures = repositoryRoot.appendingPathComponent("Tests/ProtoqueueTests/Fixtures").path
-        let result = try run(["protoc", "--python_out=\(directory.path)", "-I", fixtures, "\(fixtures)/interop_task.proto"])
+        let result = try await run(["protoc", "--python_out=\(directory.path)", "-I", fixtures, "\(fixtures)/interop_task.proto"])
         guard result.status == 0 else { throw TestServerError(description: "protoc failed: \(result.stderr)") }
         return directory
     }
 
-    static func checkPackages() throws {
-        let check = try run([interpreter, script, "check"], timeout: 30)
+    static func checkPackages() async throws {
+        let check = try await run([interpreter, script, "check"], timeout: 30)
         guard check.status == 0 else {
             throw TestServerError(description: "\(interpreter) lacks nats-py or protobuf (pip install -r scripts/python-requirements.txt): \(check.stderr)")
         }
@@ -98,15 +102,15 @@ enum PythonPeer {
 )
 struct PythonInteropTests {
     @Test func pythonProducesSwiftReadsTyped() async throws {
-        try PythonPeer.checkPackages()
-        let url = try SharedServer.url()
-        let bindings = try PythonPeer.generateBindings()
+        try await PythonPeer.checkPackages()
+        let url = try await SharedServer.url()
+        let bindings = try await PythonPeer.generateBindings()
         defer { try? FileManager.default.removeItem(at: bindings) }
         let connection = try await connect(url)
         let name = uniqueName("pyin")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
         let count = 20
-        let result = try PythonPeer.run([PythonPeer.interpreter, PythonPeer.script, "produce", url, name, String(count), bindings.path])
+        let result = try await PythonPeer.run([PythonPeer.interpreter, PythonPeer.script, "produce", url, name, String(count), bindings.path])
         try #require(result.status == 0, "python failed: \(result.stderr)")
         struct Produced: Decodable {
             struct Item: Decodable { var id: String; var seq: UInt64; var duplicate: Bool }
@@ -131,9 +135,9 @@ struct PythonInteropTests {
     }
 
     @Test func swiftProducesPythonConsumes() async throws {
-        try PythonPeer.checkPackages()
-        let url = try SharedServer.url()
-        let bindings = try PythonPeer.generateBindings()
+        try await PythonPeer.checkPackages()
+        let url = try await SharedServer.url()
+        let bindings = try await PythonPeer.generateBindings()
         defer { try? FileManager.default.removeItem(at: bindings) }
         let connection = try await connect(url)
         let name = uniqueName("pyout")
@@ -141,7 +145,7 @@ struct PythonInteropTests {
         let tasks = (0..<15).map { InteropTask(to: "swift\($0)@example.com", subject: "from swift", priority: Int32(-$0), tags: ["sw"]) }
         let items = tasks.enumerated().map { EnqueueItem($1, options: .init(id: "swift-\($0)", metadata: ["tenant": "acme"])) }
         let receipts = try await queue.enqueueBatch(items).map { try $0.get() }
-        let result = try PythonPeer.run([PythonPeer.interpreter, PythonPeer.script, "consume", url, name, String(tasks.count), bindings.path])
+        let result = try await PythonPeer.run([PythonPeer.interpreter, PythonPeer.script, "consume", url, name, String(tasks.count), bindings.path])
         try #require(result.status == 0, "python failed: \(result.stderr)")
         struct Consumed: Decodable {
             var subject: String

@@ -74,7 +74,7 @@ public final class NATSConnection: Sendable {
             logger.debug("NATS connected", metadata: ["protoqueue.servers": "\(serverList)"])
             return NATSConnection(configuration: configuration, logger: logger, events: events, pool: pool, handles: handles)
         } catch {
-            pool.shutdown(timeout: .seconds(1))
+            pool.shutdownWithoutWaiting()
             throw error
         }
     }
@@ -110,10 +110,7 @@ public final class NATSConnection: Sendable {
         func check(_ status: natsStatus, _ what: String) throws(ProtoqueueError) {
             guard status == NATS_OK else {
                 natsOptions_Destroy(options)
-                var error = NATSErrorMapping.error(status: status, operation: what)
-                if error.code == .natsError || error.code == .invalidName { error.code = .invalidConfiguration }
-                if what.hasPrefix("TLS") { error.code = .tlsFailed }
-                throw error
+                throw NATSErrorMapping.optionError(status: status, option: what, isTLS: what.hasPrefix("TLS"))
             }
         }
 
@@ -180,13 +177,10 @@ public final class NATSConnection: Sendable {
             case .credentialsFile(let path)?: credentialFiles = [path]
             default: break
             }
-            throw NATSErrorMapping.connectFailure(
-                status: status,
-                serverList: events.serverList,
-                connectTimeout: configuration.connectTimeout,
-                elapsedSeconds: Double(MonotonicClock.nanoseconds() - started) / 1e9,
-                usesTLS: usesTLS,
-                credentialFiles: credentialFiles
+            let elapsed = Duration.nanoseconds(Int64(MonotonicClock.nanoseconds() - started))
+            throw NATSErrorMapping.connectError(
+                status: status, servers: events.serverList, connectTimeout: configuration.connectTimeout, elapsed: elapsed,
+                usesTLS: usesTLS, credentialFiles: credentialFiles
             )
         }
         var jsPointer: OpaquePointer?
@@ -242,6 +236,9 @@ public final class NATSConnection: Sendable {
         }
     }
 
+    /// Whether ``close()`` has been called (long operations check it and stop early).
+    var isClosing: Bool { state.withLock { $0.closed } }
+
     /// The raw connection handle; only valid between ``beginCall()`` and ``endCall()``.
     var rawConnection: OpaquePointer { handles.connection }
 
@@ -296,10 +293,15 @@ public final class NATSConnection: Sendable {
         }
         // The blocking part runs on a thread of its own: it shuts the pool down, so it cannot run on the pool.
         _ = try? await BlockingThreadPool.runDedicated(name: "protoqueue-close") { [self] () throws(ProtoqueueError) -> Void in
-            let deadline = MonotonicClock.nanoseconds() + UInt64(timeout.nanoseconds)
+            // Every call is bounded (publish: ack timeout × attempts; batch: stops taking input once closing is
+            // seen and waits only for its in-flight acknowledgements), so this wait ends; the handles must stay
+            // valid until it does.
             idle.lock()
             while state.withLock({ $0.activeCalls }) > 0 {
-                if !idle.wait(untilNanoseconds: deadline) { break }
+                let deadline = MonotonicClock.nanoseconds() + UInt64(timeout.nanoseconds)
+                if !idle.wait(untilNanoseconds: deadline) {
+                    logger.debug("close: waiting for calls in progress to finish")
+                }
             }
             idle.unlock()
             publisher?.finish(waitFor: timeout)
@@ -330,7 +332,7 @@ public final class NATSConnection: Sendable {
             natsConnection_Close(handles.connection)
             natsConnection_Destroy(handles.connection)
             natsOptions_Destroy(handles.options)
-            pool.shutdown(timeout: .seconds(1))
+            pool.shutdownWithoutWaiting()
         }
     }
 }

@@ -95,7 +95,15 @@ final class BlockingThreadPool: @unchecked Sendable {
         return try result.get()
     }
 
-    /// Lets queued jobs finish, then stops the threads (waits at most `timeout`).
+    /// Lets queued jobs finish, then stops the threads without waiting for them (safe from async code).
+    func shutdownWithoutWaiting() {
+        lock.withLock {
+            stopping = true
+            lock.broadcast()
+        }
+    }
+
+    /// Lets queued jobs finish, then stops the threads (waits at most `timeout`). Call from a library thread.
     func shutdown(timeout: Duration = .seconds(10)) {
         let deadline = MonotonicClock.nanoseconds() + UInt64(max(0, timeout.nanoseconds))
         lock.lock()

@@ -100,38 +100,49 @@ enum NATSErrorMapping {
         }
     }
 
-    /// Maps a failed `natsConnection_Connect`. Besides ``error(status:jsCode:operation:subject:errorText:)`` it knows
-    /// what a failed connect means for the configuration that was used:
+    /// A failed `natsOptions_Set*` call: a bad option value is a configuration error (or a TLS error for TLS files).
+    static func optionError(status: natsStatus, option: String, isTLS: Bool) -> ProtoqueueError {
+        var error = error(status: status, operation: option)
+        if isTLS {
+            error.code = .tlsFailed
+        } else if error.code == .natsError || error.code == .invalidName {
+            error.code = .invalidConfiguration
+        }
+        return error
+    }
+
+    /// A failed `natsConnection_Connect`: names the URLs, the connect timeout and how long it took. Refused
+    /// credentials stay ``ProtoqueueError/Code/authenticationFailed`` and TLS failures ``ProtoqueueError/Code/tlsFailed``.
+    /// It also knows what a failed connect means for the configuration that was used:
     /// - a credentials or seed file nats.c could not read (it reads them while connecting) → `authenticationFailed`;
     /// - a TLS connection the server closed before answering the first PING → `tlsFailed`: with TLS 1.3 a server that
     ///   requires client certificates (mutual TLS) checks them after the handshake and hangs up, so the client only
-    ///   sees the connection end;
-    /// - anything else that is not more specific → `connectionFailed`, naming the URLs and the time spent.
-    static func connectFailure(
+    ///   sees the connection end.
+    static func connectError(
         status: natsStatus,
-        serverList: String,
+        servers: String,
         connectTimeout: Duration,
-        elapsedSeconds: Double,
-        usesTLS: Bool,
-        credentialFiles: [String]
+        elapsed: Duration,
+        usesTLS: Bool = false,
+        credentialFiles: [String] = []
     ) -> ProtoqueueError {
-        let text = lastErrorText() ?? String(cString: natsStatus_GetText(status))
-        let operation = "connect to \(serverList)"
-        var error = Self.error(status: status, operation: operation, errorText: text)
-        if let file = credentialFiles.first(where: { text.contains($0) }) {
+        let detail = lastErrorText() ?? String(cString: natsStatus_GetText(status))
+        let operation = "connect to \(servers)"
+        var error = error(status: status, operation: operation, errorText: detail)
+        if let file = credentialFiles.first(where: { detail.contains($0) }) {
             error.code = .authenticationFailed
-            error.message = "\(operation): cannot use the credentials in \(file): \(text)"
+            error.message = "\(operation): cannot use the credentials in \(file): \(detail)"
             return error
         }
         if usesTLS, status == NATS_PROTOCOL_ERROR || status == NATS_IO_ERROR || status == NATS_CONNECTION_CLOSED || status == NATS_ERR {
             error.code = .tlsFailed
-            error.message = "\(operation): the server closed the TLS connection before completing the connect (it refused the client certificate, or requires one: mutual TLS): \(text)"
+            error.message = "\(operation): the server closed the TLS connection before completing the connect (it refused the client certificate, or requires one: mutual TLS): \(detail)"
             return error
         }
         if error.code == .connectionFailed || error.code == .natsError || error.code == .timeout {
-            let rounded = (elapsedSeconds * 100).rounded() / 100
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             error.code = .connectionFailed
-            error.message = "could not connect to \(serverList) (connect timeout \(connectTimeout), gave up after \(rounded) s): \(text)"
+            error.message = "could not connect to \(servers) (connect timeout \(connectTimeout), gave up after \((seconds * 100).rounded() / 100) s): \(detail)"
         }
         return error
     }

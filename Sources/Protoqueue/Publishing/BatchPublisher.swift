@@ -89,6 +89,9 @@ final class BatchRun: @unchecked Sendable {
     private var inFlight = 0
     private let wakeThreshold: Int
     private let started = MonotonicClock.nanoseconds()
+    private var closedError: ProtoqueueError {
+        ProtoqueueError(.connectionClosed, "the connection was closed while the batch was running; the task was not sent")
+    }
 
     init(connection: NATSConnection, options: BatchOptions) {
         self.connection = connection
@@ -121,13 +124,28 @@ final class BatchRun: @unchecked Sendable {
             if !retries.isEmpty {
                 let retry = retries.removeFirst()
                 lock.unlock()
-                send(retry.message, index: retry.index, publisher: publisher)
+                if connection.isClosing {
+                    retry.message.destroy()
+                    lock.withLock { finishLocked(retry.index, .failure(closedError)) }
+                } else {
+                    send(retry.message, index: retry.index, publisher: publisher)
+                }
                 continue
             }
             if !sourceDone && nextIndex - emitBase < window {
                 lock.unlock()
                 if let input = source() {
-                    start(input, publisher: publisher)
+                    if connection.isClosing {
+                        // The connection is closing: report the rest of the input without sending it.
+                        lock.withLock {
+                            let index = nextIndex
+                            nextIndex += 1
+                            summary.total += 1
+                            finishLocked(index, .failure(closedError))
+                        }
+                    } else {
+                        start(input, publisher: publisher)
+                    }
                 } else {
                     sourceDone = true
                 }
