@@ -114,7 +114,7 @@ struct DeadLetterAPITests {
     }
 
     @Test func deadLetterSubjectInsideTheWorkStreamIsRefused() async throws {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         defer { Task { await connection.close() } }
         var configuration = QueueConfiguration()

@@ -27,7 +27,7 @@ struct ProcessingFixture {
         retry: RetryPolicy = .fixed(.milliseconds(50)),
         deadLetter: DeadLetterConfiguration = DeadLetterConfiguration()
     ) async throws -> ProcessingFixture {
-        let url = try SharedServer.url()
+        let url = try await SharedServer.url()
         let connection = try await connect(url)
         var configuration = QueueConfiguration(consumer: .init(ackWait: ackWait, maxDeliveries: maxDeliveries))
         configuration.retry = retry
