@@ -108,13 +108,24 @@ final class Delivery: @unchecked Sendable {
         var consumer = ""
         var sequence: UInt64 = 0
         var deliveries: UInt64 = 1
-        var meta: UnsafeMutablePointer<jsMsgMetaData>?
-        if natsMsg_GetMetaData(&meta, message) == NATS_OK, let meta {
-            stream = meta.pointee.Stream.map { String(cString: $0) } ?? ""
-            consumer = meta.pointee.Consumer.map { String(cString: $0) } ?? ""
-            sequence = meta.pointee.Sequence.Stream
-            deliveries = meta.pointee.NumDelivered
-            jsMsgMetaData_Destroy(meta)
+        let reply = natsMsg_GetReply(message).map { String(cString: $0) } ?? ""
+        if let parsed = AckSubject(reply) {
+            (stream, consumer, deliveries, sequence) = (parsed.stream, parsed.consumer, parsed.deliveries, parsed.streamSequence)
+        } else {
+            var meta: UnsafeMutablePointer<jsMsgMetaData>?
+            let status = natsMsg_GetMetaData(&meta, message)
+            if status == NATS_OK, let meta {
+                stream = meta.pointee.Stream.map { String(cString: $0) } ?? ""
+                consumer = meta.pointee.Consumer.map { String(cString: $0) } ?? ""
+                sequence = meta.pointee.Sequence.Stream
+                deliveries = meta.pointee.NumDelivered
+                jsMsgMetaData_Destroy(meta)
+            } else {
+                engine.logger.warning(
+                    "cannot read JetStream metadata of a delivery; treating it as attempt 1",
+                    metadata: ["protoqueue.reply": "\(reply)", "protoqueue.status": "\(status.rawValue)"]
+                )
+            }
         }
         return ReceivedMessage(
             subject: subject, data: data, headers: headers, stream: stream, consumer: consumer,
@@ -142,5 +153,28 @@ final class Delivery: @unchecked Sendable {
             }
         }
         return result
+    }
+}
+
+/// The JetStream acknowledgement subject of a delivery:
+/// `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>` (9 tokens) or, from
+/// servers with domains, `$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<stream seq>…` (11 or 12).
+struct AckSubject: Equatable {
+    var stream: String
+    var consumer: String
+    var deliveries: UInt64
+    var streamSequence: UInt64
+
+    init?(_ subject: String) {
+        let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
+        guard tokens.count >= 9, tokens[0] == "$JS", tokens[1] == "ACK" else { return nil }
+        let base = tokens.count == 9 ? 2 : 4
+        guard tokens.count == 9 || tokens.count >= 11,
+            let deliveries = UInt64(tokens[base + 2]), let sequence = UInt64(tokens[base + 3])
+        else { return nil }
+        self.stream = String(tokens[base])
+        self.consumer = String(tokens[base + 1])
+        self.deliveries = deliveries
+        self.streamSequence = sequence
     }
 }

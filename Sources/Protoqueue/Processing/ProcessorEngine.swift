@@ -26,7 +26,7 @@ final class ProcessorEngine: @unchecked Sendable {
     let configuration: QueueConfiguration
     let options: ProcessOptions
     let logger: Logger
-    private let connection: NATSConnection
+    let connection: NATSConnection
     private let subscription: OpaquePointer  // natsSubscription*
     private let jetStream: OpaquePointer  // jsCtx*, for dead-letter publishes
     private let requestTimeoutMs: Int64
@@ -261,8 +261,26 @@ final class ProcessorEngine: @unchecked Sendable {
         let timeoutMs = options.fetchTimeout.milliseconds
         var failures = 0
         while true {
+            if connection.isClosing {
+                // NATSConnection.close() waits for this processor: stop (handlers still finish and are settled).
+                let error = ProtoqueueError(.connectionClosed, "the connection was closed while processing consumer \"\(layout.consumerName)\"")
+                logger.debug("processor stops: the connection is closing")
+                fatal.withLock { $0 = error }
+                requestStop()
+                return
+            }
             slotLock.lock()
-            while freeSlots == 0 && !stopping { slotLock.wait() }
+            if freeSlots == 0 && !stopping {
+                // Wake at least every fetch timeout to notice a closing connection.
+                let deadline = MonotonicClock.nanoseconds() + UInt64(max(0, options.fetchTimeout.nanoseconds))
+                while freeSlots == 0 && !stopping {
+                    if !slotLock.wait(untilNanoseconds: deadline) { break }
+                }
+                if freeSlots == 0 && !stopping {
+                    slotLock.unlock()
+                    continue
+                }
+            }
             // Batch pulls: with few slots free, wait a moment (at most 2 ms) for half of them, so a busy worker
             // sends one pull for many tasks instead of one per finished task.
             if freeSlots < lowWater && !stopping {

@@ -135,3 +135,30 @@ struct RetryPolicyTests {
         #expect(delays.count > 50)
     }
 }
+
+@Suite("Closing the connection under a worker", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
+struct CloseUnderWorkerTests {
+    @Test func closeStopsTheWorkerWhichSettlesItsTasksFirst() async throws {
+        let fixture = try await ProcessingFixture.make(ackWait: .seconds(30))
+        try await fixture.enqueue(3, prefix: "closing")
+        let finished = Recorder<String>()
+        let started = Recorder<String>()
+        let worker = Task {
+            try await fixture.queue.process(options: .init(concurrency: 3, fetchTimeout: .milliseconds(200))) { _, context in
+                started.record(context.id)
+                try? await Task.sleep(for: .milliseconds(300))
+                finished.record(context.id)
+                return .success
+            }
+        }
+        #expect(await eventually { started.count == 3 })
+        let closeAt = ContinuousClock.now
+        await fixture.connection.close()
+        #expect(ContinuousClock.now - closeAt < .seconds(5))
+        let outcome = await worker.result
+        #expect(throws: ProtoqueueError.self) { try outcome.get() }
+        #expect(finished.count == 3)
+        // The three acknowledgements went out before the connection drained: nothing comes back.
+        #expect(try fixture.raw.messageCount(stream: fixture.queue.layout.streamName) == 0)
+    }
+}
