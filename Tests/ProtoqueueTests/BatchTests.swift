@@ -98,21 +98,23 @@ struct BatchTests {
         let connection = try await connect(server.url, requestTimeout: .seconds(2))
         let name = uniqueName("resend")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
-        let count = 3_000
-        let input = AsyncStream<EnqueueItem<InteropTask>> { continuation in
+        let count = 20_000
+        let input = AsyncStream<EnqueueItem<InteropTask>>(bufferingPolicy: .unbounded) { continuation in
             for index in 0..<count { continuation.yield(EnqueueItem(InteropTask(to: "r\(index)"))) }
             continuation.finish()
         }
         let sequences = Mutex<[UInt64]>([])
         let failures = Mutex<[ProtoqueueError]>([])
+        let reported = Atomic<Int>(0)
         // Stall the server while the batch runs so acknowledgements time out and items are re-sent.
-        async let summary = queue.enqueueBatch(from: input, options: .init(window: 256, ackTimeout: .milliseconds(400), maxAttempts: 10)) { _, result in
+        async let summary = queue.enqueueBatch(from: input, options: .init(window: 256, ackTimeout: .milliseconds(400), maxAttempts: 20)) { _, result in
+            reported.add(1, ordering: .relaxed)
             switch result {
             case .success(let receipt): sequences.withLock { $0.append(receipt.sequence) }
             case .failure(let error): failures.withLock { $0.append(error) }
             }
         }
-        try await Task.sleep(for: .milliseconds(30))
+        for _ in 0..<600 where reported.load(ordering: .relaxed) < 100 { try await Task.sleep(for: .milliseconds(10)) }
         server.suspend()
         try await Task.sleep(for: .milliseconds(1_200))
         server.resume()

@@ -28,8 +28,9 @@ struct ConnectionTests {
             let reported = error.message.split(separator: "gave up after ").last.flatMap { Double($0.split(separator: " ").first ?? "") }
             #expect((reported ?? 99) <= 1.5, "\(error.message)")
         }
-        // End to end, with slack for a loaded machine running the other tests in parallel.
-        #expect(ContinuousClock.now - started < .seconds(10))
+        // End to end only a hang detector: on a loaded shared machine the test's own task can wait for a CPU far
+        // longer than the library takes (the library's own measurement is checked above).
+        #expect(ContinuousClock.now - started < .seconds(60))
     }
 
     @Test func silentServerFailsAfterTheConnectTimeout() async throws {
@@ -49,12 +50,15 @@ struct ConnectionTests {
             _ = try await NATSConnection.connect(.init(servers: [url], connectTimeout: .milliseconds(800)), logger: testLogger())
             Issue.record("connected to a server that never answered")
         } catch {
-            #expect(error.code == .connectionFailed || error.code == .timeout, "\(error)")
+            #expect(error.code == .connectionFailed, "\(error)")
             #expect(error.message.contains(url))
+            // The library's own measurement of the attempt: it waited for the timeout, and not much longer.
+            let reported = error.message.split(separator: "gave up after ").last.flatMap { Double($0.split(separator: " ").first ?? "") }
+            #expect((reported ?? 0) >= 0.7 && (reported ?? 99) <= 2.0, "\(error.message)")
         }
         let elapsed = ContinuousClock.now - started
         #expect(elapsed >= .milliseconds(700), "gave up before the connect timeout: \(elapsed)")
-        #expect(elapsed < .seconds(10), "end to end, with slack for a loaded machine: \(elapsed)")
+        #expect(elapsed < .seconds(60), "hang detector: \(elapsed)")
     }
 
     @Test func invalidConfigurationIsRejected() async {
@@ -138,7 +142,9 @@ struct ConnectionTests {
         _ = try await Queue<InteropTask>(connection: admin, name: "allowed", logger: testLogger())
         _ = try await Queue<InteropTask>(connection: admin, name: "denied", logger: testLogger())
 
-        let requestTimeout = Duration.seconds(5)
+        // Long enough that failing fast (on the asynchronous permission error) and waiting for the publish timeout
+        // stay distinguishable even on a heavily loaded machine.
+        let requestTimeout = Duration.seconds(20)
         let limited = try await connect(server.url, authentication: .userPassword(user: "limited", password: "limited-pw"), requestTimeout: requestTimeout)
         let allowed = try await Queue<InteropTask>(connection: limited, name: "allowed", logger: testLogger())
         let denied = try await Queue<InteropTask>(connection: limited, name: "denied", logger: testLogger())

@@ -23,13 +23,13 @@ struct TestCertificates {
         let script = """
             set -e
             cd '\(d)'
-            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=Protoqueue Test CA' -keyout ca-key.pem -out ca.pem 2>/dev/null
-            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj '/CN=Other CA' -keyout other-ca-key.pem -out other-ca.pem 2>/dev/null
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj '/CN=Protoqueue Test CA' -keyout ca-key.pem -out ca.pem 2>/dev/null
+            openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj '/CN=Other CA' -keyout other-ca-key.pem -out other-ca.pem 2>/dev/null
             printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > server.ext
-            openssl req -newkey rsa:2048 -nodes -subj '/CN=localhost' -keyout server-key.pem -out server.csr 2>/dev/null
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj '/CN=localhost' -keyout server-key.pem -out server.csr 2>/dev/null
             openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile server.ext -out server.pem 2>/dev/null
             printf 'extendedKeyUsage=clientAuth\\n' > client.ext
-            openssl req -newkey rsa:2048 -nodes -subj '/CN=protoqueue-client' -keyout client-key.pem -out client.csr 2>/dev/null
+            openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj '/CN=protoqueue-client' -keyout client-key.pem -out client.csr 2>/dev/null
             openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile client.ext -out client.pem 2>/dev/null
             """
         let result = try await PythonPeer.run(["sh", "-c", script], timeout: 60)
