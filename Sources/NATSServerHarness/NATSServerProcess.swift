@@ -251,7 +251,14 @@ public final class NATSServerProcess: @unchecked Sendable {
         }
         text += body
         try text.write(to: configurationFile, atomically: true, encoding: .utf8)
-        if start { try self.start() }
+        if start {
+            do {
+                try self.start()
+            } catch {
+                if directory == nil { try? FileManager.default.removeItem(at: self.directory) }  // ours: leave nothing behind
+                throw error
+            }
+        }
     }
 
     public static func temporaryDirectory(prefix: String) throws -> URL {
