@@ -140,6 +140,44 @@ let queueProducts: [Product] = [
     .library(name: "Protoqueue", targets: ["Protoqueue"])
 ]
 
+// MARK: - Reliability: security, hostile input, server versions, chaos (branch `reliability`)
+
+let reliabilityTargets: [Target] = [
+    // Starts and kills nats-server processes by pid on 127.0.0.1, makes certificates; shared by the reliability
+    // tests and the chaos executable. Not a product.
+    .target(
+        name: "NATSServerHarness",
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
+        name: "ProtoqueueReliabilityTests",
+        dependencies: [
+            "Protoqueue",
+            "NATSServerHarness",
+            "TaskSchemas",
+            "KitchenSink",
+            "ProtoqueueCodec",
+            "CNats",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        exclude: ["python"],
+        swiftSettings: swiftSettings
+    ),
+    // Fault injection with real nats-server and worker processes: `protoqueue-chaos run <scenario> --tasks N`
+    // (scripts/chaos.sh). Not a product.
+    .executableTarget(
+        name: "protoqueue-chaos",
+        dependencies: [
+            "Protoqueue",
+            "NATSServerHarness",
+            "TaskSchemas",
+            "CNats",
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
+]
+
 let package = Package(
     name: "Protoqueue",
     platforms: [.macOS(.v15)],
@@ -148,5 +186,5 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
-    targets: systemLibraries + codecTargets + queueTargets
+    targets: systemLibraries + codecTargets + queueTargets + reliabilityTargets
 )

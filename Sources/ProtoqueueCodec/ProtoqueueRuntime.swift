@@ -70,8 +70,8 @@ public enum ProtoqueueRuntime {
     ///   - bytes: The encoded message.
     ///   - descriptor: The protobuf-c descriptor of the message.
     ///   - messageName: The full protobuf name, for error messages.
-    ///   - checkDepth: Whether to check nesting against ``ProtoqueueDecodingLimits/maximumDepth`` before
-    ///     protobuf-c (which has no limit) unpacks.
+    ///   - checkDepth: Whether the schema is recursive. Kept for generated code; nesting is now checked for every
+    ///     message, together with the structural checks protobuf-c lacks.
     ///   - type: The protoc-c struct of the message.
     ///   - message: The Swift value to read into, passed through to `read`.
     ///   - read: Sets the Swift value's fields from the unpacked C struct, in place. (A message built by value,
@@ -86,8 +86,10 @@ public enum ProtoqueueRuntime {
         into message: inout Message,
         _ read: (inout Message, UnsafePointer<C>) -> Void
     ) throws(ProtoqueueError) {
-        if checkDepth {
-            try ProtoqueueWireCheck.checkDepth(bytes, descriptor: descriptor, messageName: messageName)
+        // Always, not only for recursive schemas (`checkDepth`): protobuf-c accepts some malformed input
+        // (see ProtoqueueWireCheck.isWellFormed), and nesting is checked in the same pass.
+        guard ProtoqueueWireCheck.isWellFormed(bytes, descriptor: descriptor) else {
+            throw ProtoqueueWireCheck.diagnose(bytes, descriptor: descriptor, messageName: messageName)
         }
         var unpacked = false
         withUnsafeTemporaryAllocation(byteCount: stackArenaSize, alignment: 16) { buffer in

@@ -135,6 +135,12 @@ public final class NATSConnection: Sendable {
         case nil:
             break
         }
+        // A `tls://` URL means TLS even without a TLS configuration: nats.c 3.4.1 would otherwise connect in plaintext
+        // to a server that does not offer TLS.
+        let usesTLS = configuration.tls != nil || configuration.servers.contains { $0.lowercased().hasPrefix("tls://") }
+        if usesTLS && configuration.tls == nil {
+            try check(natsOptions_SetSecure(options, true), "TLS")
+        }
         if let tls = configuration.tls {
             try check(natsOptions_SetSecure(options, true), "TLS")
             if let ca = tls.caFile { try check(natsOptions_LoadCATrustedCertificates(options, ca), "TLS CA file \(ca)") }
@@ -165,9 +171,16 @@ public final class NATSConnection: Sendable {
             // No connection was made, so nats.c will not call the closed callback: release the box here.
             Unmanaged<ConnectionEvents>.fromOpaque(box).release()
             natsOptions_Destroy(options)
+            var credentialFiles: [String] = []
+            switch configuration.authentication?.kind {
+            case .nkey(_, let seedFile)?: credentialFiles = [seedFile]
+            case .credentialsFile(let path)?: credentialFiles = [path]
+            default: break
+            }
             let elapsed = Duration.nanoseconds(Int64(MonotonicClock.nanoseconds() - started))
             throw NATSErrorMapping.connectError(
-                status: status, servers: events.serverList, connectTimeout: configuration.connectTimeout, elapsed: elapsed
+                status: status, servers: events.serverList, connectTimeout: configuration.connectTimeout, elapsed: elapsed,
+                usesTLS: usesTLS, credentialFiles: credentialFiles
             )
         }
         var jsPointer: OpaquePointer?
@@ -207,7 +220,20 @@ public final class NATSConnection: Sendable {
         try beginCall()
         defer { endCall() }
         let handles = self.handles
-        return try await pool.run { () throws(ProtoqueueError) -> R in try body(handles.connection, handles.jetStream) }
+        let started = MonotonicClock.nanoseconds()
+        do throws(ProtoqueueError) {
+            return try await pool.run { () throws(ProtoqueueError) -> R in try body(handles.connection, handles.jetStream) }
+        } catch {
+            // A JetStream API request the user may not make is dropped by the server and times out; the cause arrives
+            // asynchronously as a permission violation. Report that, not a bare timeout.
+            if error.code == .timeout,
+                let violation = events.recentViolation(since: started, matching: { $0?.hasPrefix("$JS.API.") ?? false })
+            {
+                let operation = error.message.components(separatedBy: ": timed out").first ?? error.message
+                throw NATSErrorMapping.permissionDenied(operation: operation, violation: violation)
+            }
+            throw error
+        }
     }
 
     /// Whether ``close()`` has been called (long operations check it and stop early).

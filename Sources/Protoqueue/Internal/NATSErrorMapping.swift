@@ -83,6 +83,10 @@ enum NATSErrorMapping {
             return make(.authenticationFailed, "\(operation): authentication failed (\(detail))")
         case NATS_SSL_ERROR:
             return make(.tlsFailed, "\(operation): TLS error (\(detail))")
+        case NATS_SECURE_CONNECTION_WANTED:
+            return make(.tlsFailed, "\(operation): TLS is required by this client but the server does not offer it; refusing a plaintext connection (\(detail))")
+        case NATS_SECURE_CONNECTION_REQUIRED:
+            return make(.tlsFailed, "\(operation): the server requires TLS (\(detail))")
         case NATS_CONNECTION_CLOSED, NATS_DRAINING, NATS_ILLEGAL_STATE:
             return make(.connectionClosed, "\(operation): the connection is closed (\(detail))")
         case NATS_NO_SERVER, NATS_IO_ERROR, NATS_CONNECTION_DISCONNECTED, NATS_STALE_CONNECTION:
@@ -109,9 +113,32 @@ enum NATSErrorMapping {
 
     /// A failed `natsConnection_Connect`: names the URLs, the connect timeout and how long it took. Refused
     /// credentials stay ``ProtoqueueError/Code/authenticationFailed`` and TLS failures ``ProtoqueueError/Code/tlsFailed``.
-    static func connectError(status: natsStatus, servers: String, connectTimeout: Duration, elapsed: Duration) -> ProtoqueueError {
+    /// It also knows what a failed connect means for the configuration that was used:
+    /// - a credentials or seed file nats.c could not read (it reads them while connecting) → `authenticationFailed`;
+    /// - a TLS connection the server closed before answering the first PING → `tlsFailed`: with TLS 1.3 a server that
+    ///   requires client certificates (mutual TLS) checks them after the handshake and hangs up, so the client only
+    ///   sees the connection end.
+    static func connectError(
+        status: natsStatus,
+        servers: String,
+        connectTimeout: Duration,
+        elapsed: Duration,
+        usesTLS: Bool = false,
+        credentialFiles: [String] = []
+    ) -> ProtoqueueError {
         let detail = lastErrorText() ?? String(cString: natsStatus_GetText(status))
-        var error = error(status: status, operation: "connect to \(servers)", errorText: detail)
+        let operation = "connect to \(servers)"
+        var error = error(status: status, operation: operation, errorText: detail)
+        if let file = credentialFiles.first(where: { detail.contains($0) }) {
+            error.code = .authenticationFailed
+            error.message = "\(operation): cannot use the credentials in \(file): \(detail)"
+            return error
+        }
+        if usesTLS, status == NATS_PROTOCOL_ERROR || status == NATS_IO_ERROR || status == NATS_CONNECTION_CLOSED || status == NATS_ERR {
+            error.code = .tlsFailed
+            error.message = "\(operation): the server closed the TLS connection before completing the connect (it refused the client certificate, or requires one: mutual TLS): \(detail)"
+            return error
+        }
         if error.code == .connectionFailed || error.code == .natsError || error.code == .timeout {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             error.code = .connectionFailed

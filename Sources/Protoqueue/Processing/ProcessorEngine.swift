@@ -128,8 +128,31 @@ final class ProcessorEngine: @unchecked Sendable {
             connection: connection, layout: layout, configuration: configuration, options: options, logger: logger,
             subscription: handles.subscription, jetStream: handles.jetStream
         )
+        // A user without permission for acknowledgements ($JS.ACK.>) or pull requests ($JS.API.CONSUMER.MSG.NEXT.…)
+        // is not told synchronously: the server drops the message and reports a violation asynchronously. Stop
+        // and report it (process() throws permissionDenied naming the subject) instead of looping on redeliveries.
+        let token = connection.events.addPermissionListener { [weak engine] violation in engine?.permissionViolation(violation) }
+        engine.listenerToken.store(token, ordering: .relaxed)
         engine.startThreads()
         return engine
+    }
+
+    private let listenerToken = Atomic<UInt64>(0)
+
+    private func permissionViolation(_ violation: PermissionViolation) {
+        let subject = violation.subject ?? ""
+        let relevant = violation.kind == .subscribe || subject.hasPrefix("$JS.ACK.") || subject.hasPrefix("$JS.API.")
+        guard relevant else { return }
+        let error = NATSErrorMapping.permissionDenied(operation: "process queue \"\(layout.streamName)\"", violation: violation)
+        let first = fatal.withLock { fatal -> Bool in
+            if fatal != nil { return false }
+            fatal = error
+            return true
+        }
+        if first {
+            logger.error("processor stops: \(error)")
+            requestStop()
+        }
     }
 
     private func startThreads() {
@@ -189,6 +212,7 @@ final class ProcessorEngine: @unchecked Sendable {
             ackLock.broadcast()
         }
         await ackerExit.wait()
+        connection.events.removePermissionListener(listenerToken.load(ordering: .relaxed))
         connection.endCall()
     }
 

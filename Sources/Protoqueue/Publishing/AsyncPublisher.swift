@@ -75,6 +75,10 @@ final class AsyncPublisher: @unchecked Sendable {
     private var registryID: UInt = 0
     private var listenerToken: UInt64 = 0
     private var finished = false
+    /// Whether a publish went through this context. nats.c 3.4.1 creates its pending-publish map on the first
+    /// async publish, and `js_PublishAsyncGetPendingList` dereferences that map without a NULL check: called on a
+    /// context that never published (a batch whose every task failed validation) it crashed the process.
+    private var hasPublished = false
     private let events: ConnectionEvents
 
     /// Creates a jsCtx with the library's ack handler. Its `MaxPending` is unlimited: callers bound their own
@@ -120,8 +124,12 @@ final class AsyncPublisher: @unchecked Sendable {
         options.MaxWait = maxWait
         var pointer: OpaquePointer? = message.pointer
         let status = js_PublishMsgAsync(js, &pointer, &options)
-        if status != NATS_OK {
-            lock.withLock { _ = entries.removeValue(forKey: key) }
+        lock.withLock {
+            if status == NATS_OK {
+                hasPublished = true
+            } else {
+                _ = entries.removeValue(forKey: key)
+            }
         }
         return status
     }
@@ -161,7 +169,9 @@ final class AsyncPublisher: @unchecked Sendable {
     }
 
     /// The jsCtx, for reclaiming pending messages; `nil` once finished.
-    var jetStreamForReclaim: OpaquePointer? { lock.withLock { jetStreamHandle } }
+    /// The JetStream context for `js_PublishAsyncGetPendingList`, or `nil` when nothing was ever published
+    /// through it (see ``hasPublished``).
+    var jetStreamForReclaim: OpaquePointer? { lock.withLock { hasPublished ? jetStreamHandle : nil } }
 
     /// Drops the routing entry of a message the caller took back from nats.c.
     func forget(_ message: OwnedMessage) {
@@ -186,7 +196,7 @@ final class AsyncPublisher: @unchecked Sendable {
     /// (if not abandoned) receive nothing more. Returns how many were reclaimed.
     @discardableResult
     func reclaimPending() -> Int {
-        guard let js = lock.withLock({ jetStreamHandle }) else { return 0 }
+        guard let js = jetStreamForReclaim else { return 0 }
         var list = natsMsgList()
         guard js_PublishAsyncGetPendingList(&list, js) == NATS_OK else { return 0 }
         let count = Int(list.Count)

@@ -1,0 +1,42 @@
+import Foundation
+import Protoqueue
+import TaskSchemas
+
+/// `protoqueue-chaos worker --servers URL[,URL…] --queue NAME --ledger FILE [--replicas R] [--max-deliveries N]
+/// [--ack-wait-ms MS] [--concurrency C] [--work-ms MS]`: processes the queue until killed, appending each
+/// delivered task id to the ledger before returning. Ids starting with `f-` always fail (the handler throws).
+enum Worker {
+    static func run(_ options: [String: String]) async throws {
+        guard let servers = options["servers"]?.split(separator: ",").map(String.init), let name = options["queue"], let ledgerPath = options["ledger"] else {
+            throw ChaosError("worker needs --servers, --queue and --ledger")
+        }
+        let replicas = Int(options["replicas"] ?? "1") ?? 1
+        let maxDeliveries = Int(options["max-deliveries"] ?? "50") ?? 50
+        let ackWait = Duration.milliseconds(Int(options["ack-wait-ms"] ?? "2000") ?? 2000)
+        let concurrency = Int(options["concurrency"] ?? "8") ?? 8
+        let workMs = Int(options["work-ms"] ?? "0") ?? 0
+        let ledger = try LedgerFile(path: ledgerPath)
+        let logger = chaosLogger("protoqueue.chaos.worker")
+        let connection = try await NATSConnection.connect(chaosConnectionConfiguration(servers, name: "chaos-worker-\(getpid())"), logger: logger)
+        // The queue may be unavailable for a moment (a cluster electing leaders): retry, bounded.
+        var queue: Queue<EmailTask>?
+        let deadline = ContinuousClock.now + .seconds(60)
+        while queue == nil {
+            do {
+                queue = try await Queue<EmailTask>(
+                    connection: connection, name: name,
+                    configuration: chaosQueueConfiguration(replicas: replicas, maxDeliveries: maxDeliveries, ackWait: ackWait), logger: logger)
+            } catch {
+                if ContinuousClock.now > deadline { throw error }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+        }
+        FileHandle.standardOutput.write(Data("worker \(getpid()) ready\n".utf8))
+        try await queue!.process(options: ProcessOptions(concurrency: concurrency)) { _, context in
+            ledger.append(context.id)
+            if context.id.hasPrefix("f-") { throw ChaosError("task \(context.id) always fails") }
+            if workMs > 0 { try await Task.sleep(for: .milliseconds(workMs)) }
+            return .success
+        }
+    }
+}
