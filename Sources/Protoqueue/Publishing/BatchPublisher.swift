@@ -223,7 +223,12 @@ final class BatchRun: @unchecked Sendable {
     private func handle(_ event: PublishEvent, index: Int, key: UInt) {
         var destroy: OwnedMessage?
         lock.lock()
-        keyToIndex.removeValue(forKey: key)
+        guard keyToIndex.removeValue(forKey: key) != nil else {
+            // The watchdog already settled this slot as orphaned (see `reclaimStalled`): a late callback changes nothing.
+            lock.unlock()
+            if case .failed(_, _, _, let message) = event { message.destroy() }
+            return
+        }
         guard case .inFlight(let id, let subject, let attempt, _)? = slots[index % window] else {
             inFlight -= 1
             lock.unlock()
@@ -283,13 +288,11 @@ final class BatchRun: @unchecked Sendable {
     private func reclaimStalled(publisher: AsyncPublisher) {
         connection.logger.warning("batch publish: no acknowledgement or timeout reported in time; reclaiming pending messages")
         var list = natsMsgList()
-        guard let js = publisher.jetStreamForReclaim, js_PublishAsyncGetPendingList(&list, js) == NATS_OK else {
-            lock.withLock { lastProgress = MonotonicClock.nanoseconds() }
-            return
-        }
+        // NATS_NOT_FOUND means nats.c holds no pending message at all.
+        let listed = publisher.jetStreamForReclaim.map { js_PublishAsyncGetPendingList(&list, $0) == NATS_OK } ?? false
         var reclaimed: [(Int, OwnedMessage)] = []
         lock.withLock {
-            for position in 0..<Int(list.Count) {
+            for position in 0..<(listed ? Int(list.Count) : 0) {
                 guard let pointer = list.Msgs[position] else { continue }
                 let message = OwnedMessage(pointer: pointer)
                 if let index = keyToIndex[message.key] {
@@ -297,13 +300,33 @@ final class BatchRun: @unchecked Sendable {
                     list.Msgs[position] = nil  // now ours
                 }
             }
+            settleOrphansLocked(keeping: Set(reclaimed.map { $0.1.key }))
         }
-        natsMsgList_Destroy(&list)
+        if listed { natsMsgList_Destroy(&list) }
         for (index, message) in reclaimed {
             publisher.forget(message)
             handle(.failed(status: NATS_TIMEOUT, jsCode: 0, text: "no acknowledgement", message: message), index: index, key: message.key)
         }
         lock.withLock { lastProgress = MonotonicClock.nanoseconds() }
+    }
+
+    /// Lock held. Fails every in-flight task whose message nats.c no longer holds (no callback will ever come for
+    /// it), so the batch ends instead of waiting forever. Whether the server stored such a task is unknown: the error
+    /// says so, and enqueueing it again with the same id is safe inside the duplicate window.
+    private func settleOrphansLocked(keeping pending: Set<UInt>) {
+        let orphans = keyToIndex.filter { !pending.contains($0.key) }
+        for (key, index) in orphans {
+            keyToIndex.removeValue(forKey: key)
+            inFlight -= 1
+            guard case .inFlight(let id, let subject, let attempt, _)? = slots[index % window] else { continue }
+            finishLocked(
+                index,
+                .failure(ProtoqueueError(
+                    .timeout,
+                    "publish task \(id) to \"\(subject)\": no acknowledgement after \(attempt) attempt(s) and the NATS client no longer holds the message; the task may or may not be stored, so enqueue it again with the same id (deduplicated)"
+                ))
+            )
+        }
     }
 }
 
