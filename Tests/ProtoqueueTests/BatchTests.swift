@@ -28,6 +28,36 @@ struct BatchTests {
         await connection.close()
     }
 
+    /// nats.c frees an acknowledged message and may give its address to the next message the batch creates; the
+    /// batch routes acknowledgements by address, so a small window and many tasks exercise that reuse constantly.
+    /// Before the fix an acknowledgement was sometimes matched to the wrong task and the batch never ended.
+    @Test func everyAcknowledgementReachesItsOwnTaskWhenMessageAddressesAreReused() async throws {
+        let url = try await SharedServer.url()
+        let connection = try await connect(url)
+        let name = uniqueName("reuse")
+        let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
+        let count = 40_000
+        let tasks = (0..<count).map { InteropTask(to: "r\($0)") }
+        // A hung batch cannot be cancelled from here, so the test polls for it and fails instead of hanging.
+        let finished = Mutex<[Result<EnqueueReceipt, ProtoqueueError>]?>(nil)
+        let batch = Task {
+            let results = try await queue.enqueueBatch(tasks, options: .init(window: 3))
+            finished.withLock { $0 = results }
+        }
+        let deadline = ContinuousClock.now + .seconds(90)
+        while finished.withLock({ $0 == nil }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        guard let results = finished.withLock({ $0 }) else {
+            Issue.record("the batch did not finish within 90 s")
+            return
+        }
+        try await batch.value
+        let receipts = results.compactMap { try? $0.get() }
+        #expect(receipts.count == count)
+        #expect(receipts.map(\.sequence) == (1...UInt64(count)).map { $0 })
+        #expect(try RawNATS(url: url).messageCount(stream: name) == UInt64(count))
+        await connection.close()
+    }
+
     @Test func partialFailureReportsEachItem() async throws {
         let url = try await SharedServer.url()
         let connection = try await connect(url)

@@ -11,7 +11,7 @@ struct OwnedMessage: @unchecked Sendable {
 
 /// What happened to one asynchronous publish.
 enum PublishEvent: Sendable {
-    /// The server stored (or deduplicated) the message; the nats.c message has been destroyed.
+    /// The server stored (or deduplicated) the message; the nats.c message is destroyed once the handler returns.
     case acknowledged(stream: String, sequence: UInt64, duplicate: Bool)
     /// The publish failed (server error or `MaxWait` timeout). The message is handed back: the receiver owns it
     /// and must destroy it or publish it again from its own thread (never from inside the callback).
@@ -142,8 +142,10 @@ final class AsyncPublisher: @unchecked Sendable {
         }
         switch event {
         case .acknowledged:
-            message.destroy()
+            // The handler runs before the message is freed: message addresses are routing keys here and in
+            // `BatchRun`, and nats.c may hand out the same address to the next message once it is freed.
             entry?.handler?(event)
+            message.destroy()
         case .failed, .permissionDenied:
             if let handler = entry?.handler {
                 handler(event)  // the handler now owns the message
