@@ -35,7 +35,7 @@ struct ValidationTests {
         }
     }
 
-    @Test(arguments: ["line\r\nbreak", "lf\n", "cr\r", "nul\0"])
+    @Test(arguments: ["line\r\nbreak", "lf\n", "cr\r", "nul\0", "", " leading", "trailing ", "\ttab"])
     func rejectsInvalidMetadataValues(_ value: String) {
         do {
             try Validation.metadataValue(value, key: "k")
@@ -69,6 +69,14 @@ struct ValidationTests {
         // "NATS/1.0\r\n" (10) + "a: b\r\n" (6) + "\r\n" (2)
         #expect(WireFormat.encodedHeaderSize([("a", "b")]) == 18)
         #expect(WireFormat.encodedHeaderSize([]) == 0)
+    }
+
+    @Test func deadLetterHeaderValuesSurviveNATSHeaderParsing() {
+        #expect(WireFormat.sanitizedHeaderValue("") == "(empty)")
+        #expect(WireFormat.sanitizedHeaderValue(" \t\n") == "(empty)")
+        #expect(WireFormat.sanitizedHeaderValue("boom\n") == "boom")
+        #expect(WireFormat.sanitizedHeaderValue("a\r\nb") == "a b")
+        #expect(WireFormat.sanitizedHeaderValue(String(repeating: "é", count: 600)).utf8.count == 1024)
     }
 
     @Test func parsesPermissionViolationText() throws {

@@ -34,7 +34,9 @@ extension WireFormat {
     /// `Nats-Msg-Id` of the task replayed from the record at `sequence` of the dead-letter stream `stream`.
     static func replayMessageID(deadLetterStream stream: String, sequence: UInt64) -> String { "replay:\(stream):\(sequence)" }
 
-    /// A header value made safe: CR, LF and NUL become spaces, cut to `limit` bytes on a character boundary.
+    /// A header value made safe: CR, LF and NUL become spaces, cut to `limit` bytes on a character boundary, spaces
+    /// and tabs around it removed (NATS clients strip them), and `(empty)` for nothing: nats.c 3.4.1 reads an empty
+    /// value as the whole next header line, which would lose that header.
     static func sanitizedHeaderValue(_ value: String, limit: Int = 1024) -> String {
         var out = ""
         var size = 0
@@ -44,6 +46,18 @@ extension WireFormat {
             if size > limit { break }
             out += piece
         }
-        return out
+        let trimmed = out.trimmingSpacesAndTabs()
+        return trimmed.isEmpty ? "(empty)" : trimmed
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces and tabs.
+    func trimmingSpacesAndTabs() -> String {
+        let scalars = unicodeScalars
+        guard let start = scalars.firstIndex(where: { $0 != " " && $0 != "\t" }),
+            let end = scalars.lastIndex(where: { $0 != " " && $0 != "\t" })
+        else { return "" }
+        return String(scalars[start...end])
     }
 }

@@ -70,6 +70,16 @@ enum Validation {
         for scalar in value.unicodeScalars where scalar == "\r" || scalar == "\n" || scalar == "\0" {
             throw ProtoqueueError(.invalidHeader, "metadata value for \"\(key)\" contains \"\(escaped(scalar))\"; header values cannot hold CR, LF or NUL")
         }
+        // nats.c 3.4.1 reads an empty header value as the whole next header line (which is then lost), and strips
+        // spaces and tabs around a value: such values would not arrive as sent.
+        if value.isEmpty {
+            throw ProtoqueueError(.invalidHeader, "metadata value for \"\(key)\" is empty; NATS headers cannot carry an empty value (omit the key instead)")
+        }
+        if let first = value.unicodeScalars.first, let last = value.unicodeScalars.last,
+            first == " " || first == "\t" || last == " " || last == "\t"
+        {
+            throw ProtoqueueError(.invalidHeader, "metadata value for \"\(key)\" starts or ends with a space or tab, which NATS clients strip when reading headers")
+        }
     }
 
     static func escaped(_ scalar: Unicode.Scalar) -> String {

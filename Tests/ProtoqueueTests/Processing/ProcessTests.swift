@@ -79,6 +79,25 @@ struct ProcessTests {
         #expect(stats.messages == 0 && stats.deadLetters == 1 && stats.ackPending == 0)
     }
 
+    @Test func emptyFailureTextAndDetailsKeepEveryOtherDeadLetterHeader() async throws {
+        // nats.c 3.4.1 reads an empty header value as the whole next header line: an empty error text once made the
+        // record lose its attempts header.
+        let fixture = try await ProcessingFixture.make()
+        defer { Task { await fixture.close() } }
+        _ = try await fixture.queue.enqueue(EmailTask(to: "x@example.com"), options: .init(id: "empty-failure"))
+        try await withProcessor(fixture.queue) { _, _ in
+            .failure(error: "", details: ["blank": "", "padded": "  v  "])
+        } body: {
+            #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 1 })
+        }
+        let letter = try #require(try await fixture.queue.deadLetters().first)
+        #expect(letter.error == "(empty)")
+        #expect(letter.attempts == 1)
+        #expect(letter.details == ["blank": "(empty)", "padded": "v"])
+        #expect(letter.taskID == "empty-failure")
+        #expect(letter.reason == .failed)
+    }
+
     @Test func retryUsesThePolicyDelaysThenDeadLetters() async throws {
         let fixture = try await ProcessingFixture.make(maxDeliveries: 3, retry: .explicit([.milliseconds(300), .milliseconds(600)]))
         defer { Task { await fixture.close() } }
