@@ -75,11 +75,16 @@ enum EnqueueBenchmark {
             _ = try await oursBatch(url: url, count: min(batchCount, 20_000), window: window, name: "bench_warm_ours", logger: logger)
             _ = try rawBatch(url: url, count: min(batchCount, 20_000), window: window, body: body, stream: "bench_warm_raw")
         }
+        // PROTOQUEUE_BENCH_SIDE=ours|raw runs one side only (for profiling); the other is then reported as 1.
+        let side = ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_SIDE")
         for round in 0..<rounds where wanted("enqueue-batch") {
             // Alternate which side runs first in a round.
-            if round % 2 == 1 { raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_batch_\(round)")) }
-            ours.append(try await oursBatch(url: url, count: batchCount, window: window, name: "bench_batch_\(round)", logger: logger))
-            if round % 2 == 0 { raw.append(try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_batch_\(round)")) }
+            func rawRound() throws -> Double {
+                side == "ours" ? 1 : try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_batch_\(round)")
+            }
+            if round % 2 == 1 { raw.append(try rawRound()) }
+            ours.append(side == "raw" ? 1 : try await oursBatch(url: url, count: batchCount, window: window, name: "bench_batch_\(round)", logger: logger))
+            if round % 2 == 0 { raw.append(try rawRound()) }
         }
         if wanted("enqueue-batch") { results.append(BenchResult(name: "enqueue-batch", ours: median(ours), baseline: median(raw), unit: "msgs/s")) }
 

@@ -1,3 +1,4 @@
+import CNats
 import Testing
 
 @testable import Protoqueue
@@ -69,6 +70,26 @@ struct ValidationTests {
         // "NATS/1.0\r\n" (10) + "a: b\r\n" (6) + "\r\n" (2)
         #expect(WireFormat.encodedHeaderSize([("a", "b")]) == 18)
         #expect(WireFormat.encodedHeaderSize([]) == 0)
+    }
+
+    @Test func preparedMessageCarriesItsHeadersAndBodyAsNATSReadsThem() throws {
+        #expect(nats_Open(-1) == NATS_OK)  // a connection does this; here no connection is made
+        let body: [UInt8] = [0x0A, 0x03, 0x61, 0x62, 0x63, 0x00, 0xFF]
+        let headers = [("Nats-Msg-Id", "id-1"), ("Protoqueue-Type", "pkg.Task"), ("Protoqueue-Meta-note", "ümlaut ok"), ("Protoqueue-Meta-b", "x")]
+        let message = try PreparedMessage(subject: "protoqueue.q.ready.default", headers: headers, body: body, id: "id-1").makeMessage()
+        defer { message.destroy() }
+        #expect(String(cString: natsMsg_GetSubject(message.pointer)) == "protoqueue.q.ready.default")
+        let length = Int(natsMsg_GetDataLength(message.pointer))
+        let data = natsMsg_GetData(message.pointer).map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
+        #expect(data == body)
+        for (key, expected) in headers {
+            var value: UnsafePointer<CChar>?
+            #expect(natsMsgHeader_Get(message.pointer, key, &value) == NATS_OK)
+            #expect(value.map { String(cString: $0) } == expected)
+        }
+        let empty = try PreparedMessage(subject: "s.t", headers: [("k", "v")], body: [], id: "x").makeMessage()
+        defer { empty.destroy() }
+        #expect(natsMsg_GetDataLength(empty.pointer) == 0)
     }
 
     @Test func deadLetterHeaderValuesSurviveNATSHeaderParsing() {

@@ -78,7 +78,9 @@ final class AsyncPublisher: @unchecked Sendable {
     /// Whether a publish went through this context. nats.c 3.4.1 creates its pending-publish map on the first
     /// async publish, and `js_PublishAsyncGetPendingList` dereferences that map without a NULL check: called on a
     /// context that never published (a batch whose every task failed validation) it crashed the process.
-    private var hasPublished = false
+    private let hasPublished = Atomic<Bool>(false)
+    /// Threads in ``waitUntilIdle(deadline:)``; completions wake them only when there are some.
+    private var idleWaiters = 0
     private let events: ConnectionEvents
 
     /// Creates a jsCtx with the library's ack handler. Its `MaxPending` is unlimited: callers bound their own
@@ -124,12 +126,10 @@ final class AsyncPublisher: @unchecked Sendable {
         options.MaxWait = maxWait
         var pointer: OpaquePointer? = message.pointer
         let status = js_PublishMsgAsync(js, &pointer, &options)
-        lock.withLock {
-            if status == NATS_OK {
-                hasPublished = true
-            } else {
-                _ = entries.removeValue(forKey: key)
-            }
+        if status == NATS_OK {
+            if !hasPublished.load(ordering: .acquiring) { hasPublished.store(true, ordering: .releasing) }
+        } else {
+            lock.withLock { _ = entries.removeValue(forKey: key) }
         }
         return status
     }
@@ -137,7 +137,7 @@ final class AsyncPublisher: @unchecked Sendable {
     func deliver(_ message: OwnedMessage, event: PublishEvent) {
         let entry = lock.withLock { () -> Entry? in
             let entry = entries.removeValue(forKey: message.key)
-            lock.broadcast()
+            if idleWaiters > 0 { lock.broadcast() }
             return entry
         }
         switch event {
@@ -173,7 +173,7 @@ final class AsyncPublisher: @unchecked Sendable {
     /// The jsCtx, for reclaiming pending messages; `nil` once finished.
     /// The JetStream context for `js_PublishAsyncGetPendingList`, or `nil` when nothing was ever published
     /// through it (see ``hasPublished``).
-    var jetStreamForReclaim: OpaquePointer? { lock.withLock { hasPublished ? jetStreamHandle : nil } }
+    var jetStreamForReclaim: OpaquePointer? { lock.withLock { hasPublished.load(ordering: .acquiring) ? jetStreamHandle : nil } }
 
     /// Drops the routing entry of a message the caller took back from nats.c.
     func forget(_ message: OwnedMessage) {
@@ -187,7 +187,11 @@ final class AsyncPublisher: @unchecked Sendable {
     /// Abandoned publishes (already reported as permission denied) are not waited for. Runs on a library thread.
     func waitUntilIdle(deadline: UInt64) -> Bool {
         lock.lock()
-        defer { lock.unlock() }
+        idleWaiters += 1
+        defer {
+            idleWaiters -= 1
+            lock.unlock()
+        }
         while entries.values.contains(where: { $0.handler != nil }) {
             if !lock.wait(untilNanoseconds: deadline) { return false }
         }

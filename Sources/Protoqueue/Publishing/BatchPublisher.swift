@@ -128,7 +128,7 @@ final class BatchRun: @unchecked Sendable {
                     retry.message.destroy()
                     lock.withLock { finishLocked(retry.index, .failure(closedError)) }
                 } else {
-                    send(retry.message, index: retry.index, publisher: publisher)
+                    resend(retry.message, index: retry.index, publisher: publisher)
                 }
                 continue
             }
@@ -172,39 +172,58 @@ final class BatchRun: @unchecked Sendable {
         return lock.withLock { summary }
     }
 
+    /// Numbers the input and publishes it. The message is made before taking the lock, and numbering, slot and
+    /// routing entry are recorded under one lock hold: the acknowledgement thread contends for the same lock.
     private func start(_ input: Input, publisher: AsyncPublisher) {
+        var message: OwnedMessage?
+        var failure: ProtoqueueError?
+        switch input.prepared {
+        case .failure(let error):
+            failure = error
+        case .success(let prepared):
+            do throws(ProtoqueueError) {
+                message = try prepared.makeMessage()
+            } catch {
+                failure = error
+            }
+        }
         lock.lock()
         let index = nextIndex
         nextIndex += 1
         summary.total += 1
-        switch input.prepared {
-        case .failure(let error):
-            finishLocked(index, .failure(error))
-            lock.unlock()
-        case .success(let prepared):
-            if let violation = denied[prepared.subject] {
-                finishLocked(index, .failure(NATSErrorMapping.permissionDenied(operation: "publish task \(input.id) to \"\(prepared.subject)\"", violation: violation)))
-                lock.unlock()
-                return
-            }
-            lock.unlock()
-            do throws(ProtoqueueError) {
-                let message = try prepared.makeMessage()
-                lock.withLock { slots[index % window] = .inFlight(id: prepared.id, subject: prepared.subject, attempt: 1, key: message.key) }
-                send(message, index: index, publisher: publisher)
-            } catch {
-                lock.withLock { finishLocked(index, .failure(error)) }
-            }
+        if case .success(let prepared) = input.prepared, let violation = denied[prepared.subject] {
+            failure = NATSErrorMapping.permissionDenied(operation: "publish task \(input.id) to \"\(prepared.subject)\"", violation: violation)
         }
+        guard failure == nil, let message, case .success(let prepared) = input.prepared else {
+            finishLocked(index, .failure(failure!))
+            lock.unlock()
+            message?.destroy()
+            return
+        }
+        slots[index % window] = .inFlight(id: prepared.id, subject: prepared.subject, attempt: 1, key: message.key)
+        keyToIndex[message.key] = index
+        inFlight += 1
+        lock.unlock()
+        publish(message, index: index, subject: prepared.subject, publisher: publisher)
     }
 
-    private func send(_ message: OwnedMessage, index: Int, publisher: AsyncPublisher) {
-        let subject: String = lock.withLock {
-            guard case .inFlight(_, let subject, _, _)? = slots[index % window] else { return "" }
+    /// Sends a timed-out task again (same message, same id).
+    private func resend(_ message: OwnedMessage, index: Int, publisher: AsyncPublisher) {
+        let subject: String? = lock.withLock {
+            guard case .inFlight(_, let subject, _, _)? = slots[index % window] else { return nil }
             keyToIndex[message.key] = index
             inFlight += 1
             return subject
         }
+        guard let subject else {
+            message.destroy()
+            return
+        }
+        publish(message, index: index, subject: subject, publisher: publisher)
+    }
+
+    /// Lock not held; the slot is in flight and routed.
+    private func publish(_ message: OwnedMessage, index: Int, subject: String, publisher: AsyncPublisher) {
         let status = publisher.publish(message, subject: subject, maxWait: maxWait) { [self] event in
             handle(event, index: index, key: message.key)
         }

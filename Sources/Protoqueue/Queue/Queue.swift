@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 import CNats
 import Logging
 
@@ -169,28 +170,69 @@ extension Queue {
 }
 
 /// Random task ids: RFC 4122 version-4 UUIDs in lower case.
+///
+/// Randomness is read from the kernel 4 KiB at a time (256 ids per read): the system generator makes a system call
+/// per 8 bytes, which cost more than the rest of preparing a task.
 enum TaskIDGenerator {
+    private struct Pool {
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        var used = 4096
+        var process: pid_t = 0  // a forked child refills instead of repeating its parent's ids
+    }
+    private static let pool = Mutex(Pool())
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Fills `buffer` from `/dev/urandom`, or from the system generator if that cannot be read.
+    private static func refill(_ buffer: UnsafeMutableRawBufferPointer) {
+        var filled = 0
+        let descriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
+        if descriptor >= 0 {
+            while filled < buffer.count {
+                let count = read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
+                if count <= 0 { break }
+                filled += count
+            }
+            close(descriptor)
+        }
+        if filled < buffer.count {
+            var generator = SystemRandomNumberGenerator()
+            for offset in stride(from: 0, to: buffer.count, by: 8) {
+                buffer.storeBytes(of: generator.next(), toByteOffset: offset, as: UInt64.self)
+            }
+        }
+    }
+
     static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next()
-        let low = generator.next()
-        var bytes = [UInt8](repeating: 0, count: 16)
-        for index in 0..<8 {
-            bytes[index] = UInt8(truncatingIfNeeded: high >> (8 * UInt64(index)))
-            bytes[8 + index] = UInt8(truncatingIfNeeded: low >> (8 * UInt64(index)))
+        var random: (UInt64, UInt64) = pool.withLock { pool in
+            let process = getpid()
+            if pool.used == pool.bytes.count || pool.process != process {
+                pool.bytes.withUnsafeMutableBytes(refill)
+                pool.used = 0
+                pool.process = process
+            }
+            defer { pool.used += 16 }
+            return pool.bytes.withUnsafeBytes { buffer in
+                (buffer.loadUnaligned(fromByteOffset: pool.used, as: UInt64.self),
+                 buffer.loadUnaligned(fromByteOffset: pool.used + 8, as: UInt64.self))
+            }
         }
-        bytes[6] = (bytes[6] & 0x0F) | 0x40
-        bytes[8] = (bytes[8] & 0x3F) | 0x80
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var text = [UInt8](repeating: UInt8(ascii: "-"), count: 36)
-        var position = 0
-        for (index, byte) in bytes.enumerated() {
-            if index == 4 || index == 6 || index == 8 || index == 10 { position += 1 }
-            text[position] = hex[Int(byte >> 4)]
-            text[position + 1] = hex[Int(byte & 0x0F)]
-            position += 2
+        return withUnsafeMutableBytes(of: &random) { bytes in
+            bytes[6] = (bytes[6] & 0x0F) | 0x40
+            bytes[8] = (bytes[8] & 0x3F) | 0x80
+            return String(unsafeUninitializedCapacity: 36) { text in
+                var position = 0
+                for index in 0..<16 {
+                    if index == 4 || index == 6 || index == 8 || index == 10 {
+                        text[position] = UInt8(ascii: "-")
+                        position += 1
+                    }
+                    text[position] = hex[Int(bytes[index] >> 4)]
+                    text[position + 1] = hex[Int(bytes[index] & 0x0F)]
+                    position += 2
+                }
+                return position
+            }
         }
-        return String(decoding: text, as: UTF8.self)
     }
 }
 

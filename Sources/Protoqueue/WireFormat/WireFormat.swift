@@ -54,21 +54,49 @@ struct PreparedMessage: Sendable {
 
     var totalSize: Int { body.count + WireFormat.encodedHeaderSize(headers) }
 
-    /// Creates the nats.c message. Runs on a library thread.
+    /// Creates the nats.c message: the header block is encoded here, in one buffer with the body, so nats.c sends
+    /// it as is instead of building (and later encoding) a header map per message. Runs on a library thread.
     func makeMessage() throws(ProtoqueueError) -> OwnedMessage {
+        let headerSize = WireFormat.encodedHeaderSize(headers)
         var pointer: OpaquePointer?
-        var status = body.withUnsafeBufferPointer { buffer in
-            natsMsg_Create(&pointer, subject, nil, buffer.baseAddress.map { UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self) }, Int32(buffer.count))
+        let status = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: headerSize + body.count) { buffer -> natsStatus in
+            var offset = 0
+            func append(_ text: String) {
+                var text = text
+                text.withUTF8 { bytes in
+                    guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+                    UnsafeMutableRawPointer(buffer.baseAddress! + offset).copyMemory(from: base, byteCount: bytes.count)
+                    offset += bytes.count
+                }
+            }
+            if headerSize > 0 {
+                append("NATS/1.0\r\n")
+                for (key, value) in headers {
+                    append(key)
+                    append(": ")
+                    append(value)
+                    append("\r\n")
+                }
+                append("\r\n")
+            }
+            body.withUnsafeBufferPointer { body in
+                if let base = body.baseAddress, !body.isEmpty {
+                    UnsafeMutableRawPointer(buffer.baseAddress! + offset).copyMemory(from: base, byteCount: body.count)
+                }
+            }
+            offset += body.count
+            precondition(offset == headerSize + body.count, "encoded header size mismatch")
+            return subject.withCString { subjectPointer in
+                buffer.withMemoryRebound(to: CChar.self) { bytes in
+                    natsMsg_create(
+                        &pointer, subjectPointer, Int32(subject.utf8.count), nil, 0, bytes.baseAddress, Int32(offset),
+                        Int32(headerSize)
+                    )
+                }
+            }
         }
         guard status == NATS_OK, let pointer else {
             throw NATSErrorMapping.error(status: status, operation: "create message for \"\(subject)\"")
-        }
-        for (key, value) in headers {
-            status = natsMsgHeader_Add(pointer, key, value)
-            if status != NATS_OK {
-                natsMsg_Destroy(pointer)
-                throw NATSErrorMapping.error(status: status, operation: "set header \(key)")
-            }
         }
         return OwnedMessage(pointer: pointer)
     }
