@@ -100,6 +100,19 @@ struct ValidationTests {
         #expect(WireFormat.sanitizedHeaderValue(String(repeating: "é", count: 600)).utf8.count == 1024)
     }
 
+    @Test func parsesAckSubjects() throws {
+        let plain = try #require(AckSubject("$JS.ACK.emails.emails-workers.3.1042.998.1795358701123000000.17"))
+        #expect(plain == AckSubject(stream: "emails", consumer: "emails-workers", deliveries: 3, streamSequence: 1042))
+        let domain = try #require(AckSubject("$JS.ACK.hub.ACCHASH.emails.emails-workers.1.7.7.1795358701123000000.0.rand"))
+        #expect(domain == AckSubject(stream: "emails", consumer: "emails-workers", deliveries: 1, streamSequence: 7))
+        for bad in [
+            "", "$JS.ACK.a.b.1.2.3.4", "$JS.NAK.a.b.1.2.3.4.5", "$JS.ACK.a.b.x.2.3.4.5", "$JS.ACK.a.b.1..3.4.5",
+            "$JS.ACK.a.b.99999999999999999999999.2.3.4.5", "$JS.ACK.a.b.1.2.3.4.5.6",
+        ] {
+            #expect(AckSubject(bad) == nil, "\(bad)")
+        }
+    }
+
     @Test func parsesPermissionViolationText() throws {
         let violation = try #require(NATSErrorMapping.permissionViolation(fromText: "Permissions Violation for Publish to \"tasks.a\""))
         #expect(violation.kind == .publish)

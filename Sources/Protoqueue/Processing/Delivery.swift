@@ -63,20 +63,20 @@ final class Delivery: @unchecked Sendable {
         self.engine = engine
     }
 
-    /// Sends `+WPI` (through the acknowledgement thread, in order with the settlement) unless already settled.
+    /// Sends `+WPI` unless already settled (under the same lock as the settlement, so never after it).
     func signalInProgress() {
         settled.withLock { done in
-            if !done { engine.enqueue(.inProgress(self)) }
+            if !done { engine.signalInProgress(self) }
         }
     }
 
-    /// Hands the settlement to the acknowledgement thread; returns `false` if the delivery was settled already.
+    /// Settles the delivery (see ``ProcessorEngine/settle(_:_:)``); returns `false` if it was settled already.
     @discardableResult
     func settle(_ settlement: Settlement) -> Bool {
         settled.withLock { done -> Bool in
             if done { return false }
             done = true
-            engine.enqueue(.settle(self, settlement))
+            engine.settle(self, settlement)
             return true
         }
     }
@@ -166,15 +166,51 @@ struct AckSubject: Equatable {
     var streamSequence: UInt64
 
     init?(_ subject: String) {
-        let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
-        guard tokens.count >= 9, tokens[0] == "$JS", tokens[1] == "ACK" else { return nil }
-        let base = tokens.count == 9 ? 2 : 4
-        guard tokens.count == 9 || tokens.count >= 11,
-            let deliveries = UInt64(tokens[base + 2]), let sequence = UInt64(tokens[base + 3])
-        else { return nil }
-        self.stream = String(tokens[base])
-        self.consumer = String(tokens[base + 1])
+        // Token boundaries over the UTF-8 bytes: this runs once per delivery, and splitting into Strings cost
+        // more than the rest of reading the message.
+        var subject = subject
+        guard let parsed = subject.withUTF8({ Self.parse($0) }) else { return nil }
+        self = parsed
+    }
+
+    init(stream: String, consumer: String, deliveries: UInt64, streamSequence: UInt64) {
+        self.stream = stream
+        self.consumer = consumer
         self.deliveries = deliveries
-        self.streamSequence = sequence
+        self.streamSequence = streamSequence
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> AckSubject? {
+        var starts: [Int] = [0]
+        starts.reserveCapacity(12)
+        for index in bytes.indices where bytes[index] == UInt8(ascii: ".") {
+            starts.append(index + 1)
+        }
+        let count = starts.count
+        guard count == 9 || count >= 11 else { return nil }
+        func token(_ position: Int) -> UnsafeBufferPointer<UInt8> {
+            let end = position + 1 < count ? starts[position + 1] - 1 : bytes.count
+            return UnsafeBufferPointer(rebasing: bytes[starts[position]..<end])
+        }
+        func number(_ position: Int) -> UInt64? {
+            let digits = token(position)
+            guard !digits.isEmpty, digits.count <= 20 else { return nil }
+            var value: UInt64 = 0
+            for digit in digits {
+                guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "9") else { return nil }
+                let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
+                let (sum, overflow2) = times.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
+                if overflow1 || overflow2 { return nil }
+                value = sum
+            }
+            return value
+        }
+        guard token(0).elementsEqual("$JS".utf8), token(1).elementsEqual("ACK".utf8) else { return nil }
+        let base = count == 9 ? 2 : 4
+        guard let deliveries = number(base + 2), let sequence = number(base + 3) else { return nil }
+        return AckSubject(
+            stream: String(decoding: token(base), as: UTF8.self), consumer: String(decoding: token(base + 1), as: UTF8.self),
+            deliveries: deliveries, streamSequence: sequence
+        )
     }
 }

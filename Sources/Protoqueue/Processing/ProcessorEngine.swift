@@ -13,14 +13,14 @@ import Synchronization
 ///
 /// - The **fetch thread** asks for exactly as many tasks as there are free slots (`concurrency` minus tasks held),
 ///   with a short timeout so that stopping is prompt, and hands them to the async side.
-/// - The **acknowledgement thread** performs every `+ACK`, `-NAK`, `+WPI`, `+TERM` and dead-letter publish in
-///   order, frees the message and releases its slot. Dead-letter publishes block on the server's
-///   acknowledgement; that happens here, never on the cooperative pool.
+/// - Settlements that only send a message (`+ACK`, `-NAK`, `+TERM`, and `+WPI` signals) are sent by the task that
+///   settles, like any asynchronous publish: nats.c appends them to the connection's buffer and never waits for the
+///   server. Handing each to another thread cost a wake-up per task.
+/// - The **acknowledgement thread** performs what waits for the server: confirmed acknowledgements
+///   (`natsMsg_AckSync`) and dead-letter records (published and acknowledged before the `+TERM`), in order, never
+///   on the cooperative pool.
+/// - Whoever settles frees the message and releases its slot.
 final class ProcessorEngine: @unchecked Sendable {
-    enum Command {
-        case inProgress(Delivery)
-        case settle(Delivery, Settlement)
-    }
 
     let layout: QueueLayout
     let configuration: QueueConfiguration
@@ -56,9 +56,9 @@ final class ProcessorEngine: @unchecked Sendable {
     }
     private let inbox = Mutex(Inbox())
 
-    // Commands for the acknowledgement thread, guarded by ackLock.
+    // Settlements for the acknowledgement thread, guarded by ackLock.
     private let ackLock = ConditionLock()
-    private var commands: [Command] = []
+    private var commands: [(Delivery, Settlement)] = []
     private var ackStopping = false
 
     private let fetcherExit = ExitSignal()
@@ -246,11 +246,43 @@ final class ProcessorEngine: @unchecked Sendable {
         }
     }
 
-    /// Queues a command for the acknowledgement thread.
-    func enqueue(_ command: Command) {
-        ackLock.withLock {
-            commands.append(command)
-            if commands.count == 1 { ackLock.broadcast() }
+    /// Applies a settlement: at once when it only sends a message, else through the acknowledgement thread.
+    /// Called once per delivery, under the delivery's settlement lock.
+    func settle(_ delivery: Delivery, _ settlement: Settlement) {
+        let waitsForServer: Bool
+        switch settlement {
+        case .ack: waitsForServer = options.ackMode.confirmed
+        case .nak, .term: waitsForServer = false
+        case .deadLetter: waitsForServer = configuration.deadLetter.enabled
+        }
+        if waitsForServer {
+            ackLock.withLock {
+                commands.append((delivery, settlement))
+                if commands.count == 1 { ackLock.broadcast() }
+            }
+        } else {
+            perform(settlement, on: delivery)
+            natsMsg_Destroy(delivery.pointer)
+            releaseSlots(1)
+        }
+    }
+
+    /// Sends `+WPI` for a delivery not settled yet (under its settlement lock).
+    func signalInProgress(_ delivery: Delivery) {
+        let status = natsMsg_InProgress(delivery.pointer, nil)
+        if status != NATS_OK {
+            logger.debug("in-progress signal failed", metadata: ["protoqueue.status": "\(status.rawValue)"])
+        }
+    }
+
+    /// Returns `count` slots; wakes the fetch thread when it may be waiting for them (none were free, or half of
+    /// them are free now).
+    private func releaseSlots(_ count: Int) {
+        let lowWater = max(1, options.concurrency / 2)
+        slotLock.withLock {
+            let before = freeSlots
+            freeSlots += count
+            if before == 0 || (before < lowWater && freeSlots >= lowWater) { slotLock.broadcast() }
         }
     }
 
@@ -383,7 +415,7 @@ final class ProcessorEngine: @unchecked Sendable {
     // MARK: Acknowledgement thread
 
     private func ackLoop() {
-        var batch: [Command] = []
+        var batch: [(Delivery, Settlement)] = []
         while true {
             ackLock.lock()
             while commands.isEmpty && !ackStopping { ackLock.wait() }
@@ -393,27 +425,12 @@ final class ProcessorEngine: @unchecked Sendable {
             }
             swap(&batch, &commands)
             ackLock.unlock()
-            var released = 0
-            for command in batch {
-                switch command {
-                case .inProgress(let delivery):
-                    let status = natsMsg_InProgress(delivery.pointer, nil)
-                    if status != NATS_OK {
-                        logger.debug("in-progress signal failed", metadata: ["protoqueue.status": "\(status.rawValue)"])
-                    }
-                case .settle(let delivery, let settlement):
-                    perform(settlement, on: delivery)
-                    natsMsg_Destroy(delivery.pointer)
-                    released += 1
-                }
+            for (delivery, settlement) in batch {
+                perform(settlement, on: delivery)
+                natsMsg_Destroy(delivery.pointer)
             }
+            if !batch.isEmpty { releaseSlots(batch.count) }
             batch.removeAll(keepingCapacity: true)
-            if released > 0 {
-                slotLock.withLock {
-                    freeSlots += released
-                    slotLock.broadcast()
-                }
-            }
         }
         natsSubscription_Unsubscribe(subscription)
         natsSubscription_Destroy(subscription)
