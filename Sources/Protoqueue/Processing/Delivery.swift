@@ -63,14 +63,14 @@ final class Delivery: @unchecked Sendable {
         self.engine = engine
     }
 
-    /// Sends `+WPI` unless already settled (under the same lock as the settlement, so never after it).
+    /// Sends `+WPI` (through the acknowledgement thread, in order with the settlement) unless already settled.
     func signalInProgress() {
         settled.withLock { done in
             if !done { engine.signalInProgress(self) }
         }
     }
 
-    /// Settles the delivery (see ``ProcessorEngine/settle(_:_:)``); returns `false` if it was settled already.
+    /// Hands the settlement to the acknowledgement thread; returns `false` if the delivery was settled already.
     @discardableResult
     func settle(_ settlement: Settlement) -> Bool {
         settled.withLock { done -> Bool in

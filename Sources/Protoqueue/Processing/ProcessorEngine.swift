@@ -13,14 +13,15 @@ import Synchronization
 ///
 /// - The **fetch thread** asks for exactly as many tasks as there are free slots (`concurrency` minus tasks held),
 ///   with a short timeout so that stopping is prompt, and hands them to the async side.
-/// - Settlements that only send a message (`+ACK`, `-NAK`, `+TERM`, and `+WPI` signals) are sent by the task that
-///   settles, like any asynchronous publish: nats.c appends them to the connection's buffer and never waits for the
-///   server. Handing each to another thread cost a wake-up per task.
-/// - The **acknowledgement thread** performs what waits for the server: confirmed acknowledgements
-///   (`natsMsg_AckSync`) and dead-letter records (published and acknowledged before the `+TERM`), in order, never
-///   on the cooperative pool.
-/// - Whoever settles frees the message and releases its slot.
+/// - The **acknowledgement thread** performs every `+ACK`, `-NAK`, `+WPI`, `+TERM` and dead-letter publish in
+///   order, frees the message and releases its slot. Dead-letter publishes block on the server's
+///   acknowledgement; that happens here, never on the cooperative pool. (Sending acknowledgements from the
+///   handlers' tasks instead was measured slower: the pool threads then contend for nats.c's connection lock.)
 final class ProcessorEngine: @unchecked Sendable {
+    enum Command {
+        case inProgress
+        case settle(Settlement)
+    }
 
     let layout: QueueLayout
     let configuration: QueueConfiguration
@@ -58,7 +59,7 @@ final class ProcessorEngine: @unchecked Sendable {
 
     // Settlements for the acknowledgement thread, guarded by ackLock.
     private let ackLock = ConditionLock()
-    private var commands: [(Delivery, Settlement)] = []
+    private var commands: [(Delivery, Command)] = []
     private var ackStopping = false
 
     private let fetcherExit = ExitSignal()
@@ -246,32 +247,21 @@ final class ProcessorEngine: @unchecked Sendable {
         }
     }
 
-    /// Applies a settlement: at once when it only sends a message, else through the acknowledgement thread.
-    /// Called once per delivery, under the delivery's settlement lock.
+    /// Hands a settlement to the acknowledgement thread. Called once per delivery, under its settlement lock.
     func settle(_ delivery: Delivery, _ settlement: Settlement) {
-        let waitsForServer: Bool
-        switch settlement {
-        case .ack: waitsForServer = options.ackMode.confirmed
-        case .nak, .term: waitsForServer = false
-        case .deadLetter: waitsForServer = configuration.deadLetter.enabled
-        }
-        if waitsForServer {
-            ackLock.withLock {
-                commands.append((delivery, settlement))
-                if commands.count == 1 { ackLock.broadcast() }
-            }
-        } else {
-            perform(settlement, on: delivery)
-            natsMsg_Destroy(delivery.pointer)
-            releaseSlots(1)
-        }
+        enqueue((delivery, .settle(settlement)))
     }
 
-    /// Sends `+WPI` for a delivery not settled yet (under its settlement lock).
+    /// Hands a `+WPI` for a delivery not settled yet to the acknowledgement thread (under its settlement lock, so it
+    /// is queued before the settlement).
     func signalInProgress(_ delivery: Delivery) {
-        let status = natsMsg_InProgress(delivery.pointer, nil)
-        if status != NATS_OK {
-            logger.debug("in-progress signal failed", metadata: ["protoqueue.status": "\(status.rawValue)"])
+        enqueue((delivery, .inProgress))
+    }
+
+    private func enqueue(_ command: (Delivery, Command)) {
+        ackLock.withLock {
+            commands.append(command)
+            if commands.count == 1 { ackLock.broadcast() }
         }
     }
 
@@ -415,7 +405,7 @@ final class ProcessorEngine: @unchecked Sendable {
     // MARK: Acknowledgement thread
 
     private func ackLoop() {
-        var batch: [(Delivery, Settlement)] = []
+        var batch: [(Delivery, Command)] = []
         while true {
             ackLock.lock()
             while commands.isEmpty && !ackStopping { ackLock.wait() }
@@ -425,11 +415,21 @@ final class ProcessorEngine: @unchecked Sendable {
             }
             swap(&batch, &commands)
             ackLock.unlock()
-            for (delivery, settlement) in batch {
-                perform(settlement, on: delivery)
-                natsMsg_Destroy(delivery.pointer)
+            var released = 0
+            for (delivery, command) in batch {
+                switch command {
+                case .inProgress:
+                    let status = natsMsg_InProgress(delivery.pointer, nil)
+                    if status != NATS_OK {
+                        logger.debug("in-progress signal failed", metadata: ["protoqueue.status": "\(status.rawValue)"])
+                    }
+                case .settle(let settlement):
+                    perform(settlement, on: delivery)
+                    natsMsg_Destroy(delivery.pointer)
+                    released += 1
+                }
             }
-            if !batch.isEmpty { releaseSlots(batch.count) }
+            if released > 0 { releaseSlots(released) }
             batch.removeAll(keepingCapacity: true)
         }
         natsSubscription_Unsubscribe(subscription)
