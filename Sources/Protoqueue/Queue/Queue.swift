@@ -177,9 +177,14 @@ enum TaskIDGenerator {
     private struct Pool {
         var bytes = [UInt8](repeating: 0, count: 4096)
         var used = 4096
-        var process: pid_t = 0  // a forked child refills instead of repeating its parent's ids
+        var generation: UInt = 0
     }
     private static let pool = Mutex(Pool())
+    /// Bumped in a forked child (`pthread_atfork`), which then refills instead of repeating its parent's ids.
+    private static let forkGeneration: Atomic<UInt> = {
+        pthread_atfork(nil, nil, { TaskIDGenerator.forkGeneration.add(1, ordering: .relaxed) })
+        return Atomic<UInt>(1)
+    }()
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Fills `buffer` from `/dev/urandom`, or from the system generator if that cannot be read.
@@ -204,11 +209,11 @@ enum TaskIDGenerator {
 
     static func make() -> String {
         var random: (UInt64, UInt64) = pool.withLock { pool in
-            let process = getpid()
-            if pool.used == pool.bytes.count || pool.process != process {
+            let generation = forkGeneration.load(ordering: .relaxed)
+            if pool.used == pool.bytes.count || pool.generation != generation {
                 pool.bytes.withUnsafeMutableBytes(refill)
                 pool.used = 0
-                pool.process = process
+                pool.generation = generation
             }
             defer { pool.used += 16 }
             return pool.bytes.withUnsafeBytes { buffer in
