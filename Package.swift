@@ -115,6 +115,7 @@ let queueTargets: [Target] = [
         name: "ProtoqueueTests",
         dependencies: [
             "Protoqueue",
+            "NATSServerHarness",
             "TaskSchemas",
             "CNats",
             .product(name: "Logging", package: "swift-log"),

@@ -167,9 +167,12 @@ public final class OwnedProcess: @unchecked Sendable {
         if watch {
             let watcher = Process()
             watcher.executableURL = URL(fileURLWithPath: "/bin/sh")
-            watcher.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null && kill -0 \(pid) 2>/dev/null; do sleep 0.5; done; kill -9 \(pid) 2>/dev/null; exit 0"]
+            watcher.arguments = [
+                "-c", "\(ProcessWatch.aliveFunction); while alive \(getpid()) && alive \(pid); do sleep 0.5; done; kill -9 \(pid) 2>/dev/null; exit 0",
+            ]
             watcher.standardOutput = FileHandle.nullDevice
             watcher.standardError = FileHandle.nullDevice
+            watcher.standardInput = FileHandle.nullDevice
             try? watcher.run()
             self.watcher = watcher
         } else {

@@ -1,4 +1,5 @@
 import Foundation
+import NATSServerHarness
 #if canImport(Glibc)
 import Glibc
 #endif

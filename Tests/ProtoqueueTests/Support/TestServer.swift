@@ -1,4 +1,5 @@
 import Foundation
+import NATSServerHarness
 import Testing
 
 #if canImport(Glibc)
@@ -24,20 +25,6 @@ enum TestEnvironment {
     static var serverTestsEnabled: Bool { isCI || externalURL != nil || serverBinary != nil }
     /// Whether tests that need a private server with their own configuration run.
     static var privateServerTestsEnabled: Bool { isCI || serverBinary != nil }
-}
-
-/// A free TCP port on 127.0.0.1 (bound, read, released).
-func freeLoopbackPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port`.
@@ -111,17 +98,22 @@ final class TestServer: @unchecked Sendable {
         let log = directory.appendingPathComponent("server.log")
         let quoted = ([binary] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         let script = """
+            \(ProcessWatch.aliveFunction)
             \(quoted) >'\(log.path)' 2>&1 &
             s=$!
             echo $s > '\(pidFile.path)'
             trap 'kill $s 2>/dev/null; wait $s; exit 0' TERM INT
-            while kill -0 \(getpid()) 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 0.3; done
+            while alive \(getpid()) && alive $s; do sleep 0.3; done
             kill $s 2>/dev/null
             wait $s
             """
         let watcher = Process()
         watcher.executableURL = URL(fileURLWithPath: "/bin/sh")
         watcher.arguments = ["-c", script]
+        // Not the test's output pipe: `swift test` waits for every holder of it to close it (see ProcessWatch).
+        watcher.standardOutput = FileHandle.nullDevice
+        watcher.standardError = FileHandle.nullDevice
+        watcher.standardInput = FileHandle.nullDevice
         try watcher.run()
 
         let deadline = Date().addingTimeInterval(15)
@@ -133,7 +125,10 @@ final class TestServer: @unchecked Sendable {
                 startedServerPids.insert(pid)
                 pidLock.unlock()
             }
-            if pid != 0 && loopbackPortAccepts(port) {
+            // Its own log must say so: another test's server that took the same port would also accept.
+            if pid != 0, let text = try? String(contentsOf: log, encoding: .utf8), text.contains("Server is ready"),
+                loopbackPortAccepts(port)
+            {
                 return TestServer(port: port, directory: directory, serverPid: pid, watcher: watcher)
             }
             if !watcher.isRunning { break }
