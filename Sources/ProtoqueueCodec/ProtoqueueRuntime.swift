@@ -5,6 +5,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+public import Synchronization
 
 /// The helpers generated messages call to pack and unpack through protobuf-c. Generated code only: the
 /// signatures follow protoc-c's C structs and may change with the generator.
@@ -86,11 +87,13 @@ public enum ProtoqueueRuntime {
         into message: inout Message,
         _ read: (inout Message, UnsafePointer<C>) -> Void
     ) throws(ProtoqueueError) {
-        // Always, not only for recursive schemas (`checkDepth`): protobuf-c accepts some malformed input
-        // (see ProtoqueueWireCheck.isWellFormed), and nesting is checked in the same pass.
-        guard ProtoqueueWireCheck.isWellFormed(bytes, descriptor: descriptor) else {
-            throw ProtoqueueWireCheck.diagnose(bytes, descriptor: descriptor, messageName: messageName)
+        // Recursive schemas: nesting depth is checked before protobuf-c (which has no limit) recurses.
+        if checkDepth {
+            guard ProtoqueueWireCheck.isWellFormed(bytes, descriptor: descriptor) else {
+                throw ProtoqueueWireCheck.diagnose(bytes, descriptor: descriptor, messageName: messageName)
+            }
         }
+        let zeroFieldNumbersBefore = zeroFieldNumbersSeen.load(ordering: .relaxed)
         var unpacked = false
         withUnsafeTemporaryAllocation(byteCount: stackArenaSize, alignment: 16) { buffer in
             var arena = UnpackArena(cursor: buffer.baseAddress!, end: buffer.baseAddress! + buffer.count, blocks: nil)
@@ -113,7 +116,20 @@ public enum ProtoqueueRuntime {
         guard unpacked else {
             throw ProtoqueueWireCheck.diagnose(bytes, descriptor: descriptor, messageName: messageName)
         }
+        // The one malformation protobuf-c 1.4.1 accepts: a field number 0 written as an overlong varint (`80 00`),
+        // kept as an unknown field and re-encoded as the invalid tag byte `00`. Reading unknown fields counts
+        // such fields; if any were seen during this decode (here or, rarely, on another thread), the structural
+        // pass decides. Running that pass on every decode cost an eighth of the decode time.
+        if !checkDepth, zeroFieldNumbersSeen.load(ordering: .relaxed) != zeroFieldNumbersBefore,
+            !ProtoqueueWireCheck.isWellFormed(bytes, descriptor: descriptor)
+        {
+            throw ProtoqueueWireCheck.diagnose(bytes, descriptor: descriptor, messageName: messageName)
+        }
     }
+
+    /// How many unknown fields with field number 0 were read, process-wide (see ``decode(_:descriptor:messageName:checkDepth:as:into:_:)``).
+    @usableFromInline
+    static let zeroFieldNumbersSeen = Atomic<UInt>(0)
 
     /// The address of a message's protobuf-c descriptor, read from a struct its `__init` function filled
     /// (Swift cannot take the address of the imported `const` descriptor global).
@@ -227,6 +243,7 @@ public enum ProtoqueueRuntime {
 
     @usableFromInline
     static func readUnknownFields(_ base: ProtobufCMessage) -> ProtoqueueUnknownFields {
+        countZeroFieldNumbers(base)
         var fields: [ProtoqueueUnknownFields.Field] = []
         fields.reserveCapacity(Int(base.n_unknown_fields))
         for field in UnsafeBufferPointer(start: base.unknown_fields, count: Int(base.n_unknown_fields)) {
@@ -241,6 +258,27 @@ public enum ProtoqueueRuntime {
             fields.append(.init(number: field.tag, wireType: wireType, payload: payload))
         }
         return ProtoqueueUnknownFields(fields)
+    }
+
+    /// The entries of a map field. Their unknown fields are not kept, but one with field number 0 still makes the
+    /// message malformed, so they are counted like those of other messages.
+    @inlinable
+    public static func mapEntries<Entry>(
+        _ pointer: UnsafeMutablePointer<UnsafeMutablePointer<Entry>?>?, _ count: Int
+    ) -> UnsafeBufferPointer<UnsafeMutablePointer<Entry>?> {
+        let entries = buffer(pointer, count)
+        for case let entry? in entries {
+            let base = UnsafeRawPointer(entry).assumingMemoryBound(to: ProtobufCMessage.self)
+            if base.pointee.n_unknown_fields > 0 { countZeroFieldNumbers(base.pointee) }
+        }
+        return entries
+    }
+
+    @usableFromInline
+    static func countZeroFieldNumbers(_ base: ProtobufCMessage) {
+        for field in UnsafeBufferPointer(start: base.unknown_fields, count: Int(base.n_unknown_fields)) where field.tag == 0 {
+            zeroFieldNumbersSeen.add(1, ordering: .relaxed)
+        }
     }
 
     /// Hands unknown fields to protobuf-c, which writes them after the known fields.

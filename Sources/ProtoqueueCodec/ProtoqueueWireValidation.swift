@@ -6,7 +6,8 @@ extension ProtoqueueWireCheck {
     /// deeper than ``ProtoqueueDecodingLimits/maximumDepth``. Allocates nothing and builds no strings; the error
     /// path (``diagnose(_:descriptor:messageName:)``) explains what was wrong.
     ///
-    /// protobuf-c 1.4.1 is laxer than the wire format, so every decode runs this first: it accepts a field number 0
+    /// protobuf-c 1.4.1 is laxer than the wire format, so a decode that met an unknown field numbered 0 runs this
+    /// (recursive schemas run it first, for the depth): protobuf-c accepts a field number 0
     /// written as an overlong varint (`80 00`; it checks only the first byte of a tag), keeps it as an unknown
     /// field and re-encodes it as the invalid tag byte `00`, so a decoded task could not be decoded again after
     /// encoding. Found by the seeded mutation fuzzer (Tests/ProtoqueueReliabilityTests/DecodeFuzzTests.swift).

@@ -602,7 +602,7 @@ struct SwiftFileEmitter {
             line("if c.pointee.n_\(cName) > 0 {")
             indent += 1
             line("\(property) = [\(valueType(key)): \(valueType(value))](")
-            line("    ProtoqueueCodec.ProtoqueueRuntime.buffer(c.pointee.\(cMember(field.name)), c.pointee.n_\(cName)).lazy.map { entry in")
+            line("    ProtoqueueCodec.ProtoqueueRuntime.mapEntries(c.pointee.\(cMember(field.name)), c.pointee.n_\(cName)).lazy.map { entry in")
             line("        (\(fromC(key, "entry!.pointee.key")), \(valueExpression))")
             line("    },")
             line("    uniquingKeysWith: { _, last in last })")

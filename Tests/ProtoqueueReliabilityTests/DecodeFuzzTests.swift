@@ -166,6 +166,10 @@ struct DecodeFuzzTests {
             ("EmailTask, top level", { () throws(ProtoqueueError) in _ = try EmailTask(serializedBytes: [0x0A, 0x01, 0x61, 0x80, 0x00, 0x01]) }),
             ("EmailTask.attachments[0]", { () throws(ProtoqueueError) in _ = try EmailTask(serializedBytes: [0x4A, 0x05, 0x0A, 0x00, 0x80, 0x00, 0x01]) }),
             ("Everything, 3-byte zero tag", { () throws(ProtoqueueError) in _ = try Everything(serializedBytes: [0x10, 0x9A, 0x03, 0x80, 0x80, 0x00, 0x7F]) }),
+            // A map entry's unknown fields are not kept, but the message is malformed all the same.
+            ("EmailTask.template_values entry", { () throws(ProtoqueueError) in
+                _ = try EmailTask(serializedBytes: [0x22, 0x09, 0x0A, 0x01, 0x6B, 0x12, 0x01, 0x76, 0x80, 0x00, 0x01])
+            }),
         ]
         for (label, decode) in vectors {
             do {
@@ -175,10 +179,13 @@ struct DecodeFuzzTests {
                 #expect(error.code == .decodingFailed && error.message.contains("invalid field number 0"), "\(label): \(error)")
             }
         }
-        // Valid input still decodes.
+        // Valid input still decodes, an unknown field with another number too.
         var task = EmailTask()
         task.to = "a"
         #expect(try EmailTask(serializedBytes: [0x0A, 0x01, 0x61]) == task)
+        let unknown = try EmailTask(serializedBytes: [0x0A, 0x01, 0x61, 0xF8, 0x06, 0x01])
+        #expect(unknown.to == "a" && !unknown.unknownFields.isEmpty)
+        #expect(try EmailTask(serializedBytes: unknown.serializedBytes()) == unknown)
     }
 
     /// Runs one type for its share of the budget; successful decodes join the corpus (bounded) as mutation seeds.
