@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Foundation
+import Synchronization
 
 /// A failure of the harness itself (a server that did not start, a tool that is missing).
 public struct HarnessError: Error, CustomStringConvertible {
@@ -96,8 +97,21 @@ public struct ServerVersion: Comparable, Sendable, CustomStringConvertible {
     public var description: String { "\(major).\(minor).\(patch)" }
 }
 
-/// A free TCP port on 127.0.0.1 (bound, read, released).
+/// Ports ``freeLoopbackPort()`` handed out in this process: a server that is killed and restarted keeps its port,
+/// and during the gap another test must not be given it.
+private let handedOutPorts = Mutex<Set<Int>>([])
+
+/// A free TCP port on 127.0.0.1 (bound, read, released), never one already handed out in this process.
 public func freeLoopbackPort() -> Int {
+    for _ in 0..<100 {
+        let port = kernelFreeLoopbackPort()
+        let fresh = handedOutPorts.withLock { $0.insert(port).inserted }
+        if fresh { return port }
+    }
+    return kernelFreeLoopbackPort()
+}
+
+private func kernelFreeLoopbackPort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
     var address = sockaddr_in()
