@@ -36,6 +36,8 @@ final class ProcessorEngine: @unchecked Sendable {
     private let slotLock = ConditionLock()
     private var freeSlots: Int
     private var stopping = false
+    /// With fewer free slots than this, the fetch thread waits briefly for more before pulling (half the slots).
+    private var lowWater: Int { max(1, options.concurrency / 2) }
 
     // Fetched deliveries waiting for a handler.
     private struct Inbox {
@@ -57,7 +59,7 @@ final class ProcessorEngine: @unchecked Sendable {
     }
     private let inbox = Mutex(Inbox())
 
-    // Settlements for the acknowledgement thread, guarded by ackLock.
+    // Commands for the acknowledgement thread, guarded by ackLock.
     private let ackLock = ConditionLock()
     private var commands: [(Delivery, Command)] = []
     private var ackStopping = false
@@ -268,7 +270,6 @@ final class ProcessorEngine: @unchecked Sendable {
     /// Returns `count` slots; wakes the fetch thread when it may be waiting for them (none were free, or half of
     /// them are free now).
     private func releaseSlots(_ count: Int) {
-        let lowWater = max(1, options.concurrency / 2)
         slotLock.withLock {
             let before = freeSlots
             freeSlots += count
@@ -279,7 +280,6 @@ final class ProcessorEngine: @unchecked Sendable {
     // MARK: Fetch thread
 
     private func fetchLoop() {
-        let lowWater = max(1, options.concurrency / 2)
         let timeoutMs = options.fetchTimeout.milliseconds
         var failures = 0
         while true {

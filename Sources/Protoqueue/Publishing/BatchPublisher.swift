@@ -175,36 +175,37 @@ final class BatchRun: @unchecked Sendable {
     /// Numbers the input and publishes it. The message is made before taking the lock, and numbering, slot and
     /// routing entry are recorded under one lock hold: the acknowledgement thread contends for the same lock.
     private func start(_ input: Input, publisher: AsyncPublisher) {
-        var message: OwnedMessage?
-        var failure: ProtoqueueError?
+        let made: Result<(OwnedMessage, PreparedMessage), ProtoqueueError>
         switch input.prepared {
         case .failure(let error):
-            failure = error
+            made = .failure(error)
         case .success(let prepared):
             do throws(ProtoqueueError) {
-                message = try prepared.makeMessage()
+                made = .success((try prepared.makeMessage(), prepared))
             } catch {
-                failure = error
+                made = .failure(error)
             }
         }
         lock.lock()
         let index = nextIndex
         nextIndex += 1
         summary.total += 1
-        if case .success(let prepared) = input.prepared, let violation = denied[prepared.subject] {
-            failure = NATSErrorMapping.permissionDenied(operation: "publish task \(input.id) to \"\(prepared.subject)\"", violation: violation)
+        var outcome = made
+        if case .success(let (_, prepared)) = made, let violation = denied[prepared.subject] {
+            outcome = .failure(NATSErrorMapping.permissionDenied(operation: "publish task \(input.id) to \"\(prepared.subject)\"", violation: violation))
         }
-        guard failure == nil, let message, case .success(let prepared) = input.prepared else {
-            finishLocked(index, .failure(failure!))
+        switch outcome {
+        case .failure(let error):
+            finishLocked(index, .failure(error))
             lock.unlock()
-            message?.destroy()
-            return
+            if case .success(let (message, _)) = made { message.destroy() }
+        case .success(let (message, prepared)):
+            slots[index % window] = .inFlight(id: prepared.id, subject: prepared.subject, attempt: 1, key: message.key)
+            keyToIndex[message.key] = index
+            inFlight += 1
+            lock.unlock()
+            publish(message, index: index, subject: prepared.subject, publisher: publisher)
         }
-        slots[index % window] = .inFlight(id: prepared.id, subject: prepared.subject, attempt: 1, key: message.key)
-        keyToIndex[message.key] = index
-        inFlight += 1
-        lock.unlock()
-        publish(message, index: index, subject: prepared.subject, publisher: publisher)
     }
 
     /// Sends a timed-out task again (same message, same id).

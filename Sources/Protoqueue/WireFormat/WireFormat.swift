@@ -85,7 +85,7 @@ struct PreparedMessage: Sendable {
                 }
             }
             offset += body.count
-            precondition(offset == headerSize + body.count, "encoded header size mismatch")
+            assert(offset == headerSize + body.count, "encodedHeaderSize and the bytes written disagree")
             return subject.withCString { subjectPointer in
                 buffer.withMemoryRebound(to: CChar.self) { bytes in
                     natsMsg_create(
