@@ -256,6 +256,20 @@ final class ChaosRun: @unchecked Sendable {
         return (seconds(since: start), lastStats)
     }
 
+    /// The checks for a work stream after a server was killed: empty, or holding only tasks that were processed.
+    /// nats-server 2.9.10 can keep messages in a work-queue stream that its consumer had acknowledged before a
+    /// kill -9 of a single server or of an R3 consumer leader (they are never delivered again and stay counted):
+    /// nothing is lost, but the stream is not empty. Returns the checks and the `leftover_processed_msgs=` field.
+    func streamEmptyOrProcessedLeftovers(queue: Queue<EmailTask>, stats: QueueStats?) async -> (checks: [(String, Bool)], field: String) {
+        var leftover = (count: 0, unprocessed: 0)
+        if let stats, stats.messages > 0, stats.pending == 0, stats.ackPending == 0 { leftover = await leftovers(queue: queue, stats: stats) }
+        let onlyProcessed = stats?.messages == 0 || (stats?.pending == 0 && stats?.ackPending == 0 && UInt64(leftover.count) == stats?.messages)
+        return (
+            [("every leftover stream message already processed", leftover.unprocessed == 0), ("stream empty or only processed leftovers", onlyProcessed)],
+            "leftover_processed_msgs=\(leftover.count)"
+        )
+    }
+
     /// Messages still in the work stream although the consumer has nothing pending or unacknowledged: reads each
     /// (bounded) and returns how many there are and how many of them name a task a worker never processed.
     func leftovers(queue: Queue<EmailTask>, stats: QueueStats) async -> (count: Int, unprocessed: Int) {

@@ -84,19 +84,9 @@ enum ChaosScenarios {
         try? await Task.sleep(for: .milliseconds(500))
         try server.start()
         let (drain, stats) = await run.drain(queue: queue, timeout: drainTimeout(tasks))
-        // nats-server 2.9.10 can keep messages in a work-queue stream that its consumer had acknowledged before a
-        // kill -9 (they are never delivered again and stay counted). Report them, and check that every one of them
-        // is a task that was processed: nothing is lost, but the stream is not empty.
-        var leftover = (count: 0, unprocessed: 0)
-        if let stats, stats.messages > 0, stats.pending == 0, stats.ackPending == 0 { leftover = await run.leftovers(queue: queue, stats: stats) }
+        let leftovers = await run.streamEmptyOrProcessedLeftovers(queue: queue, stats: stats)
         await connection.close()
-        return run.report(
-            drainSeconds: drain, duplicateLimit: nil,
-            extraChecks: [
-                ("every leftover stream message already processed", leftover.unprocessed == 0),
-                ("stream empty or only processed leftovers", stats?.messages == 0 || (stats?.pending == 0 && stats?.ackPending == 0 && UInt64(leftover.count) == stats?.messages)),
-            ],
-            extra: "leftover_processed_msgs=\(leftover.count)", finalStats: stats)
+        return run.report(drainSeconds: drain, duplicateLimit: nil, extraChecks: leftovers.checks, extra: leftovers.field, finalStats: stats)
     }
 
     /// Three nodes, replicas 3: kill the stream leader during enqueue, later (workers running) the consumer leader
@@ -132,8 +122,11 @@ enum ChaosScenarios {
             run.log("no consumer leader found")
         }
         let (drain, stats) = await run.drain(queue: queue, timeout: drainTimeout(tasks))
+        let leftovers = await run.streamEmptyOrProcessedLeftovers(queue: queue, stats: stats)
         await connection.close()
-        return run.report(drainSeconds: drain, duplicateLimit: nil, extraChecks: [("stream empty", stats?.messages == 0), ("2 leaders killed", run.faults.count == 2)], finalStats: stats)
+        return run.report(
+            drainSeconds: drain, duplicateLimit: nil, extraChecks: leftovers.checks + [("2 leaders killed", run.faults.count == 2)],
+            extra: leftovers.field, finalStats: stats)
     }
 
     /// Three workers; one is stopped (SIGSTOP) for twice the ack wait plus a second, then resumed.
