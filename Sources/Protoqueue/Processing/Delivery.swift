@@ -66,7 +66,7 @@ final class Delivery: @unchecked Sendable {
     /// Sends `+WPI` (through the acknowledgement thread, in order with the settlement) unless already settled.
     func signalInProgress() {
         settled.withLock { done in
-            if !done { engine.signalInProgress(self) }
+            if !done { engine.enqueue(.inProgress(self)) }
         }
     }
 
@@ -76,7 +76,7 @@ final class Delivery: @unchecked Sendable {
         settled.withLock { done -> Bool in
             if done { return false }
             done = true
-            engine.settle(self, settlement)
+            engine.enqueue(.settle(self, settlement))
             return true
         }
     }

@@ -19,8 +19,8 @@ import Synchronization
 ///   handlers' tasks instead was measured slower: the pool threads then contend for nats.c's connection lock.)
 final class ProcessorEngine: @unchecked Sendable {
     enum Command {
-        case inProgress
-        case settle(Settlement)
+        case inProgress(Delivery)
+        case settle(Delivery, Settlement)
     }
 
     let layout: QueueLayout
@@ -61,7 +61,7 @@ final class ProcessorEngine: @unchecked Sendable {
 
     // Commands for the acknowledgement thread, guarded by ackLock.
     private let ackLock = ConditionLock()
-    private var commands: [(Delivery, Command)] = []
+    private var commands: [Command] = []
     private var ackStopping = false
 
     private let fetcherExit = ExitSignal()
@@ -249,18 +249,8 @@ final class ProcessorEngine: @unchecked Sendable {
         }
     }
 
-    /// Hands a settlement to the acknowledgement thread. Called once per delivery, under its settlement lock.
-    func settle(_ delivery: Delivery, _ settlement: Settlement) {
-        enqueue((delivery, .settle(settlement)))
-    }
-
-    /// Hands a `+WPI` for a delivery not settled yet to the acknowledgement thread (under its settlement lock, so it
-    /// is queued before the settlement).
-    func signalInProgress(_ delivery: Delivery) {
-        enqueue((delivery, .inProgress))
-    }
-
-    private func enqueue(_ command: (Delivery, Command)) {
+    /// Queues a command for the acknowledgement thread.
+    func enqueue(_ command: Command) {
         ackLock.withLock {
             commands.append(command)
             if commands.count == 1 { ackLock.broadcast() }
@@ -405,7 +395,7 @@ final class ProcessorEngine: @unchecked Sendable {
     // MARK: Acknowledgement thread
 
     private func ackLoop() {
-        var batch: [(Delivery, Command)] = []
+        var batch: [Command] = []
         while true {
             ackLock.lock()
             while commands.isEmpty && !ackStopping { ackLock.wait() }
@@ -416,14 +406,14 @@ final class ProcessorEngine: @unchecked Sendable {
             swap(&batch, &commands)
             ackLock.unlock()
             var released = 0
-            for (delivery, command) in batch {
+            for command in batch {
                 switch command {
-                case .inProgress:
+                case .inProgress(let delivery):
                     let status = natsMsg_InProgress(delivery.pointer, nil)
                     if status != NATS_OK {
                         logger.debug("in-progress signal failed", metadata: ["protoqueue.status": "\(status.rawValue)"])
                     }
-                case .settle(let settlement):
+                case .settle(let delivery, let settlement):
                     perform(settlement, on: delivery)
                     natsMsg_Destroy(delivery.pointer)
                     released += 1

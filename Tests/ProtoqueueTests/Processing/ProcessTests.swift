@@ -81,7 +81,7 @@ struct ProcessTests {
 
     @Test func emptyFailureTextAndDetailsKeepEveryOtherDeadLetterHeader() async throws {
         // nats.c 3.4.1 reads an empty header value as the whole next header line: an empty error text once made the
-        // record lose its attempts header.
+        // record lose the header after it (the task id, when this test was written).
         let fixture = try await ProcessingFixture.make()
         defer { Task { await fixture.close() } }
         _ = try await fixture.queue.enqueue(EmailTask(to: "x@example.com"), options: .init(id: "empty-failure"))
