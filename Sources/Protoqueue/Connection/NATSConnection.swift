@@ -263,7 +263,7 @@ public final class NATSConnection: Sendable {
             if state.closed { return .failure(ProtoqueueError(.connectionClosed, "the connection to \(events.serverList) is closed")) }
             if let publisher = state.publisher { return .success(publisher) }
             do throws(ProtoqueueError) {
-                let publisher = try AsyncPublisher(connection: self, label: "shared")
+                let publisher = try AsyncPublisher(connection: self)
                 state.publisher = publisher
                 return .success(publisher)
             } catch {

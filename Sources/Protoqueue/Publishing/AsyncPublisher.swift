@@ -59,7 +59,8 @@ let asyncPublishAckTrampoline: jsPubAckHandler = { _, message, ack, ackError, cl
 }
 
 /// One jsCtx configured for asynchronous publishing whose ack callback routes each acknowledgement to the
-/// handler registered for that message. A batch creates its own; single enqueues share the connection's.
+/// handler registered for that message. Single enqueues share the connection's (batches read their acknowledgements
+/// themselves, see ``BatchRun``).
 final class AsyncPublisher: @unchecked Sendable {
     typealias Handler = @Sendable (PublishEvent) -> Void
 
@@ -68,7 +69,6 @@ final class AsyncPublisher: @unchecked Sendable {
         var handler: Handler?  // nil once abandoned: its callback then only frees the message
     }
 
-    let label: String
     private let lock = ConditionLock()
     private var entries: [UInt: Entry] = [:]
     private var jetStreamHandle: OpaquePointer?  // jsCtx*
@@ -77,7 +77,8 @@ final class AsyncPublisher: @unchecked Sendable {
     private var finished = false
     /// Whether a publish went through this context. nats.c 3.4.1 creates its pending-publish map on the first
     /// async publish, and `js_PublishAsyncGetPendingList` dereferences that map without a NULL check: called on a
-    /// context that never published (a batch whose every task failed validation) it crashed the process.
+    /// context that never published (found with a batch whose every task failed validation, when batches still
+    /// published through this type) it crashed the process.
     private let hasPublished = Atomic<Bool>(false)
     /// Threads in ``waitUntilIdle(deadline:)``; completions wake them only when there are some.
     private var idleWaiters = 0
@@ -85,8 +86,7 @@ final class AsyncPublisher: @unchecked Sendable {
 
     /// Creates a jsCtx with the library's ack handler. Its `MaxPending` is unlimited: callers bound their own
     /// window, so `js_PublishMsgAsync` never stalls inside nats.c.
-    init(connection: NATSConnection, label: String) throws(ProtoqueueError) {
-        self.label = label
+    init(connection: NATSConnection) throws(ProtoqueueError) {
         self.events = connection.events
         registryID = PublisherRegistry.add(self)
         var options = jsOptions()
@@ -106,9 +106,6 @@ final class AsyncPublisher: @unchecked Sendable {
             PublisherRegistry.lookup(registryID)?.permissionViolation(violation)
         }
     }
-
-    /// Number of publishes whose outcome has not been delivered yet (abandoned ones included).
-    var pendingCount: Int { lock.withLock { entries.count } }
 
     /// Publishes `message` (ownership passes to nats.c on success). `handler` is called exactly once, on a nats.c
     /// thread, unless the publish fails synchronously: then the error is returned and the caller still owns
@@ -142,8 +139,8 @@ final class AsyncPublisher: @unchecked Sendable {
         }
         switch event {
         case .acknowledged:
-            // The handler runs before the message is freed: message addresses are routing keys here and in
-            // `BatchRun`, and nats.c may hand out the same address to the next message once it is freed.
+            // The handler runs before the message is freed: message addresses are routing keys here, and nats.c
+            // may hand out the same address to the next message once it is freed.
             entry?.handler?(event)
             message.destroy()
         case .failed, .permissionDenied:
@@ -170,18 +167,9 @@ final class AsyncPublisher: @unchecked Sendable {
         for handler in handlers { handler(.permissionDenied(violation)) }
     }
 
-    /// The jsCtx, for reclaiming pending messages; `nil` once finished.
     /// The JetStream context for `js_PublishAsyncGetPendingList`, or `nil` when nothing was ever published
     /// through it (see ``hasPublished``).
-    var jetStreamForReclaim: OpaquePointer? { lock.withLock { hasPublished.load(ordering: .acquiring) ? jetStreamHandle : nil } }
-
-    /// Drops the routing entry of a message the caller took back from nats.c.
-    func forget(_ message: OwnedMessage) {
-        lock.withLock {
-            entries.removeValue(forKey: message.key)
-            if entries.isEmpty { lock.broadcast() }
-        }
-    }
+    private var jetStreamForReclaim: OpaquePointer? { lock.withLock { hasPublished.load(ordering: .acquiring) ? jetStreamHandle : nil } }
 
     /// Waits until no publish whose outcome someone still awaits is pending, or `deadline` (monotonic ns) passes.
     /// Abandoned publishes (already reported as permission denied) are not waited for. Runs on a library thread.

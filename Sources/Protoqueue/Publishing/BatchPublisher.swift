@@ -1,4 +1,5 @@
 import CNats
+import Synchronization
 
 /// Settings of one ``Queue/enqueueBatch(_:options:)`` call.
 public struct BatchOptions: Sendable, Hashable {
@@ -56,296 +57,267 @@ public struct BatchSummary: Sendable, Hashable {
     }
 }
 
-/// Drives one batch on a thread of its own: publishes with `js_PublishMsgAsync` on a jsCtx created for the batch,
-/// keeps at most `window` tasks outstanding, re-sends timed-out tasks from this thread (never from the nats.c
-/// callback), and reports results strictly in input order.
-final class BatchRun: @unchecked Sendable {
+/// Drives one batch on a thread of its own, without a lock or a lookup table on the way of an acknowledgement.
+///
+/// Each task is published (`natsConnection_PublishMsg`) with the reply subject `<inbox>.<position>` on a
+/// subscription of the batch's own (``AcknowledgementInbox``), which this thread reads: the server's acknowledgement
+/// names the task's position, so the window is a plain ring of slots. At most `window` tasks are outstanding; a task
+/// whose acknowledgement does not come within the ack timeout is sent again from this thread (the same message, so
+/// the same id, which the server stores once), and results are reported strictly in input order.
+final class BatchRun: @unchecked Sendable {  // used by the one batch thread only
     typealias Input = (id: String, prepared: Result<PreparedMessage, ProtoqueueError>)
     typealias Output = (index: Int, result: Result<EnqueueReceipt, ProtoqueueError>)
 
+    /// A task sent and not yet acknowledged.
+    private struct Pending {
+        var id: String
+        var subject: String
+        var message: OwnedMessage
+        var attempt: Int
+        var deadline: UInt64
+    }
+
     private enum Slot {
-        case inFlight(id: String, subject: String, attempt: Int, key: UInt)
+        case free
+        case pending(Pending)
         case done(Result<EnqueueReceipt, ProtoqueueError>)
     }
 
+    /// Tasks started between two looks at the acknowledgements received.
+    private static let burst = 64
+    /// Messages freed together (see ``freeReleased()``).
+    private static let freeBurst = 1_024
+    /// The longest wait for acknowledgements before the driver looks at the connection again.
+    private static let pollLimit: UInt64 = 100_000_000
+
     private let connection: NATSConnection
     private let window: Int
-    private let maxWait: Int64
+    /// How many acknowledgements wake a driver that waits (fewer if fewer are pending): one wake per run of
+    /// acknowledgements, not one per acknowledgement.
+    private let refill: Int
+    private let ackTimeout: UInt64  // nanoseconds
     private let maxAttempts: Int
-    private let lock = ConditionLock()
-    private var slots: [Slot?]
+    private var slots: [Slot]
     private var emitBase = 0
     private var nextIndex = 0
-    private var retries: [(index: Int, message: OwnedMessage)] = []
-    private var keyToIndex: [UInt: Int] = [:]
-    private var denied: [String: PermissionViolation] = [:]
+    private var pendingCount = 0
     private var summary = BatchSummary()
-    private var lastProgress: UInt64 = 0
-    /// Whether the driver thread sleeps on `lock`, and how many items finished since it last woke. Callbacks wake
-    /// it only after a run of completions (or when nothing is left in flight, or a re-send is queued), so the
-    /// driver does not ping-pong with nats.c's thread once per message.
-    private var driverWaiting = false
-    private var finishedSinceWake = 0
-    private var inFlight = 0
-    private let wakeThreshold: Int
+    private var denied: [String: PermissionViolation] = [:]
+    /// No pending task's deadline is earlier than this (it may be earlier than every actual deadline).
+    private var nextDeadline = UInt64.max
+    /// Set when the acknowledgement subscription has ended: pending and later tasks fail with it.
+    private var lostError: ProtoqueueError?
     private let started = MonotonicClock.nanoseconds()
-    private var closedError: ProtoqueueError {
-        ProtoqueueError(.connectionClosed, "the connection was closed while the batch was running; the task was not sent")
-    }
+    /// Messages done with, freed together by ``freeReleased()``.
+    private var released: [OwnedMessage] = []
 
     init(connection: NATSConnection, options: BatchOptions) {
         self.connection = connection
         self.window = max(1, options.window)
-        self.maxWait = (options.ackTimeout ?? connection.configuration.requestTimeout).milliseconds
+        self.refill = max(1, min(256, self.window / 8))
+        self.ackTimeout = UInt64((options.ackTimeout ?? connection.configuration.requestTimeout).milliseconds) * 1_000_000
         self.maxAttempts = max(1, options.maxAttempts)
-        self.slots = Array(repeating: nil, count: self.window)
-        self.wakeThreshold = max(1, min(256, self.window / 8))
+        self.slots = Array(repeating: .free, count: self.window)
     }
 
     /// Runs the batch to completion on the calling (library-owned) thread.
     func run(source: () -> Input?, sink: (Output) -> Void) throws(ProtoqueueError) -> BatchSummary {
-        let publisher = try AsyncPublisher(connection: connection, label: "batch")
-        defer { publisher.finish(waitFor: .zero) }
+        let inbox = try AcknowledgementInbox(connection: connection)
+        let violations = Mutex<[PermissionViolation]>([])
+        let listener = connection.events.addPermissionListener { violation in
+            violations.withLock { $0.append(violation) }
+            inbox.wake()
+        }
+        defer {
+            connection.events.removePermissionListener(listener)
+            inbox.close()
+            freeReleased()
+        }
+        var received: [OwnedMessage] = []
         var sourceDone = false
-        lock.withLock { lastProgress = MonotonicClock.nanoseconds() }
         while true {
-            lock.lock()
-            var ready: [Output] = []
-            while emitBase < nextIndex, case .done(let result)? = slots[emitBase % window] {
-                ready.append((emitBase, result))
-                slots[emitBase % window] = nil
-                emitBase += 1
+            inbox.take(into: &received, wakeAt: 0, deadline: 0)
+            settle(&received, inbox: inbox)
+            emitReady(sink)
+            for violation in violations.withLock({ list in defer { list.removeAll() }; return list }) {
+                failDenied(violation)
             }
-            if !ready.isEmpty {
-                lock.unlock()
-                for output in ready { sink(output) }
-                continue
-            }
-            if !retries.isEmpty {
-                let retry = retries.removeFirst()
-                lock.unlock()
-                if connection.isClosing {
-                    retry.message.destroy()
-                    lock.withLock { finishLocked(retry.index, .failure(closedError)) }
-                } else {
-                    resend(retry.message, index: retry.index, publisher: publisher)
-                }
-                continue
-            }
-            if !sourceDone && nextIndex - emitBase < window {
-                lock.unlock()
+            var now = MonotonicClock.nanoseconds()
+            if now >= nextDeadline { expire(now: now) }
+            var startedNow = 0
+            while !sourceDone && nextIndex - emitBase < window && startedNow < Self.burst {
                 if let input = source() {
-                    if connection.isClosing {
-                        // The connection is closing: report the rest of the input without sending it.
-                        lock.withLock {
-                            let index = nextIndex
-                            nextIndex += 1
-                            summary.total += 1
-                            finishLocked(index, .failure(closedError))
-                        }
-                    } else {
-                        start(input, publisher: publisher)
-                    }
+                    start(input, inbox: inbox, now: now)
+                    startedNow += 1
                 } else {
                     sourceDone = true
                 }
+            }
+            if startedNow > 0 { continue }
+            if emitBase == nextIndex {
+                if sourceDone { break }
                 continue
             }
-            if sourceDone && emitBase == nextIndex {
-                lock.unlock()
-                break
-            }
-            // Wait for callbacks. A watchdog covers an acknowledgement nats.c never reports (no callback within
-            // twice the ack timeout plus 5 s): reclaim the pending messages and treat them as timed out.
-            let watchdog = lastProgress + UInt64(max(maxWait, 1)) * 2_000_000 + 5_000_000_000
-            driverWaiting = true
-            finishedSinceWake = 0
-            let signalled = lock.wait(untilNanoseconds: watchdog)
-            driverWaiting = false
-            if !signalled && MonotonicClock.nanoseconds() >= watchdog {
-                lock.unlock()
-                reclaimStalled(publisher: publisher)
-                continue
-            }
-            lock.unlock()
+            if case .done = slots[emitBase % window] { continue }
+            now = MonotonicClock.nanoseconds()
+            inbox.take(into: &received, wakeAt: max(1, min(refill, pendingCount)), deadline: min(nextDeadline, now + Self.pollLimit))
+            settle(&received, inbox: inbox)
         }
-        return lock.withLock { summary }
+        return summary
     }
 
-    /// Numbers the input and publishes it. The message is made before taking the lock, and numbering, slot and
-    /// routing entry are recorded under one lock hold: the acknowledgement thread contends for the same lock.
-    private func start(_ input: Input, publisher: AsyncPublisher) {
-        let made: Result<(OwnedMessage, PreparedMessage), ProtoqueueError>
-        switch input.prepared {
-        case .failure(let error):
-            made = .failure(error)
-        case .success(let prepared):
-            do throws(ProtoqueueError) {
-                made = .success((try prepared.makeMessage(), prepared))
-            } catch {
-                made = .failure(error)
-            }
-        }
-        lock.lock()
+    /// Numbers the input, and publishes it unless it already failed.
+    private func start(_ input: Input, inbox: AcknowledgementInbox, now: UInt64) {
         let index = nextIndex
         nextIndex += 1
         summary.total += 1
-        var outcome = made
-        if case .success(let (_, prepared)) = made, let violation = denied[prepared.subject] {
-            outcome = .failure(NATSErrorMapping.permissionDenied(operation: "publish task \(input.id) to \"\(prepared.subject)\"", violation: violation))
+        if let lostError { return complete(index, .failure(lostError)) }
+        if connection.isClosing {
+            return complete(index, .failure(ProtoqueueError(.connectionClosed, "the connection was closed while the batch was running; the task was not sent")))
         }
-        switch outcome {
-        case .failure(let error):
-            finishLocked(index, .failure(error))
-            lock.unlock()
-            if case .success(let (message, _)) = made { message.destroy() }
-        case .success(let (message, prepared)):
-            slots[index % window] = .inFlight(id: prepared.id, subject: prepared.subject, attempt: 1, key: message.key)
-            keyToIndex[message.key] = index
-            inFlight += 1
-            lock.unlock()
-            publish(message, index: index, subject: prepared.subject, publisher: publisher)
+        let prepared: PreparedMessage
+        switch input.prepared {
+        case .failure(let error): return complete(index, .failure(error))
+        case .success(let value): prepared = value
         }
+        if let violation = denied[prepared.subject] {
+            return complete(index, .failure(NATSErrorMapping.permissionDenied(operation: "publish task \(prepared.id) to \"\(prepared.subject)\"", violation: violation)))
+        }
+        let message: OwnedMessage
+        do throws(ProtoqueueError) {
+            message = try prepared.makeMessage(reply: inbox.reply(for: index))
+        } catch {
+            return complete(index, .failure(error))
+        }
+        send(index, Pending(id: prepared.id, subject: prepared.subject, message: message, attempt: 1, deadline: now + ackTimeout))
     }
 
-    /// Sends a timed-out task again (same message, same id).
-    private func resend(_ message: OwnedMessage, index: Int, publisher: AsyncPublisher) {
-        let subject: String? = lock.withLock {
-            guard case .inFlight(_, let subject, _, _)? = slots[index % window] else { return nil }
-            keyToIndex[message.key] = index
-            inFlight += 1
-            return subject
+    /// Publishes a task, or publishes a pending one again; a synchronous failure completes it.
+    private func send(_ index: Int, _ pending: Pending) {
+        let status = natsConnection_PublishMsg(connection.rawConnection, pending.message.pointer)
+        guard status == NATS_OK else {
+            release(pending.message)
+            return complete(index, .failure(NATSErrorMapping.error(status: status, operation: "publish task \(pending.id) to \"\(pending.subject)\"", subject: pending.subject)))
         }
-        guard let subject else {
-            message.destroy()
-            return
-        }
-        publish(message, index: index, subject: subject, publisher: publisher)
+        if case .pending = slots[index % window] {} else { pendingCount += 1 }
+        slots[index % window] = .pending(pending)
+        nextDeadline = min(nextDeadline, pending.deadline)
     }
 
-    /// Lock not held; the slot is in flight and routed.
-    private func publish(_ message: OwnedMessage, index: Int, subject: String, publisher: AsyncPublisher) {
-        let status = publisher.publish(message, subject: subject, maxWait: maxWait) { [self] event in
-            handle(event, index: index, key: message.key)
-        }
-        if status != NATS_OK {
-            message.destroy()
-            let error = NATSErrorMapping.error(status: status, operation: "publish to \"\(subject)\"", subject: subject)
-            lock.withLock {
-                keyToIndex.removeValue(forKey: message.key)
-                inFlight -= 1
-                finishLocked(index, .failure(error))
+    /// Queues a message to be freed with the others of this round (see ``freeReleased()``).
+    private func release(_ message: OwnedMessage) { released.append(message) }
+
+    /// Frees the released messages in one burst. nats.c frees a message on its garbage-collector thread and wakes
+    /// that thread when its list was empty: freed one at a time between other work, nearly every message cost a
+    /// wake-up (and a context switch); freed back to back, a burst costs about one.
+    private func freeReleased() {
+        for message in released { message.destroy() }
+        released.removeAll(keepingCapacity: true)
+    }
+
+    /// Settles the tasks these acknowledgements name, and frees them. If the inbox's subscription has ended, no
+    /// acknowledgement will come: every pending task fails, and so will the tasks that follow.
+    private func settle(_ received: inout [OwnedMessage], inbox: AcknowledgementInbox) {
+        for message in received { settle(message, inbox: inbox) }
+        received.removeAll(keepingCapacity: true)
+        if released.count >= Self.freeBurst { freeReleased() }
+        guard lostError == nil, let status = inbox.lost else { return }
+        let error = ProtoqueueError(
+            status == NATS_CONNECTION_CLOSED || connection.isClosing ? .connectionClosed : .natsError,
+            "the batch's acknowledgement subscription ended (\(String(cString: natsStatus_GetText(status)))) before the server acknowledged the task; it may or may not be stored, so enqueue it again with the same id (deduplicated)"
+        )
+        lostError = error
+        for index in emitBase..<nextIndex {
+            if case .pending(let pending) = slots[index % window] {
+                release(pending.message)
+                complete(index, .failure(error))
             }
         }
     }
 
-    /// Runs on nats.c's thread: records the outcome; never publishes.
-    private func handle(_ event: PublishEvent, index: Int, key: UInt) {
-        var destroy: OwnedMessage?
-        lock.lock()
-        guard keyToIndex.removeValue(forKey: key) != nil else {
-            // The watchdog already settled this slot as orphaned (see `reclaimStalled`): a late callback changes nothing.
-            lock.unlock()
-            if case .failed(_, _, _, let message) = event { message.destroy() }
-            return
+    /// Records the outcome an acknowledgement reports. Late acknowledgements (of a task already settled) are ignored.
+    private func settle(_ message: OwnedMessage, inbox: AcknowledgementInbox) {
+        defer { release(message) }
+        guard let index = inbox.position(of: message), index >= emitBase, index < nextIndex,
+              case .pending(let pending) = slots[index % window] else { return }
+        let operation = "publish task \(pending.id) to \"\(pending.subject)\""
+        release(pending.message)
+        if natsMsg_IsNoResponders(message.pointer) {
+            return complete(index, .failure(NATSErrorMapping.error(status: NATS_NO_RESPONDERS, operation: operation, subject: pending.subject)))
         }
-        guard case .inFlight(let id, let subject, let attempt, _)? = slots[index % window] else {
-            inFlight -= 1
-            lock.unlock()
-            if case .failed(_, _, _, let message) = event { message.destroy() }
-            return
-        }
-        inFlight -= 1  // a re-send counts again when the driver sends it
-        switch event {
-        case .acknowledged(let stream, let sequence, let duplicate):
+        let data = UnsafeRawBufferPointer(start: natsMsg_GetData(message.pointer), count: Int(natsMsg_GetDataLength(message.pointer)))
+        switch PublishAcknowledgement.parse(data) {
+        case .stored(let stream, let sequence, let duplicate):
             if duplicate { summary.duplicates += 1 }
-            finishLocked(index, .success(EnqueueReceipt(id: id, sequence: sequence, duplicate: duplicate, stream: stream)))
-        case .permissionDenied(let violation):
-            denied[subject] = violation
-            finishLocked(index, .failure(NATSErrorMapping.permissionDenied(operation: "publish task \(id) to \"\(subject)\"", violation: violation)))
-        case .failed(let status, let jsCode, let text, let message):
-            if status == NATS_TIMEOUT, let violation = denied[subject] ?? connection.events.recentViolation(since: started, matching: { $0 == subject }) {
-                denied[subject] = violation
-                destroy = message
-                finishLocked(index, .failure(NATSErrorMapping.permissionDenied(operation: "publish task \(id) to \"\(subject)\"", violation: violation)))
-            } else if status == NATS_TIMEOUT && attempt < maxAttempts {
-                slots[index % window] = .inFlight(id: id, subject: subject, attempt: attempt + 1, key: message.key)
-                retries.append((index, message))
-                summary.resent += 1
-                wakeDriverLocked(force: true)
-            } else {
-                destroy = message
-                var error = NATSErrorMapping.error(status: status, jsCode: jsCode, operation: "publish task \(id) to \"\(subject)\"", subject: subject, errorText: text)
-                if status == NATS_TIMEOUT { error.message += " after \(attempt) attempts" }
-                finishLocked(index, .failure(error))
-            }
+            complete(index, .success(EnqueueReceipt(id: pending.id, sequence: sequence, duplicate: duplicate, stream: stream)))
+        case .refused(_, let errorCode, let description):
+            complete(index, .failure(NATSErrorMapping.error(status: NATS_ERR, jsCode: errorCode, operation: operation, subject: pending.subject, errorText: description)))
+        case nil:
+            let text = String(decoding: data.prefix(200), as: UTF8.self)
+            complete(index, .failure(ProtoqueueError(.natsError, "\(operation): the server's acknowledgement could not be read: \"\(text)\"")))
         }
-        lock.unlock()
-        destroy?.destroy()
     }
 
-    /// Lock held.
-    private func finishLocked(_ index: Int, _ result: Result<EnqueueReceipt, ProtoqueueError>) {
+    /// Handles every pending task whose acknowledgement is overdue: permission error, re-send, or timeout.
+    private func expire(now: UInt64) {
+        var earliest = UInt64.max
+        for index in emitBase..<nextIndex {
+            guard case .pending(var pending) = slots[index % window] else { continue }
+            if pending.deadline > now {
+                earliest = min(earliest, pending.deadline)
+                continue
+            }
+            let operation = "publish task \(pending.id) to \"\(pending.subject)\""
+            let subject = pending.subject
+            if let violation = denied[subject] ?? connection.events.recentViolation(since: started, matching: { $0 == subject }) {
+                denied[subject] = violation
+                release(pending.message)
+                complete(index, .failure(NATSErrorMapping.permissionDenied(operation: operation, violation: violation)))
+            } else if connection.isClosing {
+                release(pending.message)
+                complete(index, .failure(ProtoqueueError(.connectionClosed, "\(operation): the connection was closed before the server acknowledged the task; it may or may not be stored, so enqueue it again with the same id (deduplicated)")))
+            } else if pending.attempt < maxAttempts {
+                pending.attempt += 1
+                pending.deadline = now + ackTimeout
+                summary.resent += 1
+                send(index, pending)
+                earliest = min(earliest, pending.deadline)
+            } else {
+                release(pending.message)
+                var error = NATSErrorMapping.error(status: NATS_TIMEOUT, operation: operation, subject: subject, errorText: "no acknowledgement")
+                error.message += " after \(pending.attempt) attempts"
+                complete(index, .failure(error))
+            }
+        }
+        nextDeadline = earliest
+    }
+
+    /// Fails every pending task to the subject the server refused, and the later ones before they are sent.
+    private func failDenied(_ violation: PermissionViolation) {
+        guard violation.kind == .publish, let subject = violation.subject else { return }
+        denied[subject] = violation
+        for index in emitBase..<nextIndex {
+            guard case .pending(let pending) = slots[index % window], pending.subject == subject else { continue }
+            release(pending.message)
+            complete(index, .failure(NATSErrorMapping.permissionDenied(operation: "publish task \(pending.id) to \"\(subject)\"", violation: violation)))
+        }
+    }
+
+    /// Records a task's result (its message, if it was pending, is already freed).
+    private func complete(_ index: Int, _ result: Result<EnqueueReceipt, ProtoqueueError>) {
+        if case .pending = slots[index % window] { pendingCount -= 1 }
         switch result {
         case .success: summary.succeeded += 1
         case .failure: summary.failed += 1
         }
         slots[index % window] = .done(result)
-        lastProgress = MonotonicClock.nanoseconds()
-        finishedSinceWake += 1
-        wakeDriverLocked(force: false)
     }
 
-    /// Lock held. Wakes the driver when it waits and has enough to do.
-    private func wakeDriverLocked(force: Bool) {
-        guard driverWaiting else { return }
-        if force || finishedSinceWake >= wakeThreshold || inFlight == 0 {
-            lock.broadcast()
-        }
-    }
-
-    /// Takes every outstanding message back from nats.c and handles it as a timeout (re-send or fail).
-    private func reclaimStalled(publisher: AsyncPublisher) {
-        connection.logger.warning("batch publish: no acknowledgement or timeout reported in time; reclaiming pending messages")
-        var list = natsMsgList()
-        // NATS_NOT_FOUND means nats.c holds no pending message at all.
-        let listed = publisher.jetStreamForReclaim.map { js_PublishAsyncGetPendingList(&list, $0) == NATS_OK } ?? false
-        var reclaimed: [(Int, OwnedMessage)] = []
-        lock.withLock {
-            for position in 0..<(listed ? Int(list.Count) : 0) {
-                guard let pointer = list.Msgs[position] else { continue }
-                let message = OwnedMessage(pointer: pointer)
-                if let index = keyToIndex[message.key] {
-                    reclaimed.append((index, message))
-                    list.Msgs[position] = nil  // now ours
-                }
-            }
-            settleOrphansLocked(keeping: Set(reclaimed.map { $0.1.key }))
-        }
-        if listed { natsMsgList_Destroy(&list) }
-        for (index, message) in reclaimed {
-            publisher.forget(message)
-            handle(.failed(status: NATS_TIMEOUT, jsCode: 0, text: "no acknowledgement", message: message), index: index, key: message.key)
-        }
-        lock.withLock { lastProgress = MonotonicClock.nanoseconds() }
-    }
-
-    /// Lock held. Fails every in-flight task whose message nats.c no longer holds (no callback will ever come for
-    /// it), so the batch ends instead of waiting forever. Whether the server stored such a task is unknown: the error
-    /// says so, and enqueueing it again with the same id is safe inside the duplicate window.
-    private func settleOrphansLocked(keeping pending: Set<UInt>) {
-        let orphans = keyToIndex.filter { !pending.contains($0.key) }
-        for (key, index) in orphans {
-            keyToIndex.removeValue(forKey: key)
-            inFlight -= 1
-            guard case .inFlight(let id, let subject, let attempt, _)? = slots[index % window] else { continue }
-            finishLocked(
-                index,
-                .failure(ProtoqueueError(
-                    .timeout,
-                    "publish task \(id) to \"\(subject)\": no acknowledgement after \(attempt) attempt(s) and the NATS client no longer holds the message; the task may or may not be stored, so enqueue it again with the same id (deduplicated)"
-                ))
-            )
+    private func emitReady(_ sink: (Output) -> Void) {
+        while emitBase < nextIndex, case .done(let result) = slots[emitBase % window] {
+            slots[emitBase % window] = .free
+            sink((emitBase, result))
+            emitBase += 1
         }
     }
 }

@@ -55,42 +55,35 @@ struct PreparedMessage: Sendable {
     var totalSize: Int { body.count + WireFormat.encodedHeaderSize(headers) }
 
     /// Creates the nats.c message: the header block is encoded here, in one buffer with the body, so nats.c sends
-    /// it as is instead of building (and later encoding) a header map per message. Runs on a library thread.
-    func makeMessage() throws(ProtoqueueError) -> OwnedMessage {
+    /// it as is instead of building (and later encoding) a header map per message. `reply`, when given, is the
+    /// message's reply subject (where the server sends its acknowledgement). Runs on a library thread.
+    func makeMessage(reply: ReplySubject? = nil) throws(ProtoqueueError) -> OwnedMessage {
         let headerSize = WireFormat.encodedHeaderSize(headers)
+        let replySize = reply?.byteCount ?? 0
         var pointer: OpaquePointer?
-        let status = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: headerSize + body.count) { buffer -> natsStatus in
-            var offset = 0
-            func append(_ text: String) {
-                var text = text
-                text.withUTF8 { bytes in
-                    guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-                    UnsafeMutableRawPointer(buffer.baseAddress! + offset).copyMemory(from: base, byteCount: bytes.count)
-                    offset += bytes.count
-                }
+        let status = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: replySize + headerSize + body.count) { buffer -> natsStatus in
+            var writer = ByteWriter(buffer: buffer)
+            if let reply {
+                writer.offset = reply.write(into: buffer)
             }
             if headerSize > 0 {
-                append("NATS/1.0\r\n")
+                writer.append("NATS/1.0\r\n")
                 for (key, value) in headers {
-                    append(key)
-                    append(": ")
-                    append(value)
-                    append("\r\n")
+                    writer.append(key)
+                    writer.append(": ")
+                    writer.append(value)
+                    writer.append("\r\n")
                 }
-                append("\r\n")
+                writer.append("\r\n")
             }
-            body.withUnsafeBufferPointer { body in
-                if let base = body.baseAddress, !body.isEmpty {
-                    UnsafeMutableRawPointer(buffer.baseAddress! + offset).copyMemory(from: base, byteCount: body.count)
-                }
-            }
-            offset += body.count
-            assert(offset == headerSize + body.count, "encodedHeaderSize and the bytes written disagree")
+            body.withUnsafeBufferPointer { writer.append($0) }
+            let offset = writer.offset
+            assert(offset == replySize + headerSize + body.count, "encodedHeaderSize and the bytes written disagree")
             return subject.withCString { subjectPointer in
                 buffer.withMemoryRebound(to: CChar.self) { bytes in
                     natsMsg_create(
-                        &pointer, subjectPointer, Int32(subject.utf8.count), nil, 0, bytes.baseAddress, Int32(offset),
-                        Int32(headerSize)
+                        &pointer, subjectPointer, Int32(subject.utf8.count), replySize > 0 ? bytes.baseAddress : nil, Int32(replySize),
+                        bytes.baseAddress.map { $0 + replySize }, Int32(offset - replySize), Int32(headerSize)
                     )
                 }
             }
@@ -99,5 +92,62 @@ struct PreparedMessage: Sendable {
             throw NATSErrorMapping.error(status: status, operation: "create message for \"\(subject)\"")
         }
         return OwnedMessage(pointer: pointer)
+    }
+}
+
+/// A reply subject `<prefix><token>`: an inbox prefix ending in `.` and a decimal number, written without
+/// building a string.
+struct ReplySubject {
+    /// The prefix bytes, `.` included.
+    var prefix: [UInt8]
+    /// The number that ends the subject.
+    var token: Int
+
+    /// The subject's length in bytes.
+    var byteCount: Int {
+        var digits = 1
+        var rest = token / 10
+        while rest > 0 {
+            digits += 1
+            rest /= 10
+        }
+        return prefix.count + digits
+    }
+
+    /// Writes the subject at the start of `buffer` and returns its length.
+    func write(into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        let count = byteCount
+        prefix.withUnsafeBufferPointer { prefix in
+            _ = UnsafeMutableBufferPointer(rebasing: buffer[0..<prefix.count]).initialize(from: prefix)
+        }
+        var rest = token
+        var position = count
+        repeat {
+            position -= 1
+            buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
+            rest /= 10
+        } while rest > 0
+        return count
+    }
+}
+
+/// Appends bytes to a buffer that is known to be large enough.
+private struct ByteWriter {
+    let buffer: UnsafeMutableBufferPointer<UInt8>
+    var offset = 0
+
+    mutating func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        (buffer.baseAddress! + offset).update(from: base, count: bytes.count)
+        offset += bytes.count
+    }
+
+    mutating func append(_ text: String) {
+        if text.utf8.withContiguousStorageIfAvailable({ append($0) }) == nil {
+            for byte in text.utf8 {
+                buffer[offset] = byte
+                offset += 1
+            }
+        }
     }
 }

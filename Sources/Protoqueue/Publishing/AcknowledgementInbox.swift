@@ -1,0 +1,119 @@
+import CNats
+import Glibc
+import Synchronization
+
+/// A synchronous subscription on `<inbox>.*` where the server acknowledges one batch's publishes. A task published
+/// with reply subject `<inbox>.<position>` is acknowledged on that subject, so the acknowledgement names its task.
+///
+/// Only the batch thread reads it, so no other thread handles an acknowledgement: nats.c's reader queues it and wakes
+/// the batch thread only while that thread waits in `natsSubscription_NextMsg`. To be woken once per run of
+/// acknowledgements rather than once per acknowledgement, ``take(into:wakeAt:deadline:)`` waits there for the first
+/// one only, then sleeps in short steps while more arrive.
+final class AcknowledgementInbox: @unchecked Sendable {  // wake() from any thread, the rest from the batch thread
+    /// `<inbox>.`, the prefix of every reply subject.
+    private let prefix: [UInt8]
+    private let subscription: OpaquePointer  // natsSubscription*
+    private let woken = Atomic<Bool>(false)
+    /// Why the subscription ended (connection closed or drained), once it has: no acknowledgement will arrive.
+    private(set) var lost: natsStatus?
+
+    /// Subscribes on a new inbox. Acknowledgements are never dropped for lack of room (no pending limit): the
+    /// batch's window bounds how many can be outstanding.
+    init(connection: NATSConnection) throws(ProtoqueueError) {
+        var inbox: UnsafeMutablePointer<natsInbox>?
+        var status = natsInbox_Create(&inbox)
+        guard status == NATS_OK, let inbox else {
+            throw NATSErrorMapping.error(status: status, operation: "create the batch's acknowledgement inbox")
+        }
+        prefix = Array(String(cString: inbox).utf8) + [UInt8(ascii: ".")]
+        natsInbox_Destroy(inbox)
+        let subject = String(decoding: prefix, as: UTF8.self) + "*"
+        var subscription: OpaquePointer?
+        status = natsConnection_SubscribeSync(&subscription, connection.rawConnection, subject)
+        guard status == NATS_OK, let subscription else {
+            throw NATSErrorMapping.error(status: status, operation: "subscribe to the batch's acknowledgement inbox \"\(subject)\"", subject: subject)
+        }
+        natsSubscription_SetPendingLimits(subscription, -1, -1)
+        self.subscription = subscription
+    }
+
+    /// The reply subject for the task at `position`.
+    func reply(for position: Int) -> ReplySubject { ReplySubject(prefix: prefix, token: position) }
+
+    /// The position an acknowledgement's subject names, or `nil` if it names none.
+    func position(of message: OwnedMessage) -> Int? {
+        guard let subject = natsMsg_GetSubject(message.pointer) else { return nil }
+        var position = 0
+        var offset = 0
+        while true {
+            let byte = UInt8(bitPattern: subject[offset])
+            if offset < prefix.count {
+                guard byte == prefix[offset] else { return nil }
+            } else if byte == 0 {
+                return offset > prefix.count ? position : nil
+            } else {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), offset - prefix.count < 18 else { return nil }
+                position = position * 10 + Int(byte - UInt8(ascii: "0"))
+            }
+            offset += 1
+        }
+    }
+
+    /// Moves the acknowledgements received so far into `messages` (the caller destroys them). While there are fewer
+    /// than `wakeAt`, waits until there are, ``wake()`` is called, the subscription ends, or `deadline` (monotonic ns)
+    /// passes; `wakeAt` 0 never waits.
+    func take(into messages: inout [OwnedMessage], wakeAt: Int, deadline: UInt64) {
+        drain(into: &messages)
+        guard messages.count < wakeAt, lost == nil else { return }
+        // Block for the first acknowledgement (nats.c's reader wakes this thread for it)...
+        let now = MonotonicClock.nanoseconds()
+        guard deadline > now, !woken.exchange(false, ordering: .relaxed) else { return }
+        guard read(into: &messages, timeoutMilliseconds: Int64((deadline - now + 999_999) / 1_000_000)) else { return }
+        // ...then let the rest of the run arrive in short sleeps, each ending with the ones queued meanwhile.
+        var step: UInt64 = 100_000
+        while messages.count < wakeAt, lost == nil, !woken.load(ordering: .relaxed) {
+            let now = MonotonicClock.nanoseconds()
+            guard deadline > now else { return }
+            let before = messages.count
+            var pause = timespec(tv_sec: 0, tv_nsec: Int(min(step, deadline - now)))
+            nanosleep(&pause, nil)
+            drain(into: &messages)
+            // Nothing came: the server is slow or stalled; sleep longer (at most 5 ms) rather than spin.
+            step = messages.count == before ? min(step * 2, 5_000_000) : 100_000
+        }
+        woken.store(false, ordering: .relaxed)
+    }
+
+    /// Ends a wait in ``take(into:wakeAt:deadline:)`` at its next step (for a permission error that concerns the batch).
+    func wake() { woken.store(true, ordering: .relaxed) }
+
+    /// Unsubscribes and frees the subscription.
+    func close() {
+        natsSubscription_Unsubscribe(subscription)
+        natsSubscription_Destroy(subscription)
+    }
+
+    /// Takes every acknowledgement already queued, without waiting.
+    private func drain(into messages: inout [OwnedMessage]) {
+        while lost == nil, read(into: &messages, timeoutMilliseconds: 0) {}
+    }
+
+    /// Reads one acknowledgement (`timeoutMilliseconds` 0: only if one is queued); `false` if none came.
+    private func read(into messages: inout [OwnedMessage], timeoutMilliseconds: Int64) -> Bool {
+        var message: OpaquePointer?
+        let status = natsSubscription_NextMsg(&message, subscription, timeoutMilliseconds)
+        switch status {
+        case NATS_OK:
+            guard let message else { return false }
+            messages.append(OwnedMessage(pointer: message))
+            return true
+        case NATS_TIMEOUT, NATS_SLOW_CONSUMER:
+            // A slow-consumer report cannot happen without a pending limit; dropped acknowledgements would only
+            // make their tasks be sent again.
+            return false
+        default:
+            lost = status
+            return false
+        }
+    }
+}
