@@ -43,19 +43,17 @@ final class AcknowledgementInbox: @unchecked Sendable {  // wake() from any thre
     /// The position an acknowledgement's subject names, or `nil` if it names none.
     func position(of message: OwnedMessage) -> Int? {
         guard let subject = natsMsg_GetSubject(message.pointer) else { return nil }
-        var position = 0
-        var offset = 0
-        while true {
-            let byte = UInt8(bitPattern: subject[offset])
-            if offset < prefix.count {
-                guard byte == prefix[offset] else { return nil }
-            } else if byte == 0 {
-                return offset > prefix.count ? position : nil
-            } else {
-                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), offset - prefix.count < 18 else { return nil }
-                position = position * 10 + Int(byte - UInt8(ascii: "0"))
+        return prefix.withUnsafeBufferPointer { prefix -> Int? in
+            for offset in 0..<prefix.count where UInt8(bitPattern: subject[offset]) != prefix[offset] { return nil }
+            var position = 0
+            var offset = prefix.count
+            while subject[offset] != 0 {
+                let digit = UInt8(bitPattern: subject[offset]) &- UInt8(ascii: "0")
+                guard digit < 10, offset - prefix.count < 18 else { return nil }
+                position = position * 10 + Int(digit)
+                offset += 1
             }
-            offset += 1
+            return offset > prefix.count ? position : nil
         }
     }
 

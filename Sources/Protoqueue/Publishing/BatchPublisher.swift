@@ -75,6 +75,9 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         var message: OwnedMessage
         var attempt: Int
         var deadline: UInt64
+
+        /// What failed, for error messages.
+        var operation: String { "publish task \(id) to \"\(subject)\"" }
     }
 
     private enum Slot {
@@ -145,9 +148,10 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
             var now = MonotonicClock.nanoseconds()
             if now >= nextDeadline { expire(now: now) }
             var startedNow = 0
+            let closing = connection.isClosing
             while !sourceDone && nextIndex - emitBase < window && startedNow < Self.burst {
                 if let input = source() {
-                    start(input, inbox: inbox, now: now)
+                    start(input, inbox: inbox, now: now, closing: closing)
                     startedNow += 1
                 } else {
                     sourceDone = true
@@ -167,12 +171,13 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     }
 
     /// Numbers the input, and publishes it unless it already failed.
-    private func start(_ input: Input, inbox: AcknowledgementInbox, now: UInt64) {
+    /// `closing`: whether the connection was closing when this burst of tasks began.
+    private func start(_ input: consuming Input, inbox: AcknowledgementInbox, now: UInt64, closing: Bool) {
         let index = nextIndex
         nextIndex += 1
         summary.total += 1
         if let lostError { return complete(index, .failure(lostError)) }
-        if connection.isClosing {
+        if closing {
             return complete(index, .failure(ProtoqueueError(.connectionClosed, "the connection was closed while the batch was running; the task was not sent")))
         }
         let prepared: PreparedMessage
@@ -180,7 +185,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         case .failure(let error): return complete(index, .failure(error))
         case .success(let value): prepared = value
         }
-        if let violation = denied[prepared.subject] {
+        if !denied.isEmpty, let violation = denied[prepared.subject] {
             return complete(index, .failure(NATSErrorMapping.permissionDenied(operation: "publish task \(prepared.id) to \"\(prepared.subject)\"", violation: violation)))
         }
         let message: OwnedMessage
@@ -197,7 +202,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         let status = natsConnection_PublishMsg(connection.rawConnection, pending.message.pointer)
         guard status == NATS_OK else {
             release(pending.message)
-            return complete(index, .failure(NATSErrorMapping.error(status: status, operation: "publish task \(pending.id) to \"\(pending.subject)\"", subject: pending.subject)))
+            return complete(index, .failure(NATSErrorMapping.error(status: status, operation: pending.operation, subject: pending.subject)))
         }
         if case .pending = slots[index % window] {} else { pendingCount += 1 }
         slots[index % window] = .pending(pending)
@@ -240,10 +245,9 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         defer { release(message) }
         guard let index = inbox.position(of: message), index >= emitBase, index < nextIndex,
               case .pending(let pending) = slots[index % window] else { return }
-        let operation = "publish task \(pending.id) to \"\(pending.subject)\""
         release(pending.message)
         if natsMsg_IsNoResponders(message.pointer) {
-            return complete(index, .failure(NATSErrorMapping.error(status: NATS_NO_RESPONDERS, operation: operation, subject: pending.subject)))
+            return complete(index, .failure(NATSErrorMapping.error(status: NATS_NO_RESPONDERS, operation: pending.operation, subject: pending.subject)))
         }
         let data = UnsafeRawBufferPointer(start: natsMsg_GetData(message.pointer), count: Int(natsMsg_GetDataLength(message.pointer)))
         switch PublishAcknowledgement.parse(data) {
@@ -251,10 +255,10 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
             if duplicate { summary.duplicates += 1 }
             complete(index, .success(EnqueueReceipt(id: pending.id, sequence: sequence, duplicate: duplicate, stream: stream)))
         case .refused(_, let errorCode, let description):
-            complete(index, .failure(NATSErrorMapping.error(status: NATS_ERR, jsCode: errorCode, operation: operation, subject: pending.subject, errorText: description)))
+            complete(index, .failure(NATSErrorMapping.error(status: NATS_ERR, jsCode: errorCode, operation: pending.operation, subject: pending.subject, errorText: description)))
         case nil:
             let text = String(decoding: data.prefix(200), as: UTF8.self)
-            complete(index, .failure(ProtoqueueError(.natsError, "\(operation): the server's acknowledgement could not be read: \"\(text)\"")))
+            complete(index, .failure(ProtoqueueError(.natsError, "\(pending.operation): the server's acknowledgement could not be read: \"\(text)\"")))
         }
     }
 
@@ -267,7 +271,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
                 earliest = min(earliest, pending.deadline)
                 continue
             }
-            let operation = "publish task \(pending.id) to \"\(pending.subject)\""
+            let operation = pending.operation
             let subject = pending.subject
             if let violation = denied[subject] ?? connection.events.recentViolation(since: started, matching: { $0 == subject }) {
                 denied[subject] = violation
@@ -299,7 +303,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         for index in emitBase..<nextIndex {
             guard case .pending(let pending) = slots[index % window], pending.subject == subject else { continue }
             release(pending.message)
-            complete(index, .failure(NATSErrorMapping.permissionDenied(operation: "publish task \(pending.id) to \"\(subject)\"", violation: violation)))
+            complete(index, .failure(NATSErrorMapping.permissionDenied(operation: pending.operation, violation: violation)))
         }
     }
 
