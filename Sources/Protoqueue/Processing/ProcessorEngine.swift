@@ -251,6 +251,11 @@ final class ProcessorEngine: @unchecked Sendable {
         }
     }
 
+    /// A fetched task no handler has started, without waiting; `nil` if there is none or the processor is stopping.
+    func takeFetched() -> Delivery? {
+        inbox.withLock { inbox in inbox.closed ? nil : inbox.pop() }
+    }
+
     /// Queues a command for the acknowledgement thread.
     func enqueue(_ command: Command) {
         ackLock.withLock {

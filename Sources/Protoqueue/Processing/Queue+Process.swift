@@ -38,7 +38,11 @@ extension Queue {
                 while let delivery = await engine.nextDelivery() {
                     engine.runningHandlers.add(1, ordering: .relaxed)
                     group.addTask {
-                        await runner.run(delivery)
+                        var next: Delivery? = delivery
+                        while let current = next {
+                            await runner.run(current)
+                            next = engine.takeFetched()
+                        }
                         engine.runningHandlers.subtract(1, ordering: .relaxed)
                     }
                 }
