@@ -422,6 +422,7 @@ final class ProcessorEngine: @unchecked Sendable {
             swap(&batch, &commands)
             ackLock.unlock()
             lastBatch = batch.count
+            var settledNow = 0
             for command in batch {
                 switch command {
                 case .inProgress(let delivery):
@@ -432,18 +433,26 @@ final class ProcessorEngine: @unchecked Sendable {
                 case .settle(let delivery, let settlement):
                     perform(settlement, on: delivery)
                     settled.append(delivery.pointer)
+                    settledNow += 1
                 }
             }
-            // Freed back to back: nats.c frees messages on its garbage-collector thread and wakes it when idle, so
-            // one at a time between acknowledgements woke it for nearly every message.
-            for message in settled { natsMsg_Destroy(message) }
-            if !settled.isEmpty { releaseSlots(settled.count) }
-            settled.removeAll(keepingCapacity: true)
+            if settledNow > 0 { releaseSlots(settledNow) }
+            // Freed back to back, 256 at a time or when idle: nats.c frees messages on its garbage-collector thread
+            // and wakes it when idle, so one at a time between acknowledgements woke it for nearly every message.
+            if settled.count >= 256 || commandsPending() == 0 { free(&settled) }
             batch.removeAll(keepingCapacity: true)
         }
+        free(&settled)
         natsSubscription_Unsubscribe(subscription)
         natsSubscription_Destroy(subscription)
         jsCtx_Destroy(jetStream)
+    }
+
+    private func commandsPending() -> Int { ackLock.withLock { commands.count } }
+
+    private func free(_ messages: inout [OpaquePointer]) {
+        for message in messages { natsMsg_Destroy(message) }
+        messages.removeAll(keepingCapacity: true)
     }
 
     private func perform(_ settlement: Settlement, on delivery: Delivery) {
