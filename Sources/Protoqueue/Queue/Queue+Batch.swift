@@ -16,20 +16,7 @@ extension Queue {
         _ items: [EnqueueItem<Message>],
         options: BatchOptions = BatchOptions()
     ) async throws(ProtoqueueError) -> [Result<EnqueueReceipt, ProtoqueueError>] {
-        let maxPayload = try connection.currentMaxPayload()
-        let cursor = Atomic<Int>(0)
-        let results = Mutex<[Result<EnqueueReceipt, ProtoqueueError>]>([])
-        results.withLock { $0.reserveCapacity(items.count) }
-        _ = try await connection.runBatch(
-            options: options,
-            source: { [self] () -> BatchRun.Input? in
-                let position = cursor.add(1, ordering: .relaxed).oldValue
-                guard position < items.count else { return nil }
-                return prepareInput(items[position], maxPayload: maxPayload)
-            },
-            sink: { output in results.withLock { $0.append(output.result) } }
-        )
-        return results.withLock { $0 }
+        try await enqueueBatch(count: items.count, options: options) { items[$0] }
     }
 
     /// Enqueues many tasks with default options (generated ids, no metadata); see ``enqueueBatch(_:options:)-(EnqueueItem)``.
@@ -41,7 +28,29 @@ extension Queue {
         _ tasks: [Message],
         options: BatchOptions = BatchOptions()
     ) async throws(ProtoqueueError) -> [Result<EnqueueReceipt, ProtoqueueError>] {
-        try await enqueueBatch(tasks.map { EnqueueItem($0) }, options: options)
+        try await enqueueBatch(count: tasks.count, options: options) { EnqueueItem(tasks[$0]) }
+    }
+
+    /// The array variants: items read by position on the batch thread, results collected in order.
+    private func enqueueBatch(
+        count: Int,
+        options: BatchOptions,
+        item: @escaping @Sendable (Int) -> EnqueueItem<Message>
+    ) async throws(ProtoqueueError) -> [Result<EnqueueReceipt, ProtoqueueError>] {
+        let maxPayload = try connection.currentMaxPayload()
+        let cursor = Atomic<Int>(0)
+        let results = Mutex<[Result<EnqueueReceipt, ProtoqueueError>]>([])
+        results.withLock { $0.reserveCapacity(count) }
+        _ = try await connection.runBatch(
+            options: options,
+            source: { [self] () -> BatchRun.Input? in
+                let position = cursor.add(1, ordering: .relaxed).oldValue
+                guard position < count else { return nil }
+                return prepareInput(item(position), maxPayload: maxPayload)
+            },
+            sink: { output in results.withLock { $0.append(output.result) } }
+        )
+        return results.withLock { $0 }
     }
 
     /// Enqueues the tasks of an asynchronous sequence as they arrive, for pipelines that stream their records.
