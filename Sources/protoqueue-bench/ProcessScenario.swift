@@ -63,14 +63,23 @@ enum ProcessBench {
             let raw = try RawJetStream(url: try BenchNATS.url())
             if measureMemory { ResidentMemory.resetPeak() }
             let handled = Atomic<Int>(0)
+            let stopped = Atomic<Bool>(false)
             let start = Bench.now()
             let worker = Task {
+                defer { stopped.store(true, ordering: .relaxed) }
                 try await queue.process(options: .init(concurrency: concurrency, fetchTimeout: .milliseconds(200))) { _, _ in
                     handled.add(1, ordering: .relaxed)
                     return .success
                 }
             }
-            while handled.load(ordering: .relaxed) < count { try await Task.sleep(for: .milliseconds(2)) }
+            while handled.load(ordering: .relaxed) < count {
+                // A worker that stopped early (an error) would leave this loop waiting forever: report it instead.
+                if stopped.load(ordering: .relaxed) {
+                    try await worker.value
+                    throw BenchError("the worker stopped after \(handled.load(ordering: .relaxed)) of \(count) tasks")
+                }
+                try await Task.sleep(for: .milliseconds(2))
+            }
             while raw.messageCount(stream: queue.layout.streamName) != 0 { try await Task.sleep(for: .milliseconds(2)) }
             let seconds = Double(Bench.now() - start) / 1e9
             let peak = ResidentMemory.peakMiB()
