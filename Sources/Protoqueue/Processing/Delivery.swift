@@ -51,7 +51,7 @@ struct ReceivedMessage: Sendable {
     var deliveries: UInt64
 }
 
-/// One fetched JetStream message, owned by the library until the engine thread settles and frees it.
+/// One fetched JetStream message, owned by the library until the acknowledgement thread settles and frees it.
 /// Exactly one settlement is accepted; `+WPI` signals are accepted only before it.
 final class Delivery: @unchecked Sendable {
     let pointer: OpaquePointer  // natsMsg*
@@ -63,14 +63,14 @@ final class Delivery: @unchecked Sendable {
         self.engine = engine
     }
 
-    /// Sends `+WPI` (through the engine thread, in order with the settlement) unless already settled.
+    /// Sends `+WPI` (through the acknowledgement thread, in order with the settlement) unless already settled.
     func signalInProgress() {
         settled.withLock { done in
             if !done { engine.enqueue(.inProgress(self)) }
         }
     }
 
-    /// Hands the settlement to the engine thread; returns `false` if the delivery was settled already.
+    /// Hands the settlement to the acknowledgement thread; returns `false` if the delivery was settled already.
     @discardableResult
     func settle(_ settlement: Settlement) -> Bool {
         settled.withLock { done -> Bool in

@@ -42,7 +42,7 @@ public struct ProcessOptions: Sendable, Hashable {
         /// ack wait: at-least-once, as always.
         public static let fireAndForget = AckMode(confirmed: false)
         /// `+ACK` as a request the server confirms (nats.c `natsMsg_AckSync`): once confirmed the task is never
-        /// redelivered. Costs one round trip per task on the worker's engine thread.
+        /// redelivered. Costs one round trip per task on the worker's acknowledgement thread.
         public static let confirmed = AckMode(confirmed: true)
         /// `fireAndForget` or `confirmed`.
         public var description: String { confirmed ? "confirmed" : "fireAndForget" }

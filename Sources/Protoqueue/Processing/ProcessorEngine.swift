@@ -8,18 +8,15 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The blocking half of one running processor: a pull subscription bound to the queue's durable consumer, and one
-/// engine thread owned by the library that both fetches and settles.
+/// The blocking half of one running processor: a pull subscription bound to the queue's durable consumer, a
+/// fetch thread and an acknowledgement thread, both owned by the library.
 ///
-/// - It **settles** first: every `+ACK`, `-NAK`, `+WPI`, `+TERM` and dead-letter publish the handlers asked for, in
-///   order, freeing each message and its slot. Dead-letter publishes block on the server's acknowledgement; that
-///   happens here, never on the cooperative pool. (Sending acknowledgements from the handlers' tasks instead was
-///   measured slower: the pool threads then contend for nats.c's connection lock.)
-/// - Then it **fetches** exactly as many tasks as there are free slots (`concurrency` minus tasks held) and hands
-///   them to the async side; with nothing to fetch it sleeps until handlers settle enough tasks.
-///
-/// One thread instead of a fetch thread and an acknowledgement thread: on the 2-core machine the hand-offs between
-/// the two (each a wake-up) cost more than the work they overlapped.
+/// - The **fetch thread** asks for exactly as many tasks as there are free slots (`concurrency` minus tasks held),
+///   with a short timeout so that stopping is prompt, and hands them to the async side.
+/// - The **acknowledgement thread** performs every `+ACK`, `-NAK`, `+WPI`, `+TERM` and dead-letter publish in
+///   order, frees the message and releases its slot. Dead-letter publishes block on the server's
+///   acknowledgement; that happens here, never on the cooperative pool. (Sending acknowledgements from the
+///   handlers' tasks instead was measured slower: the pool threads then contend for nats.c's connection lock.)
 final class ProcessorEngine: @unchecked Sendable {
     enum Command {
         case inProgress(Delivery)
@@ -35,9 +32,11 @@ final class ProcessorEngine: @unchecked Sendable {
     private let jetStream: OpaquePointer  // jsCtx*, for dead-letter publishes
     private let requestTimeoutMs: Int64
 
-    /// Free slots: `concurrency` minus tasks fetched and not yet settled. Engine thread only.
+    // Slots, guarded by slotLock.
+    private let slotLock = ConditionLock()
     private var freeSlots: Int
-    /// With fewer free slots than this, the engine waits briefly for more before pulling (half the slots).
+    private var stopping = false
+    /// With fewer free slots than this, the fetch thread waits briefly for more before pulling (half the slots).
     private var lowWater: Int { max(1, options.concurrency / 2) }
 
     // Fetched deliveries waiting for a handler.
@@ -60,25 +59,15 @@ final class ProcessorEngine: @unchecked Sendable {
     }
     private let inbox = Mutex(Inbox())
 
-    // Commands from the handlers and the stop flags, guarded by lock.
-    private let lock = ConditionLock()
+    // Commands for the acknowledgement thread, guarded by ackLock.
+    private let ackLock = ConditionLock()
+    /// Commands the acknowledgement thread lets gather, when busy, before it takes them.
+    private static let ackRun = 32
     private var commands: [Command] = []
-    /// When the oldest queued command was queued (monotonic ns).
-    private var firstQueuedAt: UInt64 = 0
-    /// Stop fetching (``requestStop()``).
-    private var stopping = false
-    /// ``finish()`` queued its last commands: the engine exits once they are done.
-    private var finishing = false
-    /// The engine sleeps until this many commands are queued (or a stop flag changes, or its deadline passes).
-    private var wakeAt = Int.max
-    /// How long queued commands may wait for more to gather while the engine waits for free slots.
-    private static let gather: UInt64 = 2_000_000
-    /// The fetch timeout while handlers hold tasks: their settlements wait at most this long behind a fetch on an
-    /// empty queue.
-    private static let busyFetchTimeoutMs: Int64 = 20
+    private var ackStopping = false
 
-    private let fetchingStopped = ExitSignal()
-    private let engineExit = ExitSignal()
+    private let fetcherExit = ExitSignal()
+    private let ackerExit = ExitSignal()
     private let fatal = Mutex<ProtoqueueError?>(nil)
     let runningHandlers = Atomic<Int>(0)
 
@@ -172,13 +161,20 @@ final class ProcessorEngine: @unchecked Sendable {
     }
 
     private func startThreads() {
-        let engine = Thread { [self] in
-            engineLoop()
-            engineExit.signal()
+        let fetcher = Thread { [self] in
+            fetchLoop()
+            fetcherExit.signal()
         }
-        engine.name = "protoqueue-engine-\(layout.consumerName)"
-        engine.stackSize = 1 << 20
-        engine.start()
+        fetcher.name = "protoqueue-fetch-\(layout.consumerName)"
+        fetcher.stackSize = 1 << 20
+        let acker = Thread { [self] in
+            ackLoop()
+            ackerExit.signal()
+        }
+        acker.name = "protoqueue-ack-\(layout.consumerName)"
+        acker.stackSize = 1 << 20
+        fetcher.start()
+        acker.start()
     }
 
     /// The error that stopped the processor on its own (the connection closed), if any.
@@ -186,11 +182,11 @@ final class ProcessorEngine: @unchecked Sendable {
 
     // MARK: Stopping
 
-    /// Stops fetching: the engine stops after its current pull request, and ``nextDelivery()`` returns `nil`.
+    /// Stops fetching: the fetch thread exits after its current pull request, and ``nextDelivery()`` returns `nil`.
     func requestStop() {
-        lock.withLock {
+        slotLock.withLock {
             stopping = true
-            lock.broadcast()
+            slotLock.broadcast()
         }
         let waiter = inbox.withLock { inbox -> CheckedContinuation<Delivery?, Never>? in
             inbox.closed = true
@@ -200,11 +196,11 @@ final class ProcessorEngine: @unchecked Sendable {
         waiter?.resume(returning: nil)
     }
 
-    /// Waits until the engine stopped fetching, returns unstarted deliveries to the server (`-NAK`, no delay), lets
-    /// the engine finish every queued command, then unsubscribes. Call after every handler returned.
+    /// Waits for the fetch thread, returns unstarted deliveries to the server (`-NAK`, no delay), lets the
+    /// acknowledgement thread finish every queued command, then unsubscribes. Call after every handler returned.
     func finish() async {
         requestStop()
-        await fetchingStopped.wait()
+        await fetcherExit.wait()
         let leftovers = inbox.withLock { inbox -> [Delivery] in
             defer {
                 inbox.buffer.removeAll()
@@ -216,11 +212,11 @@ final class ProcessorEngine: @unchecked Sendable {
             logger.debug("returning unstarted tasks to the server", metadata: ["protoqueue.count": "\(leftovers.count)"])
         }
         for delivery in leftovers { delivery.settle(.nak(delay: .zero)) }
-        lock.withLock {
-            finishing = true
-            lock.broadcast()
+        ackLock.withLock {
+            ackStopping = true
+            ackLock.broadcast()
         }
-        await engineExit.wait()
+        await ackerExit.wait()
         connection.events.removePermissionListener(listenerToken.load(ordering: .relaxed))
         connection.endCall()
     }
@@ -260,152 +256,117 @@ final class ProcessorEngine: @unchecked Sendable {
         inbox.withLock { inbox in inbox.closed ? nil : inbox.pop() }
     }
 
-    /// Queues a command for the engine, waking it once enough are queued for what it waits for.
+    /// Queues a command for the acknowledgement thread.
     func enqueue(_ command: Command) {
-        lock.withLock {
+        ackLock.withLock {
             commands.append(command)
-            if commands.count == 1 { firstQueuedAt = MonotonicClock.nanoseconds() }
-            if commands.count >= wakeAt { lock.broadcast() }
+            if commands.count == 1 { ackLock.broadcast() }
         }
     }
 
-    // MARK: Engine thread
+    /// Returns `count` slots; wakes the fetch thread when it may be waiting for them (none were free, or half of
+    /// them are free now).
+    private func releaseSlots(_ count: Int) {
+        slotLock.withLock {
+            let before = freeSlots
+            freeSlots += count
+            if before == 0 || (before < lowWater && freeSlots >= lowWater) { slotLock.broadcast() }
+        }
+    }
 
-    private func engineLoop() {
-        var fetching = true
+    // MARK: Fetch thread
+
+    private func fetchLoop() {
+        let timeoutMs = options.fetchTimeout.milliseconds
         var failures = 0
-        var batch: [Command] = []
-        var settled: [OpaquePointer] = []
-        /// Since when some slots are free but fewer than `lowWater` (the engine then waits at most 2 ms for more).
-        var shortSince: UInt64?
-        /// No fetch before this (after a failed or suspiciously early-ended one); settling goes on meanwhile.
-        var pauseUntil: UInt64 = 0
         while true {
-            lock.lock()
-            swap(&batch, &commands)
-            let stop = stopping
-            let finish = finishing
-            lock.unlock()
-            for command in batch {
-                switch command {
-                case .inProgress(let delivery):
-                    let status = natsMsg_InProgress(delivery.pointer, nil)
-                    if status != NATS_OK {
-                        logger.debug("in-progress signal failed", metadata: ["protoqueue.status": "\(status.rawValue)"])
-                    }
-                case .settle(let delivery, let settlement):
-                    perform(settlement, on: delivery)
-                    settled.append(delivery.pointer)
-                    freeSlots += 1
-                }
+            if connection.isClosing {
+                // NATSConnection.close() waits for this processor: stop (handlers still finish and are settled).
+                let error = ProtoqueueError(.connectionClosed, "the connection was closed while processing consumer \"\(layout.consumerName)\"")
+                logger.debug("processor stops: the connection is closing")
+                fatal.withLock { $0 = error }
+                requestStop()
+                return
             }
-            batch.removeAll(keepingCapacity: true)
-            // Freed back to back, 256 at a time or before sleeping: nats.c frees messages on its garbage-collector
-            // thread and wakes it when idle, so one at a time between acknowledgements woke it for nearly every one.
-            if settled.count >= 256 { free(&settled) }
-
-            if fetching && (stop || connection.isClosing) {
-                if !stop {
-                    // NATSConnection.close() waits for this processor: stop (handlers still finish and are settled).
-                    logger.debug("processor stops: the connection is closing")
-                    fatal.withLock { $0 = ProtoqueueError(.connectionClosed, "the connection was closed while processing consumer \"\(layout.consumerName)\"") }
-                    requestStop()
+            slotLock.lock()
+            if freeSlots == 0 && !stopping {
+                // Wake at least every fetch timeout to notice a closing connection.
+                let deadline = MonotonicClock.nanoseconds() + UInt64(max(0, options.fetchTimeout.nanoseconds))
+                while freeSlots == 0 && !stopping {
+                    if !slotLock.wait(untilNanoseconds: deadline) { break }
                 }
-                fetching = false
-                fetchingStopped.signal()
-            }
-            if !fetching && finish {
-                if lock.withLock({ commands.isEmpty }) { break }
-                continue
-            }
-            let now = MonotonicClock.nanoseconds()
-            if fetching && freeSlots > 0 && now >= pauseUntil {
-                // Batch pulls: with few slots free, wait a moment (at most 2 ms) for half of them, so a busy worker
-                // sends one pull for many tasks instead of one per finished task.
-                if freeSlots >= lowWater {
-                    shortSince = nil
-                } else if shortSince == nil {
-                    shortSince = now
-                }
-                if shortSince.map({ now - $0 >= 2_000_000 }) ?? true {
-                    shortSince = nil
-                    free(&settled)
-                    pauseUntil = fetch(&failures)
+                if freeSlots == 0 && !stopping {
+                    slotLock.unlock()
                     continue
                 }
             }
-            // Sleep until enough commands are queued to be worth waking for, a stop flag changes, or the next
-            // thing to do (the end of the low-water wait, of a pause, or the fetch timeout to notice closing).
-            free(&settled)
-            var deadline = now + UInt64(max(0, options.fetchTimeout.nanoseconds))
-            if let shortSince { deadline = min(deadline, shortSince + 2_000_000) }
-            if fetching && pauseUntil > now { deadline = min(deadline, pauseUntil) }
-            let needed = fetching && freeSlots < lowWater ? lowWater - freeSlots : 1
-            lock.lock()
-            while stopping == stop && finishing == finish && commands.count < needed {
-                // Once commands wait, they wait at most `gather` for the rest.
-                if !commands.isEmpty { deadline = min(deadline, firstQueuedAt + Self.gather) }
-                wakeAt = commands.isEmpty ? 1 : needed
-                if !lock.wait(untilNanoseconds: deadline) { break }
+            // Batch pulls: with few slots free, wait a moment (at most 2 ms) for half of them, so a busy worker
+            // sends one pull for many tasks instead of one per finished task.
+            if freeSlots < lowWater && !stopping {
+                let deadline = MonotonicClock.nanoseconds() + 2_000_000
+                while freeSlots < lowWater && !stopping {
+                    if !slotLock.wait(untilNanoseconds: deadline) { break }
+                }
             }
-            wakeAt = Int.max
-            lock.unlock()
+            if stopping {
+                slotLock.unlock()
+                return
+            }
+            var batch = freeSlots
+            slotLock.unlock()
+
+            // nats.c 3.4.1 `_fetch` overflow (fixed in 3.9.0, PR #749): with more than batch/2 messages already
+            // buffered in the subscription (late deliveries of an earlier pull), it can write past its array.
+            // Either the batch is at least twice what is buffered, or it is 1.
+            var pendingMessages: Int32 = 0
+            var pendingBytes: Int32 = 0
+            if natsSubscription_GetPending(subscription, &pendingMessages, &pendingBytes) == NATS_OK,
+                Int(pendingMessages) * 2 > batch
+            {
+                batch = 1
+            }
+
+            var list = natsMsgList()
+            var jerr = jsErrCode(0)
+            let started = MonotonicClock.nanoseconds()
+            let status = natsSubscription_Fetch(&list, subscription, Int32(batch), timeoutMs, &jerr)
+            if list.Count > 0 {
+                take(&list)
+            }
+            natsMsgList_Destroy(&list)
+            switch status {
+            case NATS_OK:
+                failures = 0
+            case NATS_TIMEOUT:
+                failures = 0
+                // nats.c < 3.6.1 can return a timeout at once after a first one (#631): never spin.
+                let elapsedMs = Int64((MonotonicClock.nanoseconds() - started) / 1_000_000)
+                if elapsedMs < timeoutMs / 2 { pause(milliseconds: min(50, timeoutMs - elapsedMs)) }
+            case NATS_CONNECTION_CLOSED, NATS_INVALID_SUBSCRIPTION, NATS_DRAINING:
+                let error = NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "fetch from consumer \"\(layout.consumerName)\"")
+                logger.error("processor stops: \(error)")
+                fatal.withLock { $0 = error }
+                requestStop()
+                return
+            default:
+                failures += 1
+                let error = NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "fetch from consumer \"\(layout.consumerName)\"")
+                if failures == 1 || failures % 20 == 0 {
+                    logger.warning("fetch failed; retrying", metadata: ["protoqueue.error": "\(error)", "protoqueue.failures": "\(failures)"])
+                }
+                pause(milliseconds: min(2000, 50 << min(failures, 6)))
+            }
         }
-        free(&settled)
-        natsSubscription_Unsubscribe(subscription)
-        natsSubscription_Destroy(subscription)
-        jsCtx_Destroy(jetStream)
     }
 
-    /// Pulls as many tasks as there are free slots and hands them over. Returns when the next fetch may start
-    /// (now, or after a pause). A closed connection or subscription stops the processor.
-    private func fetch(_ failures: inout Int) -> UInt64 {
-        // While handlers hold tasks, keep the fetch short: their settlements wait behind it on an empty queue.
-        let timeoutMs = freeSlots < options.concurrency
-            ? min(options.fetchTimeout.milliseconds, Self.busyFetchTimeoutMs) : options.fetchTimeout.milliseconds
-        var batch = freeSlots
-        // nats.c 3.4.1 `_fetch` overflow (fixed in 3.9.0, PR #749): with more than batch/2 messages already
-        // buffered in the subscription (late deliveries of an earlier pull), it can write past its array.
-        // Either the batch is at least twice what is buffered, or it is 1.
-        var pendingMessages: Int32 = 0
-        var pendingBytes: Int32 = 0
-        if natsSubscription_GetPending(subscription, &pendingMessages, &pendingBytes) == NATS_OK,
-            Int(pendingMessages) * 2 > batch
-        {
-            batch = 1
+    /// Sleeps on the slot lock so that a stop request wakes it.
+    private func pause(milliseconds: Int64) {
+        let deadline = MonotonicClock.nanoseconds() + UInt64(max(0, milliseconds)) * 1_000_000
+        slotLock.lock()
+        while !stopping {
+            if !slotLock.wait(untilNanoseconds: deadline) { break }
         }
-        var list = natsMsgList()
-        var jerr = jsErrCode(0)
-        let started = MonotonicClock.nanoseconds()
-        let status = natsSubscription_Fetch(&list, subscription, Int32(batch), timeoutMs, &jerr)
-        if list.Count > 0 {
-            take(&list)
-        }
-        natsMsgList_Destroy(&list)
-        let now = MonotonicClock.nanoseconds()
-        switch status {
-        case NATS_OK:
-            failures = 0
-            return now
-        case NATS_TIMEOUT:
-            failures = 0
-            // nats.c < 3.6.1 can return a timeout at once after a first one (#631): never spin.
-            let elapsedMs = Int64((now - started) / 1_000_000)
-            return elapsedMs < timeoutMs / 2 ? now + UInt64(min(50, timeoutMs - elapsedMs)) * 1_000_000 : now
-        case NATS_CONNECTION_CLOSED, NATS_INVALID_SUBSCRIPTION, NATS_DRAINING:
-            let error = NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "fetch from consumer \"\(layout.consumerName)\"")
-            logger.error("processor stops: \(error)")
-            fatal.withLock { $0 = error }
-            requestStop()
-            return now
-        default:
-            failures += 1
-            let error = NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "fetch from consumer \"\(layout.consumerName)\"")
-            if failures == 1 || failures % 20 == 0 {
-                logger.warning("fetch failed; retrying", metadata: ["protoqueue.error": "\(error)", "protoqueue.failures": "\(failures)"])
-            }
-            return now + UInt64(min(2000, 50 << min(failures, 6))) * 1_000_000
-        }
+        slotLock.unlock()
     }
 
     /// Takes ownership of the fetched messages (leaving `nil`s for `natsMsgList_Destroy`) and hands them over.
@@ -419,11 +380,14 @@ final class ProcessorEngine: @unchecked Sendable {
             }
         }
         guard !fetched.isEmpty else { return }
-        freeSlots -= fetched.count
+        slotLock.withLock { freeSlots -= fetched.count }
         let waiter = inbox.withLock { inbox -> CheckedContinuation<Delivery?, Never>? in
+            if inbox.closed {
+                // Stopping: the deliveries stay in the inbox; finish() returns them to the server.
+                inbox.buffer.append(contentsOf: fetched)
+                return nil
+            }
             inbox.buffer.append(contentsOf: fetched)
-            // Stopping: the deliveries stay in the inbox; finish() returns them to the server.
-            if inbox.closed { return nil }
             guard let waiter = inbox.waiter else { return nil }
             inbox.waiter = nil
             return waiter
@@ -434,6 +398,57 @@ final class ProcessorEngine: @unchecked Sendable {
             waiter.resume(returning: first)
         }
     }
+
+    // MARK: Acknowledgement thread
+
+    private func ackLoop() {
+        var batch: [Command] = []
+        var settled: [OpaquePointer] = []
+        var lastBatch = 0
+        while true {
+            ackLock.lock()
+            while commands.isEmpty && !ackStopping { ackLock.wait() }
+            if commands.isEmpty && ackStopping {
+                ackLock.unlock()
+                break
+            }
+            if lastBatch > 1 && commands.count < Self.ackRun && !ackStopping {
+                // Busy: let a run of commands gather (at most 0.1 ms) rather than waking for each one.
+                ackLock.unlock()
+                var pause = timespec(tv_sec: 0, tv_nsec: 100_000)
+                nanosleep(&pause, nil)
+                ackLock.lock()
+            }
+            swap(&batch, &commands)
+            ackLock.unlock()
+            lastBatch = batch.count
+            var settledNow = 0
+            for command in batch {
+                switch command {
+                case .inProgress(let delivery):
+                    let status = natsMsg_InProgress(delivery.pointer, nil)
+                    if status != NATS_OK {
+                        logger.debug("in-progress signal failed", metadata: ["protoqueue.status": "\(status.rawValue)"])
+                    }
+                case .settle(let delivery, let settlement):
+                    perform(settlement, on: delivery)
+                    settled.append(delivery.pointer)
+                    settledNow += 1
+                }
+            }
+            if settledNow > 0 { releaseSlots(settledNow) }
+            // Freed back to back, 256 at a time or when idle: nats.c frees messages on its garbage-collector thread
+            // and wakes it when idle, so one at a time between acknowledgements woke it for nearly every message.
+            if settled.count >= 256 || commandsPending() == 0 { free(&settled) }
+            batch.removeAll(keepingCapacity: true)
+        }
+        free(&settled)
+        natsSubscription_Unsubscribe(subscription)
+        natsSubscription_Destroy(subscription)
+        jsCtx_Destroy(jetStream)
+    }
+
+    private func commandsPending() -> Int { ackLock.withLock { commands.count } }
 
     private func free(_ messages: inout [OpaquePointer]) {
         for message in messages { natsMsg_Destroy(message) }
@@ -486,7 +501,7 @@ final class ProcessorEngine: @unchecked Sendable {
         }
     }
 
-    /// Publishes the dead-letter record and waits for the server to store it. Runs on the engine thread.
+    /// Publishes the dead-letter record and waits for the server to store it. Runs on the acknowledgement thread.
     private func publishDeadLetter(_ failure: DeadLetterFailure, original: Delivery) throws(ProtoqueueError) {
         let record = DeadLetterRecordBuilder.build(failure: failure, originalHeaders: original.allHeaders(), failedAt: WallClock.unixMilliseconds())
         let message = original.pointer
