@@ -55,9 +55,13 @@ extension String {
     /// The string without leading and trailing spaces and tabs.
     func trimmingSpacesAndTabs() -> String {
         let scalars = unicodeScalars
-        guard let start = scalars.firstIndex(where: { $0 != " " && $0 != "\t" }),
-            let end = scalars.lastIndex(where: { $0 != " " && $0 != "\t" })
+        guard let start = scalars.firstIndex(where: { !$0.isSpaceOrTab }), let end = scalars.lastIndex(where: { !$0.isSpaceOrTab })
         else { return "" }
         return String(scalars[start...end])
     }
+}
+
+extension Unicode.Scalar {
+    /// A space or a tab: what NATS clients strip around a header value.
+    var isSpaceOrTab: Bool { self == " " || self == "\t" }
 }

@@ -194,16 +194,7 @@ struct AckSubject: Equatable {
         }
         func number(_ position: Int) -> UInt64? {
             let digits = token(position)
-            guard !digits.isEmpty, digits.count <= 20 else { return nil }
-            var value: UInt64 = 0
-            for digit in digits {
-                guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "9") else { return nil }
-                let (times, overflow1) = value.multipliedReportingOverflow(by: 10)
-                let (sum, overflow2) = times.addingReportingOverflow(UInt64(digit - UInt8(ascii: "0")))
-                if overflow1 || overflow2 { return nil }
-                value = sum
-            }
-            return value
+            return digits.count <= 20 ? DecimalDigits.value(digits) : nil
         }
         guard token(0).elementsEqual("$JS".utf8), token(1).elementsEqual("ACK".utf8) else { return nil }
         let base = count == 9 ? 2 : 4

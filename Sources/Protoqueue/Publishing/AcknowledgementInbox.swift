@@ -45,15 +45,13 @@ final class AcknowledgementInbox: @unchecked Sendable {  // wake() from any thre
         guard let subject = natsMsg_GetSubject(message.pointer) else { return nil }
         return prefix.withUnsafeBufferPointer { prefix -> Int? in
             for offset in 0..<prefix.count where UInt8(bitPattern: subject[offset]) != prefix[offset] { return nil }
-            var position = 0
-            var offset = prefix.count
-            while subject[offset] != 0 {
-                let digit = UInt8(bitPattern: subject[offset]) &- UInt8(ascii: "0")
-                guard digit < 10, offset - prefix.count < 18 else { return nil }
-                position = position * 10 + Int(digit)
-                offset += 1
+            var end = prefix.count
+            while subject[end] != 0 {
+                guard end - prefix.count < 18 else { return nil }
+                end += 1
             }
-            return offset > prefix.count ? position : nil
+            let token = UnsafeRawPointer(subject + prefix.count).assumingMemoryBound(to: UInt8.self)
+            return DecimalDigits.value(UnsafeBufferPointer(start: token, count: end - prefix.count)).map { Int($0) }
         }
     }
 

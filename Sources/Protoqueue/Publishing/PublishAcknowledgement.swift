@@ -124,17 +124,9 @@ private struct JSONReader {
 
     mutating func readUnsigned() -> UInt64? {
         skipSpace()
-        var value: UInt64 = 0
-        var digits = 0
-        while let byte = current, byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") {
-            let (times10, overflow1) = value.multipliedReportingOverflow(by: 10)
-            let (sum, overflow2) = times10.addingReportingOverflow(UInt64(byte - UInt8(ascii: "0")))
-            guard !overflow1, !overflow2 else { return nil }
-            value = sum
-            digits += 1
-            position += 1
-        }
-        return digits > 0 ? value : nil
+        let start = position
+        while let byte = current, DecimalDigits.isDigit(byte) { position += 1 }
+        return DecimalDigits.value(UnsafeRawBufferPointer(rebasing: bytes[start..<position]).assumingMemoryBound(to: UInt8.self))
     }
 
     mutating func readBool() -> Bool? {

@@ -75,9 +75,7 @@ enum Validation {
         if value.isEmpty {
             throw ProtoqueueError(.invalidHeader, "metadata value for \"\(key)\" is empty; NATS headers cannot carry an empty value (omit the key instead)")
         }
-        if let first = value.unicodeScalars.first, let last = value.unicodeScalars.last,
-            first == " " || first == "\t" || last == " " || last == "\t"
-        {
+        if value.unicodeScalars.first?.isSpaceOrTab == true || value.unicodeScalars.last?.isSpaceOrTab == true {
             throw ProtoqueueError(.invalidHeader, "metadata value for \"\(key)\" starts or ends with a space or tab, which NATS clients strip when reading headers")
         }
     }

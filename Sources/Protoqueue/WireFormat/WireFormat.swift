@@ -47,18 +47,27 @@ public enum WireFormat {
 
 /// A task ready to become a nats.c message: validated subject, headers and body.
 struct PreparedMessage: Sendable {
-    var subject: String
-    var headers: [(String, String)]
-    var body: [UInt8]
-    var id: String
+    let subject: String
+    let headers: [(String, String)]
+    let body: [UInt8]
+    let id: String
+    /// Bytes of the encoded header block (``WireFormat/encodedHeaderSize(_:)``), computed once.
+    let headerSize: Int
 
-    var totalSize: Int { body.count + WireFormat.encodedHeaderSize(headers) }
+    init(subject: String, headers: [(String, String)], body: [UInt8], id: String) {
+        self.subject = subject
+        self.headers = headers
+        self.body = body
+        self.id = id
+        self.headerSize = WireFormat.encodedHeaderSize(headers)
+    }
+
+    var totalSize: Int { body.count + headerSize }
 
     /// Creates the nats.c message: the header block is encoded here, in one buffer with the body, so nats.c sends
     /// it as is instead of building (and later encoding) a header map per message. `reply`, when given, is the
     /// message's reply subject (where the server sends its acknowledgement). Runs on a library thread.
     func makeMessage(reply: ReplySubject? = nil) throws(ProtoqueueError) -> OwnedMessage {
-        let headerSize = WireFormat.encodedHeaderSize(headers)
         let replySize = reply?.byteCount ?? 0
         var pointer: OpaquePointer?
         let status = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: replySize + headerSize + body.count) { buffer -> natsStatus in
@@ -99,35 +108,37 @@ struct PreparedMessage: Sendable {
 /// building a string.
 struct ReplySubject {
     /// The prefix bytes, `.` included.
-    var prefix: [UInt8]
+    let prefix: [UInt8]
     /// The number that ends the subject.
-    var token: Int
-
+    let token: Int
     /// The subject's length in bytes.
-    var byteCount: Int {
+    let byteCount: Int
+
+    init(prefix: [UInt8], token: Int) {
+        self.prefix = prefix
+        self.token = token
         var digits = 1
         var rest = token / 10
         while rest > 0 {
             digits += 1
             rest /= 10
         }
-        return prefix.count + digits
+        self.byteCount = prefix.count + digits
     }
 
     /// Writes the subject at the start of `buffer` and returns its length.
     func write(into buffer: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        let count = byteCount
         prefix.withUnsafeBufferPointer { prefix in
             _ = UnsafeMutableBufferPointer(rebasing: buffer[0..<prefix.count]).initialize(from: prefix)
         }
         var rest = token
-        var position = count
+        var position = byteCount
         repeat {
             position -= 1
             buffer[position] = UInt8(ascii: "0") + UInt8(rest % 10)
             rest /= 10
         } while rest > 0
-        return count
+        return byteCount
     }
 }
 
