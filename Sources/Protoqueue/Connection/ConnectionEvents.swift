@@ -19,9 +19,14 @@ final class ConnectionEvents: Sendable {
     private let closedSignal = ConditionLock()
     private nonisolated(unsafe) var closedFlag = false  // guarded by closedSignal
 
-    init(logger: Logger, serverList: String) {
+    /// Where this connection's permission violations are recorded and announced: itself, or the events of the
+    /// connection it is a sibling of (``BatchedConnection``), so that one set of listeners hears both.
+    private let violationsTarget: ConnectionEvents?
+
+    init(logger: Logger, serverList: String, violationsGoTo target: ConnectionEvents? = nil) {
         self.logger = logger
         self.serverList = serverList
+        self.violationsTarget = target
     }
 
     /// Registers a function called (on a nats.c thread) for every permission violation the server reports.
@@ -54,19 +59,23 @@ final class ConnectionEvents: Sendable {
                 "NATS permission violation",
                 metadata: ["protoqueue.subject": "\(violation.subject ?? "?")", "protoqueue.error": "\(message)"]
             )
-            let now = MonotonicClock.nanoseconds()
-            let listeners = state.withLock { state in
-                state.recentViolations.append((now, violation))
-                if state.recentViolations.count > 64 { state.recentViolations.removeFirst(32) }
-                return Array(state.listeners.values)
-            }
-            for listener in listeners { listener(violation) }
+            (violationsTarget ?? self).announce(violation)
         } else {
             logger.error(
                 "NATS asynchronous error",
                 metadata: ["protoqueue.natsStatus": "\(status.rawValue)", "protoqueue.error": "\(message)"]
             )
         }
+    }
+
+    private func announce(_ violation: PermissionViolation) {
+        let now = MonotonicClock.nanoseconds()
+        let listeners = state.withLock { state in
+            state.recentViolations.append((now, violation))
+            if state.recentViolations.count > 64 { state.recentViolations.removeFirst(32) }
+            return Array(state.listeners.values)
+        }
+        for listener in listeners { listener(violation) }
     }
 
     /// Set before the library drains the connection, so the disconnect that follows is not reported as a loss.

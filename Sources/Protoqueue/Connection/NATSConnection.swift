@@ -40,6 +40,8 @@ public final class NATSConnection: Sendable {
 
     private let handles: Handles
     private let state = Mutex(State())
+    /// The batched sibling connection, once a processor asked for it (``batchedConnection()``).
+    private let batched = Mutex<BatchedConnection?>(nil)
     private let idle = ConditionLock()
 
     private init(configuration: NATSConnectionConfiguration, logger: Logger, events: ConnectionEvents, pool: BlockingThreadPool, handles: Handles) {
@@ -69,7 +71,18 @@ public final class NATSConnection: Sendable {
         let pool = BlockingThreadPool(label: "protoqueue-nats", threadCount: configuration.blockingThreads)
         do throws(ProtoqueueError) {
             let handles = try await pool.run { () throws(ProtoqueueError) -> Handles in
-                try openConnection(configuration, events: events)
+                let (connection, options) = try openConnection(configuration, events: events)
+                var jsPointer: OpaquePointer?
+                var jsOptions = jsOptions()
+                jsOptions_Init(&jsOptions)
+                jsOptions.Wait = configuration.requestTimeout.milliseconds
+                let status = natsConnection_JetStream(&jsPointer, connection, &jsOptions)
+                guard status == NATS_OK, let js = jsPointer else {
+                    natsConnection_Destroy(connection)
+                    natsOptions_Destroy(options)
+                    throw NATSErrorMapping.error(status: status, operation: "create JetStream context")
+                }
+                return Handles(connection: connection, options: options, jetStream: js)
             }
             logger.debug("NATS connected", metadata: ["protoqueue.servers": "\(serverList)"])
             return NATSConnection(configuration: configuration, logger: logger, events: events, pool: pool, handles: handles)
@@ -97,11 +110,12 @@ public final class NATSConnection: Sendable {
         }
     }
 
-    /// Runs on a pool thread: builds the options and connects (blocking up to the connect timeout per server).
-    private static func openConnection(
+    /// Runs on a library thread: builds the options and connects (blocking up to the connect timeout per server).
+    /// Returns the `natsConnection*` and its `natsOptions*`; `events` receives the connection's callbacks.
+    static func openConnection(
         _ configuration: NATSConnectionConfiguration,
         events: ConnectionEvents
-    ) throws(ProtoqueueError) -> Handles {
+    ) throws(ProtoqueueError) -> (connection: OpaquePointer, options: OpaquePointer) {
         var optionsPointer: OpaquePointer?
         var status = natsOptions_Create(&optionsPointer)
         guard status == NATS_OK, let options = optionsPointer else {
@@ -183,17 +197,7 @@ public final class NATSConnection: Sendable {
                 usesTLS: usesTLS, credentialFiles: credentialFiles
             )
         }
-        var jsPointer: OpaquePointer?
-        var jsOptions = jsOptions()
-        jsOptions_Init(&jsOptions)
-        jsOptions.Wait = configuration.requestTimeout.milliseconds
-        status = natsConnection_JetStream(&jsPointer, connection, &jsOptions)
-        guard status == NATS_OK, let js = jsPointer else {
-            natsConnection_Destroy(connection)
-            natsOptions_Destroy(options)
-            throw NATSErrorMapping.error(status: status, operation: "create JetStream context")
-        }
-        return Handles(connection: connection, options: options, jetStream: js)
+        return (connection, options)
     }
 
     // MARK: - Calls
@@ -257,6 +261,17 @@ public final class NATSConnection: Sendable {
         return Int(natsConnection_GetMaxPayload(handles.connection))
     }
 
+    /// The connection's ``BatchedConnection``, opened on first use (blocking up to the connect timeout: call on a
+    /// library thread, between ``beginCall()`` and ``endCall()``). It is closed with this connection.
+    func batchedConnection() throws(ProtoqueueError) -> BatchedConnection {
+        try batched.withLock { batched throws(ProtoqueueError) -> BatchedConnection in
+            if let batched { return batched }
+            let opened = try BatchedConnection.open(like: self, purpose: "batched")
+            batched = opened
+            return opened
+        }
+    }
+
     /// The shared asynchronous publisher used by single ``Queue/enqueue(_:options:)`` calls.
     func sharedPublisher() throws(ProtoqueueError) -> AsyncPublisher {
         let result: Result<AsyncPublisher, ProtoqueueError> = state.withLock { state in
@@ -305,6 +320,7 @@ public final class NATSConnection: Sendable {
             }
             idle.unlock()
             publisher?.finish(waitFor: timeout)
+            batched.withLock { $0 }?.close()
             jsCtx_Destroy(handles.jetStream)
             events.markClosing()
             let status = natsConnection_DrainTimeout(handles.connection, timeout.milliseconds)
@@ -327,6 +343,7 @@ public final class NATSConnection: Sendable {
         if !wasClosed {
             // Not closed by the owner: close without draining so the nats.c resources are not leaked.
             state.withLock { $0.publisher }?.finish(waitFor: .zero)
+            batched.withLock { $0 }?.closeNow()
             jsCtx_Destroy(handles.jetStream)
             events.markClosing()
             natsConnection_Close(handles.connection)

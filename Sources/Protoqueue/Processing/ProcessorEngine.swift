@@ -8,12 +8,16 @@ import Foundation
 import Logging
 import Synchronization
 
-/// The blocking half of one running processor: a pull subscription bound to the queue's durable consumer, a
-/// fetch thread and an acknowledgement thread, both owned by the library.
+/// The blocking half of one running processor: a subscription on an inbox of its own where the queue's durable
+/// consumer delivers, a fetch thread and an acknowledgement thread, both owned by the library.
 ///
-/// - The **fetch thread** asks for exactly as many tasks as there are free slots (`concurrency` minus tasks held),
-///   with a short timeout so that stopping is prompt, and hands them to the async side.
-/// - The **acknowledgement thread** performs every `+ACK`, `-NAK`, `+WPI`, `+TERM` and dead-letter publish in
+/// - The **fetch thread** sends pull requests (`$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>`, reply to the inbox)
+///   for at most as many tasks as there are free slots (`concurrency` minus tasks held and tasks requested), each
+///   expiring after ``ProcessOptions/fetchTimeout``, and hands deliveries to the async side in runs as they arrive,
+///   so handlers start on the first tasks of a pull while the server still sends the rest. (nats.c's
+///   `natsSubscription_Fetch` returns only once a whole batch is in, and 3.4.1's can overflow its array; it is
+///   not used.)
+/// - The **acknowledgement thread** publishes every `+ACK`, `-NAK`, `+WPI`, `+TERM` and dead-letter record in
 ///   order, frees the message and releases its slot. Dead-letter publishes block on the server's
 ///   acknowledgement; that happens here, never on the cooperative pool. (Sending acknowledgements from the
 ///   handlers' tasks instead was measured slower: the pool threads then contend for nats.c's connection lock.)
@@ -28,15 +32,25 @@ final class ProcessorEngine: @unchecked Sendable {
     let options: ProcessOptions
     let logger: Logger
     let connection: NATSConnection
-    private let subscription: OpaquePointer  // natsSubscription*
+    private let rawConnection: OpaquePointer  // natsConnection*, for pull requests and acknowledgements
+    private let subscription: OpaquePointer  // natsSubscription* on `inbox`
+    private let inbox: String
+    /// Where `+ACK`, `-NAK`, `+WPI` and `+TERM` go, in runs.
+    private let acknowledgements: BatchedConnection
     private let jetStream: OpaquePointer  // jsCtx*, for dead-letter publishes
     private let requestTimeoutMs: Int64
+    /// `$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>`.
+    private let pullSubject: String
 
     // Slots, guarded by slotLock.
     private let slotLock = ConditionLock()
     private var freeSlots: Int
+    /// Deliveries that arrived with no slot free (for a pull request the fetch thread had given up as expired);
+    /// they get the next slots released.
+    private var parked: [Delivery] = []
     private var stopping = false
-    /// With fewer free slots than this, the fetch thread waits briefly for more before pulling (half the slots).
+    /// The fetch thread pulls for at least this many tasks (half the slots), or for fewer only when no pull
+    /// request is open and a short wait brought no more free slots.
     private var lowWater: Int { max(1, options.concurrency / 2) }
 
     // Fetched deliveries waiting for a handler.
@@ -57,7 +71,7 @@ final class ProcessorEngine: @unchecked Sendable {
             return delivery
         }
     }
-    private let inbox = Mutex(Inbox())
+    private let fetched = Mutex(Inbox())
 
     // Commands for the acknowledgement thread, guarded by ackLock.
     private let ackLock = ConditionLock()
@@ -73,24 +87,36 @@ final class ProcessorEngine: @unchecked Sendable {
 
     private init(
         connection: NATSConnection, layout: QueueLayout, configuration: QueueConfiguration, options: ProcessOptions,
-        logger: Logger, subscription: OpaquePointer, jetStream: OpaquePointer
+        logger: Logger, handles: Handles
     ) {
         self.connection = connection
         self.layout = layout
         self.configuration = configuration
         self.options = options
         self.logger = logger
-        self.subscription = subscription
-        self.jetStream = jetStream
+        self.rawConnection = handles.connection
+        self.acknowledgements = handles.acknowledgements
+        self.subscription = handles.subscription
+        self.inbox = handles.inbox
+        self.jetStream = handles.jetStream
         self.freeSlots = options.concurrency
         self.requestTimeoutMs = connection.configuration.requestTimeout.milliseconds
+        self.pullSubject = "$JS.API.CONSUMER.MSG.NEXT.\(layout.streamName).\(layout.consumerName)"
     }
 
-    /// Binds a pull subscription to the durable consumer and starts both threads.
+    private struct Handles: @unchecked Sendable {
+        var connection: OpaquePointer
+        var subscription: OpaquePointer
+        var inbox: String
+        var jetStream: OpaquePointer
+        var acknowledgements: BatchedConnection
+    }
+
+    /// Checks that the durable consumer exists, subscribes to a new inbox for its deliveries and starts both
+    /// threads.
     static func start(
         connection: NATSConnection, layout: QueueLayout, configuration: QueueConfiguration, options: ProcessOptions, logger: Logger
     ) async throws(ProtoqueueError) -> ProcessorEngine {
-        struct Handles: @unchecked Sendable { var subscription: OpaquePointer; var jetStream: OpaquePointer }
         // Held for the processor's lifetime so that NATSConnection.close() waits for it to stop.
         try connection.beginCall()
         let requestTimeout = connection.configuration.requestTimeout.milliseconds
@@ -105,25 +131,44 @@ final class ProcessorEngine: @unchecked Sendable {
                 guard status == NATS_OK, let js else {
                     throw NATSErrorMapping.error(status: status, operation: "create JetStream context for processing")
                 }
-                var subOptions = jsSubOptions()
-                jsSubOptions_Init(&subOptions)
-                var subscription: OpaquePointer?
+                // Nobody answers pull requests for a consumer that does not exist: say so now, by name.
+                var info: UnsafeMutablePointer<jsConsumerInfo>?
                 var jerr = jsErrCode(0)
-                status = layout.streamName.withCString { stream in
-                    layout.consumerName.withCString { consumer in
-                        subOptions.Stream = stream
-                        subOptions.Consumer = consumer
-                        return js_PullSubscribe(&subscription, js, layout.consumerFilter, consumer, nil, &subOptions, &jerr)
-                    }
-                }
-                guard status == NATS_OK, let subscription else {
+                status = js_GetConsumerInfo(&info, js, layout.streamName, layout.consumerName, nil, &jerr)
+                if let info { jsConsumerInfo_Destroy(info) }
+                guard status == NATS_OK else {
                     jsCtx_Destroy(js)
                     throw NATSErrorMapping.error(
                         status: status, jsCode: Int(jerr.rawValue),
                         operation: "bind to consumer \"\(layout.consumerName)\" of stream \"\(layout.streamName)\""
                     )
                 }
-                return Handles(subscription: subscription, jetStream: js)
+                let acknowledgements: BatchedConnection
+                do throws(ProtoqueueError) {
+                    acknowledgements = try connection.batchedConnection()
+                } catch {
+                    jsCtx_Destroy(js)
+                    throw error
+                }
+                var inboxName: UnsafeMutablePointer<natsInbox>?
+                status = natsInbox_Create(&inboxName)
+                guard status == NATS_OK, let inboxName else {
+                    jsCtx_Destroy(js)
+                    throw NATSErrorMapping.error(status: status, operation: "create the processor's inbox")
+                }
+                let inbox = String(cString: inboxName)
+                natsInbox_Destroy(inboxName)
+                var subscription: OpaquePointer?
+                status = natsConnection_SubscribeSync(&subscription, rawConnection, inbox)
+                guard status == NATS_OK, let subscription else {
+                    jsCtx_Destroy(js)
+                    throw NATSErrorMapping.error(status: status, operation: "subscribe to the processor's inbox \"\(inbox)\"", subject: inbox)
+                }
+                // Pull requests never ask for more than the free slots, so the inbox holds at most `concurrency`.
+                natsSubscription_SetPendingLimits(subscription, -1, -1)
+                return Handles(
+                    connection: rawConnection, subscription: subscription, inbox: inbox, jetStream: js, acknowledgements: acknowledgements
+                )
             }
         } catch {
             connection.endCall()
@@ -131,7 +176,7 @@ final class ProcessorEngine: @unchecked Sendable {
         }
         let engine = ProcessorEngine(
             connection: connection, layout: layout, configuration: configuration, options: options, logger: logger,
-            subscription: handles.subscription, jetStream: handles.jetStream
+            handles: handles
         )
         // A user without permission for acknowledgements ($JS.ACK.>) or pull requests ($JS.API.CONSUMER.MSG.NEXT.…)
         // is not told synchronously: the server drops the message and reports a violation asynchronously. Stop
@@ -188,7 +233,7 @@ final class ProcessorEngine: @unchecked Sendable {
             stopping = true
             slotLock.broadcast()
         }
-        let waiter = inbox.withLock { inbox -> CheckedContinuation<Delivery?, Never>? in
+        let waiter = fetched.withLock { inbox -> CheckedContinuation<Delivery?, Never>? in
             inbox.closed = true
             defer { inbox.waiter = nil }
             return inbox.waiter
@@ -201,12 +246,16 @@ final class ProcessorEngine: @unchecked Sendable {
     func finish() async {
         requestStop()
         await fetcherExit.wait()
-        let leftovers = inbox.withLock { inbox -> [Delivery] in
+        var leftovers = fetched.withLock { inbox -> [Delivery] in
             defer {
                 inbox.buffer.removeAll()
                 inbox.head = 0
             }
             return Array(inbox.buffer[inbox.head...])
+        }
+        leftovers += slotLock.withLock {
+            defer { parked.removeAll() }
+            return parked
         }
         if !leftovers.isEmpty {
             logger.debug("returning unstarted tasks to the server", metadata: ["protoqueue.count": "\(leftovers.count)"])
@@ -226,7 +275,7 @@ final class ProcessorEngine: @unchecked Sendable {
     /// The next fetched task, or `nil` once stopping.
     func nextDelivery() async -> Delivery? {
         enum Outcome { case delivery(Delivery), finished, wait }
-        let fast = inbox.withLock { inbox -> Outcome in
+        let fast = fetched.withLock { inbox -> Outcome in
             if inbox.closed { return .finished }
             if let delivery = inbox.pop() { return .delivery(delivery) }
             return .wait
@@ -237,7 +286,7 @@ final class ProcessorEngine: @unchecked Sendable {
         case .wait: break
         }
         return await withCheckedContinuation { (continuation: CheckedContinuation<Delivery?, Never>) in
-            let now = inbox.withLock { inbox -> Outcome in
+            let now = fetched.withLock { inbox -> Outcome in
                 if inbox.closed { return .finished }
                 if let delivery = inbox.pop() { return .delivery(delivery) }
                 inbox.waiter = continuation
@@ -253,7 +302,7 @@ final class ProcessorEngine: @unchecked Sendable {
 
     /// A fetched task no handler has started, without waiting; `nil` if there is none or the processor is stopping.
     func takeFetched() -> Delivery? {
-        inbox.withLock { inbox in inbox.closed ? nil : inbox.pop() }
+        fetched.withLock { inbox in inbox.closed ? nil : inbox.pop() }
     }
 
     /// Queues a command for the acknowledgement thread.
@@ -264,20 +313,38 @@ final class ProcessorEngine: @unchecked Sendable {
         }
     }
 
-    /// Returns `count` slots; wakes the fetch thread when it may be waiting for them (none were free, or half of
-    /// them are free now).
+    /// Returns `count` slots (to parked deliveries first); wakes the fetch thread when it may be waiting for them
+    /// (none were free, or half of them are free now).
     private func releaseSlots(_ count: Int) {
-        slotLock.withLock {
+        let unparked = slotLock.withLock { () -> [Delivery] in
             let before = freeSlots
             freeSlots += count
+            var unparked: [Delivery] = []
+            if !parked.isEmpty {
+                let admitted = min(parked.count, freeSlots)
+                unparked = Array(parked.prefix(admitted))
+                parked.removeFirst(admitted)
+                freeSlots -= admitted
+            }
             if before == 0 || (before < lowWater && freeSlots >= lowWater) { slotLock.broadcast() }
+            return unparked
         }
+        if !unparked.isEmpty { handOver(unparked) }
     }
 
     // MARK: Fetch thread
 
+    /// A pull request's open time beyond its expiry before the fetch thread stops counting on it: the server's
+    /// `408` for it normally ends it first, but is lost in a reconnect.
+    private static let expiryGrace: UInt64 = 1_000_000_000
+    /// The longest the fetch thread blocks at a time, so that it notices a stop or a closing connection.
+    private static let readSliceMilliseconds: Int64 = 50
+
     private func fetchLoop() {
+        let expiry = UInt64(max(0, options.fetchTimeout.nanoseconds))
         let timeoutMs = options.fetchTimeout.milliseconds
+        var ledger = PullLedger()
+        var run: [Delivery] = []
         var failures = 0
         while true {
             if connection.isClosing {
@@ -288,74 +355,132 @@ final class ProcessorEngine: @unchecked Sendable {
                 requestStop()
                 return
             }
+            let now = MonotonicClock.nanoseconds()
+            if now > Self.expiryGrace { ledger.expire(before: now - Self.expiryGrace) }
+
             slotLock.lock()
-            if freeSlots == 0 && !stopping {
-                // Wake at least every fetch timeout to notice a closing connection.
-                let deadline = MonotonicClock.nanoseconds() + UInt64(max(0, options.fetchTimeout.nanoseconds))
-                while freeSlots == 0 && !stopping {
-                    if !slotLock.wait(untilNanoseconds: deadline) { break }
+            if ledger.isEmpty && !stopping {
+                if freeSlots == 0 {
+                    // Wake at least every fetch timeout to notice a closing connection.
+                    let deadline = now + expiry
+                    while freeSlots == 0 && !stopping {
+                        if !slotLock.wait(untilNanoseconds: deadline) { break }
+                    }
                 }
-                if freeSlots == 0 && !stopping {
-                    slotLock.unlock()
-                    continue
-                }
-            }
-            // Batch pulls: with few slots free, wait a moment (at most 2 ms) for half of them, so a busy worker
-            // sends one pull for many tasks instead of one per finished task.
-            if freeSlots < lowWater && !stopping {
-                let deadline = MonotonicClock.nanoseconds() + 2_000_000
-                while freeSlots < lowWater && !stopping {
-                    if !slotLock.wait(untilNanoseconds: deadline) { break }
+                // With few slots free, wait a moment (at most 2 ms) for half of them, so a busy worker sends one
+                // pull for many tasks instead of one per finished task.
+                if freeSlots > 0 && freeSlots < lowWater {
+                    let deadline = MonotonicClock.nanoseconds() + 2_000_000
+                    while freeSlots < lowWater && !stopping {
+                        if !slotLock.wait(untilNanoseconds: deadline) { break }
+                    }
                 }
             }
-            if stopping {
-                slotLock.unlock()
-                return
-            }
-            var batch = freeSlots
+            let stop = stopping
+            let available = freeSlots - ledger.outstanding
             slotLock.unlock()
 
-            // nats.c 3.4.1 `_fetch` overflow (fixed in 3.9.0, PR #749): with more than batch/2 messages already
-            // buffered in the subscription (late deliveries of an earlier pull), it can write past its array.
-            // Either the batch is at least twice what is buffered, or it is 1.
-            var pendingMessages: Int32 = 0
-            var pendingBytes: Int32 = 0
-            if natsSubscription_GetPending(subscription, &pendingMessages, &pendingBytes) == NATS_OK,
-                Int(pendingMessages) * 2 > batch
-            {
-                batch = 1
-            }
-
-            var list = natsMsgList()
-            var jerr = jsErrCode(0)
-            let started = MonotonicClock.nanoseconds()
-            let status = natsSubscription_Fetch(&list, subscription, Int32(batch), timeoutMs, &jerr)
-            if list.Count > 0 {
-                take(&list)
-            }
-            natsMsgList_Destroy(&list)
-            switch status {
-            case NATS_OK:
-                failures = 0
-            case NATS_TIMEOUT:
-                failures = 0
-                // nats.c < 3.6.1 can return a timeout at once after a first one (#631): never spin.
-                let elapsedMs = Int64((MonotonicClock.nanoseconds() - started) / 1_000_000)
-                if elapsedMs < timeoutMs / 2 { pause(milliseconds: min(50, timeoutMs - elapsedMs)) }
-            case NATS_CONNECTION_CLOSED, NATS_INVALID_SUBSCRIPTION, NATS_DRAINING:
-                let error = NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "fetch from consumer \"\(layout.consumerName)\"")
-                logger.error("processor stops: \(error)")
-                fatal.withLock { $0 = error }
-                requestStop()
-                return
-            default:
-                failures += 1
-                let error = NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "fetch from consumer \"\(layout.consumerName)\"")
-                if failures == 1 || failures % 20 == 0 {
-                    logger.warning("fetch failed; retrying", metadata: ["protoqueue.error": "\(error)", "protoqueue.failures": "\(failures)"])
+            if stop {
+                // Requests still open may yet deliver: take those (finish() returns them) until the server ends
+                // them, at their expiry at the latest.
+                if ledger.isEmpty { return }
+            } else if available >= lowWater || (ledger.isEmpty && available > 0) {
+                let status = pull(available)
+                if status == NATS_OK {
+                    ledger.requested(available, expiresAt: MonotonicClock.nanoseconds() + expiry)
+                } else if !backOff(after: status, jsCode: 0, failures: &failures) {
+                    return
                 }
-                pause(milliseconds: min(2000, 50 << min(failures, 6)))
             }
+            if ledger.isEmpty { continue }
+
+            let status = read(into: &run, ledger: &ledger, timeoutMilliseconds: min(Self.readSliceMilliseconds, timeoutMs))
+            if !run.isEmpty {
+                failures = 0
+                take(&run)
+            }
+            switch status {
+            case NATS_OK, NATS_TIMEOUT:
+                break
+            case NATS_NO_RESPONDERS:
+                // The consumer (or its stream) is gone: nothing will answer the open request.
+                ledger.endOldest()
+                if !backOff(after: status, jsCode: NATSErrorMapping.JetStreamCode.consumerNotFound, failures: &failures) { return }
+            default:
+                ledger.endOldest()
+                if !backOff(after: status, jsCode: 0, failures: &failures) { return }
+            }
+        }
+    }
+
+    /// Sends one pull request for `count` tasks, expiring after the fetch timeout.
+    private func pull(_ count: Int) -> natsStatus {
+        let body = "{\"batch\":\(count),\"expires\":\(max(0, options.fetchTimeout.nanoseconds))}"
+        return body.withCString { natsConnection_PublishRequest(rawConnection, pullSubject, inbox, $0, Int32(strlen($0))) }
+    }
+
+    /// Reads what the inbox holds into `run`: waits up to `timeoutMilliseconds` for the first message, then takes
+    /// every one already queued. Deliveries count against `ledger`; the server's status messages end requests.
+    private func read(into run: inout [Delivery], ledger: inout PullLedger, timeoutMilliseconds: Int64) -> natsStatus {
+        var wait = timeoutMilliseconds
+        while true {
+            var message: OpaquePointer?
+            let status = natsSubscription_NextMsg(&message, subscription, wait)
+            guard status == NATS_OK, let message else {
+                return run.isEmpty || status != NATS_TIMEOUT ? status : NATS_OK
+            }
+            wait = 0
+            if let reply = natsMsg_GetReply(message), reply.pointee != 0 {
+                if !ledger.delivered() {
+                    logger.debug("delivery for a pull request already given up; it waits for a free slot")
+                }
+                run.append(Delivery(pointer: message, engine: self))
+            } else {
+                serverStatus(message, ledger: &ledger)
+                natsMsg_Destroy(message)
+            }
+        }
+    }
+
+    /// A message from the server about a pull request (no reply subject): `100` idle heartbeat, `404` no
+    /// messages, `408` request expired, `409` request given up (consumer deleted, leadership change, server
+    /// shutdown, too many waiting requests...).
+    private func serverStatus(_ message: OpaquePointer, ledger: inout PullLedger) {
+        var code: UnsafePointer<CChar>?
+        guard natsMsgHeader_Get(message, "Status", &code) == NATS_OK, let code else {
+            logger.debug("ignoring a message without a reply subject on the processor's inbox")
+            return
+        }
+        let status = String(cString: code)
+        if status == "100" { return }
+        ledger.endOldest()
+        if status == "409" {
+            var description: UnsafePointer<CChar>?
+            _ = natsMsgHeader_Get(message, "Description", &description)
+            logger.debug(
+                "the server ended a pull request",
+                metadata: ["protoqueue.status": "\(status)", "protoqueue.description": "\(description.map { String(cString: $0) } ?? "")"]
+            )
+        }
+    }
+
+    /// Handles a failed pull: a closed connection or subscription stops the processor (`false`); anything else
+    /// is logged (the first time and every 20th) and waited out with a growing pause (at most 2 s).
+    private func backOff(after status: natsStatus, jsCode: Int, failures: inout Int) -> Bool {
+        let error = NATSErrorMapping.error(status: status, jsCode: jsCode, operation: "fetch from consumer \"\(layout.consumerName)\"")
+        switch status {
+        case NATS_CONNECTION_CLOSED, NATS_INVALID_SUBSCRIPTION, NATS_DRAINING:
+            logger.error("processor stops: \(error)")
+            fatal.withLock { $0 = error }
+            requestStop()
+            return false
+        default:
+            failures += 1
+            if failures == 1 || failures % 20 == 0 {
+                logger.warning("fetch failed; retrying", metadata: ["protoqueue.error": "\(error)", "protoqueue.failures": "\(failures)"])
+            }
+            pause(milliseconds: min(2000, 50 << min(failures, 6)))
+            return true
         }
     }
 
@@ -369,34 +494,34 @@ final class ProcessorEngine: @unchecked Sendable {
         slotLock.unlock()
     }
 
-    /// Takes ownership of the fetched messages (leaving `nil`s for `natsMsgList_Destroy`) and hands them over.
-    private func take(_ list: inout natsMsgList) {
-        var fetched: [Delivery] = []
-        fetched.reserveCapacity(Int(list.Count))
-        for index in 0..<Int(list.Count) {
-            if let message = list.Msgs[index] {
-                fetched.append(Delivery(pointer: message, engine: self))
-                list.Msgs[index] = nil
-            }
+    /// Gives the deliveries of `run` their slots (parking any beyond the free ones) and hands them over.
+    private func take(_ run: inout [Delivery]) {
+        let admitted = slotLock.withLock { () -> Int in
+            let admitted = min(run.count, max(0, freeSlots))
+            freeSlots -= admitted
+            if admitted < run.count { parked.append(contentsOf: run[admitted...]) }
+            return admitted
         }
-        guard !fetched.isEmpty else { return }
-        slotLock.withLock { freeSlots -= fetched.count }
-        let waiter = inbox.withLock { inbox -> CheckedContinuation<Delivery?, Never>? in
-            if inbox.closed {
-                // Stopping: the deliveries stay in the inbox; finish() returns them to the server.
-                inbox.buffer.append(contentsOf: fetched)
-                return nil
-            }
-            inbox.buffer.append(contentsOf: fetched)
-            guard let waiter = inbox.waiter else { return nil }
+        if admitted == run.count {
+            handOver(run)
+        } else if admitted > 0 {
+            handOver(Array(run[..<admitted]))
+        }
+        run.removeAll(keepingCapacity: true)
+    }
+
+    /// Queues deliveries that hold slots for the handlers, waking the processing loop if it waits.
+    private func handOver(_ deliveries: [Delivery]) {
+        let handed = fetched.withLock { inbox -> (CheckedContinuation<Delivery?, Never>, Delivery)? in
+            // Stopping: the deliveries stay queued; finish() returns them to the server.
+            inbox.buffer.append(contentsOf: deliveries)
+            guard !inbox.closed, let waiter = inbox.waiter, let first = inbox.pop() else { return nil }
             inbox.waiter = nil
-            return waiter
+            return (waiter, first)
         }
-        if let waiter {
-            // Hand the first one directly to the waiting loop.
-            let first = inbox.withLock { $0.pop() }
-            waiter.resume(returning: first)
-        }
+        // The first one goes directly to the waiting loop (taken under the same lock: a handler may empty the
+        // queue as soon as it is released, and `nil` would tell the loop to stop).
+        if let (waiter, first) = handed { waiter.resume(returning: first) }
     }
 
     // MARK: Acknowledgement thread
@@ -426,7 +551,7 @@ final class ProcessorEngine: @unchecked Sendable {
             for command in batch {
                 switch command {
                 case .inProgress(let delivery):
-                    let status = natsMsg_InProgress(delivery.pointer, nil)
+                    let status = reply(to: delivery, "+WPI")
                     if status != NATS_OK {
                         logger.debug("in-progress signal failed", metadata: ["protoqueue.status": "\(status.rawValue)"])
                     }
@@ -443,6 +568,8 @@ final class ProcessorEngine: @unchecked Sendable {
             batch.removeAll(keepingCapacity: true)
         }
         free(&settled)
+        // Acknowledgements leave in runs: make sure the server has the last ones before process() returns.
+        acknowledgements.flush()
         natsSubscription_Unsubscribe(subscription)
         natsSubscription_Destroy(subscription)
         jsCtx_Destroy(jetStream)
@@ -456,33 +583,27 @@ final class ProcessorEngine: @unchecked Sendable {
     }
 
     private func perform(_ settlement: Settlement, on delivery: Delivery) {
-        let message = delivery.pointer
         var status = NATS_OK
         switch settlement {
         case .ack:
-            if options.ackMode.confirmed {
-                var jerr = jsErrCode(0)
-                status = natsMsg_AckSync(message, nil, &jerr)
-            } else {
-                status = natsMsg_Ack(message, nil)
-            }
+            status = reply(to: delivery, "+ACK", confirmed: options.ackMode.confirmed)
         case .nak(let delay):
-            status = delay > .zero ? natsMsg_NakWithDelay(message, delay.milliseconds, nil) : natsMsg_Nak(message, nil)
+            status = delay > .zero ? reply(to: delivery, "-NAK {\"delay\":\(delay.nanoseconds)}") : reply(to: delivery, "-NAK")
         case .term(let reason):
             logger.warning("task terminated without a dead-letter record (dead letters are disabled)", metadata: ["protoqueue.reason": "\(reason)"])
-            status = natsMsg_Term(message, nil)
+            status = reply(to: delivery, "+TERM")
         case .deadLetter(let failure):
             guard configuration.deadLetter.enabled else {
                 logger.error(
                     "task failed; dead letters are disabled, so it is terminated and dropped",
                     metadata: ["protoqueue.reason": "\(failure.reason)", "protoqueue.error": "\(failure.error)", "protoqueue.sequence": "\(failure.sequence)"]
                 )
-                status = natsMsg_Term(message, nil)
+                status = reply(to: delivery, "+TERM")
                 break
             }
             do throws(ProtoqueueError) {
                 try publishDeadLetter(failure, original: delivery)
-                status = natsMsg_Term(message, nil)
+                status = reply(to: delivery, "+TERM")
             } catch {
                 // Never lose it: it comes back after a pause and is dead-lettered again (same Nats-Msg-Id, so
                 // stored once).
@@ -490,7 +611,7 @@ final class ProcessorEngine: @unchecked Sendable {
                     "dead-letter publish failed; the task will be retried",
                     metadata: ["protoqueue.error": "\(error)", "protoqueue.sequence": "\(failure.sequence)"]
                 )
-                status = natsMsg_NakWithDelay(message, 1000, nil)
+                status = reply(to: delivery, "-NAK {\"delay\":1000000000}")
             }
         }
         if status != NATS_OK {
@@ -498,6 +619,20 @@ final class ProcessorEngine: @unchecked Sendable {
                 "acknowledgement failed; the task will be redelivered after the ack wait",
                 metadata: ["protoqueue.result": "\(settlement.name)", "protoqueue.status": "\(String(cString: natsStatus_GetText(status)))"]
             )
+        }
+    }
+
+    /// Publishes an acknowledgement (`+ACK`, `-NAK`, `+WPI`, `+TERM`) to the delivery's reply subject; `confirmed`
+    /// waits for the server's answer (a request), as nats.c's `natsMsg_AckSync` does.
+    private func reply(to delivery: Delivery, _ body: String, confirmed: Bool = false) -> natsStatus {
+        guard let subject = natsMsg_GetReply(delivery.pointer) else { return NATS_ILLEGAL_STATE }
+        var body = body
+        return body.withUTF8 { bytes -> natsStatus in
+            guard confirmed else { return natsConnection_Publish(acknowledgements.raw, subject, bytes.baseAddress, Int32(bytes.count)) }
+            var answer: OpaquePointer?
+            let status = natsConnection_Request(&answer, rawConnection, subject, bytes.baseAddress, Int32(bytes.count), requestTimeoutMs)
+            if let answer { natsMsg_Destroy(answer) }
+            return status
         }
     }
 
