@@ -20,20 +20,18 @@ let enqueueBatchHeadersScenario = Scenario(name: "enqueue-batch-headers", summar
 let enqueueSendAsapScenario = Scenario(name: "enqueue-sendasap", summary: "msgs/s, enqueue one at a time with SendAsap on vs off") {
     try EnqueueBenchmark.scenario("enqueue-sendasap")
 }
-/// `enqueue-batch-sendasap`: the SendAsap decision for batches (on = ours, off = baseline).
-let enqueueBatchSendAsapScenario = Scenario(name: "enqueue-batch-sendasap", summary: "msgs/s, enqueueBatch with SendAsap on vs off") {
-    try EnqueueBenchmark.scenario("enqueue-batch-sendasap")
-}
 
 /// Scenarios `enqueue` (one task at a time, beside raw nats.c `js_Publish`) and `enqueue-batch` (100,000 tasks,
 /// beside raw nats.c `js_PublishAsync` with the same window), plus `enqueue-sendasap` (the SendAsap measurement:
 /// ours = SendAsap on, baseline = off). Same payload, same server, same run; raw publishes carry a `Nats-Msg-Id`
-/// like ours.
+/// like ours. Each raw side uses the connection setting its library counterpart uses: send-asap for one at a time
+/// (the library's default connection), nats.c's default (send-asap off, the flusher writes in runs) for batches,
+/// which the library publishes on its ``BatchedConnection``.
 enum EnqueueBenchmark {
     static let payload = SampleEmailTask.value
 
     /// Sizes from the environment: `BENCH_SINGLE` (5,000), `BENCH_BATCH` (100,000), `BENCH_WINDOW` (4,096),
-    /// `BENCH_ROUNDS` (3; the median is reported), `BENCH_SENDASAP=0` (batch and raw runs without SendAsap).
+    /// `BENCH_ROUNDS` (3; the median is reported).
     static func scenario(_ name: String) throws -> BenchResult {
         let environment = ProcessInfo.processInfo.environment
         let single = environment["BENCH_SINGLE"].flatMap { Int($0) } ?? 5_000
@@ -109,13 +107,6 @@ enum EnqueueBenchmark {
             off.append(try await oursSingle(url: url, count: singleCount, sendAsap: false, name: "bench_asap_off_\(round)", logger: logger))
         }
         if wanted("enqueue-sendasap") { results.append(BenchResult(name: "enqueue-sendasap", ours: median(on), baseline: median(off), unit: "msgs/s")) }
-        var batchOn: [Double] = []
-        var batchOff: [Double] = []
-        for round in 0..<rounds where wanted("enqueue-batch-sendasap") {
-            batchOn.append(try await oursBatch(url: url, count: batchCount, window: window, name: "bench_basap_on_\(round)", logger: logger, sendAsap: true))
-            batchOff.append(try await oursBatch(url: url, count: batchCount, window: window, name: "bench_basap_off_\(round)", logger: logger, sendAsap: false))
-        }
-        if wanted("enqueue-batch-sendasap") { results.append(BenchResult(name: "enqueue-batch-sendasap", ours: median(batchOn), baseline: median(batchOff), unit: "msgs/s")) }
         return results
     }
 
@@ -130,8 +121,8 @@ enum EnqueueBenchmark {
         return Double(count) / seconds(elapsed)
     }
 
-    static func oursBatch(url: String, count: Int, window: Int, name: String, logger: Logger, sendAsap: Bool = ProcessInfo.processInfo.environment["BENCH_SENDASAP"] != "0") async throws -> Double {
-        let connection = try await NATSConnection.connect(.init(servers: [url], sendAsap: sendAsap), logger: logger)
+    static func oursBatch(url: String, count: Int, window: Int, name: String, logger: Logger) async throws -> Double {
+        let connection = try await NATSConnection.connect(.init(servers: [url]), logger: logger)
         let queue = try await Queue<EmailTask>(connection: connection, name: name, logger: logger)
         let tasks = Array(repeating: payload, count: count)
         let clock = ContinuousClock()
@@ -146,7 +137,7 @@ enum EnqueueBenchmark {
 
     /// Raw nats.c: a stream like ours (work queue, file), then js_Publish one at a time with a Msg-Id.
     static func rawSingle(url: String, count: Int, body: [UInt8], stream: String) throws -> Double {
-        let (connection, js) = try rawConnect(url: url, stream: stream)
+        let (connection, js) = try rawConnect(url: url, stream: stream, sendAsap: true)
         defer { jsCtx_Destroy(js); natsConnection_Destroy(connection) }
         let subject = "raw.\(stream).ready"
         let started = DispatchTime.now().uptimeNanoseconds
@@ -167,9 +158,10 @@ enum EnqueueBenchmark {
         return Double(count) / (Double(elapsed) / 1e9)
     }
 
-    /// Raw nats.c: js_PublishAsync with MaxPending = window, MaxWait and a Msg-Id per message, then Complete.
+    /// Raw nats.c: js_PublishAsync with MaxPending = window, MaxWait and a Msg-Id per message, then Complete, on a
+    /// connection with nats.c's default flusher (send-asap off).
     static func rawBatch(url: String, count: Int, window: Int, body: [UInt8], stream: String, sameHeaders: Bool = false) throws -> Double {
-        let (connection, baseJS) = try rawConnect(url: url, stream: stream)
+        let (connection, baseJS) = try rawConnect(url: url, stream: stream, sendAsap: false)
         jsCtx_Destroy(baseJS)
         defer { natsConnection_Destroy(connection) }
         var jsOpts = jsOptions()
@@ -217,11 +209,11 @@ enum EnqueueBenchmark {
         return Double(count) / (Double(elapsed) / 1e9)
     }
 
-    private static func rawConnect(url: String, stream: String) throws -> (OpaquePointer, OpaquePointer) {
+    private static func rawConnect(url: String, stream: String, sendAsap: Bool) throws -> (OpaquePointer, OpaquePointer) {
         var options: OpaquePointer?
         natsOptions_Create(&options)
         natsOptions_SetURL(options, url)
-        natsOptions_SetSendAsap(options, ProcessInfo.processInfo.environment["BENCH_SENDASAP"] != "0")
+        natsOptions_SetSendAsap(options, sendAsap)
         var connectionPointer: OpaquePointer?
         let status = natsConnection_Connect(&connectionPointer, options)
         natsOptions_Destroy(options)

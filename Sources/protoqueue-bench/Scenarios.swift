@@ -7,7 +7,6 @@ enum Scenarios {
         enqueueBatchScenario,
         enqueueBatchHeadersScenario,
         enqueueSendAsapScenario,
-        enqueueBatchSendAsapScenario,
         processScenario,
         latencyP50Scenario,
         latencyP99Scenario,

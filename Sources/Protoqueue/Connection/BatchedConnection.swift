@@ -6,10 +6,11 @@ import Logging
 /// one socket write per message.
 ///
 /// ``NATSConnection/batchedConnection()`` opens one when it is first needed and closes it with the connection.
-/// Processors send their acknowledgements on it: they need no low latency, and one socket write per
-/// acknowledgement cost the worker and the server more than everything else about a no-op task (see
-/// `docs/processing.md`). Pull requests, confirmed acknowledgements and dead-letter publishes stay on the send-asap
-/// connection. Its permission violations reach the listeners of the connection it was made like.
+/// `enqueueBatch` publishes its tasks on it, and processors their acknowledgements and pull requests (which a
+/// processor has written at once with ``flush()``): one socket write per message cost the client and the server
+/// more than the rest of the work (see `docs/queue.md` and `docs/processing.md`). Single enqueues, confirmed
+/// acknowledgements and dead-letter publishes stay on the send-asap connection. Its permission violations reach the
+/// listeners of the connection it was made like.
 final class BatchedConnection: Sendable {
     /// The `natsConnection*`; valid until ``close()``, which runs only once no call is in progress on the
     /// ``NATSConnection`` that owns it.
@@ -44,7 +45,7 @@ final class BatchedConnection: Sendable {
         let status = natsConnection_FlushTimeout(raw, flushTimeout.milliseconds)
         if status != NATS_OK {
             events.logger.warning(
-                "could not confirm that the last acknowledgements reached the server; their tasks come back after the ack wait",
+                "no answer to a PING within the request timeout (disconnected?); messages the server did not get are sent after the reconnect or, for acknowledgements, come back after the ack wait",
                 metadata: ["protoqueue.status": "\(String(cString: natsStatus_GetText(status)))"]
             )
         }

@@ -9,7 +9,7 @@ import Logging
 import Synchronization
 
 /// The blocking half of one running processor: a subscription on an inbox of its own where the queue's durable
-/// consumer delivers, a fetch thread and an acknowledgement thread, both owned by the library.
+/// consumer delivers, and three threads owned by the library.
 ///
 /// - The **fetch thread** sends pull requests (`$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>`, reply to the inbox)
 ///   for at most as many tasks as there are free slots (`concurrency` minus tasks held and tasks requested), each
@@ -18,7 +18,9 @@ import Synchronization
 ///   `natsSubscription_Fetch` returns only once a whole batch is in, and 3.4.1's can overflow its array; it is
 ///   not used.)
 /// - The **acknowledgement thread** publishes every `+ACK`, `-NAK`, `+WPI`, `+TERM` and dead-letter record in
-///   order, frees the message and releases its slot. Dead-letter publishes block on the server's
+///   order, frees the message and releases its slot. Acknowledgements and pull requests travel on the connection's
+///   ``BatchedConnection``, written to the socket in runs.
+/// - The **write thread** has that connection's buffer written at once whenever a pull request is in it. Dead-letter publishes block on the server's
 ///   acknowledgement; that happens here, never on the cooperative pool. (Sending acknowledgements from the
 ///   handlers' tasks instead was measured slower: the pool threads then contend for nats.c's connection lock.)
 final class ProcessorEngine: @unchecked Sendable {
@@ -32,11 +34,12 @@ final class ProcessorEngine: @unchecked Sendable {
     let options: ProcessOptions
     let logger: Logger
     let connection: NATSConnection
-    private let rawConnection: OpaquePointer  // natsConnection*, for pull requests and acknowledgements
+    private let rawConnection: OpaquePointer  // natsConnection* (send-asap): the subscription, confirmed acks
     private let subscription: OpaquePointer  // natsSubscription* on `inbox`
     private let inbox: String
-    /// Where `+ACK`, `-NAK`, `+WPI` and `+TERM` go, in runs.
-    private let acknowledgements: BatchedConnection
+    /// Where pull requests and `+ACK`, `-NAK`, `+WPI`, `+TERM` travel, in runs.
+    private let batched: BatchedConnection
+    private var transport: OpaquePointer { batched.raw }
     private let jetStream: OpaquePointer  // jsCtx*, for dead-letter publishes
     private let requestTimeoutMs: Int64
     /// `$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>`.
@@ -80,8 +83,16 @@ final class ProcessorEngine: @unchecked Sendable {
     private var commands: [Command] = []
     private var ackStopping = false
 
+    // Pull requests buffered on the batched connection and not yet written, guarded by writeLock (see writeLoop).
+    private let writeLock = ConditionLock()
+    private var pullsToWrite = false
+    private var writerStopping = false
+
     private let fetcherExit = ExitSignal()
     private let ackerExit = ExitSignal()
+    private let writerExit = ConditionLock()
+    private var writerDone = false  // guarded by writerExit
+
     private let fatal = Mutex<ProtoqueueError?>(nil)
     let runningHandlers = Atomic<Int>(0)
 
@@ -95,7 +106,7 @@ final class ProcessorEngine: @unchecked Sendable {
         self.options = options
         self.logger = logger
         self.rawConnection = handles.connection
-        self.acknowledgements = handles.acknowledgements
+        self.batched = handles.batched
         self.subscription = handles.subscription
         self.inbox = handles.inbox
         self.jetStream = handles.jetStream
@@ -109,7 +120,7 @@ final class ProcessorEngine: @unchecked Sendable {
         var subscription: OpaquePointer
         var inbox: String
         var jetStream: OpaquePointer
-        var acknowledgements: BatchedConnection
+        var batched: BatchedConnection
     }
 
     /// Checks that the durable consumer exists, subscribes to a new inbox for its deliveries and starts both
@@ -143,9 +154,9 @@ final class ProcessorEngine: @unchecked Sendable {
                         operation: "bind to consumer \"\(layout.consumerName)\" of stream \"\(layout.streamName)\""
                     )
                 }
-                let acknowledgements: BatchedConnection
+                let batched: BatchedConnection
                 do throws(ProtoqueueError) {
-                    acknowledgements = try connection.batchedConnection()
+                    batched = try connection.batchedConnection()
                 } catch {
                     jsCtx_Destroy(js)
                     throw error
@@ -167,7 +178,7 @@ final class ProcessorEngine: @unchecked Sendable {
                 // Pull requests never ask for more than the free slots, so the inbox holds at most `concurrency`.
                 natsSubscription_SetPendingLimits(subscription, -1, -1)
                 return Handles(
-                    connection: rawConnection, subscription: subscription, inbox: inbox, jetStream: js, acknowledgements: acknowledgements
+                    connection: rawConnection, subscription: subscription, inbox: inbox, jetStream: js, batched: batched
                 )
             }
         } catch {
@@ -218,8 +229,19 @@ final class ProcessorEngine: @unchecked Sendable {
         }
         acker.name = "protoqueue-ack-\(layout.consumerName)"
         acker.stackSize = 1 << 20
+        let writer = Thread { [self] in
+            writeLoop()
+            writerExit.withLock {
+                writerDone = true
+                writerExit.broadcast()
+            }
+        }
+        writer.name = "protoqueue-write-\(layout.consumerName)"
+        writer.stackSize = 1 << 20
         fetcher.start()
         acker.start()
+        writer.start()
+
     }
 
     /// The error that stopped the processor on its own (the connection closed), if any.
@@ -413,10 +435,23 @@ final class ProcessorEngine: @unchecked Sendable {
         }
     }
 
-    /// Sends one pull request for `count` tasks, expiring after the fetch timeout.
+    /// Sends one pull request for `count` tasks, expiring after the fetch timeout, and has the write thread put it
+    /// on the wire at once.
+    ///
+    /// It travels on the batched connection behind the acknowledgements that freed its slots, so they reach the
+    /// socket no later than it does, and no task is delivered into a slot before the acknowledgement that freed it is
+    /// written. Whenever the worker dies, the tasks it finished without their acknowledgement having left are thus
+    /// at most the `concurrency` slots it held, as with one socket write per acknowledgement.
     private func pull(_ count: Int) -> natsStatus {
         let body = "{\"batch\":\(count),\"expires\":\(max(0, options.fetchTimeout.nanoseconds))}"
-        return body.withCString { natsConnection_PublishRequest(rawConnection, pullSubject, inbox, $0, Int32(strlen($0))) }
+        let status = body.withCString { natsConnection_PublishRequest(transport, pullSubject, inbox, $0, Int32(strlen($0))) }
+        if status == NATS_OK {
+            writeLock.withLock {
+                pullsToWrite = true
+                writeLock.broadcast()
+            }
+        }
+        return status
     }
 
     /// Reads what the inbox holds into `run`: waits up to `timeoutMilliseconds` for the first message, then takes
@@ -568,11 +603,34 @@ final class ProcessorEngine: @unchecked Sendable {
             batch.removeAll(keepingCapacity: true)
         }
         free(&settled)
-        // Acknowledgements leave in runs: make sure the server has the last ones before process() returns.
-        acknowledgements.flush()
+        // The fetch thread has ended, so no pull request is left to write; stop the writer, then make sure the
+        // server has the last acknowledgements before process() returns.
+        writeLock.withLock {
+            writerStopping = true
+            writeLock.broadcast()
+        }
+        writerExit.withLock {
+            while !writerDone { writerExit.wait() }
+        }
+        batched.flush()
         natsSubscription_Unsubscribe(subscription)
         natsSubscription_Destroy(subscription)
         jsCtx_Destroy(jetStream)
+    }
+
+    /// The write thread: whenever the fetch thread has buffered a pull request on the batched connection, has
+    /// nats.c write that connection's buffer at once (a PING round trip: everything before the PING goes out with
+    /// it) instead of within the flusher's millisecond, without the fetch thread waiting for the answer.
+    private func writeLoop() {
+        while true {
+            writeLock.lock()
+            while !pullsToWrite && !writerStopping { writeLock.wait() }
+            let write = pullsToWrite
+            pullsToWrite = false
+            writeLock.unlock()
+            guard write else { return }
+            batched.flush()
+        }
     }
 
     private func commandsPending() -> Int { ackLock.withLock { commands.count } }
@@ -628,7 +686,7 @@ final class ProcessorEngine: @unchecked Sendable {
         guard let subject = natsMsg_GetReply(delivery.pointer) else { return NATS_ILLEGAL_STATE }
         var body = body
         return body.withUTF8 { bytes -> natsStatus in
-            guard confirmed else { return natsConnection_Publish(acknowledgements.raw, subject, bytes.baseAddress, Int32(bytes.count)) }
+            guard confirmed else { return natsConnection_Publish(transport, subject, bytes.baseAddress, Int32(bytes.count)) }
             var answer: OpaquePointer?
             let status = natsConnection_Request(&answer, rawConnection, subject, bytes.baseAddress, Int32(bytes.count), requestTimeoutMs)
             if let answer { natsMsg_Destroy(answer) }
@@ -738,3 +796,4 @@ final class ExitSignal: Sendable {
         }
     }
 }
+

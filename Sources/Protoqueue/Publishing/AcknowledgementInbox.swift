@@ -19,7 +19,8 @@ final class AcknowledgementInbox: @unchecked Sendable {  // wake() from any thre
 
     /// Subscribes on a new inbox. Acknowledgements are never dropped for lack of room (no pending limit): the
     /// batch's window bounds how many can be outstanding.
-    init(connection: NATSConnection) throws(ProtoqueueError) {
+    /// - Parameter connection: The `natsConnection*` the batch publishes on.
+    init(connection: OpaquePointer) throws(ProtoqueueError) {
         var inbox: UnsafeMutablePointer<natsInbox>?
         var status = natsInbox_Create(&inbox)
         guard status == NATS_OK, let inbox else {
@@ -29,7 +30,7 @@ final class AcknowledgementInbox: @unchecked Sendable {  // wake() from any thre
         natsInbox_Destroy(inbox)
         let subject = String(decoding: prefix, as: UTF8.self) + "*"
         var subscription: OpaquePointer?
-        status = natsConnection_SubscribeSync(&subscription, connection.rawConnection, subject)
+        status = natsConnection_SubscribeSync(&subscription, connection, subject)
         guard status == NATS_OK, let subscription else {
             throw NATSErrorMapping.error(status: status, operation: "subscribe to the batch's acknowledgement inbox \"\(subject)\"", subject: subject)
         }

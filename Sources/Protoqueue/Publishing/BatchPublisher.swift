@@ -59,8 +59,9 @@ public struct BatchSummary: Sendable, Hashable {
 
 /// Drives one batch on a thread of its own, without a lock or a lookup table on the way of an acknowledgement.
 ///
-/// Each task is published (`natsConnection_PublishMsg`) with the reply subject `<inbox>.<position>` on a
-/// subscription of the batch's own (``AcknowledgementInbox``), which this thread reads: the server's acknowledgement
+/// Each task is published (`natsConnection_PublishMsg`) on the connection's ``BatchedConnection``, so that nats.c
+/// writes the tasks to the socket in runs rather than one write each, with the reply subject `<inbox>.<position>` on
+/// a subscription of the batch's own (``AcknowledgementInbox``), which this thread reads: the server's acknowledgement
 /// names the task's position, so the window is a plain ring of slots. At most `window` tasks are outstanding; a task
 /// whose acknowledgement does not come within the ack timeout is sent again from this thread (the same message, so
 /// the same id, which the server stores once), and results are reported strictly in input order.
@@ -94,6 +95,8 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     private static let pollLimit: UInt64 = 100_000_000
 
     private let connection: NATSConnection
+    /// The `natsConnection*` the tasks and their acknowledgements travel on (the batched one), set by ``run``.
+    private var transport: OpaquePointer?
     private let window: Int
     /// How many acknowledgements wake a driver that waits (fewer if fewer are pending): one wake per run of
     /// acknowledgements, not one per acknowledgement.
@@ -125,7 +128,9 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
 
     /// Runs the batch to completion on the calling (library-owned) thread.
     func run(source: () -> Input?, sink: (Output) -> Void) throws(ProtoqueueError) -> BatchSummary {
-        let inbox = try AcknowledgementInbox(connection: connection)
+        let batched = try connection.batchedConnection()
+        transport = batched.raw
+        let inbox = try AcknowledgementInbox(connection: batched.raw)
         let violations = Mutex<[PermissionViolation]>([])
         let listener = connection.events.addPermissionListener { violation in
             violations.withLock { $0.append(violation) }
@@ -199,7 +204,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
 
     /// Publishes a task, or publishes a pending one again; a synchronous failure completes it.
     private func send(_ index: Int, _ pending: Pending) {
-        let status = natsConnection_PublishMsg(connection.rawConnection, pending.message.pointer)
+        let status = natsConnection_PublishMsg(transport, pending.message.pointer)
         guard status == NATS_OK else {
             release(pending.message)
             return complete(index, .failure(NATSErrorMapping.error(status: status, operation: pending.operation, subject: pending.subject)))
