@@ -378,7 +378,10 @@ final class ProcessorEngine: @unchecked Sendable {
                 return
             }
             let now = MonotonicClock.nanoseconds()
-            if now > Self.expiryGrace { ledger.expire(before: now - Self.expiryGrace) }
+            // Stopping gives requests up at their expiry: what the server still sends after that stays unacknowledged
+            // and comes back after the ack wait.
+            let grace = slotLock.withLock { stopping } ? 0 : Self.expiryGrace
+            if now > grace { ledger.expire(before: now - grace) }
 
             slotLock.lock()
             if ledger.isEmpty && !stopping {
@@ -490,9 +493,10 @@ final class ProcessorEngine: @unchecked Sendable {
         if status == "100" { return }
         ledger.endOldest()
         if status == "409" {
+            // Rare, and worth an operator's attention: "Consumer Deleted" means no more tasks for this worker.
             var description: UnsafePointer<CChar>?
             _ = natsMsgHeader_Get(message, "Description", &description)
-            logger.debug(
+            logger.warning(
                 "the server ended a pull request",
                 metadata: ["protoqueue.status": "\(status)", "protoqueue.description": "\(description.map { String(cString: $0) } ?? "")"]
             )

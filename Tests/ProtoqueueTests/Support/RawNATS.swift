@@ -90,6 +90,12 @@ final class RawNATS: @unchecked Sendable {
         guard status == NATS_OK else { throw TestServerError(description: "delete stream \(name): \(status.rawValue)") }
     }
 
+    func deleteConsumer(stream: String, consumer: String) throws {
+        var jerr = jsErrCode(0)
+        let status = js_DeleteConsumer(js, stream, consumer, nil, &jerr)
+        guard status == NATS_OK else { throw TestServerError(description: "delete consumer \(consumer): \(status.rawValue)") }
+    }
+
     /// Publishes raw bytes synchronously (used to put tasks in a stream without the library).
     func publish(subject: String, data: [UInt8], headers: [String: String] = [:]) throws -> UInt64 {
         var message: OpaquePointer?
