@@ -41,8 +41,8 @@ public struct ProcessOptions: Sendable, Hashable {
         /// `+ACK` without waiting (the default). An ack lost in a disconnect means the task runs again after the
         /// ack wait: at-least-once, as always.
         public static let fireAndForget = AckMode(confirmed: false)
-        /// `+ACK` as a request the server confirms (what nats.c's `natsMsg_AckSync` sends): once confirmed the task is never
-        /// redelivered. Costs one round trip per task on the worker's acknowledgement thread.
+        /// `+ACK` as a request the server confirms (what nats.c's `natsMsg_AckSync` sends): once confirmed the task
+        /// is never redelivered. Costs one round trip per task on the worker's acknowledgement thread.
         public static let confirmed = AckMode(confirmed: true)
         /// `fireAndForget` or `confirmed`.
         public var description: String { confirmed ? "confirmed" : "fireAndForget" }
