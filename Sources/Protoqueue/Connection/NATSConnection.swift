@@ -40,7 +40,7 @@ public final class NATSConnection: Sendable {
 
     private let handles: Handles
     private let state = Mutex(State())
-    /// The batched sibling connection, once a processor asked for it (``batchedConnection()``).
+    /// The batched sibling connection, once a batch or a processor asked for it (``batchedConnection()``).
     private let batched = Mutex<BatchedConnection?>(nil)
     private let idle = ConditionLock()
 

@@ -18,11 +18,11 @@ import Synchronization
 ///   `natsSubscription_Fetch` returns only once a whole batch is in, and 3.4.1's can overflow its array; it is
 ///   not used.)
 /// - The **acknowledgement thread** publishes every `+ACK`, `-NAK`, `+WPI`, `+TERM` and dead-letter record in
-///   order, frees the message and releases its slot. Acknowledgements and pull requests travel on the connection's
-///   ``BatchedConnection``, written to the socket in runs.
-/// - The **write thread** has that connection's buffer written at once whenever a pull request is in it. Dead-letter publishes block on the server's
-///   acknowledgement; that happens here, never on the cooperative pool. (Sending acknowledgements from the
-///   handlers' tasks instead was measured slower: the pool threads then contend for nats.c's connection lock.)
+///   order, frees the message and releases its slot. Dead-letter publishes block on the server's acknowledgement;
+///   that happens here, never on the cooperative pool. (Sending acknowledgements from the handlers' tasks instead
+///   was measured slower: the pool threads then contend for nats.c's connection lock.) Acknowledgements and pull
+///   requests travel on the connection's ``BatchedConnection``, written to the socket in runs.
+/// - The **write thread** has that connection's buffer written at once whenever a pull request is in it.
 final class ProcessorEngine: @unchecked Sendable {
     enum Command {
         case inProgress(Delivery)
@@ -123,7 +123,7 @@ final class ProcessorEngine: @unchecked Sendable {
         var batched: BatchedConnection
     }
 
-    /// Checks that the durable consumer exists, subscribes to a new inbox for its deliveries and starts both
+    /// Checks that the durable consumer exists, subscribes to a new inbox for its deliveries and starts the
     /// threads.
     static func start(
         connection: NATSConnection, layout: QueueLayout, configuration: QueueConfiguration, options: ProcessOptions, logger: Logger
@@ -241,7 +241,6 @@ final class ProcessorEngine: @unchecked Sendable {
         fetcher.start()
         acker.start()
         writer.start()
-
     }
 
     /// The error that stopped the processor on its own (the connection closed), if any.
@@ -470,7 +469,7 @@ final class ProcessorEngine: @unchecked Sendable {
             wait = 0
             if let reply = natsMsg_GetReply(message), reply.pointee != 0 {
                 if !ledger.delivered() {
-                    logger.debug("delivery for a pull request already given up; it waits for a free slot")
+                    logger.debug("delivery for a pull request already given up; it takes the next free slot")
                 }
                 run.append(Delivery(pointer: message, engine: self))
             } else {
@@ -800,4 +799,3 @@ final class ExitSignal: Sendable {
         }
     }
 }
-
