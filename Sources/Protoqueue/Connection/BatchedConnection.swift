@@ -1,4 +1,5 @@
 import CNats
+import Foundation
 import Logging
 
 /// A second nats.c connection made with a ``NATSConnection``'s configuration but without send-asap: nats.c's flusher
@@ -6,12 +7,14 @@ import Logging
 /// one socket write per message.
 ///
 /// ``NATSConnection/batchedConnection()`` opens one when it is first needed and closes it with the connection.
-/// `enqueueBatch` publishes its tasks on it, and processors their acknowledgements and pull requests (which a
-/// processor has written at once with ``flush()``): one socket write per message cost the client and the server
-/// more than the rest of the work (see `docs/queue.md` and `docs/processing.md`). Single enqueues, confirmed
+/// `enqueueBatch` publishes its tasks on it, and processors their acknowledgements and pull requests: one socket
+/// write per message cost the client and the server more than the rest of the work (see `docs/queue.md` and
+/// `docs/processing.md`). Whoever is about to wait for an answer to what it buffered (a batch waiting for
+/// acknowledgements, a processor that sent a pull request) calls ``requestWrite()``, so the buffer leaves at once
+/// instead of within the flusher's millisecond. Single enqueues, confirmed
 /// acknowledgements and dead-letter publishes stay on the send-asap connection. Its permission violations reach the
 /// listeners of the connection it was made like.
-final class BatchedConnection: Sendable {
+final class BatchedConnection: @unchecked Sendable {  // mutable state guarded by writeLock
     /// The `natsConnection*`; valid until ``close()``, which runs only once no call is in progress on the
     /// ``NATSConnection`` that owns it.
     nonisolated(unsafe) let raw: OpaquePointer
@@ -19,6 +22,12 @@ final class BatchedConnection: Sendable {
     let events: ConnectionEvents
     private nonisolated(unsafe) let options: OpaquePointer  // natsOptions*
     private let flushTimeout: Duration
+
+    // The write thread's state, guarded by writeLock.
+    private let writeLock = ConditionLock()
+    private var writeRequested = false
+    private var writerStopping = false
+    private var writerDone = false
 
     private init(raw: OpaquePointer, options: OpaquePointer, events: ConnectionEvents, flushTimeout: Duration) {
         self.raw = raw
@@ -36,7 +45,49 @@ final class BatchedConnection: Sendable {
         logger[metadataKey: "protoqueue.connection"] = "\(purpose)"
         let events = ConnectionEvents(logger: logger, serverList: connection.events.serverList, violationsGoTo: connection.events)
         let (raw, options) = try NATSConnection.openConnection(configuration, events: events)
-        return BatchedConnection(raw: raw, options: options, events: events, flushTimeout: configuration.requestTimeout)
+        let batched = BatchedConnection(raw: raw, options: options, events: events, flushTimeout: configuration.requestTimeout)
+        let writer = Thread { batched.writeLoop() }
+        writer.name = "protoqueue-write"
+        writer.stackSize = 1 << 20
+        writer.start()
+        return batched
+    }
+
+    /// Has everything published so far written to the socket soon (by the write thread, which sends a PING and
+    /// waits for its answer; nats.c writes what is buffered before the PING along with it), without waiting.
+    func requestWrite() {
+        writeLock.withLock {
+            if !writeRequested {
+                writeRequested = true
+                writeLock.broadcast()
+            }
+        }
+    }
+
+    /// The write thread: one ``flush()`` per run of ``requestWrite()`` calls, until the connection closes.
+    private func writeLoop() {
+        while true {
+            writeLock.lock()
+            while !writeRequested && !writerStopping { writeLock.wait() }
+            let write = writeRequested
+            writeRequested = false
+            writeLock.unlock()
+            guard write else { break }
+            flush()
+        }
+        writeLock.withLock {
+            writerDone = true
+            writeLock.broadcast()
+        }
+    }
+
+    /// Ends the write thread (after the write it may be doing) and waits for it.
+    private func stopWriter() {
+        writeLock.lock()
+        writerStopping = true
+        writeLock.broadcast()
+        while !writerDone { writeLock.wait() }
+        writeLock.unlock()
     }
 
     /// Waits until the server has read everything published so far (a PING round trip, at most the request
@@ -51,8 +102,10 @@ final class BatchedConnection: Sendable {
         }
     }
 
-    /// Flushes (``flush()``), then closes and frees the connection. Blocks: call on a library thread.
+    /// Stops the write thread, flushes (``flush()``), then closes and frees the connection. Blocks: call on a
+    /// library thread.
     func close() {
+        stopWriter()
         flush()
         events.markClosing()
         natsConnection_Close(raw)
@@ -61,10 +114,11 @@ final class BatchedConnection: Sendable {
         natsOptions_Destroy(options)
     }
 
-    /// Closes and frees the connection without waiting (for a ``NATSConnection`` freed without being closed).
+    /// Closes and frees the connection without flushing (for a ``NATSConnection`` freed without being closed).
     func closeNow() {
         events.markClosing()
         natsConnection_Close(raw)
+        stopWriter()
         natsConnection_Destroy(raw)
         natsOptions_Destroy(options)
     }

@@ -9,7 +9,7 @@ import Logging
 import Synchronization
 
 /// The blocking half of one running processor: a subscription on an inbox of its own where the queue's durable
-/// consumer delivers, and three threads owned by the library.
+/// consumer delivers, and two threads owned by the library.
 ///
 /// - The **fetch thread** sends pull requests (`$JS.API.CONSUMER.MSG.NEXT.<stream>.<consumer>`, reply to the inbox)
 ///   for at most as many tasks as there are free slots (`concurrency` minus tasks held and tasks requested), each
@@ -20,9 +20,10 @@ import Synchronization
 /// - The **acknowledgement thread** publishes every `+ACK`, `-NAK`, `+WPI`, `+TERM` and dead-letter record in
 ///   order, frees the message and releases its slot. Dead-letter publishes block on the server's acknowledgement;
 ///   that happens here, never on the cooperative pool. (Sending acknowledgements from the handlers' tasks instead
-///   was measured slower: the pool threads then contend for nats.c's connection lock.) Acknowledgements and pull
-///   requests travel on the connection's ``BatchedConnection``, written to the socket in runs.
-/// - The **write thread** has that connection's buffer written at once whenever a pull request is in it.
+///   was measured slower: the pool threads then contend for nats.c's connection lock.)
+///
+/// Acknowledgements and pull requests travel on the connection's ``BatchedConnection``, written to the socket in
+/// runs; each pull request asks for an immediate write.
 final class ProcessorEngine: @unchecked Sendable {
     enum Command {
         case inProgress(Delivery)
@@ -83,15 +84,8 @@ final class ProcessorEngine: @unchecked Sendable {
     private var commands: [Command] = []
     private var ackStopping = false
 
-    // Pull requests buffered on the batched connection and not yet written, guarded by writeLock (see writeLoop).
-    private let writeLock = ConditionLock()
-    private var pullsToWrite = false
-    private var writerStopping = false
-
     private let fetcherExit = ExitSignal()
     private let ackerExit = ExitSignal()
-    private let writerExit = ConditionLock()
-    private var writerDone = false  // guarded by writerExit
 
     private let fatal = Mutex<ProtoqueueError?>(nil)
     let runningHandlers = Atomic<Int>(0)
@@ -229,18 +223,8 @@ final class ProcessorEngine: @unchecked Sendable {
         }
         acker.name = "protoqueue-ack-\(layout.consumerName)"
         acker.stackSize = 1 << 20
-        let writer = Thread { [self] in
-            writeLoop()
-            writerExit.withLock {
-                writerDone = true
-                writerExit.broadcast()
-            }
-        }
-        writer.name = "protoqueue-write-\(layout.consumerName)"
-        writer.stackSize = 1 << 20
         fetcher.start()
         acker.start()
-        writer.start()
     }
 
     /// The error that stopped the processor on its own (the connection closed), if any.
@@ -437,8 +421,8 @@ final class ProcessorEngine: @unchecked Sendable {
         }
     }
 
-    /// Sends one pull request for `count` tasks, expiring after the fetch timeout, and has the write thread put it
-    /// on the wire at once.
+    /// Sends one pull request for `count` tasks, expiring after the fetch timeout, and has the batched connection
+    /// write it at once (``BatchedConnection/requestWrite()``).
     ///
     /// It travels on the batched connection behind the acknowledgements that freed its slots, so they reach the
     /// socket no later than it does, and no task is delivered into a slot before the acknowledgement that freed it is
@@ -447,12 +431,7 @@ final class ProcessorEngine: @unchecked Sendable {
     private func pull(_ count: Int) -> natsStatus {
         let body = "{\"batch\":\(count),\"expires\":\(max(0, options.fetchTimeout.nanoseconds))}"
         let status = body.withCString { natsConnection_PublishRequest(transport, pullSubject, inbox, $0, Int32(strlen($0))) }
-        if status == NATS_OK {
-            writeLock.withLock {
-                pullsToWrite = true
-                writeLock.broadcast()
-            }
-        }
+        if status == NATS_OK { batched.requestWrite() }
         return status
     }
 
@@ -606,34 +585,11 @@ final class ProcessorEngine: @unchecked Sendable {
             batch.removeAll(keepingCapacity: true)
         }
         free(&settled)
-        // The fetch thread has ended, so no pull request is left to write; stop the writer, then make sure the
-        // server has the last acknowledgements before process() returns.
-        writeLock.withLock {
-            writerStopping = true
-            writeLock.broadcast()
-        }
-        writerExit.withLock {
-            while !writerDone { writerExit.wait() }
-        }
+        // Acknowledgements leave in runs: make sure the server has the last ones before process() returns.
         batched.flush()
         natsSubscription_Unsubscribe(subscription)
         natsSubscription_Destroy(subscription)
         jsCtx_Destroy(jetStream)
-    }
-
-    /// The write thread: whenever the fetch thread has buffered a pull request on the batched connection, has
-    /// nats.c write that connection's buffer at once (a PING round trip: everything before the PING goes out with
-    /// it) instead of within the flusher's millisecond, without the fetch thread waiting for the answer.
-    private func writeLoop() {
-        while true {
-            writeLock.lock()
-            while !pullsToWrite && !writerStopping { writeLock.wait() }
-            let write = pullsToWrite
-            pullsToWrite = false
-            writeLock.unlock()
-            guard write else { return }
-            batched.flush()
-        }
     }
 
     private func commandsPending() -> Int { ackLock.withLock { commands.count } }

@@ -168,6 +168,9 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
                 continue
             }
             if case .done = slots[emitBase % window] { continue }
+            // About to wait for acknowledgements: what this batch buffered must leave now, not within the
+            // flusher's millisecond (a small window would otherwise wait for it on every turn).
+            batched.requestWrite()
             now = MonotonicClock.nanoseconds()
             inbox.take(into: &received, wakeAt: max(1, min(refill, pendingCount)), deadline: min(nextDeadline, now + Self.pollLimit))
             settle(&received, inbox: inbox)

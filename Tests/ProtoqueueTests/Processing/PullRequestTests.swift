@@ -48,15 +48,17 @@ struct PullRequestTests {
         let queue = try await Queue<EmailTask>(
             connection: fixture.connection, name: fixture.queue.name, configuration: fixture.queue.configuration, logger: logger
         )
-        let worker = Task { try await queue.process(options: .init(concurrency: 2, fetchTimeout: .milliseconds(100))) { _, _ in .success } }
-        try await Task.sleep(for: .milliseconds(200))
+        let worker = Task { try await queue.process(options: .init(concurrency: 2, fetchTimeout: .seconds(2))) { _, _ in .success } }
+        // Delete the consumer while one of the worker's requests waits on it (the server then ends that request).
+        #expect(await eventually(timeout: .seconds(5)) { ((try? await queue.stats().waitingPulls) ?? 0) >= 1 })
         try fixture.raw.deleteConsumer(stream: queue.layout.streamName, consumer: queue.layout.consumerName)
-        // The open request ends with "409 Consumer Deleted", which the worker reports; later requests go unanswered
-        // and are given up after their expiry.
+        // The waiting request ends with "409 Consumer Deleted", which the worker reports; later requests go
+        // unanswered and are given up at their expiry.
         #expect(await eventually(timeout: .seconds(5)) { store.messages.contains { $0.hasPrefix("warning the server ended a pull request") } }, "\(store.messages)")
         let cancelAt = ContinuousClock.now
         worker.cancel()
         try await worker.value
-        #expect(ContinuousClock.now - cancelAt < .seconds(3))
+        // Stopping waits for the open request's expiry (the fetch timeout) at most.
+        #expect(ContinuousClock.now - cancelAt < .seconds(4))
     }
 }
