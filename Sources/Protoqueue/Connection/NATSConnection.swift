@@ -42,6 +42,15 @@ public final class NATSConnection: Sendable {
     private let state = Mutex(State())
     /// The batched sibling connection, once a batch or a processor asked for it (``batchedConnection()``).
     private let batched = Mutex<BatchedConnection?>(nil)
+    /// Subscriptions unsubscribed but not yet freed (``retire(_:)``), with when they were retired.
+    private let retired = Mutex<[(subscription: RetiredSubscription, at: UInt64)]>([])
+
+    private struct RetiredSubscription: @unchecked Sendable {
+        var pointer: OpaquePointer  // natsSubscription*
+    }
+
+    /// How long a retired subscription stays allocated.
+    private static let retirementDelay: UInt64 = 1_000_000_000
     private let idle = ConditionLock()
 
     private init(configuration: NATSConnectionConfiguration, logger: Logger, events: ConnectionEvents, pool: BlockingThreadPool, handles: Handles) {
@@ -272,6 +281,34 @@ public final class NATSConnection: Sendable {
         }
     }
 
+    /// Unsubscribes `subscription` (of this connection or its ``BatchedConnection``) now and frees it a second later,
+    /// or when the connection closes.
+    ///
+    /// nats.c 3.4.1's reader thread looks a subscription up and then locks it without holding a reference, so freeing
+    /// one while a message for it is arriving (a late acknowledgement of a batch, a delivery for a pull request that
+    /// outlived its worker) can use freed memory (nats.c #637, fixed in 3.6.1). A second is far longer than that
+    /// window; subscriptions whose second is up are freed here, on the next retirement.
+    func retire(_ subscription: OpaquePointer) {
+        natsSubscription_Unsubscribe(subscription)
+        let now = MonotonicClock.nanoseconds()
+        let due = retired.withLock { list -> [RetiredSubscription] in
+            let due = list.filter { now - $0.at >= Self.retirementDelay }.map(\.subscription)
+            list.removeAll { now - $0.at >= Self.retirementDelay }
+            list.append((RetiredSubscription(pointer: subscription), now))
+            return due
+        }
+        for old in due { natsSubscription_Destroy(old.pointer) }
+    }
+
+    /// Frees every retired subscription; only once both nats.c connections are closed (no reader thread is left).
+    private func freeRetired() {
+        let all = retired.withLock { list -> [RetiredSubscription] in
+            defer { list.removeAll() }
+            return list.map(\.subscription)
+        }
+        for subscription in all { natsSubscription_Destroy(subscription.pointer) }
+    }
+
     /// The shared asynchronous publisher used by single ``Queue/enqueue(_:options:)`` calls.
     func sharedPublisher() throws(ProtoqueueError) -> AsyncPublisher {
         let result: Result<AsyncPublisher, ProtoqueueError> = state.withLock { state in
@@ -332,6 +369,7 @@ public final class NATSConnection: Sendable {
                 natsConnection_Close(handles.connection)
                 _ = events.waitUntilClosed(timeout: .seconds(2))
             }
+            freeRetired()
             natsConnection_Destroy(handles.connection)
             natsOptions_Destroy(handles.options)
             pool.shutdown(timeout: .seconds(2))
@@ -347,6 +385,7 @@ public final class NATSConnection: Sendable {
             jsCtx_Destroy(handles.jetStream)
             events.markClosing()
             natsConnection_Close(handles.connection)
+            freeRetired()
             natsConnection_Destroy(handles.connection)
             natsOptions_Destroy(handles.options)
             pool.shutdownWithoutWaiting()

@@ -587,8 +587,8 @@ final class ProcessorEngine: @unchecked Sendable {
         free(&settled)
         // Acknowledgements leave in runs: make sure the server has the last ones before process() returns.
         batched.flush()
-        natsSubscription_Unsubscribe(subscription)
-        natsSubscription_Destroy(subscription)
+        // Deliveries for requests the server still holds may be arriving: nats.c frees the subscription later.
+        connection.retire(subscription)
         jsCtx_Destroy(jetStream)
     }
 

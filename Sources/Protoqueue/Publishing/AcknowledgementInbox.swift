@@ -84,10 +84,10 @@ final class AcknowledgementInbox: @unchecked Sendable {  // wake() from any thre
     /// Ends a wait in ``take(into:wakeAt:deadline:)`` at its next step (for a permission error that concerns the batch).
     func wake() { woken.store(true, ordering: .relaxed) }
 
-    /// Unsubscribes and frees the subscription.
-    func close() {
-        natsSubscription_Unsubscribe(subscription)
-        natsSubscription_Destroy(subscription)
+    /// Unsubscribes; `owner` frees the subscription later (``NATSConnection/retire(_:)``: late acknowledgements of
+    /// re-sent tasks may still be arriving).
+    func close(retiringWith owner: NATSConnection) {
+        owner.retire(subscription)
     }
 
     /// Takes every acknowledgement already queued, without waiting.

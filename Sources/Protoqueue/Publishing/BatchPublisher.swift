@@ -138,7 +138,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         }
         defer {
             connection.events.removePermissionListener(listener)
-            inbox.close()
+            inbox.close(retiringWith: connection)
             freeReleased()
         }
         var received: [OwnedMessage] = []
