@@ -11,9 +11,9 @@ import Logging
 /// write per message cost the client and the server more than the rest of the work (see `docs/queue.md` and
 /// `docs/processing.md`). Whoever is about to wait for an answer to what it buffered (a batch waiting for
 /// acknowledgements, a processor that sent a pull request) calls ``requestWrite()``, so the buffer leaves at once
-/// instead of within the flusher's millisecond. Single enqueues, confirmed
-/// acknowledgements and dead-letter publishes stay on the send-asap connection. Its permission violations reach the
-/// listeners of the connection it was made like.
+/// instead of within the flusher's millisecond. Single enqueues, confirmed acknowledgements and dead-letter publishes
+/// stay on the send-asap connection. Its permission violations reach the listeners of the connection it was made
+/// like; its log lines carry `protoqueue.connection=batched`.
 final class BatchedConnection: @unchecked Sendable {  // mutable state guarded by writeLock
     /// The `natsConnection*`; valid until ``close()``, which runs only once no call is in progress on the
     /// ``NATSConnection`` that owns it.
@@ -37,12 +37,11 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
     }
 
     /// Connects to `connection`'s servers with its configuration, send-asap off. Blocks: call on a library thread.
-    /// - Parameter purpose: What it carries, for its log lines (`protoqueue.connection`).
-    static func open(like connection: NATSConnection, purpose: String) throws(ProtoqueueError) -> BatchedConnection {
+    static func open(like connection: NATSConnection) throws(ProtoqueueError) -> BatchedConnection {
         var configuration = connection.configuration
         configuration.sendAsap = false
         var logger = connection.logger
-        logger[metadataKey: "protoqueue.connection"] = "\(purpose)"
+        logger[metadataKey: "protoqueue.connection"] = "batched"
         let events = ConnectionEvents(logger: logger, serverList: connection.events.serverList, violationsGoTo: connection.events)
         let (raw, options) = try NATSConnection.openConnection(configuration, events: events)
         let batched = BatchedConnection(raw: raw, options: options, events: events, flushTimeout: configuration.requestTimeout)

@@ -275,7 +275,7 @@ public final class NATSConnection: Sendable {
     func batchedConnection() throws(ProtoqueueError) -> BatchedConnection {
         try batched.withLock { batched throws(ProtoqueueError) -> BatchedConnection in
             if let batched { return batched }
-            let opened = try BatchedConnection.open(like: self, purpose: "batched")
+            let opened = try BatchedConnection.open(like: self)
             batched = opened
             return opened
         }

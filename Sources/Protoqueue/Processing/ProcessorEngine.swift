@@ -35,7 +35,6 @@ final class ProcessorEngine: @unchecked Sendable {
     let options: ProcessOptions
     let logger: Logger
     let connection: NATSConnection
-    private let rawConnection: OpaquePointer  // natsConnection* (send-asap): the subscription, confirmed acks
     private let subscription: OpaquePointer  // natsSubscription* on `inbox`
     private let inbox: String
     /// Where pull requests and `+ACK`, `-NAK`, `+WPI`, `+TERM` travel, in runs.
@@ -99,7 +98,6 @@ final class ProcessorEngine: @unchecked Sendable {
         self.configuration = configuration
         self.options = options
         self.logger = logger
-        self.rawConnection = handles.connection
         self.batched = handles.batched
         self.subscription = handles.subscription
         self.inbox = handles.inbox
@@ -110,7 +108,6 @@ final class ProcessorEngine: @unchecked Sendable {
     }
 
     private struct Handles: @unchecked Sendable {
-        var connection: OpaquePointer
         var subscription: OpaquePointer
         var inbox: String
         var jetStream: OpaquePointer
@@ -171,9 +168,7 @@ final class ProcessorEngine: @unchecked Sendable {
                 }
                 // Pull requests never ask for more than the free slots, so the inbox holds at most `concurrency`.
                 natsSubscription_SetPendingLimits(subscription, -1, -1)
-                return Handles(
-                    connection: rawConnection, subscription: subscription, inbox: inbox, jetStream: js, batched: batched
-                )
+                return Handles(subscription: subscription, inbox: inbox, jetStream: js, batched: batched)
             }
         } catch {
             connection.endCall()
@@ -361,12 +356,11 @@ final class ProcessorEngine: @unchecked Sendable {
                 return
             }
             let now = MonotonicClock.nanoseconds()
+            slotLock.lock()
             // Stopping gives requests up at their expiry: what the server still sends after that stays unacknowledged
             // and comes back after the ack wait.
-            let grace = slotLock.withLock { stopping } ? 0 : Self.expiryGrace
+            let grace = stopping ? 0 : Self.expiryGrace
             if now > grace { ledger.expire(before: now - grace) }
-
-            slotLock.lock()
             if ledger.isEmpty && !stopping {
                 if freeSlots == 0 {
                     // Wake at least every fetch timeout to notice a closing connection.
@@ -647,7 +641,9 @@ final class ProcessorEngine: @unchecked Sendable {
         return body.withUTF8 { bytes -> natsStatus in
             guard confirmed else { return natsConnection_Publish(transport, subject, bytes.baseAddress, Int32(bytes.count)) }
             var answer: OpaquePointer?
-            let status = natsConnection_Request(&answer, rawConnection, subject, bytes.baseAddress, Int32(bytes.count), requestTimeoutMs)
+            // On the send-asap connection: a request waits for its answer, and the flusher's millisecond would be
+            // added to every confirmed acknowledgement.
+            let status = natsConnection_Request(&answer, connection.rawConnection, subject, bytes.baseAddress, Int32(bytes.count), requestTimeoutMs)
             if let answer { natsMsg_Destroy(answer) }
             return status
         }
