@@ -22,6 +22,8 @@ extension WireFormat {
         /// Prefix under which the original `Nats-*` headers are kept (`Nats-Msg-Id` → `Protoqueue-Original-Nats-Msg-Id`),
         /// since the server would act on them again.
         public static let originalPrefix = "Protoqueue-Original-"
+        /// The prefix every failure header shares.
+        static let failurePrefix = "Protoqueue-DLQ-"
     }
 
     /// The task id carried by a replayed task (its `Nats-Msg-Id` is the replay's own id).

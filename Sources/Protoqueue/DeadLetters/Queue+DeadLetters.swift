@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CNats
 import Foundation
 
@@ -142,7 +137,6 @@ extension Queue {
     }
 
     private func decode(_ raw: RawRecord) -> DeadLetter<Message> {
-        typealias H = WireFormat.DeadLetterHeader
         let headers = raw.headers
         var task: Message?
         var decodeError: ProtoqueueError?
@@ -155,25 +149,22 @@ extension Queue {
                 decodeError = error
             }
         }
-        var details: [String: String] = [:]
-        for (key, value) in headers where key.hasPrefix(H.detailPrefix) {
-            details[String(key.dropFirst(H.detailPrefix.count))] = value
-        }
+        let record = DeadLetterRecord(headers: headers)
         return DeadLetter(
             sequence: raw.sequence,
             task: task,
             decodeError: decodeError,
             payload: raw.payload,
             headers: headers,
-            taskID: headers[WireFormat.taskIDHeader] ?? headers[H.originalPrefix + WireFormat.Header.messageID],
-            reason: DeadLetterReason(headers[H.reason] ?? "unknown"),
-            error: headers[H.error] ?? "",
-            details: details,
-            attempts: headers[H.attempts].flatMap { Int($0) } ?? 0,
-            originalSubject: headers[H.subject] ?? "",
-            originalStream: headers[H.stream] ?? "",
-            originalSequence: headers[H.sequence].flatMap { UInt64($0) } ?? 0,
-            failedAt: headers[H.failedAt].flatMap { Int64($0) }.map { Date(timeIntervalSince1970: Double($0) / 1000) }
+            taskID: DeadLetterRecord.taskID(headers: headers),
+            reason: record.reason,
+            error: record.error,
+            details: record.details,
+            attempts: Int(clamping: record.attempts),
+            originalSubject: record.subject,
+            originalStream: record.stream,
+            originalSequence: record.sequence,
+            failedAt: record.failedAt.map { Date(timeIntervalSince1970: Double($0) / 1000) }
         )
     }
 }
@@ -184,7 +175,7 @@ struct RawRecord: Sendable {
     var subject: String
     var payload: [UInt8]
     var headers: [String: String]
-    var allHeaders: [(String, String)]
+    var allHeaders: [(name: String, value: String)]
 }
 
 /// Blocking reads and writes of the dead-letter stream. Runs on connection threads.
@@ -213,32 +204,13 @@ enum DeadLetterStore {
             throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read dead-letter record \(sequence) of \"\(stream)\"")
         }
         defer { natsMsg_Destroy(message) }
-        let length = Int(natsMsg_GetDataLength(message))
-        var payload: [UInt8] = []
-        if length > 0, let data = natsMsg_GetData(message) {
-            payload = [UInt8](UnsafeRawBufferPointer(start: data, count: length))
-        }
-        var all: [(String, String)] = []
-        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
-        var count: Int32 = 0
-        if natsMsgHeader_Keys(message, &keys, &count) == NATS_OK, let keys {
-            for index in 0..<Int(count) {
-                guard let key = keys[index] else { continue }
-                var values: UnsafeMutablePointer<UnsafePointer<CChar>?>?
-                var valueCount: Int32 = 0
-                if natsMsgHeader_Values(message, key, &values, &valueCount) == NATS_OK, let values {
-                    for valueIndex in 0..<Int(valueCount) {
-                        all.append((String(cString: key), values[valueIndex].map { String(cString: $0) } ?? ""))
-                    }
-                    free(values)
-                }
-            }
-            free(keys)
-        }
+        let all = NATSMessageReader.headers(message)
         var headers: [String: String] = [:]
         for (key, value) in all where headers[key] == nil { headers[key] = value }
-        let subject = natsMsg_GetSubject(message).map { String(cString: $0) } ?? ""
-        return RawRecord(sequence: sequence, subject: subject, payload: payload, headers: headers, allHeaders: all)
+        return RawRecord(
+            sequence: sequence, subject: NATSMessageReader.subject(message), payload: NATSMessageReader.body(message),
+            headers: headers, allHeaders: all
+        )
     }
 
     /// Republishes the record's task to its original subject (fresh attempt count), then deletes the record.
@@ -246,16 +218,8 @@ enum DeadLetterStore {
         typealias H = WireFormat.DeadLetterHeader
         var subject = record.headers[H.subject] ?? layout.readySubject()
         if !subject.hasPrefix(layout.subject + ".ready.") { subject = layout.readySubject() }
-        let taskID = record.headers[WireFormat.taskIDHeader] ?? record.headers[H.originalPrefix + WireFormat.Header.messageID]
-        var headers: [(String, String)] = []
-        for (key, value) in record.allHeaders {
-            if key.hasPrefix("Protoqueue-DLQ-") || key.hasPrefix(H.originalPrefix) || key == WireFormat.taskIDHeader
-                || key == WireFormat.replayedFromHeader || key.lowercased().hasPrefix("nats-")
-            {
-                continue
-            }
-            headers.append((key, value))
-        }
+        let taskID = DeadLetterRecord.taskID(headers: record.headers)
+        var headers = DeadLetterRecord.replayedHeaders(of: record.allHeaders)
         if let taskID { headers.append((WireFormat.taskIDHeader, taskID)) }
         headers.append((WireFormat.replayedFromHeader, "\(layout.deadLetterStreamName):\(record.sequence)"))
         let messageID = WireFormat.replayMessageID(deadLetterStream: layout.deadLetterStreamName, sequence: record.sequence)

@@ -43,9 +43,6 @@ final class BlockingThreadPool: @unchecked Sendable {
         }
     }
 
-    /// Queues `job` without waiting for it; returns `false` when the pool is shut down.
-    func execute(_ job: @escaping @Sendable () -> Void) -> Bool { submit(job) }
-
     /// Queues `job`; returns `false` when the pool is shut down.
     private func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
         lock.lock()

@@ -33,28 +33,27 @@ extension Queue {
         )
         logger.debug("processing", metadata: ["protoqueue.concurrency": "\(options.concurrency)", "protoqueue.consumer": "\(layout.consumerName)"])
         let runner = TaskRunner<Message>(engine: engine, configuration: configuration, logger: logger, handler: handler)
+        let running = RunningHandlers()
         await withTaskCancellationOrGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                while let delivery = await engine.nextDelivery() {
-                    engine.runningHandlers.add(1, ordering: .relaxed)
+                while let delivery = await engine.handOff.next() {
+                    running.started()
                     group.addTask {
                         var next: Delivery? = delivery
                         while let current = next {
                             await runner.run(current)
-                            next = engine.takeFetched()
+                            next = engine.handOff.take()
                         }
-                        engine.runningHandlers.subtract(1, ordering: .relaxed)
+                        running.ended()
                     }
                 }
                 // Stopping: no new handler starts. Give running ones their grace, then cancel them.
-                let deadline = ContinuousClock.now + options.shutdownTimeout
-                while engine.runningHandlers.load(ordering: .relaxed) > 0 && !Task.isCancelled && ContinuousClock.now < deadline {
-                    try? await Task.sleep(for: .milliseconds(5))
-                }
-                let still = engine.runningHandlers.load(ordering: .relaxed)
-                if still > 0 {
-                    logger.warning("cancelling handlers still running at shutdown", metadata: ["protoqueue.count": "\(still)"])
-                    group.cancelAll()
+                if await !running.waitUntilIdle(timeout: options.shutdownTimeout) {
+                    let still = running.count
+                    if still > 0 {
+                        logger.warning("cancelling handlers still running at shutdown", metadata: ["protoqueue.count": "\(still)"])
+                        group.cancelAll()
+                    }
                 }
             }
         } onCancelOrGracefulShutdown: {
@@ -97,106 +96,5 @@ public struct QueueProcessor<Message: ProtoqueueMessage>: Service {
     /// - Throws: What ``Queue/process(options:handler:)`` throws.
     public func run() async throws {
         try await queue.process(options: options, handler: handler)
-    }
-}
-
-/// Runs one delivery: checks, decodes, calls the handler, turns the outcome into a ``Settlement``.
-/// Per-task concerns that come later (automatic in-progress heartbeats, per-task deadlines, tracing spans from
-/// `traceparent`, metrics per outcome, priority tiers) hook in here and in ``ProcessorEngine``'s single
-/// settlement path.
-struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
-    let engine: ProcessorEngine
-    let configuration: QueueConfiguration
-    let logger: Logger
-    let handler: Queue<Message>.Handler
-
-    func run(_ delivery: Delivery) async {
-        let received = delivery.read()
-        let attempt = Int(clamping: received.deliveries)
-        let maxAttempts = configuration.consumer.maxDeliveries
-        func failure(_ reason: DeadLetterReason, _ error: String, details: [String: String] = [:]) -> Settlement {
-            .deadLetter(
-                DeadLetterFailure(
-                    reason: reason, error: error, details: details, attempts: received.deliveries, subject: received.subject,
-                    stream: received.stream, sequence: received.streamSequence, consumer: received.consumer
-                )
-            )
-        }
-        let id = received.headers[WireFormat.taskIDHeader] ?? received.headers[WireFormat.Header.messageID] ?? "seq-\(received.streamSequence)"
-        var taskLogger: Logger {
-            var taskLogger = logger
-            taskLogger[metadataKey: "protoqueue.task_id"] = "\(id)"
-            taskLogger[metadataKey: "protoqueue.attempt"] = "\(attempt)"
-            taskLogger[metadataKey: "protoqueue.sequence"] = "\(received.streamSequence)"
-            return taskLogger
-        }
-
-        // A delivery past the attempts: ack timeouts or worker crashes used them up. Grace delivery: dead-letter it.
-        if let maxAttempts, attempt > maxAttempts {
-            taskLogger.warning("task delivered past its attempts without being settled; dead-lettering it")
-            delivery.settle(
-                failure(.maxDeliveries, "delivered \(attempt) times, more than the \(maxAttempts) attempts allowed, without being settled (ack wait expired or worker crashed)")
-            )
-            return
-        }
-        if let type = received.headers[WireFormat.Header.messageType], type != Message.protoMessageName {
-            taskLogger.error("task has another message type; dead-lettering it", metadata: ["protoqueue.type": "\(type)"])
-            delivery.settle(failure(.decode, "message type \(type), expected \(Message.protoMessageName)"))
-            return
-        }
-        let task: Message
-        do throws(ProtoqueueError) {
-            task = try Message(serializedBytes: received.data)
-        } catch {
-            taskLogger.error("task payload does not decode; dead-lettering it", metadata: ["protoqueue.error": "\(error)"])
-            delivery.settle(failure(.decode, error.description))
-            return
-        }
-
-        var metadata: [String: String] = [:]
-        for (key, value) in received.headers where key.hasPrefix(WireFormat.metadataPrefix) {
-            metadata[String(key.dropFirst(WireFormat.metadataPrefix.count))] = value
-        }
-        let enqueuedAt = received.headers[WireFormat.Header.enqueuedAt].flatMap(Int64.init).map {
-            Date(timeIntervalSince1970: Double($0) / 1000)
-        }
-        let context = TaskContext(
-            id: id, attempt: attempt, maxAttempts: maxAttempts, enqueuedAt: enqueuedAt, metadata: metadata,
-            headers: received.headers, subject: received.subject, streamSequence: received.streamSequence,
-            baseLogger: logger, delivery: delivery
-        )
-
-        let settlement: Settlement
-        do {
-            let result = try await handler(task, context)
-            switch result {
-            case .success:
-                settlement = .ack
-            case .retry(let after):
-                if let maxAttempts, attempt >= maxAttempts {
-                    settlement = failure(.retriesExhausted, "the handler asked for a retry on attempt \(attempt) of \(maxAttempts)")
-                } else {
-                    settlement = .nak(delay: after ?? configuration.retry.delay(afterAttempt: attempt))
-                }
-            case .failure(let error, let details):
-                settlement = failure(.failed, error, details: details)
-            }
-        } catch {
-            if Task.isCancelled {
-                // Stopped while running: not the task's fault. Back to the server at once.
-                taskLogger.debug("handler cancelled; returning the task", metadata: ["protoqueue.error": "\(error)"])
-                settlement = .nak(delay: .zero)
-            } else if let maxAttempts, attempt >= maxAttempts {
-                settlement = failure(.retriesExhausted, String(describing: error))
-            } else {
-                let delay = configuration.retry.delay(afterAttempt: attempt)
-                taskLogger.debug("handler threw; retrying", metadata: ["protoqueue.error": "\(error)", "protoqueue.delay": "\(delay)"])
-                settlement = .nak(delay: delay)
-            }
-        }
-        if case .deadLetter(let info) = settlement {
-            taskLogger.warning("task failed; dead-lettering it", metadata: ["protoqueue.reason": "\(info.reason)", "protoqueue.error": "\(info.error)"])
-        }
-        delivery.settle(settlement)
     }
 }

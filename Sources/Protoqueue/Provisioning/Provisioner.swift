@@ -192,7 +192,7 @@ enum Provisioner {
 
     // MARK: Consumer
 
-    private static func ensureConsumer(js: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration) throws(ProtoqueueError) -> Bool {
+    static func ensureConsumer(js: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration) throws(ProtoqueueError) -> Bool {
         let consumer = configuration.consumer
         let wantedBackoff = consumer.backoff.map(\.nanoseconds)
         // Attempts plus grace deliveries, in which a worker dead-letters the task (Processing/Delivery.swift).

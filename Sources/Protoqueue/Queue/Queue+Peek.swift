@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CNats
 
 /// A task as stored in the stream, decoded, with what its headers say.
@@ -37,7 +32,7 @@ extension Queue {
                 throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read message \(sequence) of stream \"\(stream)\"")
             }
             defer { natsMsg_Destroy(message) }
-            return (String(cString: natsMsg_GetSubject(message)), WireMessageReader.body(message), WireMessageReader.headers(message))
+            return (NATSMessageReader.subject(message), NATSMessageReader.body(message), NATSMessageReader.firstHeaderValues(message))
         }
         let (subject, body, headers) = raw
         if let type = headers[WireFormat.Header.messageType], type != Message.protoMessageName {
@@ -56,30 +51,5 @@ extension Queue {
             metadata: metadata,
             task: task
         )
-    }
-}
-
-/// Reads the body and headers of a nats.c message (on a library thread, while the message is alive).
-enum WireMessageReader {
-    static func body(_ message: OpaquePointer) -> [UInt8] {
-        let length = Int(natsMsg_GetDataLength(message))
-        guard length > 0, let data = natsMsg_GetData(message) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: data, count: length))
-    }
-
-    static func headers(_ message: OpaquePointer) -> [String: String] {
-        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
-        var count: Int32 = 0
-        var headers: [String: String] = [:]
-        guard natsMsgHeader_Keys(message, &keys, &count) == NATS_OK, let keys else { return headers }
-        defer { free(keys) }
-        for index in 0..<Int(count) {
-            guard let key = keys[index] else { continue }
-            var value: UnsafePointer<CChar>?
-            if natsMsgHeader_Get(message, key, &value) == NATS_OK, let value {
-                headers[String(cString: key)] = String(cString: value)
-            }
-        }
-        return headers
     }
 }

@@ -6,7 +6,7 @@ import TaskSchemas
 import Testing
 
 /// The worker sends its own pull requests: the server's answers to them (expiry, a consumer that went away) must
-/// neither stall it nor crash it, and a consumer deleted under it is reported.
+/// neither stall it nor crash it; a consumer deleted under it is re-created, and a deleted stream ends it.
 @Suite("Pull requests", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct PullRequestTests {
     @Test func anIdleWorkerPullsAgainAsEachRequestExpiresSoANewTaskStartsAtOnce() async throws {
@@ -40,7 +40,7 @@ struct PullRequestTests {
         #expect(error?.message.contains(fixture.queue.layout.consumerName) == true, "\(String(describing: error))")
     }
 
-    @Test func aConsumerDeletedUnderARunningWorkerIsReportedAndCancellingStillStopsIt() async throws {
+    @Test func aConsumerDeletedUnderARunningWorkerIsRecreatedAndTheWorkerGoesOn() async throws {
         let fixture = try await ProcessingFixture.make()
         defer { Task { await fixture.close() } }
         let store = CapturingLogHandler.Store()
@@ -48,17 +48,44 @@ struct PullRequestTests {
         let queue = try await Queue<EmailTask>(
             connection: fixture.connection, name: fixture.queue.name, configuration: fixture.queue.configuration, logger: logger
         )
-        let worker = Task { try await queue.process(options: .init(concurrency: 2, fetchTimeout: .seconds(2))) { _, _ in .success } }
-        // Delete the consumer while one of the worker's requests waits on it (the server then ends that request).
+        let done = Recorder<String>()
+        let worker = Task {
+            try await queue.process(options: .init(concurrency: 2, fetchTimeout: .seconds(2))) { task, _ in
+                done.record(task.to)
+                return .success
+            }
+        }
+        // Delete the consumer while one of the worker's requests waits on it (the server then ends that request
+        // with "409 Consumer Deleted").
         #expect(await eventually(timeout: .seconds(5)) { ((try? await queue.stats().waitingPulls) ?? 0) >= 1 })
         try fixture.raw.deleteConsumer(stream: queue.layout.streamName, consumer: queue.layout.consumerName)
-        // The waiting request ends with "409 Consumer Deleted", which the worker reports; later requests go
-        // unanswered and are given up at their expiry.
-        #expect(await eventually(timeout: .seconds(5)) { store.messages.contains { $0.hasPrefix("warning the server ended a pull request") } }, "\(store.messages)")
+        #expect(
+            await eventually(timeout: .seconds(5)) { store.messages.contains { $0.hasPrefix("warning consumer was deleted") } },
+            "\(store.messages)"
+        )
+        // The re-created consumer serves the worker: tasks enqueued now are processed.
+        try await fixture.enqueue(3, prefix: "after-delete")
+        #expect(await eventually(timeout: .seconds(5)) { done.count == 3 }, "processed \(done.all)")
         let cancelAt = ContinuousClock.now
         worker.cancel()
         try await worker.value
         // Stopping waits for the open request's expiry (the fetch timeout) at most.
         #expect(ContinuousClock.now - cancelAt < .seconds(4))
+    }
+
+    @Test func aWorkerWhoseStreamIsDeletedUnderItEndsWithAnErrorNamingTheConsumer() async throws {
+        let fixture = try await ProcessingFixture.make()
+        defer { Task { await fixture.close() } }
+        let queue = fixture.queue
+        let worker = Task { try await queue.process(options: .init(concurrency: 2, fetchTimeout: .seconds(2))) { _, _ in .success } }
+        #expect(await eventually(timeout: .seconds(5)) { ((try? await queue.stats().waitingPulls) ?? 0) >= 1 })
+        let deletedAt = ContinuousClock.now
+        try fixture.raw.deleteStream(queue.layout.streamName)
+        // Without the stream the consumer cannot be re-created: process() ends by itself, within seconds.
+        let result = await worker.result
+        #expect(ContinuousClock.now - deletedAt < .seconds(5))
+        let error = #expect(throws: ProtoqueueError.self) { try result.get() }
+        #expect(error?.code == .streamNotFound, "\(String(describing: error))")
+        #expect(error?.message.contains("consumer \"\(queue.layout.consumerName)\"") == true, "\(String(describing: error))")
     }
 }

@@ -1,0 +1,95 @@
+/// What happened to one delivery before its settlement was decided.
+enum TaskOutcome: Sendable, Equatable {
+    /// The payload did not decode as the queue's type, or `Protoqueue-Type` named another type; the handler
+    /// was not called.
+    case undecodable(String)
+    /// The handler returned a result.
+    case returned(TaskResult)
+    /// The handler threw; the text is the error's description.
+    case threw(String)
+    /// The handler threw after it was cancelled (the worker is stopping): not the task's fault.
+    case cancelled
+}
+
+/// What a delivery's outcome turns into: the acknowledgement it gets, or the dead-letter record it becomes.
+enum Settlement: Sendable, Equatable {
+    /// `+ACK` (or a confirmed ack, per ``ProcessOptions/AckMode``).
+    case ack
+    /// `-NAK`, with a delay when it is positive.
+    case nak(delay: Duration)
+    /// A dead-letter record (stored by the server first), then `+TERM`; only `+TERM` when dead letters are off.
+    case deadLetter(reason: DeadLetterReason, error: String, details: [String: String])
+
+    /// The metric and log name of the settlement: `ack`, `nak` or `dlq`.
+    var name: String {
+        switch self {
+        case .ack: "ack"
+        case .nak: "nak"
+        case .deadLetter: "dlq"
+        }
+    }
+}
+
+/// The decision "outcome × attempt × attempts allowed × retry policy → settlement", as pure functions.
+///
+/// `docs/processing.md` ("What each outcome does") is this table in prose; `SettlementDecisionTests` covers
+/// every row of it.
+enum SettlementDecision {
+    /// Whether `attempt` is a grace delivery: one past the attempts allowed, which only ack timeouts or crashed
+    /// workers produce. Such a delivery is dead-lettered (reason `maxDeliveries`) without running the handler.
+    static func isGraceDelivery(attempt: Int, maxAttempts: Int?) -> Bool {
+        guard let maxAttempts else { return false }
+        return attempt > maxAttempts
+    }
+
+    /// The settlement of a delivery at `attempt` (from 1) whose handler did not run because it is a grace
+    /// delivery.
+    static func graceDelivery(attempt: Int, maxAttempts: Int) -> Settlement {
+        .deadLetter(
+            reason: .maxDeliveries,
+            error: "delivered \(attempt) times, more than the \(maxAttempts) attempts allowed, without being settled "
+                + "(ack wait expired or worker crashed)",
+            details: [:]
+        )
+    }
+
+    /// The settlement of `outcome` at `attempt` (from 1).
+    /// - Parameters:
+    ///   - outcome: What the handler (or decoding) did.
+    ///   - attempt: The delivery count.
+    ///   - maxAttempts: The attempts allowed; `nil` for unlimited.
+    ///   - retryDelay: The retry policy's delay after a failed attempt (called only for a retry).
+    static func settlement(
+        for outcome: TaskOutcome,
+        attempt: Int,
+        maxAttempts: Int?,
+        retryDelay: (Int) -> Duration
+    ) -> Settlement {
+        if let maxAttempts, isGraceDelivery(attempt: attempt, maxAttempts: maxAttempts) {
+            return graceDelivery(attempt: attempt, maxAttempts: maxAttempts)
+        }
+        let lastAttempt = maxAttempts.map { attempt >= $0 } ?? false
+        switch outcome {
+        case .undecodable(let error):
+            return .deadLetter(reason: .decode, error: error, details: [:])
+        case .returned(.success):
+            return .ack
+        case .returned(.retry(let after)):
+            if lastAttempt, let maxAttempts {
+                return .deadLetter(
+                    reason: .retriesExhausted,
+                    error: "the handler asked for a retry on attempt \(attempt) of \(maxAttempts)",
+                    details: [:]
+                )
+            }
+            return .nak(delay: after ?? retryDelay(attempt))
+        case .returned(.failure(let error, let details)):
+            return .deadLetter(reason: .failed, error: error, details: details)
+        case .threw(let error):
+            if lastAttempt { return .deadLetter(reason: .retriesExhausted, error: error, details: [:]) }
+            return .nak(delay: retryDelay(attempt))
+        case .cancelled:
+            return .nak(delay: .zero)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import CNats
+
+/// Reads a nats.c message (`natsMsg*`) into Swift values: the only place that walks a message's body and headers.
+/// The message stays owned by the caller.
+enum NATSMessageReader {
+    /// The subject; empty if nats.c has none.
+    static func subject(_ message: OpaquePointer) -> String {
+        natsMsg_GetSubject(message).map { String(cString: $0) } ?? ""
+    }
+
+    /// The reply subject, or `nil` when the message has none (a server status message).
+    static func reply(_ message: OpaquePointer) -> String? {
+        guard let reply = natsMsg_GetReply(message), reply.pointee != 0 else { return nil }
+        return String(cString: reply)
+    }
+
+    /// A copy of the payload bytes.
+    static func body(_ message: OpaquePointer) -> [UInt8] {
+        let length = Int(natsMsg_GetDataLength(message))
+        guard length > 0, let data = natsMsg_GetData(message) else { return [] }
+        return Array(UnsafeRawBufferPointer(start: data, count: length))
+    }
+
+    /// Every header with all its values, in nats.c's order (a name with two values appears twice).
+    static func headers(_ message: OpaquePointer) -> [(name: String, value: String)] {
+        var result: [(name: String, value: String)] = []
+        forEachKey(of: message) { key in
+            var values: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+            var valueCount: Int32 = 0
+            guard natsMsgHeader_Values(message, key, &values, &valueCount) == NATS_OK, let values else { return }
+            defer { free(values) }
+            let name = String(cString: key)
+            for index in 0..<Int(valueCount) {
+                result.append((name, values[index].map { String(cString: $0) } ?? ""))
+            }
+        }
+        return result
+    }
+
+    /// The first value of every header: what a handler or a reader of one field needs, without reading the
+    /// rest of a repeated header.
+    static func firstHeaderValues(_ message: OpaquePointer) -> [String: String] {
+        var result: [String: String] = [:]
+        forEachKey(of: message) { key in
+            var value: UnsafePointer<CChar>?
+            if natsMsgHeader_Get(message, key, &value) == NATS_OK {
+                result[String(cString: key)] = value.map { String(cString: $0) } ?? ""
+            }
+        }
+        return result
+    }
+
+    /// The first value of the header `name`, or `nil` when the message does not have it.
+    static func header(_ name: String, of message: OpaquePointer) -> String? {
+        var value: UnsafePointer<CChar>?
+        guard natsMsgHeader_Get(message, name, &value) == NATS_OK, let value else { return nil }
+        return String(cString: value)
+    }
+
+    private static func forEachKey(of message: OpaquePointer, _ body: (UnsafePointer<CChar>) -> Void) {
+        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+        var count: Int32 = 0
+        guard natsMsgHeader_Keys(message, &keys, &count) == NATS_OK, let keys else { return }
+        defer { free(keys) }
+        for index in 0..<Int(count) {
+            if let key = keys[index] { body(key) }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import Testing
+
+@testable import Protoqueue
+
+/// Every row of `docs/processing.md`'s outcome table, at a first, a middle, the last and a grace attempt, with
+/// limited and unlimited attempts.
+@Suite("Settlement decision")
+struct SettlementDecisionTests {
+    /// The policy's delay is `attempt` seconds, so a test sees which attempt it was asked for.
+    private func decide(_ outcome: TaskOutcome, attempt: Int, maxAttempts: Int? = 3) -> Settlement {
+        SettlementDecision.settlement(
+            for: outcome, attempt: attempt, maxAttempts: maxAttempts, retryDelay: { .seconds($0) }
+        )
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func successIsAnAckOnEveryAttempt(attempt: Int) {
+        #expect(decide(.returned(.success), attempt: attempt) == .ack)
+        #expect(decide(.returned(.success), attempt: attempt, maxAttempts: nil) == .ack)
+    }
+
+    @Test func retryWithADelayNaksWithThatDelayBeforeTheLastAttempt() {
+        #expect(decide(.returned(.retry(after: .milliseconds(250))), attempt: 1) == .nak(delay: .milliseconds(250)))
+        #expect(decide(.returned(.retry(after: .zero)), attempt: 2) == .nak(delay: .zero))
+    }
+
+    @Test func retryWithoutADelayUsesThePolicyForThisAttempt() {
+        #expect(decide(.returned(.retry), attempt: 1) == .nak(delay: .seconds(1)))
+        #expect(decide(.returned(.retry), attempt: 2) == .nak(delay: .seconds(2)))
+    }
+
+    @Test func retryOnTheLastAttemptIsDeadLetteredAsRetriesExhausted() {
+        for outcome in [TaskOutcome.returned(.retry), .returned(.retry(after: .seconds(9)))] {
+            #expect(
+                decide(outcome, attempt: 3)
+                    == .deadLetter(
+                        reason: .retriesExhausted, error: "the handler asked for a retry on attempt 3 of 3", details: [:]
+                    )
+            )
+        }
+    }
+
+    @Test func retryWithUnlimitedAttemptsNeverDeadLetters() {
+        #expect(decide(.returned(.retry), attempt: 1000, maxAttempts: nil) == .nak(delay: .seconds(1000)))
+    }
+
+    @Test(arguments: [1, 3])
+    func failureIsDeadLetteredWithItsErrorAndDetailsAtOnce(attempt: Int) {
+        let outcome = TaskOutcome.returned(.failure(error: "unknown template", details: ["template": "t-9"]))
+        let expected = Settlement.deadLetter(reason: .failed, error: "unknown template", details: ["template": "t-9"])
+        #expect(decide(outcome, attempt: attempt) == expected)
+        #expect(decide(outcome, attempt: attempt, maxAttempts: nil) == expected)
+    }
+
+    @Test func aThrownErrorNaksWithThePolicyDelayBeforeTheLastAttempt() {
+        #expect(decide(.threw("smtp down"), attempt: 1) == .nak(delay: .seconds(1)))
+        #expect(decide(.threw("smtp down"), attempt: 2) == .nak(delay: .seconds(2)))
+        #expect(decide(.threw("smtp down"), attempt: 50, maxAttempts: nil) == .nak(delay: .seconds(50)))
+    }
+
+    @Test func aThrownErrorOnTheLastAttemptIsDeadLetteredWithItsText() {
+        #expect(
+            decide(.threw("smtp down"), attempt: 3)
+                == .deadLetter(reason: .retriesExhausted, error: "smtp down", details: [:])
+        )
+    }
+
+    @Test(arguments: [1, 3])
+    func aThrowAfterCancellationReturnsTheTaskWithoutDelay(attempt: Int) {
+        #expect(decide(.cancelled, attempt: attempt) == .nak(delay: .zero))
+        #expect(decide(.cancelled, attempt: attempt, maxAttempts: nil) == .nak(delay: .zero))
+    }
+
+    @Test(arguments: [1, 3])
+    func anUndecodablePayloadIsDeadLetteredOnAnyAttempt(attempt: Int) {
+        let expected = Settlement.deadLetter(reason: .decode, error: "truncated varint", details: [:])
+        #expect(decide(.undecodable("truncated varint"), attempt: attempt) == expected)
+        #expect(decide(.undecodable("truncated varint"), attempt: attempt, maxAttempts: nil) == expected)
+    }
+
+    @Test func aGraceDeliveryIsDeadLetteredAsMaxDeliveriesWhateverTheOutcome() {
+        let expected = Settlement.deadLetter(
+            reason: .maxDeliveries,
+            error: "delivered 4 times, more than the 3 attempts allowed, without being settled "
+                + "(ack wait expired or worker crashed)",
+            details: [:]
+        )
+        let outcomes: [TaskOutcome] = [
+            .returned(.success), .returned(.retry), .returned(.failure(error: "x")), .threw("x"), .cancelled,
+            .undecodable("x"),
+        ]
+        for outcome in outcomes { #expect(decide(outcome, attempt: 4) == expected) }
+        #expect(SettlementDecision.graceDelivery(attempt: 4, maxAttempts: 3) == expected)
+    }
+
+    @Test func graceDeliveriesArePastTheAttemptsAllowedOnly() {
+        #expect(!SettlementDecision.isGraceDelivery(attempt: 3, maxAttempts: 3))
+        #expect(SettlementDecision.isGraceDelivery(attempt: 4, maxAttempts: 3))
+        #expect(SettlementDecision.isGraceDelivery(attempt: 5, maxAttempts: 3))
+        #expect(!SettlementDecision.isGraceDelivery(attempt: 10_000, maxAttempts: nil))
+    }
+
+    @Test func oneAttemptAllowedMakesTheFirstTheLast() {
+        #expect(decide(.threw("e"), attempt: 1, maxAttempts: 1) == .deadLetter(reason: .retriesExhausted, error: "e", details: [:]))
+        #expect(decide(.returned(.success), attempt: 1, maxAttempts: 1) == .ack)
+    }
+
+    @Test func settlementNamesAreTheMetricNames() {
+        #expect(Settlement.ack.name == "ack")
+        #expect(Settlement.nak(delay: .zero).name == "nak")
+        #expect(Settlement.deadLetter(reason: .failed, error: "", details: [:]).name == "dlq")
+    }
+}
