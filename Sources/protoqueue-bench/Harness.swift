@@ -4,12 +4,26 @@ import Glibc
 import Darwin
 #endif
 
-/// One benchmark scenario: a name and a function that measures it and returns its result line.
+/// One benchmark scenario: a name and a function that measures it and returns its result lines.
 /// Add a scenario by adding a file that defines one and listing it in `Scenarios.all`.
 struct Scenario: Sendable {
     var name: String
     var summary: String
-    var run: @Sendable () throws -> BenchResult
+    var run: @Sendable () throws -> [BenchResult]
+
+    /// A scenario with one result line.
+    init(name: String, summary: String, run: @escaping @Sendable () throws -> BenchResult) {
+        self.name = name
+        self.summary = summary
+        self.run = { [try run()] }
+    }
+
+    /// A scenario with several result lines.
+    init(name: String, summary: String, results: @escaping @Sendable () throws -> [BenchResult]) {
+        self.name = name
+        self.summary = summary
+        self.run = results
+    }
 }
 
 /// One `RESULT` line: our cost beside the baseline's, measured in the same run.

@@ -11,5 +11,6 @@ enum Scenarios {
         latencyP50Scenario,
         latencyP99Scenario,
         processMemoryScenario,
+        idleQueuesScenario,
     ]
 }

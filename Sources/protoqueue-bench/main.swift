@@ -19,7 +19,7 @@ for name in requested where known[name] == nil {
 }
 for scenario in requested.isEmpty ? Scenarios.all : requested.map({ known[$0]! }) {
     do {
-        print(try scenario.run().line)
+        for result in try scenario.run() { print(result.line) }
     } catch {
         print("scenario \(scenario.name) failed: \(error)")
         exit(1)

@@ -34,10 +34,11 @@ struct DeadLetterRecordTests {
             ("Nats-Msg-Id", "task-1"), ("Nats-Expected-Stream", "Q"), ("Protoqueue-Meta-tenant", "acme"),
             ("X-Trace", "a"), ("X-Trace", "b"),
         ])
-        #expect(headers.prefix(5).map(\.0) == [
-            "Protoqueue-Original-Nats-Msg-Id", "Protoqueue-Original-Nats-Expected-Stream", "Protoqueue-Meta-tenant",
-            "X-Trace", "X-Trace",
-        ])
+        #expect(
+            headers.prefix(5).map(\.0) == [
+                "Protoqueue-Original-Nats-Msg-Id", "Protoqueue-Original-Nats-Expected-Stream", "Protoqueue-Meta-tenant",
+                "X-Trace", "X-Trace",
+            ])
         #expect(headers.filter { $0.0 == "X-Trace" }.map(\.1) == ["a", "b"])
         #expect(!headers.contains { $0.0.lowercased().hasPrefix("nats-") })
         #expect(DeadLetterRecord.taskID(headers: firstValues(headers)) == "task-1")

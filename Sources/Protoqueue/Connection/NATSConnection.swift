@@ -42,15 +42,10 @@ public final class NATSConnection: Sendable {
     private let state = Mutex(State())
     /// The batched sibling connection, once a batch or a processor asked for it (``batchedConnection()``).
     private let batched = Mutex<BatchedConnection?>(nil)
-    /// Subscriptions unsubscribed but not yet freed (``retire(_:)``), with when they were retired.
-    private let retired = Mutex<[(subscription: RetiredSubscription, at: UInt64)]>([])
-
-    private struct RetiredSubscription: @unchecked Sendable {
-        var pointer: OpaquePointer  // natsSubscription*
-    }
-
-    /// How long a retired subscription stays allocated.
-    private static let retirementDelay: UInt64 = 1_000_000_000
+    /// The processors' shared inbox and thread, once a processor asked for it (``processingHub(rawConnection:)``).
+    private let hub = Mutex<ProcessingHub?>(nil)
+    /// Subscriptions unsubscribed but not yet freed (``retire(_:)``).
+    private let retired = RetiredSubscriptions()
     private let idle = ConditionLock()
 
     private init(configuration: NATSConnectionConfiguration, logger: Logger, events: ConnectionEvents, pool: BlockingThreadPool, handles: Handles) {
@@ -281,33 +276,20 @@ public final class NATSConnection: Sendable {
         }
     }
 
-    /// Unsubscribes `subscription` (of this connection or its ``BatchedConnection``) now and frees it a second later,
-    /// or when the connection closes.
-    ///
-    /// nats.c 3.4.1's reader thread looks a subscription up and then locks it without holding a reference, so freeing
-    /// one while a message for it is arriving (a late acknowledgement of a batch, a delivery for a pull request that
-    /// outlived its worker) can use freed memory (nats.c #637, fixed in 3.6.1). A second is far longer than that
-    /// window; subscriptions whose second is up are freed here, on the next retirement.
-    func retire(_ subscription: OpaquePointer) {
-        natsSubscription_Unsubscribe(subscription)
-        let now = MonotonicClock.nanoseconds()
-        let due = retired.withLock { list -> [RetiredSubscription] in
-            let due = list.filter { now - $0.at >= Self.retirementDelay }.map(\.subscription)
-            list.removeAll { now - $0.at >= Self.retirementDelay }
-            list.append((RetiredSubscription(pointer: subscription), now))
-            return due
+    /// The connection's ``ProcessingHub``, opened on first use (blocking: call on a library thread, between
+    /// ``beginCall()`` and ``endCall()``). It is stopped when this connection closes.
+    func processingHub(rawConnection: OpaquePointer) throws(ProtoqueueError) -> ProcessingHub {
+        try hub.withLock { hub throws(ProtoqueueError) -> ProcessingHub in
+            if let hub { return hub }
+            let opened = try ProcessingHub.open(connection: self, rawConnection: rawConnection)
+            hub = opened
+            return opened
         }
-        for old in due { natsSubscription_Destroy(old.pointer) }
     }
 
-    /// Frees every retired subscription; only once both nats.c connections are closed (no reader thread is left).
-    private func freeRetired() {
-        let all = retired.withLock { list -> [RetiredSubscription] in
-            defer { list.removeAll() }
-            return list.map(\.subscription)
-        }
-        for subscription in all { natsSubscription_Destroy(subscription.pointer) }
-    }
+    /// Unsubscribes `subscription` (of this connection or its ``BatchedConnection``) now and frees it a second later,
+    /// or when the connection closes (``RetiredSubscriptions``).
+    func retire(_ subscription: OpaquePointer) { retired.retire(subscription) }
 
     /// The shared asynchronous publisher used by single ``Queue/enqueue(_:options:)`` calls.
     func sharedPublisher() throws(ProtoqueueError) -> AsyncPublisher {
@@ -334,6 +316,8 @@ public final class NATSConnection: Sendable {
             return true
         }
         guard first else { return }
+        // Running processors stop fetching now; close waits for their handlers and acknowledgements below.
+        hub.withLock { $0 }?.connectionClosing()
         let handles = self.handles
         let timeout = configuration.requestTimeout
         let events = self.events
@@ -357,6 +341,7 @@ public final class NATSConnection: Sendable {
             }
             idle.unlock()
             publisher?.finish(waitFor: timeout)
+            if let hub = hub.withLock({ $0 }) { retire(hub.stop()) }
             batched.withLock { $0 }?.close()
             jsCtx_Destroy(handles.jetStream)
             events.markClosing()
@@ -369,7 +354,7 @@ public final class NATSConnection: Sendable {
                 natsConnection_Close(handles.connection)
                 _ = events.waitUntilClosed(timeout: .seconds(2))
             }
-            freeRetired()
+            retired.freeAll()
             natsConnection_Destroy(handles.connection)
             natsOptions_Destroy(handles.options)
             pool.shutdown(timeout: .seconds(2))
@@ -381,11 +366,12 @@ public final class NATSConnection: Sendable {
         if !wasClosed {
             // Not closed by the owner: close without draining so the nats.c resources are not leaked.
             state.withLock { $0.publisher }?.finish(waitFor: .zero)
+            if let hub = hub.withLock({ $0 }) { retire(hub.stop()) }
             batched.withLock { $0 }?.closeNow()
             jsCtx_Destroy(handles.jetStream)
             events.markClosing()
             natsConnection_Close(handles.connection)
-            freeRetired()
+            retired.freeAll()
             natsConnection_Destroy(handles.connection)
             natsOptions_Destroy(handles.options)
             pool.shutdownWithoutWaiting()

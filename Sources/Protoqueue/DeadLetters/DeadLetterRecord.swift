@@ -104,7 +104,8 @@ struct DeadLetterRecord: Sendable, Equatable {
         String(
             key.unicodeScalars.map { scalar -> Character in
                 let ok =
-                    (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z") || (scalar >= "0" && scalar <= "9")
+                    (scalar >= "a" && scalar <= "z") || (scalar >= "A" && scalar <= "Z")
+                    || (scalar >= "0" && scalar <= "9")
                     || scalar == "-" || scalar == "_" || scalar == "."
                 return ok ? Character(scalar) : "_"
             }.prefix(128)

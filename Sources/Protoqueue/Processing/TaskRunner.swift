@@ -29,14 +29,17 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             delivery.settle(SettlementDecision.graceDelivery(attempt: attempt, maxAttempts: maxAttempts))
             return
         } else if let type = received.headers[WireFormat.Header.messageType], type != Message.protoMessageName {
-            taskLogger.error("task has another message type; dead-lettering it", metadata: ["protoqueue.type": "\(type)"])
+            taskLogger.error(
+                "task has another message type; dead-lettering it", metadata: ["protoqueue.type": "\(type)"])
             outcome = .undecodable("message type \(type), expected \(Message.protoMessageName)")
         } else {
             do throws(ProtoqueueError) {
                 let task = try Message(serializedBytes: received.data)
-                outcome = await handle(task, received: received, id: id, attempt: attempt, maxAttempts: maxAttempts, delivery: delivery)
+                outcome = await handle(
+                    task, received: received, id: id, attempt: attempt, maxAttempts: maxAttempts, delivery: delivery)
             } catch {
-                taskLogger.error("task payload does not decode; dead-lettering it", metadata: ["protoqueue.error": "\(error)"])
+                taskLogger.error(
+                    "task payload does not decode; dead-lettering it", metadata: ["protoqueue.error": "\(error)"])
                 outcome = .undecodable(error.description)
             }
         }
@@ -48,9 +51,12 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         case (.cancelled, _):
             taskLogger.debug("handler cancelled; returning the task")
         case (.threw(let error), .nak(let delay)):
-            taskLogger.debug("handler threw; retrying", metadata: ["protoqueue.error": "\(error)", "protoqueue.delay": "\(delay)"])
+            taskLogger.debug(
+                "handler threw; retrying", metadata: ["protoqueue.error": "\(error)", "protoqueue.delay": "\(delay)"])
         case (.returned, .deadLetter(let reason, let error, _)), (.threw, .deadLetter(let reason, let error, _)):
-            taskLogger.warning("task failed; dead-lettering it", metadata: ["protoqueue.reason": "\(reason)", "protoqueue.error": "\(error)"])
+            taskLogger.warning(
+                "task failed; dead-lettering it",
+                metadata: ["protoqueue.reason": "\(reason)", "protoqueue.error": "\(error)"])
         default:
             break
         }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CNats
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Reads a nats.c message (`natsMsg*`) into Swift values: the only place that walks a message's body and headers.
 /// The message stays owned by the caller.
@@ -17,6 +18,12 @@ enum NATSMessageReader {
     static func reply(_ message: OpaquePointer) -> String? {
         guard let reply = natsMsg_GetReply(message), reply.pointee != 0 else { return nil }
         return String(cString: reply)
+    }
+
+    /// Whether the message has a reply subject (a JetStream delivery has one, a server status message none).
+    static func hasReply(_ message: OpaquePointer) -> Bool {
+        guard let reply = natsMsg_GetReply(message) else { return false }
+        return reply.pointee != 0
     }
 
     /// A copy of the payload bytes.

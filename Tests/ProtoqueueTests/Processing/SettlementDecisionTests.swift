@@ -34,7 +34,8 @@ struct SettlementDecisionTests {
             #expect(
                 decide(outcome, attempt: 3)
                     == .deadLetter(
-                        reason: .retriesExhausted, error: "the handler asked for a retry on attempt 3 of 3", details: [:]
+                        reason: .retriesExhausted, error: "the handler asked for a retry on attempt 3 of 3",
+                        details: [:]
                     )
             )
         }
@@ -101,7 +102,9 @@ struct SettlementDecisionTests {
     }
 
     @Test func oneAttemptAllowedMakesTheFirstTheLast() {
-        #expect(decide(.threw("e"), attempt: 1, maxAttempts: 1) == .deadLetter(reason: .retriesExhausted, error: "e", details: [:]))
+        #expect(
+            decide(.threw("e"), attempt: 1, maxAttempts: 1)
+                == .deadLetter(reason: .retriesExhausted, error: "e", details: [:]))
         #expect(decide(.returned(.success), attempt: 1, maxAttempts: 1) == .ack)
     }
 

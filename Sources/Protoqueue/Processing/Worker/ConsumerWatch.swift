@@ -6,35 +6,34 @@ import CNats
 /// A consumer can be deleted under a running worker by an operator or a tool; without this the worker would send
 /// pull requests nobody answers until stopped. A work stream that is gone is not re-created: ``check()`` throws
 /// ``ProtoqueueError/Code/streamNotFound`` and the processor stops with it.
-final class ConsumerWatch: @unchecked Sendable {
-    enum State: Equatable {
+struct ConsumerWatch: Sendable {
+    enum State {
         /// The consumer exists (the server ended a request for another reason).
         case present
         /// It was gone and has been created again.
         case recreated
+        /// The server could not say (a timeout, JetStream unavailable during a leader election...): try later.
+        case unknown(ProtoqueueError)
     }
 
-    private let jetStream: OpaquePointer  // jsCtx*, owned
-    private let layout: QueueLayout
-    private let configuration: QueueConfiguration
+    /// Errors that say for sure that the consumer cannot serve again: the rest may pass.
+    private static let definitive: Set<ProtoqueueError.Code> = [
+        .streamNotFound, .permissionDenied, .configurationMismatch, .invalidConfiguration, .jetStreamNotEnabled,
+    ]
 
-    /// Takes ownership of `jetStream`.
-    init(jetStream: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration) {
-        self.jetStream = jetStream
-        self.layout = layout
-        self.configuration = configuration
-    }
-
-    deinit { jsCtx_Destroy(jetStream) }
+    let layout: QueueLayout
+    let configuration: QueueConfiguration
 
     /// Whether the consumer still exists, re-creating it when it does not. Blocks: call it on a library thread.
+    /// - Parameter jetStream: The `jsCtx*` to ask with.
     /// - Throws: A ``ProtoqueueError`` naming the consumer when it is gone and cannot be re-created (its stream
-    ///   was deleted, or the user may not create consumers).
-    func check() throws(ProtoqueueError) -> State {
+    ///   was deleted, or the user may not create consumers); other failures are ``State/unknown(_:)``.
+    func check(jetStream: OpaquePointer) throws(ProtoqueueError) -> State {
         do throws(ProtoqueueError) {
             return try Provisioner.ensureConsumer(js: jetStream, layout: layout, configuration: configuration)
                 ? .recreated : .present
         } catch {
+            guard Self.definitive.contains(error.code) else { return .unknown(error) }
             throw ProtoqueueError(
                 error.code,
                 "consumer \"\(layout.consumerName)\" of stream \"\(layout.streamName)\" is gone and could not be "

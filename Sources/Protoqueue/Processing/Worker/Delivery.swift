@@ -1,6 +1,12 @@
 import CNats
 import Synchronization
 
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
 /// A fetched message as plain Swift values.
 struct ReceivedMessage: Sendable {
     var subject: String
@@ -12,32 +18,36 @@ struct ReceivedMessage: Sendable {
     var deliveries: UInt64
 }
 
-/// One fetched JetStream message, owned by the library until the acknowledgement thread settles and frees it.
+/// One fetched JetStream message, owned by the library until the processing hub's thread settles and frees it.
 /// Exactly one settlement is accepted; `+WPI` signals are accepted only before it.
 final class Delivery: @unchecked Sendable {
     let pointer: OpaquePointer  // natsMsg*
     private let settled = Mutex(false)
-    private let acknowledger: Acknowledger
+    /// The processor it was delivered to.
+    let engine: ProcessorEngine
+    /// Its parsed acknowledgement subject; `nil` when the subject has another shape.
+    private let ack: AckSubject?
 
-    init(pointer: OpaquePointer, acknowledger: Acknowledger) {
+    init(pointer: OpaquePointer, ack: AckSubject?, engine: ProcessorEngine) {
         self.pointer = pointer
-        self.acknowledger = acknowledger
+        self.ack = ack
+        self.engine = engine
     }
 
-    /// Sends `+WPI` (through the acknowledgement thread, in order with the settlement) unless already settled.
+    /// Sends `+WPI` (through the processing hub's thread, in order with the settlement) unless already settled.
     func signalInProgress() {
         settled.withLock { done in
-            if !done { acknowledger.enqueue(.inProgress(self)) }
+            if !done { engine.hub.enqueue(.inProgress(self)) }
         }
     }
 
-    /// Hands the settlement to the acknowledgement thread; returns `false` if the delivery was settled already.
+    /// Hands the settlement to the processing hub's thread; returns `false` if the delivery was settled already.
     @discardableResult
     func settle(_ settlement: Settlement) -> Bool {
         settled.withLock { done -> Bool in
             if done { return false }
             done = true
-            acknowledger.enqueue(.settle(self, settlement))
+            engine.hub.enqueue(.settle(self, settlement))
             return true
         }
     }
@@ -52,7 +62,7 @@ final class Delivery: @unchecked Sendable {
         )
     }
 
-    /// The dead-letter record of this delivery failing for `reason`, stamped now. Runs on the acknowledgement
+    /// The dead-letter record of this delivery failing for `reason`, stamped now. Runs on the processing hub's
     /// thread, before the message is freed.
     func deadLetterRecord(reason: DeadLetterReason, error: String, details: [String: String]) -> DeadLetterRecord {
         let (stream, consumer, deliveries, sequence) = metadata()
@@ -66,14 +76,12 @@ final class Delivery: @unchecked Sendable {
     /// Stream, consumer, delivery count and stream sequence, from the acknowledgement subject (or nats.c's
     /// metadata parser when the subject has another shape).
     private func metadata() -> (stream: String, consumer: String, deliveries: UInt64, sequence: UInt64) {
+        if let ack { return (ack.stream, ack.consumer, ack.deliveries, ack.streamSequence) }
         let reply = NATSMessageReader.reply(pointer) ?? ""
-        if let parsed = AckSubject(reply) {
-            return (parsed.stream, parsed.consumer, parsed.deliveries, parsed.streamSequence)
-        }
         var meta: UnsafeMutablePointer<jsMsgMetaData>?
         let status = natsMsg_GetMetaData(&meta, pointer)
         guard status == NATS_OK, let meta else {
-            acknowledger.logger.warning(
+            engine.logger.warning(
                 "cannot read JetStream metadata of a delivery; treating it as attempt 1",
                 metadata: ["protoqueue.reply": "\(reply)", "protoqueue.status": "\(status.rawValue)"]
             )
@@ -81,7 +89,8 @@ final class Delivery: @unchecked Sendable {
         }
         defer { jsMsgMetaData_Destroy(meta) }
         return (
-            meta.pointee.Stream.map { String(cString: $0) } ?? "", meta.pointee.Consumer.map { String(cString: $0) } ?? "",
+            meta.pointee.Stream.map { String(cString: $0) } ?? "",
+            meta.pointee.Consumer.map { String(cString: $0) } ?? "",
             meta.pointee.NumDelivered, meta.pointee.Sequence.Stream
         )
     }
@@ -101,6 +110,19 @@ struct AckSubject: Equatable {
         // more than the rest of reading the message.
         var subject = subject
         guard let parsed = subject.withUTF8({ Self.parse($0) }) else { return nil }
+        self = parsed
+    }
+
+    /// Parses a C string (a nats.c message's reply subject) without copying it first.
+    init?(cString: UnsafePointer<CChar>) {
+        let length = strlen(cString)
+        guard
+            let parsed = cString.withMemoryRebound(
+                to: UInt8.self, capacity: length,
+                {
+                    Self.parse(UnsafeBufferPointer(start: $0, count: length))
+                })
+        else { return nil }
         self = parsed
     }
 
@@ -131,7 +153,8 @@ struct AckSubject: Equatable {
         let base = count == 9 ? 2 : 4
         guard let deliveries = number(base + 2), let sequence = number(base + 3) else { return nil }
         return AckSubject(
-            stream: String(decoding: token(base), as: UTF8.self), consumer: String(decoding: token(base + 1), as: UTF8.self),
+            stream: String(decoding: token(base), as: UTF8.self),
+            consumer: String(decoding: token(base + 1), as: UTF8.self),
             deliveries: deliveries, streamSequence: sequence
         )
     }

@@ -41,7 +41,10 @@ final class HandOffQueue: Sendable {
 
     /// The next delivery, waiting for one; `nil` once closed.
     func next() async -> Delivery? {
-        enum Outcome { case delivery(Delivery), finished, wait }
+        enum Outcome {
+            case delivery(Delivery)
+            case finished, wait
+        }
         let fast = state.withLock { state -> Outcome in
             if state.closed { return .finished }
             if let delivery = state.pop() { return .delivery(delivery) }

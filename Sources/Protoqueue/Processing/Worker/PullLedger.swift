@@ -43,6 +43,9 @@ struct PullLedger {
         dropOldest()
     }
 
+    /// The expiry of the oldest open request (monotonic ns), or `nil` when none is open.
+    var oldestExpiry: UInt64? { head < requests.count ? requests[head].expiresAt : nil }
+
     /// Ends every open request whose expiry is before `time` (monotonic ns).
     mutating func expire(before time: UInt64) {
         while head < requests.count, requests[head].expiresAt < time { endOldest() }

@@ -1,0 +1,152 @@
+/// The fetch side of one processor as plain values: free slots, parked deliveries, open pull requests, and when to
+/// pull for how many. No I/O and no lock: ``ProcessorEngine`` guards it, and `FetchStateTests` covers its rules.
+///
+/// A task holds a slot from the moment it arrives until its settlement is queued. Pull requests ask for at most
+/// the free slots not already requested, and for at least half the slots (``lowWater``) while a request is open;
+/// with none open and fewer than half free, a pull waits up to ``lowWaterWait`` for more, so a busy worker pulls
+/// in batches. Deliveries that arrive with no slot free (for a request already given up) are parked and take the
+/// next slots released.
+struct FetchState<Parked> {
+    /// A request's open time beyond its expiry before it is given up: the server's `408` normally ends it first,
+    /// but is lost in a reconnect.
+    static var expiryGrace: UInt64 { 1_000_000_000 }
+    /// How long a pull for fewer than ``lowWater`` tasks waits for more slots.
+    static var lowWaterWait: UInt64 { 2_000_000 }
+
+    /// The smallest pull while a request is open: half the slots, at least 1.
+    let lowWater: Int
+    /// Each pull request's expiry, ns.
+    let expiry: UInt64
+    private(set) var free: Int
+    private(set) var ledger = PullLedger()
+    private(set) var parked: [Parked] = []
+    /// Set by ``stop()``: no more pulls; requests are given up at their expiry.
+    private(set) var stopping = false
+    /// Set once stopping and no request is open: deliveries arriving now are not taken.
+    private(set) var fetchDone = false
+    private var lowSince: UInt64?
+    private var failures = 0
+    private var retryAt: UInt64 = 0
+
+    init(concurrency: Int, expiry: UInt64) {
+        free = concurrency
+        lowWater = max(1, concurrency / 2)
+        self.expiry = expiry
+    }
+
+    /// What a turn decided.
+    struct Turn: Equatable {
+        /// Send a pull request for this many tasks.
+        var pull: Int?
+        /// Its expiry in ns (``alignedExpiry(at:)``).
+        var expires: UInt64 = 0
+        /// Look again at this time (monotonic ns) at the latest; `nil` waits for an event.
+        var deadline: UInt64?
+        /// Stopping has just ended the last open request.
+        var fetchEnded = false
+    }
+
+    /// Expires requests past their expiry (plus grace unless stopping) and decides whether to pull at `now`.
+    /// A pull decided here is counted only once ``pulled(_:at:)`` says it was sent.
+    mutating func turn(now: UInt64) -> Turn {
+        let grace = stopping ? 0 : Self.expiryGrace
+        if now > grace { ledger.expire(before: now - grace) }
+        if stopping {
+            if ledger.isEmpty && !fetchDone {
+                fetchDone = true
+                return Turn(fetchEnded: true)
+            }
+            return Turn(deadline: ledger.oldestExpiry.map { $0 + grace })
+        }
+        var pull: Int?
+        let available = free - ledger.outstanding
+        if now < retryAt {
+            // Backing off after a failed pull.
+        } else if available >= lowWater {
+            pull = available
+        } else if ledger.isEmpty && available > 0 {
+            let since = lowSince ?? now
+            lowSince = since
+            if now - since >= Self.lowWaterWait { pull = available }
+        } else {
+            lowSince = nil
+        }
+        var deadline = ledger.oldestExpiry.map { $0 + grace }
+        if pull == nil, let since = lowSince { deadline = min(deadline ?? .max, since + Self.lowWaterWait) }
+        if now < retryAt { deadline = min(deadline ?? .max, retryAt) }
+        return Turn(pull: pull, expires: pull == nil ? 0 : alignedExpiry(at: now), deadline: deadline)
+    }
+
+    /// The expiry of a pull request sent at `now`: until the next multiple of ``expiry`` on the monotonic clock at
+    /// least half an expiry away, so between 0.5 and 1.5 expiries. Idle processors with the same fetch timeout
+    /// thus see their requests expire together and send the next ones together: one wake-up of each thread
+    /// involved serves them all, instead of one per processor.
+    func alignedExpiry(at now: UInt64) -> UInt64 {
+        guard expiry > 1 else { return expiry }
+        var end = (now / expiry + 1) * expiry
+        if end - now < expiry / 2 { end += expiry }
+        return end - now
+    }
+
+    /// A pull request for `count` tasks, expiring after `expires` ns, was sent at `now`.
+    mutating func pulled(_ count: Int, expires: UInt64, at now: UInt64) {
+        ledger.requested(count, expiresAt: now + expires)
+        lowSince = nil
+        failures = 0
+    }
+
+    /// A pull request could not be sent at `now`: the next one waits 100 ms, doubling per failure up to 2 s.
+    /// - Returns: The failures in a row, this one included, and when the next pull may go.
+    mutating func pullFailed(at now: UInt64) -> (failures: Int, retryAt: UInt64) {
+        failures += 1
+        retryAt = now + UInt64(min(2000, 50 << min(failures, 6))) * 1_000_000
+        return (failures, retryAt)
+    }
+
+    /// A delivery arrived.
+    enum Arrival: Equatable {
+        /// It holds a slot now.
+        case admitted
+        /// No slot was free; it waits in ``parked``.
+        case parked
+        /// The processor stopped fetching; it is not taken (it comes back after the ack wait).
+        case refused
+    }
+
+    /// Counts a delivery against the oldest open request and gives it a slot or parks it.
+    /// - Returns: The arrival, and whether a request was open for it.
+    mutating func arrived(_ delivery: Parked) -> (arrival: Arrival, expected: Bool) {
+        if fetchDone { return (.refused, false) }
+        let expected = ledger.delivered()
+        guard free > 0 else {
+            parked.append(delivery)
+            return (.parked, expected)
+        }
+        free -= 1
+        return (.admitted, expected)
+    }
+
+    /// The server ended the oldest open request (`404`, `408`, `409`, `503`).
+    mutating func requestEnded() { ledger.endOldest() }
+
+    /// Returns `count` slots, to parked deliveries first.
+    /// - Returns: The parked deliveries that got a slot, in arrival order.
+    mutating func release(_ count: Int) -> [Parked] {
+        free += count
+        guard !parked.isEmpty, free > 0 else { return [] }
+        let admitted = min(parked.count, free)
+        let unparked = Array(parked.prefix(admitted))
+        parked.removeFirst(admitted)
+        free -= admitted
+        return unparked
+    }
+
+    /// Stops pulling.
+    mutating func stop() { stopping = true }
+
+    /// Removes and returns the parked deliveries.
+    mutating func drainParked() -> [Parked] {
+        defer { parked.removeAll() }
+        return parked
+    }
+}

@@ -1,0 +1,347 @@
+import CNats
+import Foundation
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// The processing side of one ``NATSConnection``, shared by every processor on it: one inbox subscription where all
+/// their consumers deliver, and one thread that sends their pull requests and their acknowledgements.
+///
+/// Processors register with an id; each one's pull requests name `<inbox prefix>.<id>` as reply subject, where the
+/// subscription on `<inbox prefix>.*` receives the server's status messages about them; deliveries are routed by
+/// the consumer their acknowledgement subject names (``Routes``). nats.c calls the subscription's handler on a
+/// delivery thread of its own. Any number of processors on a
+/// connection thus use the same two threads; their work is proportional to their traffic, not to their number.
+///
+/// The hub thread runs commands in the order they were queued: acknowledgements (`+ACK`, `-NAK`, `+WPI`, `+TERM`)
+/// and dead-letter records (``Acknowledger``), consumer checks after the server said a consumer may be gone
+/// (``ConsumerWatch``), and a processor's last flush. After each run it returns the settled slots and gives the
+/// processors that changed their turn (``ProcessorEngine/turn(now:)``), which sends the pull requests. Pull
+/// requests thus travel behind the acknowledgements that freed their slots on the batched connection.
+final class ProcessingHub: @unchecked Sendable {
+    enum Command {
+        case inProgress(Delivery)
+        case settle(Delivery, Settlement)
+        /// The server ended a request of the processor in a way that may mean its consumer is gone.
+        case checkConsumer(ProcessorEngine, String)
+        /// Every earlier command of the processor is done: flush, then let it finish.
+        case finish(ProcessorEngine, ExitSignal)
+    }
+
+    let batched: BatchedConnection
+    let inboxPrefix: String
+    private let subscription: OpaquePointer  // natsSubscription*, asynchronous, on "<inboxPrefix>.*"
+    private let acknowledger: Acknowledger
+    private let jetStream: OpaquePointer  // jsCtx*, used on the hub thread only
+    private let box: HubBox
+
+    private let routes = Mutex(Routes())
+    private let nextID = Atomic<UInt64>(0)
+
+    private let lock = ConditionLock()
+    /// Commands the thread lets gather, when busy, before it takes them.
+    private static let run = 32
+    private var commands: [Command] = []
+    /// Processors whose fetch state changed since their last turn.
+    private var touched: Set<UInt64> = []
+    private var stopping = false
+    private var threadDone = false
+
+    private init(
+        connection: NATSConnection, rawConnection: OpaquePointer, batched: BatchedConnection, inboxPrefix: String,
+        subscription: OpaquePointer, jetStream: OpaquePointer, box: HubBox
+    ) {
+        self.box = box
+        self.batched = batched
+        self.inboxPrefix = inboxPrefix
+        self.subscription = subscription
+        self.jetStream = jetStream
+        self.acknowledger = Acknowledger(
+            rawConnection: rawConnection, batched: batched, jetStream: jetStream,
+            requestTimeoutMs: connection.configuration.requestTimeout.milliseconds
+        )
+    }
+
+    /// Opens the hub of `connection`: its batched connection, the inbox subscription and the thread. Blocks: call
+    /// it on a library thread, between ``NATSConnection/beginCall()`` and ``NATSConnection/endCall()``.
+    static func open(
+        connection: NATSConnection, rawConnection: OpaquePointer
+    ) throws(ProtoqueueError) -> ProcessingHub {
+        let batched = try connection.batchedConnection()
+        var options = jsOptions()
+        jsOptions_Init(&options)
+        options.Wait = connection.configuration.requestTimeout.milliseconds
+        var js: OpaquePointer?
+        var status = natsConnection_JetStream(&js, rawConnection, &options)
+        guard status == NATS_OK, let js else {
+            throw NATSErrorMapping.error(status: status, operation: "create JetStream context for processing")
+        }
+        var inboxName: UnsafeMutablePointer<natsInbox>?
+        status = natsInbox_Create(&inboxName)
+        guard status == NATS_OK, let inboxName else {
+            jsCtx_Destroy(js)
+            throw NATSErrorMapping.error(status: status, operation: "create the processors' inbox")
+        }
+        let prefix = String(cString: inboxName)
+        natsInbox_Destroy(inboxName)
+        let box = HubBox()
+        var subscription: OpaquePointer?
+        status = natsConnection_Subscribe(
+            &subscription, rawConnection, prefix + ".*", hubMessageHandler, Unmanaged.passUnretained(box).toOpaque()
+        )
+        guard status == NATS_OK, let subscription else {
+            jsCtx_Destroy(js)
+            throw NATSErrorMapping.error(
+                status: status, operation: "subscribe to the processors' inbox \"\(prefix).*\"", subject: prefix + ".*"
+            )
+        }
+        // Pull requests never ask for more than the free slots: what arrives is bounded by the processors'
+        // concurrency.
+        natsSubscription_SetPendingLimits(subscription, -1, -1)
+        let hub = ProcessingHub(
+            connection: connection, rawConnection: rawConnection, batched: batched, inboxPrefix: prefix,
+            subscription: subscription, jetStream: js, box: box
+        )
+        box.hub = hub
+        hub.startThread()
+        return hub
+    }
+
+    // MARK: Processors
+
+    /// A new processor id; its reply subject is `<inboxPrefix>.<id>`.
+    func makeID() -> UInt64 { nextID.add(1, ordering: .relaxed).newValue }
+
+    /// Routes deliveries and status messages for `engine` to it and gives it its first turn.
+    func register(_ engine: ProcessorEngine) {
+        routes.withLock { $0.add(engine) }
+        touch(engine.id)
+    }
+
+    /// Stops routing to `engine`: deliveries still arriving for it are left unacknowledged (the server redelivers
+    /// them after the ack wait).
+    func unregister(_ engine: ProcessorEngine) {
+        routes.withLock { $0.remove(engine) }
+    }
+
+    /// Gives the processor `id` a turn soon (its slots, requests or stop state changed).
+    func touch(_ id: UInt64) {
+        lock.withLock {
+            touched.insert(id)
+            if commands.isEmpty { lock.broadcast() }
+        }
+    }
+
+    /// Queues a command for the hub thread.
+    func enqueue(_ command: Command) {
+        lock.withLock {
+            commands.append(command)
+            if commands.count == 1 { lock.broadcast() }
+        }
+    }
+
+    /// Tells every processor that the connection is closing: each stops with
+    /// ``ProtoqueueError/Code/connectionClosed`` (handlers still finish and are settled).
+    func connectionClosing() {
+        for engine in routes.withLock({ Array($0.byID.values) }) {
+            engine.fail(
+                ProtoqueueError(
+                    .connectionClosed,
+                    "the connection was closed while processing consumer \"\(engine.layout.consumerName)\""
+                )
+            )
+        }
+    }
+
+    /// Sends what is queued, ends the thread and unsubscribes; call once no processor runs
+    /// (``NATSConnection/close()`` waits for them). Blocks until the thread has ended.
+    /// - Returns: The unsubscribed subscription, for the connection to free once nats.c no longer delivers to it.
+    func stop() -> OpaquePointer {
+        lock.lock()
+        stopping = true
+        lock.broadcast()
+        while !threadDone { lock.wait() }
+        lock.unlock()
+        return subscription
+    }
+
+    // MARK: nats.c delivery thread
+
+    /// A JetStream delivery carries its task's subject, not the reply subject of the pull request: it goes to the
+    /// processor of the consumer named in its acknowledgement subject. A status message about a pull request
+    /// carries that reply subject, `<inbox prefix>.<id>`.
+    fileprivate func received(_ message: OpaquePointer) {
+        let engine: ProcessorEngine?
+        var ack: AckSubject?
+        if let reply = natsMsg_GetReply(message), reply.pointee != 0 {
+            ack = AckSubject(cString: reply)
+            engine = ack.flatMap { ack in routes.withLock { $0.engine(stream: ack.stream, consumer: ack.consumer) } }
+        } else {
+            let id = Self.processorID(of: message, prefixLength: inboxPrefix.utf8.count)
+            engine = id.flatMap { id in routes.withLock { $0.byID[id] } }
+        }
+        guard let engine else {
+            // A processor that has finished: the task stays unacknowledged and comes back after the ack wait.
+            natsMsg_Destroy(message)
+            return
+        }
+        engine.received(message, ack: ack)
+    }
+
+    /// The id in a subject `<prefix>.<id>`.
+    private static func processorID(of message: OpaquePointer, prefixLength: Int) -> UInt64? {
+        guard let subject = natsMsg_GetSubject(message) else { return nil }
+        let length = strlen(subject)
+        guard length > prefixLength + 1 else { return nil }
+        return subject.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+            DecimalDigits.value(UnsafeBufferPointer(start: bytes + prefixLength + 1, count: length - prefixLength - 1))
+        }
+    }
+
+    // MARK: Hub thread
+
+    private func startThread() {
+        let thread = Thread { [self] in
+            loop()
+            batched.flush()
+            natsSubscription_Unsubscribe(subscription)
+            jsCtx_Destroy(jetStream)
+            lock.withLock {
+                threadDone = true
+                lock.broadcast()
+            }
+        }
+        thread.name = "protoqueue-processing"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    private func loop() {
+        var batch: [Command] = []
+        var settled: [OpaquePointer] = []
+        var releases: [UInt64: (ProcessorEngine, Int)] = [:]
+        var deadlines: [UInt64: UInt64] = [:]
+        var due: Set<UInt64> = []
+        var lastBatch = 0
+        while true {
+            let next = deadlines.values.min()
+            lock.lock()
+            while commands.isEmpty && touched.isEmpty && !stopping {
+                if let next {
+                    if !lock.wait(untilNanoseconds: next) { break }
+                } else {
+                    lock.wait()
+                }
+            }
+            if stopping && commands.isEmpty {
+                lock.unlock()
+                break
+            }
+            if lastBatch > 1 && !commands.isEmpty && commands.count < Self.run {
+                // Busy: let a run of commands gather (at most 0.1 ms) rather than waking for each one.
+                lock.unlock()
+                var pause = timespec(tv_sec: 0, tv_nsec: 100_000)
+                nanosleep(&pause, nil)
+                lock.lock()
+            }
+            swap(&batch, &commands)
+            swap(&due, &touched)
+            lock.unlock()
+            lastBatch = batch.count
+            for command in batch {
+                switch command {
+                case .inProgress(let delivery):
+                    acknowledger.signalInProgress(delivery)
+                case .settle(let delivery, let settlement):
+                    acknowledger.perform(settlement, on: delivery)
+                    settled.append(delivery.pointer)
+                    let engine = delivery.engine
+                    releases[engine.id, default: (engine, 0)].1 += 1
+                case .checkConsumer(let engine, let reason):
+                    engine.checkConsumer(after: reason, jetStream: jetStream)
+                    due.insert(engine.id)
+                case .finish(let engine, let signal):
+                    batched.flush()
+                    deadlines[engine.id] = nil
+                    signal.signal()
+                }
+            }
+            for (id, (engine, count)) in releases {
+                engine.release(count)
+                due.insert(id)
+            }
+            releases.removeAll(keepingCapacity: true)
+            // Freed back to back, 256 at a time or when idle: nats.c frees messages on its garbage-collector thread
+            // and wakes it when idle, so one at a time between acknowledgements woke it for nearly every message.
+            if settled.count >= 256 || lock.withLock({ commands.isEmpty }) { free(&settled) }
+            batch.removeAll(keepingCapacity: true)
+            let now = MonotonicClock.nanoseconds()
+            for (id, deadline) in deadlines where deadline <= now { due.insert(id) }
+            guard !due.isEmpty else { continue }
+            let turning = routes.withLock { routes in due.compactMap { routes.byID[$0] } }
+            for id in due { deadlines[id] = nil }
+            due.removeAll(keepingCapacity: true)
+            for engine in turning {
+                if let deadline = engine.turn(now: now).deadline { deadlines[engine.id] = deadline }
+            }
+        }
+        free(&settled)
+    }
+
+    private func free(_ messages: inout [OpaquePointer]) {
+        for message in messages { natsMsg_Destroy(message) }
+        messages.removeAll(keepingCapacity: true)
+    }
+}
+
+/// What the subscription's C handler holds (the hub keeps it alive): set to the hub right after the subscription is
+/// made.
+final class HubBox: @unchecked Sendable {
+    weak var hub: ProcessingHub?
+}
+
+private let hubMessageHandler: natsMsgHandler = { _, _, message, closure in
+    guard let message else { return }
+    guard let closure, let hub = Unmanaged<HubBox>.fromOpaque(closure).takeUnretainedValue().hub else {
+        natsMsg_Destroy(message)
+        return
+    }
+    hub.received(message)
+}
+
+/// Which processor a message goes to.
+struct Routes {
+    private struct ConsumerKey: Hashable {
+        var stream: String
+        var consumer: String
+    }
+
+    private(set) var byID: [UInt64: ProcessorEngine] = [:]
+    private var byConsumer: [ConsumerKey: [ProcessorEngine]] = [:]
+
+    mutating func add(_ engine: ProcessorEngine) {
+        byID[engine.id] = engine
+        byConsumer[ConsumerKey(stream: engine.layout.streamName, consumer: engine.layout.consumerName), default: []]
+            .append(engine)
+    }
+
+    mutating func remove(_ engine: ProcessorEngine) {
+        byID[engine.id] = nil
+        let key = ConsumerKey(stream: engine.layout.streamName, consumer: engine.layout.consumerName)
+        byConsumer[key]?.removeAll { $0 === engine }
+        if byConsumer[key]?.isEmpty == true { byConsumer[key] = nil }
+    }
+
+    /// The processor for a delivery of `consumer`: the only one, or with several processors of the same consumer
+    /// on this connection, the first still waiting for deliveries (any when none is).
+    func engine(stream: String, consumer: String) -> ProcessorEngine? {
+        guard let engines = byConsumer[ConsumerKey(stream: stream, consumer: consumer)] else { return nil }
+        if engines.count == 1 { return engines[0] }
+        return engines.first { $0.awaitsDeliveries } ?? engines.first
+    }
+}

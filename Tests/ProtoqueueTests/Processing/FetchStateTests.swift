@@ -1,0 +1,117 @@
+import Testing
+
+@testable import Protoqueue
+
+/// When a processor pulls, for how many tasks, and what happens to deliveries, without a server.
+@Suite("Fetch state")
+struct FetchStateTests {
+    private let ms: UInt64 = 1_000_000
+    /// Eight slots, 500 ms requests.
+    private func state() -> FetchState<Int> { FetchState(concurrency: 8, expiry: 500 * ms) }
+
+    /// Turns at `now` and records the pull it asks for as sent.
+    private func pullNow(_ state: inout FetchState<Int>, at now: UInt64) -> Int? {
+        let turn = state.turn(now: now)
+        if let count = turn.pull { state.pulled(count, expires: turn.expires, at: now) }
+        return turn.pull
+    }
+
+    @Test func aNewProcessorPullsForEverySlot() {
+        var fetch = state()
+        #expect(pullNow(&fetch, at: 1000 * ms) == 8)
+        #expect(fetch.ledger.outstanding == 8)
+        // Nothing more to ask for while the request is open.
+        #expect(pullNow(&fetch, at: 1001 * ms) == nil)
+    }
+
+    @Test func deliveriesTakeSlotsAndOnesBeyondThemAreParkedUntilSlotsAreReleased() {
+        var fetch = FetchState<Int>(concurrency: 2, expiry: 500 * ms)
+        _ = pullNow(&fetch, at: 0)
+        #expect(fetch.arrived(1) == (.admitted, true))
+        #expect(fetch.arrived(2) == (.admitted, true))
+        // A delivery for a request already given up: no slot left.
+        #expect(fetch.arrived(3) == (.parked, false))
+        #expect(fetch.release(1) == [3])
+        #expect(fetch.free == 0)
+        #expect(fetch.release(2) == [])
+        #expect(fetch.free == 2)
+    }
+
+    @Test func whileARequestIsOpenItPullsOnlyForHalfTheSlotsOrMore() {
+        var fetch = state()
+        _ = pullNow(&fetch, at: 0)
+        for delivery in 0..<8 { _ = fetch.arrived(delivery) }
+        fetch.requestEnded()  // nothing is open now; all 8 slots held
+        _ = fetch.release(3)
+        // No request open and 3 of 8 free (under half): wait up to 2 ms for more.
+        let first = fetch.turn(now: 10 * ms)
+        #expect(first.pull == nil)
+        #expect(first.deadline == 10 * ms + FetchState<Int>.lowWaterWait)
+        _ = fetch.release(1)
+        #expect(pullNow(&fetch, at: 10 * ms + 1) == 4)
+        _ = fetch.release(2)
+        // A request is open: 2 more free is under half, so no pull yet.
+        #expect(pullNow(&fetch, at: 11 * ms) == nil)
+        _ = fetch.release(2)
+        #expect(pullNow(&fetch, at: 12 * ms) == 4)
+    }
+
+    @Test func withFewSlotsFreeAndNoRequestOpenItPullsAfterTheShortWait() {
+        var fetch = state()
+        _ = pullNow(&fetch, at: 0)
+        for delivery in 0..<8 { _ = fetch.arrived(delivery) }
+        _ = fetch.release(1)
+        #expect(pullNow(&fetch, at: 5 * ms) == nil)
+        #expect(pullNow(&fetch, at: 5 * ms + FetchState<Int>.lowWaterWait) == 1)
+    }
+
+    @Test func aRequestWhoseStatusWasLostIsGivenUpOneSecondAfterItsExpiry() {
+        var fetch = state()
+        _ = pullNow(&fetch, at: 0)
+        let expiresAt = fetch.ledger.oldestExpiry!
+        #expect(fetch.turn(now: expiresAt + FetchState<Int>.expiryGrace - 1).pull == nil)
+        #expect(pullNow(&fetch, at: expiresAt + FetchState<Int>.expiryGrace + 1) == 8)
+    }
+
+    @Test func expiriesAreAlignedBetweenHalfAndOneAndAHalfFetchTimeouts() {
+        let fetch = state()
+        for now in stride(from: UInt64(0), to: 2000 * ms, by: Int(37 * ms)) {
+            let expires = fetch.alignedExpiry(at: now)
+            #expect(expires >= 250 * ms && expires < 750 * ms, "at \(now / ms) ms: \(expires / ms) ms")
+            #expect((now + expires) % (500 * ms) == 0)
+        }
+    }
+
+    @Test func stoppingEndsFetchingOnceNoRequestIsOpenAndRefusesLaterDeliveries() {
+        var fetch = state()
+        _ = pullNow(&fetch, at: 0)
+        fetch.stop()
+        let expiresAt = fetch.ledger.oldestExpiry!
+        // Stopping gives the open request up at its expiry, without the grace.
+        #expect(fetch.turn(now: expiresAt - 1) == FetchState<Int>.Turn(deadline: expiresAt))
+        #expect(fetch.arrived(1) == (.admitted, true))
+        #expect(fetch.turn(now: expiresAt + 1).fetchEnded)
+        #expect(fetch.fetchDone)
+        #expect(fetch.arrived(2) == (.refused, false))
+        #expect(fetch.turn(now: expiresAt + 2) == FetchState<Int>.Turn())
+    }
+
+    @Test func failedPullsBackOffFrom100MillisecondsTo2Seconds() {
+        var fetch = state()
+        var waits: [UInt64] = []
+        for _ in 0..<8 { waits.append(fetch.pullFailed(at: 0).retryAt / ms) }
+        #expect(waits == [100, 200, 400, 800, 1600, 2000, 2000, 2000])
+        #expect(fetch.turn(now: 1999 * ms).pull == nil)
+        #expect(pullNow(&fetch, at: 2000 * ms) == 8)
+        // A sent pull resets the count.
+        #expect(fetch.pullFailed(at: 0).failures == 1)
+    }
+
+    @Test func parkedDeliveriesAreDrainedOnce() {
+        var fetch = FetchState<Int>(concurrency: 1, expiry: 500 * ms)
+        _ = fetch.arrived(1)
+        _ = fetch.arrived(2)
+        #expect(fetch.drainParked() == [2])
+        #expect(fetch.drainParked() == [])
+    }
+}
