@@ -17,10 +17,14 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         let id =
             received.headers[WireFormat.taskIDHeader] ?? received.headers[WireFormat.Header.messageID]
             ?? "seq-\(received.streamSequence)"
-        var taskLogger = logger
-        taskLogger[metadataKey: "protoqueue.task_id"] = "\(id)"
-        taskLogger[metadataKey: "protoqueue.attempt"] = "\(attempt)"
-        taskLogger[metadataKey: "protoqueue.sequence"] = "\(received.streamSequence)"
+        // Built only when something is logged: setting metadata costs a log handler more than running a no-op task.
+        var taskLogger: Logger {
+            var taskLogger = logger
+            taskLogger[metadataKey: "protoqueue.task_id"] = "\(id)"
+            taskLogger[metadataKey: "protoqueue.attempt"] = "\(attempt)"
+            taskLogger[metadataKey: "protoqueue.sequence"] = "\(received.streamSequence)"
+            return taskLogger
+        }
 
         let outcome: TaskOutcome
         if let maxAttempts, SettlementDecision.isGraceDelivery(attempt: attempt, maxAttempts: maxAttempts) {

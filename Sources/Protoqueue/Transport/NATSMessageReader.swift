@@ -62,6 +62,17 @@ enum NATSMessageReader {
         return result
     }
 
+    /// The subject's last token as a number (`7` in `_INBOX.abc.1.7`), or `nil` when it is not one.
+    static func lastToken(of message: OpaquePointer) -> UInt64? {
+        guard let subject = natsMsg_GetSubject(message) else { return nil }
+        let length = strlen(subject)
+        return subject.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+            let all = UnsafeBufferPointer(start: bytes, count: length)
+            let start = all.lastIndex(of: UInt8(ascii: ".")).map { $0 + 1 } ?? 0
+            return DecimalDigits.value(UnsafeBufferPointer(rebasing: all[start...]))
+        }
+    }
+
     /// The first value of the header `name`, or `nil` when the message does not have it.
     static func header(_ name: String, of message: OpaquePointer) -> String? {
         var value: UnsafePointer<CChar>?

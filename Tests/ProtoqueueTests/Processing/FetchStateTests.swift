@@ -41,7 +41,7 @@ struct FetchStateTests {
         var fetch = state()
         _ = pullNow(&fetch, at: 0)
         for delivery in 0..<8 { _ = fetch.arrived(delivery) }
-        fetch.requestEnded()  // nothing is open now; all 8 slots held
+        fetch.requestEnded(number: nil)  // nothing is open now; all 8 slots held
         _ = fetch.release(3)
         // No request open and 3 of 8 free (under half): wait up to 2 ms for more.
         let first = fetch.turn(now: 10 * ms)
@@ -65,12 +65,12 @@ struct FetchStateTests {
         #expect(pullNow(&fetch, at: 5 * ms + FetchState<Int>.lowWaterWait) == 1)
     }
 
-    @Test func aRequestWhoseStatusWasLostIsGivenUpOneSecondAfterItsExpiry() {
+    @Test func aRequestWhoseStatusNeverCameIsGivenUpHalfAnExpiryAfterIt() {
         var fetch = state()
         _ = pullNow(&fetch, at: 0)
         let expiresAt = fetch.ledger.oldestExpiry!
-        #expect(fetch.turn(now: expiresAt + FetchState<Int>.expiryGrace - 1).pull == nil)
-        #expect(pullNow(&fetch, at: expiresAt + FetchState<Int>.expiryGrace + 1) == 8)
+        #expect(fetch.turn(now: expiresAt + fetch.expiryGrace - 1).pull == nil)
+        #expect(pullNow(&fetch, at: expiresAt + fetch.expiryGrace + 1) == 8)
     }
 
     @Test func expiriesAreAlignedBetweenHalfAndOneAndAHalfFetchTimeouts() {
@@ -82,18 +82,29 @@ struct FetchStateTests {
         }
     }
 
-    @Test func stoppingEndsFetchingOnceNoRequestIsOpenAndRefusesLaterDeliveries() {
+    @Test func stoppingEndsFetchingOnceTheServerEndedTheOpenRequestsAndRefusesLaterDeliveries() {
         var fetch = state()
         _ = pullNow(&fetch, at: 0)
         fetch.stop()
         let expiresAt = fetch.ledger.oldestExpiry!
-        // Stopping gives the open request up at its expiry, without the grace.
-        #expect(fetch.turn(now: expiresAt - 1) == FetchState<Int>.Turn(deadline: expiresAt))
+        let givenUpAt = expiresAt + fetch.expiryGrace
+        // No pull while stopping; the open request may still deliver until the server ends it.
+        #expect(fetch.turn(now: expiresAt + 1) == FetchState<Int>.Turn(deadline: givenUpAt))
         #expect(fetch.arrived(1) == (.admitted, true))
-        #expect(fetch.turn(now: expiresAt + 1).fetchEnded)
+        fetch.requestEnded(number: 1)  // the server's 408
+        #expect(fetch.turn(now: expiresAt + 2).fetchEnded)
         #expect(fetch.fetchDone)
         #expect(fetch.arrived(2) == (.refused, false))
-        #expect(fetch.turn(now: expiresAt + 2) == FetchState<Int>.Turn())
+        #expect(fetch.turn(now: expiresAt + 3) == FetchState<Int>.Turn())
+    }
+
+    @Test func stoppingGivesALostRequestUpAfterItsGrace() {
+        var fetch = state()
+        _ = pullNow(&fetch, at: 0)
+        fetch.stop()
+        let givenUpAt = fetch.ledger.oldestExpiry! + fetch.expiryGrace
+        #expect(!fetch.turn(now: givenUpAt).fetchEnded)
+        #expect(fetch.turn(now: givenUpAt + 1).fetchEnded)
     }
 
     @Test func failedPullsBackOffFrom100MillisecondsTo2Seconds() {
@@ -113,5 +124,11 @@ struct FetchStateTests {
         _ = fetch.arrived(2)
         #expect(fetch.drainParked() == [2])
         #expect(fetch.drainParked() == [])
+    }
+
+    @Test func theGraceIsHalfAnExpiryBetween20MillisecondsAnd1Second() {
+        #expect(FetchState<Int>(concurrency: 1, expiry: 500 * ms).expiryGrace == 250 * ms)
+        #expect(FetchState<Int>(concurrency: 1, expiry: 10 * ms).expiryGrace == 20 * ms)
+        #expect(FetchState<Int>(concurrency: 1, expiry: 30_000 * ms).expiryGrace == 1000 * ms)
     }
 }

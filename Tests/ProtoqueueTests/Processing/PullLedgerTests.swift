@@ -59,4 +59,25 @@ struct PullLedgerTests {
         let recycled = ledger.delivered()
         #expect(recycled && ledger.outstanding == 1)
     }
+
+    @Test func aStatusEndsTheRequestItNamesEvenOutOfOrder() {
+        var ledger = PullLedger()
+        ledger.requested(2, expiresAt: 100, number: 1)
+        ledger.requested(3, expiresAt: 200, number: 2)
+        ledger.end(number: 2)
+        #expect(ledger.outstanding == 2)
+        #expect(ledger.oldestExpiry == 100)
+        ledger.end(number: 1)
+        #expect(ledger.isEmpty && ledger.outstanding == 0)
+    }
+
+    @Test func aLateStatusForARequestAlreadyGivenUpEndsNothingElse() {
+        var ledger = PullLedger()
+        ledger.requested(4, expiresAt: 100, number: 1)
+        ledger.expire(before: 150)  // its 408 never came in time
+        ledger.requested(4, expiresAt: 300, number: 2)
+        ledger.end(number: 1)  // ... and comes now
+        #expect(ledger.outstanding == 4)
+        #expect(!ledger.isEmpty)
+    }
 }

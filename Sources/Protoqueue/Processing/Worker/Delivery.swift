@@ -25,12 +25,8 @@ final class Delivery: @unchecked Sendable {
     private let settled = Mutex(false)
     /// The processor it was delivered to.
     let engine: ProcessorEngine
-    /// Its parsed acknowledgement subject; `nil` when the subject has another shape.
-    private let ack: AckSubject?
-
-    init(pointer: OpaquePointer, ack: AckSubject?, engine: ProcessorEngine) {
+    init(pointer: OpaquePointer, engine: ProcessorEngine) {
         self.pointer = pointer
-        self.ack = ack
         self.engine = engine
     }
 
@@ -76,7 +72,9 @@ final class Delivery: @unchecked Sendable {
     /// Stream, consumer, delivery count and stream sequence, from the acknowledgement subject (or nats.c's
     /// metadata parser when the subject has another shape).
     private func metadata() -> (stream: String, consumer: String, deliveries: UInt64, sequence: UInt64) {
-        if let ack { return (ack.stream, ack.consumer, ack.deliveries, ack.streamSequence) }
+        if let reply = natsMsg_GetReply(pointer), let ack = AckSubject(cString: reply) {
+            return (ack.stream, ack.consumer, ack.deliveries, ack.streamSequence)
+        }
         let reply = NATSMessageReader.reply(pointer) ?? ""
         var meta: UnsafeMutablePointer<jsMsgMetaData>?
         let status = natsMsg_GetMetaData(&meta, pointer)

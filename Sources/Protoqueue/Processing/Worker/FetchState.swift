@@ -7,9 +7,9 @@
 /// in batches. Deliveries that arrive with no slot free (for a request already given up) are parked and take the
 /// next slots released.
 struct FetchState<Parked> {
-    /// A request's open time beyond its expiry before it is given up: the server's `408` normally ends it first,
-    /// but is lost in a reconnect.
-    static var expiryGrace: UInt64 { 1_000_000_000 }
+    /// A request's open time beyond its expiry before it is given up when the server's `408` did not end it: half
+    /// an expiry, at least 20 ms and at most 1 s. A `408` that comes later ends nothing (``PullLedger/end(number:)``).
+    var expiryGrace: UInt64 { min(1_000_000_000, max(20_000_000, expiry / 2)) }
     /// How long a pull for fewer than ``lowWater`` tasks waits for more slots.
     static var lowWaterWait: UInt64 { 2_000_000 }
 
@@ -20,7 +20,9 @@ struct FetchState<Parked> {
     private(set) var free: Int
     private(set) var ledger = PullLedger()
     private(set) var parked: [Parked] = []
-    /// Set by ``stop()``: no more pulls; requests are given up at their expiry.
+    /// Pull requests sent so far.
+    private(set) var pulls: UInt64 = 0
+    /// Set by ``stop()``: no more pulls.
     private(set) var stopping = false
     /// Set once stopping and no request is open: deliveries arriving now are not taken.
     private(set) var fetchDone = false
@@ -46,10 +48,14 @@ struct FetchState<Parked> {
         var fetchEnded = false
     }
 
-    /// Expires requests past their expiry (plus grace unless stopping) and decides whether to pull at `now`.
-    /// A pull decided here is counted only once ``pulled(_:at:)`` says it was sent.
+    /// Expires requests past their expiry plus grace and decides whether to pull at `now`.
+    /// A pull decided here is counted only once ``pulled(_:expires:at:)`` says it was sent.
+    ///
+    /// Stopping, too, waits for the server to end the open requests (or for their grace to pass): the processors of
+    /// a connection share one inbox subscription, so the server still sees interest in a request of a stopped
+    /// processor and would deliver to it.
     mutating func turn(now: UInt64) -> Turn {
-        let grace = stopping ? 0 : Self.expiryGrace
+        let grace = expiryGrace
         if now > grace { ledger.expire(before: now - grace) }
         if stopping {
             if ledger.isEmpty && !fetchDone {
@@ -90,7 +96,8 @@ struct FetchState<Parked> {
 
     /// A pull request for `count` tasks, expiring after `expires` ns, was sent at `now`.
     mutating func pulled(_ count: Int, expires: UInt64, at now: UInt64) {
-        ledger.requested(count, expiresAt: now + expires)
+        pulls += 1
+        ledger.requested(count, expiresAt: now + expires, number: pulls)
         lowSince = nil
         failures = 0
     }
@@ -126,8 +133,11 @@ struct FetchState<Parked> {
         return (.admitted, expected)
     }
 
-    /// The server ended the oldest open request (`404`, `408`, `409`, `503`).
-    mutating func requestEnded() { ledger.endOldest() }
+    /// The server ended request `number` (`404`, `408`, `409`, `503`), or the oldest open one when the status did
+    /// not say which.
+    mutating func requestEnded(number: UInt64?) {
+        if let number { ledger.end(number: number) } else { ledger.endOldest() }
+    }
 
     /// Returns `count` slots, to parked deliveries first.
     /// - Returns: The parked deliveries that got a slot, in arrival order.

@@ -39,6 +39,19 @@ final class HandOffQueue: Sendable {
         if let (waiter, first) = handed { waiter.resume(returning: first) }
     }
 
+    /// Queues one delivery (``handOver(_:)-([Delivery])`` without an array).
+    func handOver(_ delivery: Delivery) {
+        let waiter = state.withLock { state -> CheckedContinuation<Delivery?, Never>? in
+            guard !state.closed, let waiter = state.waiter, state.head == state.buffer.count else {
+                state.buffer.append(delivery)
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(returning: delivery)
+    }
+
     /// The next delivery, waiting for one; `nil` once closed.
     func next() async -> Delivery? {
         enum Outcome {

@@ -12,11 +12,11 @@ import Synchronization
 /// The processing side of one ``NATSConnection``, shared by every processor on it: one inbox subscription where all
 /// their consumers deliver, and one thread that sends their pull requests and their acknowledgements.
 ///
-/// Processors register with an id; each one's pull requests name `<inbox prefix>.<id>` as reply subject, where the
-/// subscription on `<inbox prefix>.*` receives the server's status messages about them; deliveries are routed by
-/// the consumer their acknowledgement subject names (``Routes``). nats.c calls the subscription's handler on a
-/// delivery thread of its own. Any number of processors on a
-/// connection thus use the same two threads; their work is proportional to their traffic, not to their number.
+/// Processors register with an id; the `n`th pull request of each names `<inbox prefix>.<id>.<n>` as reply
+/// subject, where the subscription on `<inbox prefix>.*.*` receives the server's status messages about it;
+/// deliveries are routed by the consumer their acknowledgement subject names (``Routes``). nats.c calls the
+/// subscription's handler on a delivery thread of its own. Any number of processors on a connection thus use the
+/// same two threads; their work is proportional to their traffic, not to their number.
 ///
 /// The hub thread runs commands in the order they were queued: acknowledgements (`+ACK`, `-NAK`, `+WPI`, `+TERM`)
 /// and dead-letter records (``Acknowledger``), consumer checks after the server said a consumer may be gone
@@ -35,10 +35,12 @@ final class ProcessingHub: @unchecked Sendable {
 
     let batched: BatchedConnection
     let inboxPrefix: String
-    private let subscription: OpaquePointer  // natsSubscription*, asynchronous, on "<inboxPrefix>.*"
+    private let subscription: OpaquePointer  // natsSubscription*, asynchronous, on "<inboxPrefix>.*.*"
     private let acknowledger: Acknowledger
     private let jetStream: OpaquePointer  // jsCtx*, used on the hub thread only
     private let box: HubBox
+    private let rawConnection: OpaquePointer  // natsConnection*, the send-asap one
+    private let logger: Logger
 
     private let routes = Mutex(Routes())
     private let nextID = Atomic<UInt64>(0)
@@ -57,6 +59,8 @@ final class ProcessingHub: @unchecked Sendable {
         subscription: OpaquePointer, jetStream: OpaquePointer, box: HubBox
     ) {
         self.box = box
+        self.rawConnection = rawConnection
+        self.logger = connection.logger
         self.batched = batched
         self.inboxPrefix = inboxPrefix
         self.subscription = subscription
@@ -92,12 +96,13 @@ final class ProcessingHub: @unchecked Sendable {
         let box = HubBox()
         var subscription: OpaquePointer?
         status = natsConnection_Subscribe(
-            &subscription, rawConnection, prefix + ".*", hubMessageHandler, Unmanaged.passUnretained(box).toOpaque()
+            &subscription, rawConnection, prefix + ".*.*", hubMessageHandler, Unmanaged.passUnretained(box).toOpaque()
         )
         guard status == NATS_OK, let subscription else {
             jsCtx_Destroy(js)
             throw NATSErrorMapping.error(
-                status: status, operation: "subscribe to the processors' inbox \"\(prefix).*\"", subject: prefix + ".*"
+                status: status, operation: "subscribe to the processors' inbox \"\(prefix).*.*\"",
+                subject: prefix + ".*.*"
             )
         }
         // Pull requests never ask for more than the free slots: what arrives is bounded by the processors'
@@ -114,7 +119,7 @@ final class ProcessingHub: @unchecked Sendable {
 
     // MARK: Processors
 
-    /// A new processor id; its reply subject is `<inboxPrefix>.<id>`.
+    /// A new processor id; the reply subject of its `n`th pull request is `<inboxPrefix>.<id>.<n>`.
     func makeID() -> UInt64 { nextID.add(1, ordering: .relaxed).newValue }
 
     /// Routes deliveries and status messages for `engine` to it and gives it its first turn.
@@ -174,32 +179,45 @@ final class ProcessingHub: @unchecked Sendable {
 
     /// A JetStream delivery carries its task's subject, not the reply subject of the pull request: it goes to the
     /// processor of the consumer named in its acknowledgement subject. A status message about a pull request
-    /// carries that reply subject, `<inbox prefix>.<id>`.
+    /// carries that reply subject, `<inbox prefix>.<id>.<n>`.
     fileprivate func received(_ message: OpaquePointer) {
         let engine: ProcessorEngine?
-        var ack: AckSubject?
         if let reply = natsMsg_GetReply(message), reply.pointee != 0 {
-            ack = AckSubject(cString: reply)
-            engine = ack.flatMap { ack in routes.withLock { $0.engine(stream: ack.stream, consumer: ack.consumer) } }
+            engine = routes.withLock { $0.engine(forAckSubject: reply) }
         } else {
             let id = Self.processorID(of: message, prefixLength: inboxPrefix.utf8.count)
             engine = id.flatMap { id in routes.withLock { $0.byID[id] } }
         }
         guard let engine else {
-            // A processor that has finished: the task stays unacknowledged and comes back after the ack wait.
-            natsMsg_Destroy(message)
+            returnUnclaimed(message)
             return
         }
-        engine.received(message, ack: ack)
+        engine.received(message)
     }
 
-    /// The id in a subject `<prefix>.<id>`.
+    /// Frees a message no running processor takes; a delivery (a processor stopped, or its consumer has none on
+    /// this connection any more) is first returned to the server with `-NAK`, so that it is redelivered at once
+    /// rather than after the ack wait.
+    func returnUnclaimed(_ message: OpaquePointer) {
+        if let reply = natsMsg_GetReply(message), reply.pointee != 0 {
+            let status = natsConnection_PublishString(rawConnection, reply, "-NAK")
+            if status != NATS_OK {
+                logger.debug(
+                    "returning an unclaimed delivery failed", metadata: ["protoqueue.status": "\(status.rawValue)"])
+            }
+        }
+        natsMsg_Destroy(message)
+    }
+
+    /// The id in a subject `<prefix>.<id>.<n>`.
     private static func processorID(of message: OpaquePointer, prefixLength: Int) -> UInt64? {
         guard let subject = natsMsg_GetSubject(message) else { return nil }
         let length = strlen(subject)
         guard length > prefixLength + 1 else { return nil }
         return subject.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-            DecimalDigits.value(UnsafeBufferPointer(start: bytes + prefixLength + 1, count: length - prefixLength - 1))
+            let tokens = UnsafeBufferPointer(start: bytes + prefixLength + 1, count: length - prefixLength - 1)
+            guard let dot = tokens.firstIndex(of: UInt8(ascii: ".")) else { return nil }
+            return DecimalDigits.value(UnsafeBufferPointer(rebasing: tokens[..<dot]))
         }
     }
 
@@ -316,32 +334,59 @@ private let hubMessageHandler: natsMsgHandler = { _, _, message, closure in
 
 /// Which processor a message goes to.
 struct Routes {
-    private struct ConsumerKey: Hashable {
-        var stream: String
-        var consumer: String
+    private struct Route {
+        /// `$JS.ACK.<stream>.<consumer>.`: how the acknowledgement subject of the consumer's deliveries begins.
+        var ackPrefix: [UInt8]
+        /// The same for servers with domains: `.<stream>.<consumer>.` after `$JS.ACK.<domain>.<account hash>`.
+        var domainInfix: [UInt8]
+        var engine: ProcessorEngine
     }
 
     private(set) var byID: [UInt64: ProcessorEngine] = [:]
-    private var byConsumer: [ConsumerKey: [ProcessorEngine]] = [:]
+    private var routes: [Route] = []
 
     mutating func add(_ engine: ProcessorEngine) {
         byID[engine.id] = engine
-        byConsumer[ConsumerKey(stream: engine.layout.streamName, consumer: engine.layout.consumerName), default: []]
-            .append(engine)
+        let names = "\(engine.layout.streamName).\(engine.layout.consumerName)."
+        routes.append(
+            Route(ackPrefix: Array("$JS.ACK.\(names)".utf8), domainInfix: Array(".\(names)".utf8), engine: engine))
     }
 
     mutating func remove(_ engine: ProcessorEngine) {
         byID[engine.id] = nil
-        let key = ConsumerKey(stream: engine.layout.streamName, consumer: engine.layout.consumerName)
-        byConsumer[key]?.removeAll { $0 === engine }
-        if byConsumer[key]?.isEmpty == true { byConsumer[key] = nil }
+        routes.removeAll { $0.engine === engine }
     }
 
-    /// The processor for a delivery of `consumer`: the only one, or with several processors of the same consumer
-    /// on this connection, the first still waiting for deliveries (any when none is).
-    func engine(stream: String, consumer: String) -> ProcessorEngine? {
-        guard let engines = byConsumer[ConsumerKey(stream: stream, consumer: consumer)] else { return nil }
-        if engines.count == 1 { return engines[0] }
-        return engines.first { $0.awaitsDeliveries } ?? engines.first
+    /// The processor for a delivery whose acknowledgement subject is `subject`: the one of the consumer it names,
+    /// or with several processors of that consumer on this connection, the first still waiting for deliveries.
+    /// Compared as bytes: this runs once per delivery.
+    func engine(forAckSubject subject: UnsafePointer<CChar>) -> ProcessorEngine? {
+        let length = strlen(subject)
+        return subject.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
+            let reply = UnsafeBufferPointer(start: bytes, count: length)
+            var first: ProcessorEngine?
+            for route in routes where Self.names(route, reply) {
+                guard let earlier = first else {
+                    first = route.engine
+                    continue
+                }
+                // Several processors of this consumer: one still waiting for deliveries takes it.
+                if earlier.awaitsDeliveries { return earlier }
+                if route.engine.awaitsDeliveries { return route.engine }
+            }
+            return first
+        }
+    }
+
+    /// Whether `reply` is an acknowledgement subject of the route's consumer, in the 9-token or the domain form.
+    private static func names(_ route: Route, _ reply: UnsafeBufferPointer<UInt8>) -> Bool {
+        if reply.starts(with: route.ackPrefix) { return true }
+        // $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.…: the names after the fourth dot.
+        var dots = 0
+        for index in reply.indices where reply[index] == UInt8(ascii: ".") {
+            dots += 1
+            if dots == 4 { return reply[index...].starts(with: route.domainInfix) }
+        }
+        return false
     }
 }

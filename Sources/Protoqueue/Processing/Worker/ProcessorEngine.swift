@@ -26,7 +26,8 @@ final class ProcessorEngine: Sendable {
     private let fetchEnded = ExitSignal()
     private let listenerToken = Atomic<UInt64>(0)
     private let pullSubject: String
-    private let replySubject: String
+    /// `<hub inbox>.<id>.`: a pull request's reply subject is this and the request's number.
+    private let replyPrefix: String
 
     private init(
         connection: NATSConnection, hub: ProcessingHub, layout: QueueLayout, configuration: QueueConfiguration,
@@ -44,7 +45,7 @@ final class ProcessorEngine: Sendable {
             FetchState(concurrency: options.concurrency, expiry: UInt64(max(0, options.fetchTimeout.nanoseconds)))
         )
         self.pullSubject = "$JS.API.CONSUMER.MSG.NEXT.\(layout.streamName).\(layout.consumerName)"
-        self.replySubject = "\(hub.inboxPrefix).\(id)"
+        self.replyPrefix = "\(hub.inboxPrefix).\(id)."
     }
 
     /// Checks that the durable consumer exists and registers a processor with the connection's hub.
@@ -138,24 +139,23 @@ final class ProcessorEngine: Sendable {
     /// Whether pull requests of this processor still wait for deliveries.
     var awaitsDeliveries: Bool { state.withLock { $0.ledger.outstanding > 0 } }
 
-    /// A message for this processor: a delivery (with its parsed acknowledgement subject), or the server's status
-    /// about a pull request.
-    func received(_ message: OpaquePointer, ack: AckSubject?) {
+    /// A message for this processor: a delivery, or the server's status about a pull request.
+    func received(_ message: OpaquePointer) {
         guard NATSMessageReader.hasReply(message) else {
             serverStatus(message)
             natsMsg_Destroy(message)
             return
         }
-        let delivery = Delivery(pointer: message, ack: ack, engine: self)
+        let delivery = Delivery(pointer: message, engine: self)
         state.withLock { state in
             let (arrival, expected) = state.arrived(delivery)
             if !expected && arrival != .refused {
                 logger.debug("delivery for a pull request already given up; it takes the next free slot")
             }
             switch arrival {
-            case .admitted: handOff.handOver([delivery])
+            case .admitted: handOff.handOver(delivery)
             case .parked: break
-            case .refused: natsMsg_Destroy(message)  // stopped: redelivered after the ack wait
+            case .refused: hub.returnUnclaimed(message)  // stopped fetching
             }
         }
     }
@@ -169,7 +169,8 @@ final class ProcessorEngine: Sendable {
             return
         }
         if status == "100" { return }
-        state.withLock { $0.requestEnded() }
+        let number = NATSMessageReader.lastToken(of: message)
+        state.withLock { $0.requestEnded(number: number) }
         let description = NATSMessageReader.header("Description", of: message) ?? ""
         if status == "503" || (status == "409" && description.lowercased().contains("consumer deleted")) {
             hub.enqueue(.checkConsumer(self, "\(status) \(description)"))
@@ -198,14 +199,14 @@ final class ProcessorEngine: Sendable {
             let turn = state.turn(now: now)
             guard let count = turn.pull else { return (turn, turn.deadline) }
             // Sent under the lock, so that no delivery for it arrives before the ledger counts it.
-            let status = pull(count, expires: turn.expires)
+            let status = pull(count, expires: turn.expires, number: state.pulls + 1)
             guard status == NATS_OK else {
                 let (failures, retryAt) = state.pullFailed(at: now)
                 failed = (status, failures)
                 return (turn, min(turn.deadline ?? .max, retryAt))
             }
             state.pulled(count, expires: turn.expires, at: now)
-            return (turn, state.ledger.oldestExpiry.map { $0 + FetchState<Delivery>.expiryGrace })
+            return (turn, state.ledger.oldestExpiry.map { $0 + state.expiryGrace })
         }
         if turn.fetchEnded { fetchEnded.signal() }
         if let failed { pullFailed(failed.status, failures: failed.failures) }
@@ -221,12 +222,11 @@ final class ProcessorEngine: Sendable {
     /// socket no later than it does, and no task is delivered into a slot before the acknowledgement that freed it
     /// is written. Whenever the worker dies, the tasks it finished without their acknowledgement having left are
     /// thus at most the `concurrency` slots it held, as with one socket write per acknowledgement.
-    private func pull(_ count: Int, expires: UInt64) -> natsStatus {
+    private func pull(_ count: Int, expires: UInt64, number: UInt64) -> natsStatus {
         var body = "{\"batch\":\(count),\"expires\":\(expires)}"
+        let reply = replyPrefix + String(number)
         let status = body.withUTF8 { bytes in
-            natsConnection_PublishRequest(
-                hub.batched.raw, pullSubject, replySubject, bytes.baseAddress, Int32(bytes.count)
-            )
+            natsConnection_PublishRequest(hub.batched.raw, pullSubject, reply, bytes.baseAddress, Int32(bytes.count))
         }
         if status == NATS_OK { hub.batched.requestWrite() }
         return status

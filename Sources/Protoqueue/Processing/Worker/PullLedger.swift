@@ -2,12 +2,15 @@
 ///
 /// A JetStream consumer serves waiting pull requests in the order they arrived, so each delivery counts against the
 /// oldest open request. A request ends when all its messages came, when the server says it ended (a `408` when it
-/// expires, a `409` when the server gives it up; both name the oldest open one, since every request has the same
-/// expiry), or, when that status is lost (a reconnect), once its expiry plus a grace period has passed.
+/// expires, a `409` when the server gives it up, naming the request by its number in the reply subject), or, when
+/// that status never comes, once its expiry plus a grace period has passed. (It does not come after a reconnect,
+/// and nats-server 2.9.10 and 2.15.1 drop a request without one when a message arrives at the instant it expires.)
 struct PullLedger {
     private struct Request {
+        var number: UInt64
         var remaining: Int
         var expiresAt: UInt64
+        var ended = false
     }
 
     /// Open requests; `requests[head...]` are the live ones.
@@ -19,10 +22,10 @@ struct PullLedger {
     /// Whether no request is open.
     var isEmpty: Bool { head == requests.count }
 
-    /// Records a request for `count` messages that the server ends at `expiresAt` (monotonic ns).
-    mutating func requested(_ count: Int, expiresAt: UInt64) {
+    /// Records request `number` for `count` messages that the server ends at `expiresAt` (monotonic ns).
+    mutating func requested(_ count: Int, expiresAt: UInt64, number: UInt64 = 0) {
         precondition(count > 0, "a pull request asks for at least one message")
-        requests.append(Request(remaining: count, expiresAt: expiresAt))
+        requests.append(Request(number: number, remaining: count, expiresAt: expiresAt))
         outstanding += count
     }
 
@@ -43,6 +46,16 @@ struct PullLedger {
         dropOldest()
     }
 
+    /// Ends request `number`: the server reported that it expired or gave it up. No effect when it is not open
+    /// (it was given up already).
+    mutating func end(number: UInt64) {
+        guard let index = requests[head...].firstIndex(where: { $0.number == number && !$0.ended }) else { return }
+        outstanding -= requests[index].remaining
+        requests[index].remaining = 0
+        requests[index].ended = true
+        if index == head { dropOldest() }
+    }
+
     /// The expiry of the oldest open request (monotonic ns), or `nil` when none is open.
     var oldestExpiry: UInt64? { head < requests.count ? requests[head].expiresAt : nil }
 
@@ -53,6 +66,7 @@ struct PullLedger {
 
     private mutating func dropOldest() {
         head += 1
+        while head < requests.count && requests[head].ended { head += 1 }
         if head == requests.count {
             requests.removeAll(keepingCapacity: true)
             head = 0
