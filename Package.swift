@@ -116,6 +116,7 @@ let queueTargets: [Target] = [
         dependencies: [
             "Protoqueue",
             "NATSServerHarness",
+            "NATSTestSupport",
             "TaskSchemas",
             "CNats",
             .product(name: "Logging", package: "swift-log"),
@@ -150,11 +151,19 @@ let reliabilityTargets: [Target] = [
         name: "NATSServerHarness",
         swiftSettings: swiftSettings
     ),
+    // The raw nats.c helper both test targets use (what another process or an operator does behind a queue's back).
+    .target(
+        name: "NATSTestSupport",
+        dependencies: ["CNats", "NATSServerHarness"],
+        path: "Tests/NATSTestSupport",
+        swiftSettings: swiftSettings
+    ),
     .testTarget(
         name: "ProtoqueueReliabilityTests",
         dependencies: [
             "Protoqueue",
             "NATSServerHarness",
+            "NATSTestSupport",
             "TaskSchemas",
             "KitchenSink",
             "ProtoqueueCodec",

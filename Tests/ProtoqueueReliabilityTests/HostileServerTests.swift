@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import NATSServerHarness
+import NATSTestSupport
 import Protoqueue
 import Synchronization
 import TaskSchemas
@@ -85,7 +86,7 @@ struct HostileServerTests {
 
         // Another process deletes the stream (here: via the JetStream API) and provisions it with a 512-byte limit.
         let second = try await NATSConnection.connect(testConfiguration(server.url), logger: reliabilityLogger())
-        try deleteStream("shrunk", url: server.url)
+        try RawNATS(url: server.url).deleteStream("shrunk")
         let strict = try await Queue<EmailTask>(connection: second, name: "shrunk", configuration: .init(maxMessageSize: 512), logger: reliabilityLogger())
 
         // The first queue still believes the stream is unlimited; the server refuses (JetStream error 10054).

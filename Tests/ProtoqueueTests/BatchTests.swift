@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import NATSTestSupport
 import Testing
 
 @testable import Protoqueue
