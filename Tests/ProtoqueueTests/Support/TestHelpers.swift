@@ -25,6 +25,24 @@ func connect(
     return try await NATSConnection.connect(configuration, logger: testLogger())
 }
 
+/// Connects like ``connect(_:authentication:requestTimeout:)``, runs `body` with the connection and awaits its close
+/// afterwards, also when `body` throws.
+func withConnection<R>(
+    _ url: String,
+    authentication: NATSConnectionConfiguration.Authentication? = nil,
+    _ body: (NATSConnection) async throws -> R
+) async throws -> R {
+    let connection = try await connect(url, authentication: authentication)
+    do {
+        let result = try await body(connection)
+        await connection.close()
+        return result
+    } catch {
+        await connection.close()
+        throw error
+    }
+}
+
 /// A log handler that keeps messages, to check what the library logged.
 struct CapturingLogHandler: LogHandler {
     final class Store: @unchecked Sendable {
