@@ -68,6 +68,8 @@ let codecTargets: [Target] = [
             "TaskSchemas", "CTaskSchemas", "ProtoqueueCodec", "CProtobufC",
             // queue scenarios (EnqueueBenchmark.swift)
             "Protoqueue", "CNats", .product(name: "Logging", package: "swift-log"),
+            // its private nats-server (BenchNATS.swift)
+            "NATSServerHarness",
         ],
         swiftSettings: swiftSettings
     ),
