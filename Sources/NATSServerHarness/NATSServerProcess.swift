@@ -276,7 +276,8 @@ public final class NATSServerProcess: @unchecked Sendable {
             try writeConfiguration()
             if start { try startOnFreePort(retrying: port == nil) }
         } catch {
-            if directory == nil { try? FileManager.default.removeItem(at: self.directory) }  // ours: leave nothing behind
+            // A directory the harness made: leave nothing behind.
+            if directory == nil { try? FileManager.default.removeItem(at: self.directory) }
             throw error
         }
     }
