@@ -68,6 +68,8 @@ let codecTargets: [Target] = [
             "TaskSchemas", "CTaskSchemas", "ProtoqueueCodec", "CProtobufC",
             // queue scenarios (EnqueueBenchmark.swift)
             "Protoqueue", "CNats", .product(name: "Logging", package: "swift-log"),
+            // its private nats-server (BenchNATS.swift)
+            "NATSServerHarness",
         ],
         swiftSettings: swiftSettings
     ),
@@ -116,6 +118,7 @@ let queueTargets: [Target] = [
         dependencies: [
             "Protoqueue",
             "NATSServerHarness",
+            "NATSTestSupport",
             "TaskSchemas",
             "CNats",
             .product(name: "Logging", package: "swift-log"),
@@ -150,11 +153,19 @@ let reliabilityTargets: [Target] = [
         name: "NATSServerHarness",
         swiftSettings: swiftSettings
     ),
+    // The raw nats.c helper both test targets use (what another process or an operator does behind a queue's back).
+    .target(
+        name: "NATSTestSupport",
+        dependencies: ["CNats", "NATSServerHarness"],
+        path: "Tests/NATSTestSupport",
+        swiftSettings: swiftSettings
+    ),
     .testTarget(
         name: "ProtoqueueReliabilityTests",
         dependencies: [
             "Protoqueue",
             "NATSServerHarness",
+            "NATSTestSupport",
             "TaskSchemas",
             "KitchenSink",
             "ProtoqueueCodec",

@@ -9,7 +9,12 @@ import Synchronization
 /// A failure of the harness itself (a server that did not start, a tool that is missing).
 public struct HarnessError: Error, CustomStringConvertible {
     public var description: String
-    public init(_ description: String) { self.description = description }
+    /// Whether a server failed to start because its port was taken.
+    public var isPortInUse: Bool
+    public init(_ description: String, isPortInUse: Bool = false) {
+        self.description = description
+        self.isPortInUse = isPortInUse
+    }
 }
 
 /// Where the harness finds its tools.
@@ -225,15 +230,18 @@ public final class OwnedProcess: @unchecked Sendable {
 }
 
 /// A nats-server on 127.0.0.1 that the harness started from a configuration it wrote. Its store directory and
-/// configuration stay in ``directory`` so it can be killed and restarted on the same data.
+/// configuration stay in ``directory`` so it can be killed and restarted on the same data. The one launcher of the
+/// tests, protoqueue-chaos and protoqueue-bench.
 public final class NATSServerProcess: @unchecked Sendable {
     public let binary: String
     public let directory: URL
-    public let port: Int
+    /// The client port; fixed once the initializer returns.
+    public private(set) var port: Int
     public let name: String
     public let configurationFile: URL
     public var logFile: URL { directory.appendingPathComponent("\(name).log") }
     public var storeDirectory: URL { directory.appendingPathComponent("\(name)-store") }
+    private let configurationTail: String
     private let lock = NSLock()
     private var current: OwnedProcess?
     private var starts = 0
@@ -246,7 +254,7 @@ public final class NATSServerProcess: @unchecked Sendable {
     /// - Parameters:
     ///   - body: Configuration text without `listen`, `jetstream` (added unless `jetStream` is false) and `server_name`.
     ///   - directory: Where the configuration, log and store go; a new temporary directory when `nil`.
-    ///   - port: Client port; a free one when `nil`.
+    ///   - port: Client port; a free one when `nil`, and another one if that is taken before the server binds it.
     public init(
         name: String = "n1",
         configuration body: String = "",
@@ -261,19 +269,33 @@ public final class NATSServerProcess: @unchecked Sendable {
         self.directory = try directory ?? Self.temporaryDirectory(prefix: "protoqueue-rel")
         self.port = port ?? freeLoopbackPort()
         configurationFile = self.directory.appendingPathComponent("\(name).conf")
-        try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
-        var text = "server_name: \(name)\nlisten: 127.0.0.1:\(self.port)\n"
-        if jetStream {
-            text += "jetstream {\n  store_dir: \"\(storeDirectory.path)\"\n\(jetStreamExtra)\n}\n"
+        let store = self.directory.appendingPathComponent("\(name)-store").path
+        configurationTail = (jetStream ? "jetstream {\n  store_dir: \"\(store)\"\n\(jetStreamExtra)\n}\n" : "") + body
+        do {
+            try FileManager.default.createDirectory(at: self.directory, withIntermediateDirectories: true)
+            try writeConfiguration()
+            if start { try startOnFreePort(retrying: port == nil) }
+        } catch {
+            // A directory the harness made: leave nothing behind.
+            if directory == nil { try? FileManager.default.removeItem(at: self.directory) }
+            throw error
         }
-        text += body
+    }
+
+    private func writeConfiguration() throws {
+        let text = "server_name: \(name)\nlisten: 127.0.0.1:\(port)\n" + configurationTail
         try text.write(to: configurationFile, atomically: true, encoding: .utf8)
-        if start {
+    }
+
+    /// Starts the server; when `retrying`, a port another process bound between ``freeLoopbackPort()`` and the
+    /// server's own bind is replaced by a new one (at most four times).
+    private func startOnFreePort(retrying: Bool) throws {
+        for attempt in 1... {
             do {
-                try self.start()
-            } catch {
-                if directory == nil { try? FileManager.default.removeItem(at: self.directory) }  // ours: leave nothing behind
-                throw error
+                return try start()
+            } catch let error as HarnessError where retrying && attempt < 5 && error.isPortInUse {
+                port = freeLoopbackPort()
+                try writeConfiguration()
             }
         }
     }
@@ -307,7 +329,11 @@ public final class NATSServerProcess: @unchecked Sendable {
         let output = ((try? Data(contentsOf: log)).map { String(decoding: $0.suffix(from: min(before, $0.count)), as: UTF8.self) }) ?? ""
         process.signal(SIGKILL)
         process.waitForExit(timeout: 5)
-        throw HarnessError("nats-server \(name) (start #\(marker), \(binary)) did not become ready on 127.0.0.1:\(port) within \(Int(timeout)) s:\n\(output.suffix(2000))")
+        throw HarnessError(
+            "nats-server \(name) (start #\(marker), \(binary)) did not become ready on 127.0.0.1:\(port) within "
+                + "\(Int(timeout)) s:\n\(output.suffix(2000))",
+            isPortInUse: output.contains("address already in use")
+        )
     }
 
     /// Sends `signal` to the server process (SIGKILL, SIGSTOP, SIGCONT…).

@@ -7,85 +7,26 @@ import CNats
 import Dispatch
 import Foundation
 import Logging
+import NATSServerHarness
 import Protoqueue
 import Synchronization
 import TaskSchemas
 
-/// The nats-server the queue scenarios use: `NATS_URL` when set, else a private `nats-server -js` on a free
-/// 127.0.0.1 port with a temporary store, started on first use and stopped by its pid when the bench exits.
+/// The nats-server the queue scenarios use: `NATS_URL` when set, else a private JetStream server (NATSServerHarness)
+/// on a free 127.0.0.1 port with a temporary store, started on first use and stopped when the bench exits.
 enum BenchNATS {
-    private static let server = Mutex<(url: String?, pid: pid_t, directory: String?)>((nil, 0, nil))
+    private static let server = Mutex<NATSServerProcess?>(nil)
 
     static func url() throws -> String {
         if let external = ProcessInfo.processInfo.environment["NATS_URL"], !external.isEmpty { return external }
-        return try server.withLock { state -> String in
-            if let url = state.url { return url }
-            let binary = ProcessInfo.processInfo.environment["NATS_SERVER_BIN"] ?? "/usr/sbin/nats-server"
-            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("protoqueue-bench-\(getpid())").path
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let port = freePort()
-            // A watcher shell owns the server and stops it (by its pid) when the bench exits, even on a crash.
-            let pidFile = directory + "/server.pid"
-            let script = """
-                '\(binary)' -js -a 127.0.0.1 -p \(port) -sd '\(directory)' -l '\(directory)/server.log' &
-                s=$!
-                echo $s > '\(pidFile)'
-                trap 'kill $s 2>/dev/null; wait $s; exit 0' TERM INT
-                while kill -0 \(getpid()) 2>/dev/null && kill -0 $s 2>/dev/null; do sleep 0.3; done
-                kill $s 2>/dev/null
-                wait $s
-                rm -rf '\(directory)'
-                """
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", script]
-            try process.run()
-            var serverPid: pid_t = 0
-            for _ in 0..<200 where serverPid == 0 {
-                serverPid = (try? String(contentsOfFile: pidFile, encoding: .utf8)).flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
-                if serverPid == 0 { usleep(10_000) }
-            }
-            state = ("nats://127.0.0.1:\(port)", serverPid, directory)
-            atexit {
-                let (pid, directory) = BenchNATS.server.withLock { ($0.pid, $0.directory) }
-                if pid > 0 {
-                    kill(pid, SIGTERM)
-                    var status: Int32 = 0
-                    waitpid(pid, &status, 0)
-                }
-                if let directory { try? FileManager.default.removeItem(atPath: directory) }
-                _ = directory
-            }
-            for _ in 0..<200 {
-                if portAccepts(port) { return state.url! }
-                usleep(25_000)
-            }
-            throw BenchError("nats-server did not start on port \(port)")
+        return try server.withLock { server -> String in
+            if let server { return server.url }
+            let directory = try NATSServerProcess.temporaryDirectory(prefix: "protoqueue-bench")
+            let started = try NATSServerProcess(directory: directory)
+            server = started
+            atexit { BenchNATS.server.withLock { $0 }?.stopAndRemove() }
+            return started.url
         }
-    }
-
-    private static func freePort() -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    private static func portAccepts(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = UInt16(port).bigEndian
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
     }
 
     /// A library connection for a scenario.

@@ -20,17 +20,17 @@ struct ServerVersionTests {
         let version = try HarnessEnvironment.serverVersion(HarnessEnvironment.serverBinary())
         if version < ServerVersion(2, 10, 0) {
             do {
-                let server = try NATSServerProcess(jetStreamExtra: "  sync_interval: always")
-                server.stopAndRemove()
+                let server = try await NATSServerProcess.launch(jetStreamExtra: "  sync_interval: always")
+                await server.shutDown(removingDirectory: true)
                 Issue.record("nats-server \(version) accepted sync_interval; update docs/reliability.md")
             } catch {
                 #expect("\(error)".contains("sync_interval"), "\(error)")
             }
         } else {
-            let server = try NATSServerProcess(jetStreamExtra: "  sync_interval: always")
-            defer { server.stopAndRemove() }
-            let receipt = try await connectAndEnqueue(testConfiguration(server.url), queue: "synced")
-            #expect(receipt.sequence == 1)
+            try await withNATSServer(jetStreamExtra: "  sync_interval: always") { server in
+                let receipt = try await connectAndEnqueue(testConfiguration(server.url), queue: "synced")
+                #expect(receipt.sequence == 1)
+            }
         }
     }
 }

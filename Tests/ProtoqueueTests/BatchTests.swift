@@ -1,5 +1,7 @@
 import Foundation
+import NATSServerHarness
 import Synchronization
+import NATSTestSupport
 import Testing
 
 @testable import Protoqueue
@@ -123,39 +125,39 @@ struct BatchTests {
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func timedOutItemsAreResentWithTheSameIDAndStoredOnce() async throws {
-        let server = try await TestServer.start()
-        defer { server.stop() }
-        let connection = try await connect(server.url, requestTimeout: .seconds(2))
-        let name = uniqueName("resend")
-        let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
-        let count = 20_000
-        let input = AsyncStream<EnqueueItem<InteropTask>>(bufferingPolicy: .unbounded) { continuation in
-            for index in 0..<count { continuation.yield(EnqueueItem(InteropTask(to: "r\(index)"))) }
-            continuation.finish()
-        }
-        let sequences = Mutex<[UInt64]>([])
-        let failures = Mutex<[ProtoqueueError]>([])
-        let reported = Atomic<Int>(0)
-        // Stall the server while the batch runs so acknowledgements time out and items are re-sent.
-        async let summary = queue.enqueueBatch(from: input, options: .init(window: 256, ackTimeout: .milliseconds(400), maxAttempts: 20)) { _, result in
-            reported.add(1, ordering: .relaxed)
-            switch result {
-            case .success(let receipt): sequences.withLock { $0.append(receipt.sequence) }
-            case .failure(let error): failures.withLock { $0.append(error) }
+        try await withNATSServer { server in
+            let connection = try await connect(server.url, requestTimeout: .seconds(2))
+            let name = uniqueName("resend")
+            let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
+            let count = 20_000
+            let input = AsyncStream<EnqueueItem<InteropTask>>(bufferingPolicy: .unbounded) { continuation in
+                for index in 0..<count { continuation.yield(EnqueueItem(InteropTask(to: "r\(index)"))) }
+                continuation.finish()
             }
+            let sequences = Mutex<[UInt64]>([])
+            let failures = Mutex<[ProtoqueueError]>([])
+            let reported = Atomic<Int>(0)
+            // Stall the server while the batch runs so acknowledgements time out and items are re-sent.
+            async let summary = queue.enqueueBatch(from: input, options: .init(window: 256, ackTimeout: .milliseconds(400), maxAttempts: 20)) { _, result in
+                reported.add(1, ordering: .relaxed)
+                switch result {
+                case .success(let receipt): sequences.withLock { $0.append(receipt.sequence) }
+                case .failure(let error): failures.withLock { $0.append(error) }
+                }
+            }
+            for _ in 0..<600 where reported.load(ordering: .relaxed) < 100 { try await Task.sleep(for: .milliseconds(10)) }
+            server.signal(SIGSTOP)
+            try await Task.sleep(for: .milliseconds(1_200))
+            server.resume()
+            let result = try await summary
+            #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(3))")
+            #expect(result.succeeded == count)
+            #expect(result.resent > 0)
+            #expect(Set(sequences.withLock { $0 }).count == count)
+            let tasks = Array(repeating: 0, count: count)
+            #expect(try RawNATS(url: server.url).messageCount(stream: name) == UInt64(tasks.count))
+            await connection.close()
         }
-        for _ in 0..<600 where reported.load(ordering: .relaxed) < 100 { try await Task.sleep(for: .milliseconds(10)) }
-        server.suspend()
-        try await Task.sleep(for: .milliseconds(1_200))
-        server.resume()
-        let result = try await summary
-        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(3))")
-        #expect(result.succeeded == count)
-        #expect(result.resent > 0)
-        #expect(Set(sequences.withLock { $0 }).count == count)
-        let tasks = Array(repeating: 0, count: count)
-        #expect(try RawNATS(url: server.url).messageCount(stream: name) == UInt64(tasks.count))
-        await connection.close()
     }
 
     @Test func asyncBatchOnAClosedConnectionFailsInsteadOfHanging() async throws {

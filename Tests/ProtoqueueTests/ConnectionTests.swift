@@ -80,40 +80,40 @@ struct ConnectionTests {
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func userPasswordAuthentication() async throws {
-        let server = try await TestServer.start(configuration: """
+        try await withNATSServer(configuration: """
             authorization { users = [ { user: "app", password: "right-password" } ] }
-            """)
-        defer { server.stop() }
-        do {
-            _ = try await connect(server.url, authentication: .userPassword(user: "app", password: "wrong"))
-            Issue.record("connected with a wrong password")
-        } catch {
-            #expect(error.code == .authenticationFailed, "\(error)")
+            """) { server in
+            do throws(ProtoqueueError) {
+                _ = try await connect(server.url, authentication: .userPassword(user: "app", password: "wrong"))
+                Issue.record("connected with a wrong password")
+            } catch {
+                #expect(error.code == .authenticationFailed, "\(error)")
+            }
+            do throws(ProtoqueueError) {
+                _ = try await connect(server.url)
+                Issue.record("connected without credentials")
+            } catch {
+                #expect(error.code == .authenticationFailed, "\(error)")
+            }
+            let connection = try await connect(server.url, authentication: .userPassword(user: "app", password: "right-password"))
+            let queue = try await Queue<InteropTask>(connection: connection, name: "auth", logger: testLogger())
+            #expect(try await queue.enqueue(InteropTask(to: "x")).sequence == 1)
+            await connection.close()
         }
-        do {
-            _ = try await connect(server.url)
-            Issue.record("connected without credentials")
-        } catch {
-            #expect(error.code == .authenticationFailed, "\(error)")
-        }
-        let connection = try await connect(server.url, authentication: .userPassword(user: "app", password: "right-password"))
-        let queue = try await Queue<InteropTask>(connection: connection, name: "auth", logger: testLogger())
-        #expect(try await queue.enqueue(InteropTask(to: "x")).sequence == 1)
-        await connection.close()
     }
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func tokenAuthentication() async throws {
-        let server = try await TestServer.start(configuration: #"authorization { token: "s3cr3t" }"#)
-        defer { server.stop() }
-        do {
-            _ = try await connect(server.url, authentication: .token("guess"))
-            Issue.record("connected with a wrong token")
-        } catch {
-            #expect(error.code == .authenticationFailed, "\(error)")
+        try await withNATSServer(configuration: #"authorization { token: "s3cr3t" }"#) { server in
+            do throws(ProtoqueueError) {
+                _ = try await connect(server.url, authentication: .token("guess"))
+                Issue.record("connected with a wrong token")
+            } catch {
+                #expect(error.code == .authenticationFailed, "\(error)")
+            }
+            let connection = try await connect(server.url, authentication: .token("s3cr3t"))
+            await connection.close()
         }
-        let connection = try await connect(server.url, authentication: .token("s3cr3t"))
-        await connection.close()
     }
 
     static let permissionsConfiguration = """
@@ -137,88 +137,89 @@ struct ConnectionTests {
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func publishWithoutPermissionIsReportedAsPermissionDeniedNotTimeout() async throws {
-        let server = try await TestServer.start(configuration: Self.permissionsConfiguration)
-        defer { server.stop() }
-        let admin = try await connect(server.url, authentication: .userPassword(user: "admin", password: "admin-pw"))
-        _ = try await Queue<InteropTask>(connection: admin, name: "allowed", logger: testLogger())
-        _ = try await Queue<InteropTask>(connection: admin, name: "denied", logger: testLogger())
+        try await withNATSServer(configuration: Self.permissionsConfiguration) { server in
+            let admin = try await connect(server.url, authentication: .userPassword(user: "admin", password: "admin-pw"))
+            _ = try await Queue<InteropTask>(connection: admin, name: "allowed", logger: testLogger())
+            _ = try await Queue<InteropTask>(connection: admin, name: "denied", logger: testLogger())
 
-        // Long enough that failing fast (on the asynchronous permission error) and waiting for the publish timeout
-        // stay distinguishable even on a heavily loaded machine.
-        let requestTimeout = Duration.seconds(20)
-        let limited = try await connect(server.url, authentication: .userPassword(user: "limited", password: "limited-pw"), requestTimeout: requestTimeout)
-        let allowed = try await Queue<InteropTask>(connection: limited, name: "allowed", logger: testLogger())
-        let denied = try await Queue<InteropTask>(connection: limited, name: "denied", logger: testLogger())
-        #expect(try await allowed.enqueue(InteropTask(to: "ok")).sequence == 1)
+            // Long enough that failing fast (on the asynchronous permission error) and waiting for the publish timeout
+            // stay distinguishable even on a heavily loaded machine.
+            let requestTimeout = Duration.seconds(20)
+            let limited = try await connect(server.url, authentication: .userPassword(user: "limited", password: "limited-pw"), requestTimeout: requestTimeout)
+            let allowed = try await Queue<InteropTask>(connection: limited, name: "allowed", logger: testLogger())
+            let denied = try await Queue<InteropTask>(connection: limited, name: "denied", logger: testLogger())
+            #expect(try await allowed.enqueue(InteropTask(to: "ok")).sequence == 1)
 
-        let started = ContinuousClock.now
-        do {
-            _ = try await denied.enqueue(InteropTask(to: "nope"))
-            Issue.record("publish without permission succeeded")
-        } catch {
-            #expect(error.code == .permissionDenied, "\(error)")
-            #expect(error.message.contains("protoqueue.denied.ready.default"))
-        }
-        #expect(ContinuousClock.now - started < requestTimeout / 2, "permission denial must not wait for the publish timeout")
-
-        let batchStarted = ContinuousClock.now
-        let results = try await denied.enqueueBatch((0..<50).map { InteropTask(to: "b\($0)") }, options: .init(window: 8))
-        #expect(results.count == 50)
-        for result in results {
-            guard case .failure(let error) = result else {
-                Issue.record("batch item without permission succeeded")
-                continue
+            let started = ContinuousClock.now
+            do throws(ProtoqueueError) {
+                _ = try await denied.enqueue(InteropTask(to: "nope"))
+                Issue.record("publish without permission succeeded")
+            } catch {
+                #expect(error.code == .permissionDenied, "\(error)")
+                #expect(error.message.contains("protoqueue.denied.ready.default"))
             }
-            #expect(error.code == .permissionDenied)
-        }
-        #expect(ContinuousClock.now - batchStarted < requestTimeout, "a denied batch must fail fast")
-        #expect(try await allowed.enqueue(InteropTask(to: "still ok")).sequence == 2)
+            #expect(ContinuousClock.now - started < requestTimeout / 2, "permission denial must not wait for the publish timeout")
 
-        let adminView = try await Queue<InteropTask>(connection: admin, name: "denied", logger: testLogger())
-        #expect(try await adminView.stats().messages == 0)
-        await limited.close()
-        await admin.close()
+            let batchStarted = ContinuousClock.now
+            let results = try await denied.enqueueBatch((0..<50).map { InteropTask(to: "b\($0)") }, options: .init(window: 8))
+            #expect(results.count == 50)
+            for result in results {
+                guard case .failure(let error) = result else {
+                    Issue.record("batch item without permission succeeded")
+                    continue
+                }
+                #expect(error.code == .permissionDenied)
+            }
+            #expect(ContinuousClock.now - batchStarted < requestTimeout, "a denied batch must fail fast")
+            #expect(try await allowed.enqueue(InteropTask(to: "still ok")).sequence == 2)
+
+            let adminView = try await Queue<InteropTask>(connection: admin, name: "denied", logger: testLogger())
+            #expect(try await adminView.stats().messages == 0)
+            await limited.close()
+            await admin.close()
+        }
     }
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func provisioningWithoutJetStreamAPIPermissionIsPermissionDenied() async throws {
-        let server = try await TestServer.start(configuration: Self.permissionsConfiguration)
-        defer { server.stop() }
-        let connection = try await connect(server.url, authentication: .userPassword(user: "noapi", password: "noapi-pw"), requestTimeout: .seconds(1))
-        do {
-            _ = try await Queue<InteropTask>(connection: connection, name: "anything", logger: testLogger())
-            Issue.record("provisioned without JetStream API permission")
-        } catch {
-            #expect(error.code == .permissionDenied, "\(error)")
-            #expect(error.message.contains("$JS.API"))
+        try await withNATSServer(configuration: Self.permissionsConfiguration) { server in
+            let connection = try await connect(server.url, authentication: .userPassword(user: "noapi", password: "noapi-pw"), requestTimeout: .seconds(1))
+            do throws(ProtoqueueError) {
+                _ = try await Queue<InteropTask>(connection: connection, name: "anything", logger: testLogger())
+                Issue.record("provisioned without JetStream API permission")
+            } catch {
+                #expect(error.code == .permissionDenied, "\(error)")
+                #expect(error.message.contains("$JS.API"))
+            }
+            await connection.close()
         }
-        await connection.close()
     }
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func reconnectsAfterServerRestartAndLogsIt() async throws {
-        let server = try await TestServer.start()
-        let store = CapturingLogHandler.Store()
-        let logger = Logger(label: "capture") { _ in CapturingLogHandler(store: store) }
-        let connection = try await NATSConnection.connect(
-            .init(servers: [server.url], reconnect: .init(maxAttempts: 100, wait: .milliseconds(100)), connectTimeout: .seconds(1), requestTimeout: .seconds(1)),
-            logger: logger
-        )
-        let queue = try await Queue<InteropTask>(connection: connection, name: "reconnect", logger: testLogger())
-        #expect(try await queue.enqueue(InteropTask(to: "before"), options: .init(id: "before")).sequence == 1)
-        server.stop(keepData: true)
-        let restarted = try await TestServer.start(port: server.port, directory: server.directory)
-        defer { restarted.stop() }
-        var receipt: EnqueueReceipt?
-        for _ in 0..<40 where receipt == nil {
-            receipt = try? await queue.enqueue(InteropTask(to: "after"), options: .init(id: "after"))
-            if receipt == nil { try await Task.sleep(for: .milliseconds(250)) }
+        try await withNATSServer { server in
+            let store = CapturingLogHandler.Store()
+            let logger = Logger(label: "capture") { _ in CapturingLogHandler(store: store) }
+            let connection = try await NATSConnection.connect(
+                .init(servers: [server.url], reconnect: .init(maxAttempts: 100, wait: .milliseconds(100)), connectTimeout: .seconds(1), requestTimeout: .seconds(1)),
+                logger: logger
+            )
+            let queue = try await Queue<InteropTask>(connection: connection, name: "reconnect", logger: testLogger())
+            #expect(try await queue.enqueue(InteropTask(to: "before"), options: .init(id: "before")).sequence == 1)
+            // Stopped and started again on the same port and store.
+            await server.shutDown(removingDirectory: false)
+            try await server.restart()
+            var receipt: EnqueueReceipt?
+            for _ in 0..<40 where receipt == nil {
+                receipt = try? await queue.enqueue(InteropTask(to: "after"), options: .init(id: "after"))
+                if receipt == nil { try await Task.sleep(for: .milliseconds(250)) }
+            }
+            #expect(receipt?.sequence == 2)
+            let logged = store.messages
+            #expect(logged.contains { $0.contains("connection lost") })
+            #expect(logged.contains { $0.contains("re-established") })
+            await connection.close()
+            #expect(store.messages.contains { $0.contains("closed") })
         }
-        #expect(receipt?.sequence == 2)
-        let logged = store.messages
-        #expect(logged.contains { $0.contains("connection lost") })
-        #expect(logged.contains { $0.contains("re-established") })
-        await connection.close()
-        #expect(store.messages.contains { $0.contains("closed") })
     }
 }

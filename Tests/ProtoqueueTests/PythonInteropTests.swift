@@ -1,4 +1,5 @@
 import Foundation
+import NATSServerHarness
 import Testing
 
 @testable import Protoqueue
@@ -84,14 +85,14 @@ enum PythonPeer {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let fixtures = repositoryRoot.appendingPathComponent("Tests/ProtoqueueTests/Fixtures").path
         let result = try await run(["protoc", "--python_out=\(directory.path)", "-I", fixtures, "\(fixtures)/interop_task.proto"])
-        guard result.status == 0 else { throw TestServerError(description: "protoc failed: \(result.stderr)") }
+        guard result.status == 0 else { throw HarnessError("protoc failed: \(result.stderr)") }
         return directory
     }
 
     static func checkPackages() async throws {
         let check = try await run([interpreter, script, "check"], timeout: 30)
         guard check.status == 0 else {
-            throw TestServerError(description: "\(interpreter) lacks nats-py or protobuf (pip install -r scripts/python-requirements.txt): \(check.stderr)")
+            throw HarnessError("\(interpreter) lacks nats-py or protobuf (pip install -r scripts/python-requirements.txt): \(check.stderr)")
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NATSServerHarness
 import Testing
 
 @testable import Protoqueue
@@ -33,7 +34,7 @@ struct TestCertificates {
             openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 -extfile client.ext -out client.pem 2>/dev/null
             """
         let result = try await PythonPeer.run(["sh", "-c", script], timeout: 60)
-        guard result.status == 0 else { throw TestServerError(description: "openssl failed: \(result.stderr)") }
+        guard result.status == 0 else { throw HarnessError("openssl failed: \(result.stderr)") }
         return TestCertificates(directory: directory)
     }
 }
@@ -46,63 +47,63 @@ struct TLSTests {
     @Test func serverVerifiedWithCAFileAndRejectedWithAnotherCA() async throws {
         let certificates = try await TestCertificates.make()
         defer { try? FileManager.default.removeItem(at: certificates.directory) }
-        let server = try await TestServer.start(configuration: """
+        try await withNATSServer(configuration: """
             tls { cert_file: "\(certificates.serverCert)", key_file: "\(certificates.serverKey)" }
-            """)
-        defer { server.stop() }
-        let url = "tls://127.0.0.1:\(server.port)"
+            """) { server in
+            let url = "tls://127.0.0.1:\(server.port)"
 
-        let connection = try await NATSConnection.connect(.init(servers: [url], tls: .init(caFile: certificates.ca)), logger: testLogger())
-        let queue = try await Queue<InteropTask>(connection: connection, name: "tls", logger: testLogger())
-        #expect(try await queue.enqueue(InteropTask(to: "over tls")).sequence == 1)
-        await connection.close()
+            let connection = try await NATSConnection.connect(.init(servers: [url], tls: .init(caFile: certificates.ca)), logger: testLogger())
+            let queue = try await Queue<InteropTask>(connection: connection, name: "tls", logger: testLogger())
+            #expect(try await queue.enqueue(InteropTask(to: "over tls")).sequence == 1)
+            await connection.close()
 
-        do {
-            _ = try await NATSConnection.connect(.init(servers: [url], tls: .init(caFile: certificates.otherCA)), logger: testLogger())
-            Issue.record("connected although the server's certificate is not signed by the trusted CA")
-        } catch {
-            #expect(error.code == .tlsFailed || error.code == .connectionFailed, "\(error)")
-        }
+            do throws(ProtoqueueError) {
+                _ = try await NATSConnection.connect(.init(servers: [url], tls: .init(caFile: certificates.otherCA)), logger: testLogger())
+                Issue.record("connected although the server's certificate is not signed by the trusted CA")
+            } catch {
+                #expect(error.code == .tlsFailed || error.code == .connectionFailed, "\(error)")
+            }
 
-        do {
-            _ = try await NATSConnection.connect(
-                .init(servers: [url], tls: .init(caFile: certificates.ca, expectedHostname: "not-the-server.example")),
-                logger: testLogger()
-            )
-            Issue.record("connected although the expected host name does not match the certificate")
-        } catch {
-            #expect(error.code == .tlsFailed || error.code == .connectionFailed, "\(error)")
+            do throws(ProtoqueueError) {
+                _ = try await NATSConnection.connect(
+                    .init(servers: [url], tls: .init(caFile: certificates.ca, expectedHostname: "not-the-server.example")),
+                    logger: testLogger()
+                )
+                Issue.record("connected although the expected host name does not match the certificate")
+            } catch {
+                #expect(error.code == .tlsFailed || error.code == .connectionFailed, "\(error)")
+            }
         }
     }
 
     @Test func mutualTLSNeedsTheClientCertificate() async throws {
         let certificates = try await TestCertificates.make()
         defer { try? FileManager.default.removeItem(at: certificates.directory) }
-        let server = try await TestServer.start(configuration: """
+        try await withNATSServer(configuration: """
             tls { cert_file: "\(certificates.serverCert)", key_file: "\(certificates.serverKey)", ca_file: "\(certificates.ca)", verify: true }
-            """)
-        defer { server.stop() }
-        let url = "tls://127.0.0.1:\(server.port)"
-        do {
-            _ = try await NATSConnection.connect(.init(servers: [url], tls: .init(caFile: certificates.ca)), logger: testLogger())
-            Issue.record("connected to a mutual-TLS server without a client certificate")
-        } catch {
-            #expect([.tlsFailed, .connectionFailed, .authenticationFailed].contains(error.code), "\(error)")
-        }
-        let connection = try await NATSConnection.connect(
-            .init(servers: [url], tls: .init(caFile: certificates.ca, clientCertificateFile: certificates.clientCert, clientKeyFile: certificates.clientKey)),
-            logger: testLogger()
-        )
-        await connection.close()
-
-        do {
-            _ = try await NATSConnection.connect(
-                .init(servers: [url], tls: .init(caFile: "/nonexistent/ca.pem")),
+            """) { server in
+            let url = "tls://127.0.0.1:\(server.port)"
+            do throws(ProtoqueueError) {
+                _ = try await NATSConnection.connect(.init(servers: [url], tls: .init(caFile: certificates.ca)), logger: testLogger())
+                Issue.record("connected to a mutual-TLS server without a client certificate")
+            } catch {
+                #expect([.tlsFailed, .connectionFailed, .authenticationFailed].contains(error.code), "\(error)")
+            }
+            let connection = try await NATSConnection.connect(
+                .init(servers: [url], tls: .init(caFile: certificates.ca, clientCertificateFile: certificates.clientCert, clientKeyFile: certificates.clientKey)),
                 logger: testLogger()
             )
-            Issue.record("accepted a CA file that does not exist")
-        } catch {
-            #expect(error.code == .tlsFailed, "\(error)")
+            await connection.close()
+
+            do throws(ProtoqueueError) {
+                _ = try await NATSConnection.connect(
+                    .init(servers: [url], tls: .init(caFile: "/nonexistent/ca.pem")),
+                    logger: testLogger()
+                )
+                Issue.record("accepted a CA file that does not exist")
+            } catch {
+                #expect(error.code == .tlsFailed, "\(error)")
+            }
         }
     }
 }
@@ -117,7 +118,7 @@ struct NKeyTests {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let script = PythonPeer.repositoryRoot.appendingPathComponent("Tests/ProtoqueueTests/Fixtures/make_nkey.py").path
         let result = try await PythonPeer.run(["python3", script, directory.path], timeout: 30)
-        guard result.status == 0 else { throw TestServerError(description: "make_nkey.py failed: \(result.stderr)") }
+        guard result.status == 0 else { throw HarnessError("make_nkey.py failed: \(result.stderr)") }
         return (result.stdout.trimmingCharacters(in: .whitespacesAndNewlines), directory.appendingPathComponent("user.nk").path, directory)
     }
 
@@ -129,19 +130,19 @@ struct NKeyTests {
             try? FileManager.default.removeItem(at: stranger.directory)
         }
         #expect(user.publicKey.hasPrefix("U") && user.publicKey.count == 56)
-        let server = try await TestServer.start(configuration: """
+        try await withNATSServer(configuration: """
             authorization { users = [ { nkey: "\(user.publicKey)" } ] }
-            """)
-        defer { server.stop() }
-        let connection = try await connect(server.url, authentication: .nkey(publicKey: user.publicKey, seedFile: user.seedFile))
-        let queue = try await Queue<InteropTask>(connection: connection, name: "nkey", logger: testLogger())
-        #expect(try await queue.enqueue(InteropTask(to: "signed")).sequence == 1)
-        await connection.close()
-        do {
-            _ = try await connect(server.url, authentication: .nkey(publicKey: stranger.publicKey, seedFile: stranger.seedFile))
-            Issue.record("an unknown NKey was accepted")
-        } catch {
-            #expect(error.code == .authenticationFailed, "\(error)")
+            """) { server in
+            let connection = try await connect(server.url, authentication: .nkey(publicKey: user.publicKey, seedFile: user.seedFile))
+            let queue = try await Queue<InteropTask>(connection: connection, name: "nkey", logger: testLogger())
+            #expect(try await queue.enqueue(InteropTask(to: "signed")).sequence == 1)
+            await connection.close()
+            do throws(ProtoqueueError) {
+                _ = try await connect(server.url, authentication: .nkey(publicKey: stranger.publicKey, seedFile: stranger.seedFile))
+                Issue.record("an unknown NKey was accepted")
+            } catch {
+                #expect(error.code == .authenticationFailed, "\(error)")
+            }
         }
     }
 }

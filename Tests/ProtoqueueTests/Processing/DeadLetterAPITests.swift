@@ -17,111 +17,112 @@ struct DeadLetterAPITests {
     }
 
     @Test func replayPutsTheTaskBackWithAFreshAttemptAndItsIDThenDeletesTheRecord() async throws {
-        let fixture = try await ProcessingFixture.make(maxDeliveries: 2)
-        defer { Task { await fixture.close() } }
-        _ = try await deadLetter(fixture, count: 2, prefix: "replay")
-        let records = try await fixture.queue.deadLetters()
-        #expect(records.count == 2)
-        let first = try #require(records.first)
-        #expect(try await fixture.queue.deadLetter(sequence: first.sequence).taskID == first.taskID)
+        try await withProcessingFixture(maxDeliveries: 2) { fixture in
+            _ = try await deadLetter(fixture, count: 2, prefix: "replay")
+            let records = try await fixture.queue.deadLetters()
+            #expect(records.count == 2)
+            let first = try #require(records.first)
+            #expect(try await fixture.queue.deadLetter(sequence: first.sequence).taskID == first.taskID)
 
-        let receipt = try await fixture.queue.replayDeadLetter(sequence: first.sequence)
-        #expect(receipt.id == first.taskID)
-        #expect(!receipt.duplicate)
-        #expect(try await fixture.queue.stats().deadLetters == 1)
-        #expect(try await fixture.queue.stats().messages == 1)
-        // The record is gone: a second replay of the same sequence is an error, not a second copy.
-        await #expect(throws: ProtoqueueError.self) { try await fixture.queue.replayDeadLetter(sequence: first.sequence) }
+            let receipt = try await fixture.queue.replayDeadLetter(sequence: first.sequence)
+            #expect(receipt.id == first.taskID)
+            #expect(!receipt.duplicate)
+            #expect(try await fixture.queue.stats().deadLetters == 1)
+            #expect(try await fixture.queue.stats().messages == 1)
+            // The record is gone: a second replay of the same sequence is an error, not a second copy.
+            await #expect(throws: ProtoqueueError.self) { try await fixture.queue.replayDeadLetter(sequence: first.sequence) }
 
-        let seen = Recorder<(String, Int, String?, String)>()
-        try await withProcessor(fixture.queue) { task, context in
-            seen.record((context.id, context.attempt, context.headers["Protoqueue-Replayed-From"], task.to))
-            return .success
-        } body: {
-            #expect(await eventually { (try? await fixture.queue.stats().messages) == 0 })
+            let seen = Recorder<(String, Int, String?, String)>()
+            try await withProcessor(fixture.queue) { task, context in
+                seen.record((context.id, context.attempt, context.headers["Protoqueue-Replayed-From"], task.to))
+                return .success
+            } body: {
+                #expect(await eventually { (try? await fixture.queue.stats().messages) == 0 })
+            }
+            let replayed = try #require(seen.all.first)
+            #expect(seen.count == 1)
+            #expect(replayed.0 == first.taskID)
+            #expect(replayed.1 == 1)
+            #expect(replayed.2 == "\(fixture.queue.layout.deadLetterStreamName):\(first.sequence)")
+            #expect(replayed.3 == first.task?.to)
         }
-        let replayed = try #require(seen.all.first)
-        #expect(seen.count == 1)
-        #expect(replayed.0 == first.taskID)
-        #expect(replayed.1 == 1)
-        #expect(replayed.2 == "\(fixture.queue.layout.deadLetterStreamName):\(first.sequence)")
-        #expect(replayed.3 == first.task?.to)
     }
 
     @Test func interruptedReplayDoesNotDuplicate() async throws {
-        let fixture = try await ProcessingFixture.make(maxDeliveries: 2)
-        defer { Task { await fixture.close() } }
-        _ = try await deadLetter(fixture, count: 1, prefix: "interrupted")
-        let record = try #require(try await fixture.queue.deadLetters().first)
-        let layout = fixture.queue.layout
-        // A replay that published and crashed before deleting the record: same Nats-Msg-Id as the library uses.
-        _ = try fixture.raw.publish(
-            subject: layout.readySubject(), data: record.payload,
-            headers: ["Nats-Msg-Id": "replay:\(layout.deadLetterStreamName):\(record.sequence)", "Protoqueue-Type": EmailTask.protoMessageName]
-        )
-        #expect(try await fixture.queue.stats().messages == 1)
-        let receipt = try await fixture.queue.replayDeadLetter(sequence: record.sequence)
-        #expect(receipt.duplicate)
-        let stats = try await fixture.queue.stats()
-        #expect(stats.messages == 1)
-        #expect(stats.deadLetters == 0)
+        try await withProcessingFixture(maxDeliveries: 2) { fixture in
+            _ = try await deadLetter(fixture, count: 1, prefix: "interrupted")
+            let record = try #require(try await fixture.queue.deadLetters().first)
+            let layout = fixture.queue.layout
+            // A replay that published and crashed before deleting the record: same Nats-Msg-Id as the library uses.
+            _ = try fixture.raw.publish(
+                subject: layout.readySubject(), data: record.payload,
+                headers: ["Nats-Msg-Id": "replay:\(layout.deadLetterStreamName):\(record.sequence)", "Protoqueue-Type": EmailTask.protoMessageName]
+            )
+            #expect(try await fixture.queue.stats().messages == 1)
+            let receipt = try await fixture.queue.replayDeadLetter(sequence: record.sequence)
+            #expect(receipt.duplicate)
+            let stats = try await fixture.queue.stats()
+            #expect(stats.messages == 1)
+            #expect(stats.deadLetters == 0)
+        }
     }
 
     @Test func replayAllAndPurge() async throws {
-        let fixture = try await ProcessingFixture.make(maxDeliveries: 2)
-        defer { Task { await fixture.close() } }
-        _ = try await deadLetter(fixture, count: 5, prefix: "bulk")
-        #expect(try await fixture.queue.deadLetters(limit: 3).count == 3)
-        let firstTwo = try await fixture.queue.deadLetters(limit: 2)
-        try await fixture.queue.replayDeadLetter(sequence: firstTwo[0].sequence)
-        // Listing skips the deleted record.
-        #expect(try await fixture.queue.deadLetters().count == 4)
-        #expect(try await fixture.queue.replayAllDeadLetters() == 4)
-        var stats = try await fixture.queue.stats()
-        #expect(stats.deadLetters == 0)
-        #expect(stats.messages == 5)
+        try await withProcessingFixture(maxDeliveries: 2) { fixture in
+            _ = try await deadLetter(fixture, count: 5, prefix: "bulk")
+            #expect(try await fixture.queue.deadLetters(limit: 3).count == 3)
+            let firstTwo = try await fixture.queue.deadLetters(limit: 2)
+            try await fixture.queue.replayDeadLetter(sequence: firstTwo[0].sequence)
+            // Listing skips the deleted record.
+            #expect(try await fixture.queue.deadLetters().count == 4)
+            #expect(try await fixture.queue.replayAllDeadLetters() == 4)
+            var stats = try await fixture.queue.stats()
+            #expect(stats.deadLetters == 0)
+            #expect(stats.messages == 5)
 
-        // Fail them again and purge.
-        try await withProcessor(fixture.queue) { _, _ in .failure(error: "again") } body: {
-            #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 5 })
+            // Fail them again and purge.
+            try await withProcessor(fixture.queue) { _, _ in .failure(error: "again") } body: {
+                #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 5 })
+            }
+            let again = try await fixture.queue.deadLetters()
+            #expect(again.allSatisfy { $0.error == "again" && $0.details.isEmpty && $0.taskID?.hasPrefix("bulk-") == true })
+            #expect(try await fixture.queue.purgeDeadLetters() == 5)
+            stats = try await fixture.queue.stats()
+            #expect(stats.deadLetters == 0)
+            #expect(stats.messages == 0)
+            #expect(try await fixture.queue.deadLetters().isEmpty)
         }
-        let again = try await fixture.queue.deadLetters()
-        #expect(again.allSatisfy { $0.error == "again" && $0.details.isEmpty && $0.taskID?.hasPrefix("bulk-") == true })
-        #expect(try await fixture.queue.purgeDeadLetters() == 5)
-        stats = try await fixture.queue.stats()
-        #expect(stats.deadLetters == 0)
-        #expect(stats.messages == 0)
-        #expect(try await fixture.queue.deadLetters().isEmpty)
     }
 
     @Test func customDeadLetterStreamAndDisabledDeadLetters() async throws {
         let name = uniqueName("custom")
-        let fixture = try await ProcessingFixture.make(deadLetter: .init(streamName: "\(name)_FAILED", subject: "failed.\(name)"))
-        defer { Task { await fixture.close() } }
-        #expect(fixture.queue.layout.deadLetterStreamName == "\(name)_FAILED")
-        _ = try await deadLetter(fixture, count: 1)
-        let stored = try fixture.raw.message(stream: "\(name)_FAILED", sequence: 1)
-        #expect(stored.subject == "failed.\(name)")
+        let custom = DeadLetterConfiguration(streamName: "\(name)_FAILED", subject: "failed.\(name)")
+        try await withProcessingFixture(deadLetter: custom) { fixture in
+            #expect(fixture.queue.layout.deadLetterStreamName == "\(name)_FAILED")
+            _ = try await deadLetter(fixture, count: 1)
+            let stored = try fixture.raw.message(stream: "\(name)_FAILED", sequence: 1)
+            #expect(stored.subject == "failed.\(name)")
 
-        let off = try await ProcessingFixture.make(deadLetter: .disabled)
-        defer { Task { await off.close() } }
-        try await off.enqueue(1)
-        try await withProcessor(off.queue) { _, _ in .failure(error: "dropped") } body: {
-            #expect(await eventually { (try? await off.queue.stats().messages) == 0 })
+            try await withProcessingFixture(deadLetter: .disabled) { off in
+                try await off.enqueue(1)
+                try await withProcessor(off.queue) { _, _ in .failure(error: "dropped") } body: {
+                    #expect(await eventually { (try? await off.queue.stats().messages) == 0 })
+                }
+                #expect(try await off.queue.stats().deadLetters == 0)
+                await #expect(throws: ProtoqueueError.self) { try await off.queue.deadLetters() }
+            }
         }
-        #expect(try await off.queue.stats().deadLetters == 0)
-        await #expect(throws: ProtoqueueError.self) { try await off.queue.deadLetters() }
     }
 
     @Test func deadLetterSubjectInsideTheWorkStreamIsRefused() async throws {
         let url = try await SharedServer.url()
-        let connection = try await connect(url)
-        defer { Task { await connection.close() } }
-        var configuration = QueueConfiguration()
-        let name = uniqueName("overlap")
-        configuration.deadLetter = .init(subject: "protoqueue.\(name).dead")
-        await #expect(throws: ProtoqueueError.self) {
-            _ = try await Queue<EmailTask>(connection: connection, name: name, configuration: configuration, logger: testLogger())
+        try await withConnection(url) { connection in
+            var configuration = QueueConfiguration()
+            let name = uniqueName("overlap")
+            configuration.deadLetter = .init(subject: "protoqueue.\(name).dead")
+            await #expect(throws: ProtoqueueError.self) {
+                _ = try await Queue<EmailTask>(connection: connection, name: name, configuration: configuration, logger: testLogger())
+            }
         }
     }
 }

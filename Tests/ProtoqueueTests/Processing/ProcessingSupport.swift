@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NATSTestSupport
 import Protoqueue
 import Synchronization
 import TaskSchemas
@@ -50,6 +51,29 @@ struct ProcessingFixture {
             ids.append(id)
         }
         return ids
+    }
+}
+
+/// Makes a ``ProcessingFixture`` (same parameters as `make`), runs `body` with it and awaits its close afterwards,
+/// also when `body` throws.
+func withProcessingFixture<R>(
+    _ prefix: String = "proc",
+    maxDeliveries: Int? = 3,
+    ackWait: Duration = .seconds(5),
+    retry: RetryPolicy = .fixed(.milliseconds(50)),
+    deadLetter: DeadLetterConfiguration = DeadLetterConfiguration(),
+    _ body: (ProcessingFixture) async throws -> R
+) async throws -> R {
+    let fixture = try await ProcessingFixture.make(
+        prefix, maxDeliveries: maxDeliveries, ackWait: ackWait, retry: retry, deadLetter: deadLetter
+    )
+    do {
+        let result = try await body(fixture)
+        await fixture.close()
+        return result
+    } catch {
+        await fixture.close()
+        throw error
     }
 }
 

@@ -37,40 +37,40 @@ enum PythonDeadLetterReader {
 struct PythonDeadLetterTests {
     @Test func pythonConsumerUnderstandsTheRecords() async throws {
         #expect(PythonDeadLetterReader.isAvailable, "\(PythonDeadLetterReader.interpreter) cannot import nats (nats-py)")
-        let fixture = try await ProcessingFixture.make(maxDeliveries: 2)
-        defer { Task { await fixture.close() } }
-        let task = EmailTask(to: "py@example.com", subject: "from swift", templateID: "t-1")
-        let receipt = try await fixture.queue.enqueue(task, options: .init(id: "py-1", metadata: ["tenant": "acme"]))
-        _ = try fixture.raw.publish(
-            subject: fixture.queue.layout.readySubject(), data: [0xFF, 0xFF],
-            headers: ["Nats-Msg-Id": "py-poison", "Protoqueue-Type": EmailTask.protoMessageName]
-        )
-        try await withProcessor(fixture.queue) { _, _ in
-            .failure(error: "template missing", details: ["template": "t-1"])
-        } body: {
-            #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 2 })
+        try await withProcessingFixture(maxDeliveries: 2) { fixture in
+            let task = EmailTask(to: "py@example.com", subject: "from swift", templateID: "t-1")
+            let receipt = try await fixture.queue.enqueue(task, options: .init(id: "py-1", metadata: ["tenant": "acme"]))
+            _ = try fixture.raw.publish(
+                subject: fixture.queue.layout.readySubject(), data: [0xFF, 0xFF],
+                headers: ["Nats-Msg-Id": "py-poison", "Protoqueue-Type": EmailTask.protoMessageName]
+            )
+            try await withProcessor(fixture.queue) { _, _ in
+                .failure(error: "template missing", details: ["template": "t-1"])
+            } body: {
+                #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 2 })
+            }
+            let output = try PythonDeadLetterReader.run([
+                PythonDeadLetterReader.script.path, fixture.url, fixture.queue.layout.deadLetterStreamName,
+            ])
+            try #require(output.status == 0, "read_dead_letters.py failed: \(output.stderr)")
+            let records = try output.stdout.split(separator: "\n").map {
+                try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
+            }
+            #expect(records.count == 2)
+            let failed = try #require(records.first { $0["task_id"] as? String == "py-1" })
+            #expect(failed["reason"] as? String == "failed")
+            #expect(failed["error"] as? String == "template missing")
+            #expect(failed["attempts"] as? Int == 1)
+            #expect(failed["original_sequence"] as? Int == Int(receipt.sequence))
+            #expect(failed["original_stream"] as? String == fixture.queue.layout.streamName)
+            #expect(failed["original_subject"] as? String == fixture.queue.layout.readySubject())
+            #expect(failed["details"] as? [String: String] == ["template": "t-1"])
+            #expect(failed["metadata"] as? [String: String] == ["tenant": "acme"])
+            #expect(failed["type"] as? String == EmailTask.protoMessageName)
+            #expect(failed["payload_hex"] as? String == (try task.serializedBytes()).map { String(format: "%02x", $0) }.joined())
+            let poison = try #require(records.first { $0["task_id"] as? String == "py-poison" })
+            #expect(poison["reason"] as? String == "decode")
+            #expect(poison["payload_hex"] as? String == "ffff")
         }
-        let output = try PythonDeadLetterReader.run([
-            PythonDeadLetterReader.script.path, fixture.url, fixture.queue.layout.deadLetterStreamName,
-        ])
-        try #require(output.status == 0, "read_dead_letters.py failed: \(output.stderr)")
-        let records = try output.stdout.split(separator: "\n").map {
-            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
-        #expect(records.count == 2)
-        let failed = try #require(records.first { $0["task_id"] as? String == "py-1" })
-        #expect(failed["reason"] as? String == "failed")
-        #expect(failed["error"] as? String == "template missing")
-        #expect(failed["attempts"] as? Int == 1)
-        #expect(failed["original_sequence"] as? Int == Int(receipt.sequence))
-        #expect(failed["original_stream"] as? String == fixture.queue.layout.streamName)
-        #expect(failed["original_subject"] as? String == fixture.queue.layout.readySubject())
-        #expect(failed["details"] as? [String: String] == ["template": "t-1"])
-        #expect(failed["metadata"] as? [String: String] == ["tenant": "acme"])
-        #expect(failed["type"] as? String == EmailTask.protoMessageName)
-        #expect(failed["payload_hex"] as? String == (try task.serializedBytes()).map { String(format: "%02x", $0) }.joined())
-        let poison = try #require(records.first { $0["task_id"] as? String == "py-poison" })
-        #expect(poison["reason"] as? String == "decode")
-        #expect(poison["payload_hex"] as? String == "ffff")
     }
 }

@@ -9,102 +9,102 @@ import Testing
 @Suite("Graceful shutdown", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct ShutdownTests {
     @Test func gracefulShutdownLetsInFlightHandlersFinishAndLosesNothing() async throws {
-        let fixture = try await ProcessingFixture.make(ackWait: .seconds(2))
-        defer { Task { await fixture.close() } }
-        let ids = try await fixture.enqueue(40, prefix: "drain")
-        let started = Recorder<String>()
-        let finished = Recorder<String>()
-        let cancelled = Recorder<String>()
-        let processor = fixture.queue.processor(options: .init(concurrency: 8, fetchTimeout: .milliseconds(200), shutdownTimeout: .seconds(5))) { _, context in
-            started.record(context.id)
-            do {
-                try await Task.sleep(for: .milliseconds(300))
-            } catch {
-                cancelled.record(context.id)
-                throw error
+        try await withProcessingFixture(ackWait: .seconds(2)) { fixture in
+            let ids = try await fixture.enqueue(40, prefix: "drain")
+            let started = Recorder<String>()
+            let finished = Recorder<String>()
+            let cancelled = Recorder<String>()
+            let processor = fixture.queue.processor(options: .init(concurrency: 8, fetchTimeout: .milliseconds(200), shutdownTimeout: .seconds(5))) { _, context in
+                started.record(context.id)
+                do {
+                    try await Task.sleep(for: .milliseconds(300))
+                } catch {
+                    cancelled.record(context.id)
+                    throw error
+                }
+                finished.record(context.id)
+                return .success
             }
-            finished.record(context.id)
-            return .success
-        }
-        let group = ServiceGroup(services: [processor], logger: testLogger())
-        let running = Task { try await group.run() }
-        #expect(await eventually { started.count >= 8 })
-        await group.triggerGracefulShutdown()
-        try await running.value
-        // Every handler that started was allowed to finish.
-        #expect(cancelled.count == 0)
-        #expect(Set(started.all) == Set(finished.all))
-        let processedFirst = Set(finished.all)
-        #expect(processedFirst.count < 40)
+            let group = ServiceGroup(services: [processor], logger: testLogger())
+            let running = Task { try await group.run() }
+            #expect(await eventually { started.count >= 8 })
+            await group.triggerGracefulShutdown()
+            try await running.value
+            // Every handler that started was allowed to finish.
+            #expect(cancelled.count == 0)
+            #expect(Set(started.all) == Set(finished.all))
+            let processedFirst = Set(finished.all)
+            #expect(processedFirst.count < 40)
 
-        // Nothing lost: the rest is still in the stream and a second worker gets exactly the rest.
-        let rest = Recorder<String>()
-        try await withProcessor(fixture.queue, options: .init(concurrency: 8, fetchTimeout: .milliseconds(200))) { _, context in
-            rest.record(context.id)
-            return .success
-        } body: {
-            #expect(await eventually(timeout: .seconds(15)) { (try? await fixture.queue.stats().messages) == 0 })
+            // Nothing lost: the rest is still in the stream and a second worker gets exactly the rest.
+            let rest = Recorder<String>()
+            try await withProcessor(fixture.queue, options: .init(concurrency: 8, fetchTimeout: .milliseconds(200))) { _, context in
+                rest.record(context.id)
+                return .success
+            } body: {
+                #expect(await eventually(timeout: .seconds(15)) { (try? await fixture.queue.stats().messages) == 0 })
+            }
+            #expect(processedFirst.union(rest.all) == Set(ids))
+            #expect(processedFirst.isDisjoint(with: Set(rest.all)))
         }
-        #expect(processedFirst.union(rest.all) == Set(ids))
-        #expect(processedFirst.isDisjoint(with: Set(rest.all)))
     }
 
     @Test func shutdownTimeoutCancelsSlowHandlersAndTheirTasksComeBack() async throws {
-        let fixture = try await ProcessingFixture.make(maxDeliveries: 5, ackWait: .seconds(2))
-        defer { Task { await fixture.close() } }
-        let ids = try await fixture.enqueue(6, prefix: "slow")
-        let started = Recorder<String>()
-        let cancelled = Recorder<String>()
-        let processor = fixture.queue.processor(options: .init(concurrency: 3, fetchTimeout: .milliseconds(200), shutdownTimeout: .milliseconds(300))) { _, context in
-            started.record(context.id)
-            do {
-                try await Task.sleep(for: .seconds(30))
-            } catch {
-                cancelled.record(context.id)
-                throw error
+        try await withProcessingFixture(maxDeliveries: 5, ackWait: .seconds(2)) { fixture in
+            let ids = try await fixture.enqueue(6, prefix: "slow")
+            let started = Recorder<String>()
+            let cancelled = Recorder<String>()
+            let processor = fixture.queue.processor(options: .init(concurrency: 3, fetchTimeout: .milliseconds(200), shutdownTimeout: .milliseconds(300))) { _, context in
+                started.record(context.id)
+                do {
+                    try await Task.sleep(for: .seconds(30))
+                } catch {
+                    cancelled.record(context.id)
+                    throw error
+                }
+                return .success
             }
-            return .success
-        }
-        let group = ServiceGroup(services: [processor], logger: testLogger())
-        let running = Task { try await group.run() }
-        #expect(await eventually { started.count == 3 })
-        let stopAt = ContinuousClock.now
-        await group.triggerGracefulShutdown()
-        try await running.value
-        #expect(ContinuousClock.now - stopAt < .seconds(3))
-        #expect(Set(cancelled.all) == Set(started.all))
+            let group = ServiceGroup(services: [processor], logger: testLogger())
+            let running = Task { try await group.run() }
+            #expect(await eventually { started.count == 3 })
+            let stopAt = ContinuousClock.now
+            await group.triggerGracefulShutdown()
+            try await running.value
+            #expect(ContinuousClock.now - stopAt < .seconds(3))
+            #expect(Set(cancelled.all) == Set(started.all))
 
-        let all = Recorder<(String, Int)>()
-        try await withProcessor(fixture.queue) { _, context in
-            all.record((context.id, context.attempt))
-            return .success
-        } body: {
-            #expect(await eventually(timeout: .seconds(15)) { (try? await fixture.queue.stats().messages) == 0 })
-        }
-        #expect(Set(all.all.map(\.0)) == Set(ids))
-        #expect(try await fixture.queue.stats().deadLetters == 0)
-        // The cancelled ones were returned at once (-NAK), so they come back as attempt 2.
-        for id in cancelled.all {
-            #expect(all.all.contains { $0.0 == id && $0.1 == 2 })
+            let all = Recorder<(String, Int)>()
+            try await withProcessor(fixture.queue) { _, context in
+                all.record((context.id, context.attempt))
+                return .success
+            } body: {
+                #expect(await eventually(timeout: .seconds(15)) { (try? await fixture.queue.stats().messages) == 0 })
+            }
+            #expect(Set(all.all.map(\.0)) == Set(ids))
+            #expect(try await fixture.queue.stats().deadLetters == 0)
+            // The cancelled ones were returned at once (-NAK), so they come back as attempt 2.
+            for id in cancelled.all {
+                #expect(all.all.contains { $0.0 == id && $0.1 == 2 })
+            }
         }
     }
 
     @Test func cancellingProcessReturnsPromptly() async throws {
-        let fixture = try await ProcessingFixture.make()
-        defer { Task { await fixture.close() } }
-        let worker = Task { try await fixture.queue.process(options: .init(concurrency: 2, fetchTimeout: .milliseconds(500))) { _, _ in .success } }
-        try await Task.sleep(for: .milliseconds(300))
-        let cancelAt = ContinuousClock.now
-        worker.cancel()
-        try await worker.value
-        #expect(ContinuousClock.now - cancelAt < .milliseconds(1500))
+        try await withProcessingFixture { fixture in
+            let worker = Task { try await fixture.queue.process(options: .init(concurrency: 2, fetchTimeout: .milliseconds(500))) { _, _ in .success } }
+            try await Task.sleep(for: .milliseconds(300))
+            let cancelAt = ContinuousClock.now
+            worker.cancel()
+            try await worker.value
+            #expect(ContinuousClock.now - cancelAt < .milliseconds(1500))
+        }
     }
 
     @Test func invalidOptionsAreRejected() async throws {
-        let fixture = try await ProcessingFixture.make()
-        defer { Task { await fixture.close() } }
-        await #expect(throws: ProtoqueueError.self) { try await fixture.queue.process(options: .init(concurrency: 0)) { _, _ in .success } }
-        await #expect(throws: ProtoqueueError.self) { try await fixture.queue.process(options: .init(fetchTimeout: .milliseconds(1))) { _, _ in .success } }
+        try await withProcessingFixture { fixture in
+            await #expect(throws: ProtoqueueError.self) { try await fixture.queue.process(options: .init(concurrency: 0)) { _, _ in .success } }
+            await #expect(throws: ProtoqueueError.self) { try await fixture.queue.process(options: .init(fetchTimeout: .milliseconds(1))) { _, _ in .success } }
+        }
     }
 }
 
