@@ -42,7 +42,10 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
         configuration.sendAsap = false
         var logger = connection.logger
         logger[metadataKey: "protoqueue.connection"] = "batched"
-        let events = ConnectionEvents(logger: logger, serverList: connection.events.serverList, violationsGoTo: connection.events)
+        let events = ConnectionEvents(
+            logger: logger, serverList: connection.events.serverList, violationsGoTo: connection.events,
+            signer: NonceSigner.make(for: configuration.authentication)
+        )
         let (raw, options) = try NATSConnection.openConnection(configuration, events: events)
         let batched = BatchedConnection(raw: raw, options: options, events: events, flushTimeout: configuration.requestTimeout)
         let writer = Thread { batched.writeLoop() }

@@ -23,7 +23,14 @@ final class ConnectionEvents: Sendable {
     /// connection it is a sibling of (``BatchedConnection``), so that one set of listeners hears both.
     private let violationsTarget: ConnectionEvents?
 
-    init(logger: Logger, serverList: String, violationsGoTo target: ConnectionEvents? = nil) {
+    /// Signs nonces for NKey and `.creds` authentication (nats.c calls it while the connection lives).
+    let signer: NonceSigner?
+
+    init(
+        logger: Logger, serverList: String, violationsGoTo target: ConnectionEvents? = nil,
+        signer: NonceSigner? = nil
+    ) {
+        self.signer = signer
         self.logger = logger
         self.serverList = serverList
         self.violationsTarget = target

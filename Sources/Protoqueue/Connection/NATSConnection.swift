@@ -71,7 +71,9 @@ public final class NATSConnection: Sendable {
     ) async throws(ProtoqueueError) -> NATSConnection {
         try validate(configuration)
         let serverList = configuration.servers.joined(separator: ", ")
-        let events = ConnectionEvents(logger: logger, serverList: serverList)
+        let events = ConnectionEvents(
+            logger: logger, serverList: serverList, signer: NonceSigner.make(for: configuration.authentication)
+        )
         let pool = BlockingThreadPool(label: "protoqueue-nats", threadCount: configuration.blockingThreads)
         do throws(ProtoqueueError) {
             let handles = try await pool.run { () throws(ProtoqueueError) -> Handles in
@@ -147,9 +149,22 @@ public final class NATSConnection: Sendable {
         case .token(let token)?:
             try check(natsOptions_SetToken(options, token), "token")
         case .nkey(let publicKey, let seedFile)?:
-            try check(natsOptions_SetNKeyFromSeed(options, publicKey, seedFile), "NKey seed file \(seedFile)")
+            if let signer = events.signer {
+                let closure = Unmanaged.passUnretained(signer).toOpaque()
+                try check(natsOptions_SetNKey(options, publicKey, natsSignatureTrampoline, closure), "NKey")
+            } else {
+                try check(natsOptions_SetNKeyFromSeed(options, publicKey, seedFile), "NKey seed file \(seedFile)")
+            }
         case .credentialsFile(let path)?:
-            try check(natsOptions_SetUserCredentialsFromFiles(options, path, nil), "credentials file \(path)")
+            if let signer = events.signer {
+                let closure = Unmanaged.passUnretained(signer).toOpaque()
+                let status = natsOptions_SetUserCredentialsCallbacks(
+                    options, natsUserJWTTrampoline, closure, natsSignatureTrampoline, closure
+                )
+                try check(status, "credentials file \(path)")
+            } else {
+                try check(natsOptions_SetUserCredentialsFromFiles(options, path, nil), "credentials file \(path)")
+            }
         case nil:
             break
         }
@@ -185,6 +200,10 @@ public final class NATSConnection: Sendable {
         let started = MonotonicClock.nanoseconds()
         var connectionPointer: OpaquePointer?
         status = natsConnection_Connect(&connectionPointer, options)
+        // A nonce signature refused by the signer (see NonceSigner): try again, with a fresh nonce.
+        for _ in 0..<3 where status != NATS_OK && events.signer?.takeAbandoned() == true {
+            status = natsConnection_Connect(&connectionPointer, options)
+        }
         guard status == NATS_OK, let connection = connectionPointer else {
             // No connection was made, so nats.c will not call the closed callback: release the box here.
             Unmanaged<ConnectionEvents>.fromOpaque(box).release()
