@@ -16,6 +16,11 @@ let systemLibraries: [Target] = [
         pkgConfig: "libnats",
         providers: [.apt(["libnats-dev"])]
     ),
+    // natsMsg_create, looked up at run time (libnats 3.4.1 exports it without declaring it in nats.h).
+    .target(
+        name: "CNatsShim",
+        dependencies: ["CNats"]
+    ),
     .systemLibrary(
         name: "CProtobufC",
         pkgConfig: "libprotobuf-c",
@@ -107,6 +112,7 @@ let queueTargets: [Target] = [
         name: "Protoqueue",
         dependencies: [
             "CNats",
+            "CNatsShim",
             "ProtoqueueCodec",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

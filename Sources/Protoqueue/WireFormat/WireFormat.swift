@@ -1,5 +1,3 @@
-import CNats
-
 /// Names and rules of the Protoqueue wire format (see `docs/wire-format.md`, version 1).
 public enum WireFormat {
     /// The wire-format version this library writes in ``Header/version``.
@@ -45,6 +43,29 @@ public enum WireFormat {
     }
 }
 
+extension WireFormat {
+    /// Writes the encoded header block of `headers` (none when empty) and then `body` into `buffer` from `offset`.
+    /// `buffer` must have room for ``encodedHeaderSize(_:)`` plus the body.
+    /// - Returns: The offset after the body.
+    static func encode(
+        headers: [(String, String)], body: [UInt8], into buffer: UnsafeMutableBufferPointer<UInt8>, at offset: Int
+    ) -> Int {
+        var writer = ByteWriter(buffer: buffer, offset: offset)
+        if !headers.isEmpty {
+            writer.append("NATS/1.0\r\n")
+            for (key, value) in headers {
+                writer.append(key)
+                writer.append(": ")
+                writer.append(value)
+                writer.append("\r\n")
+            }
+            writer.append("\r\n")
+        }
+        body.withUnsafeBufferPointer { writer.append($0) }
+        return writer.offset
+    }
+}
+
 /// A task ready to become a nats.c message: validated subject, headers and body.
 struct PreparedMessage: Sendable {
     let subject: String
@@ -63,45 +84,6 @@ struct PreparedMessage: Sendable {
     }
 
     var totalSize: Int { body.count + headerSize }
-
-    /// Creates the nats.c message: the header block is encoded here, in one buffer with the body, so nats.c sends
-    /// it as is instead of building (and later encoding) a header map per message. `reply`, when given, is the
-    /// message's reply subject (where the server sends its acknowledgement). Runs on a library thread.
-    func makeMessage(reply: ReplySubject? = nil) throws(ProtoqueueError) -> OwnedMessage {
-        let replySize = reply?.byteCount ?? 0
-        var pointer: OpaquePointer?
-        let status = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: replySize + headerSize + body.count) { buffer -> natsStatus in
-            var writer = ByteWriter(buffer: buffer)
-            if let reply {
-                writer.offset = reply.write(into: buffer)
-            }
-            if headerSize > 0 {
-                writer.append("NATS/1.0\r\n")
-                for (key, value) in headers {
-                    writer.append(key)
-                    writer.append(": ")
-                    writer.append(value)
-                    writer.append("\r\n")
-                }
-                writer.append("\r\n")
-            }
-            body.withUnsafeBufferPointer { writer.append($0) }
-            let offset = writer.offset
-            assert(offset == replySize + headerSize + body.count, "encodedHeaderSize and the bytes written disagree")
-            return subject.withCString { subjectPointer in
-                buffer.withMemoryRebound(to: CChar.self) { bytes in
-                    natsMsg_create(
-                        &pointer, subjectPointer, Int32(subject.utf8.count), replySize > 0 ? bytes.baseAddress : nil, Int32(replySize),
-                        bytes.baseAddress.map { $0 + replySize }, Int32(offset - replySize), Int32(headerSize)
-                    )
-                }
-            }
-        }
-        guard status == NATS_OK, let pointer else {
-            throw NATSErrorMapping.error(status: status, operation: "create message for \"\(subject)\"")
-        }
-        return OwnedMessage(pointer: pointer)
-    }
 }
 
 /// A reply subject `<prefix><token>`: an inbox prefix ending in `.` and a decimal number, written without
