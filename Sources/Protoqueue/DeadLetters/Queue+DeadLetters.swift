@@ -1,4 +1,3 @@
-import CNats
 import Foundation
 
 /// One record of the dead-letter stream: the failed task as it was, and why it failed.
@@ -127,11 +126,10 @@ extension Queue {
         let layout = self.layout
         return try await connection.withHandles { _, js throws(ProtoqueueError) -> UInt64 in
             let (_, _, count) = try DeadLetterStore.bounds(js: js, stream: layout.deadLetterStreamName)
-            var jerr = jsErrCode(0)
-            let status = js_PurgeStream(js, layout.deadLetterStreamName, nil, &jerr)
-            guard status == NATS_OK else {
-                throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "purge dead-letter stream \"\(layout.deadLetterStreamName)\"")
-            }
+            try JetStreamAPI.purge(
+                js, stream: layout.deadLetterStreamName,
+                operation: "purge dead-letter stream \"\(layout.deadLetterStreamName)\""
+            )
             return count
         }
     }
@@ -180,43 +178,29 @@ struct RawRecord: Sendable {
 
 /// Blocking reads and writes of the dead-letter stream. Runs on connection threads.
 enum DeadLetterStore {
-    /// JetStream "no message found".
-    static let noMessageFound = 10037
-
-    static func bounds(js: OpaquePointer, stream: String) throws(ProtoqueueError) -> (first: UInt64, last: UInt64, count: UInt64) {
-        var info: UnsafeMutablePointer<jsStreamInfo>?
-        var jerr = jsErrCode(0)
-        let status = js_GetStreamInfo(&info, js, stream, nil, &jerr)
-        defer { if let info { jsStreamInfo_Destroy(info) } }
-        guard status == NATS_OK, let info else {
-            throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read dead-letter stream \"\(stream)\"")
+    static func bounds(js: OpaquePointer, stream: String) throws(ProtoqueueError) -> (
+        first: UInt64, last: UInt64, count: UInt64
+    ) {
+        guard let state = try JetStreamAPI.streamState(js, stream: stream) else {
+            throw ProtoqueueError(.streamNotFound, "read dead-letter stream \"\(stream)\": stream not found")
         }
-        return (info.pointee.State.FirstSeq, info.pointee.State.LastSeq, info.pointee.State.Msgs)
+        return (state.firstSequence, state.lastSequence, state.messages)
     }
 
     /// The record at `sequence`, or `nil` when it was deleted.
     static func get(js: OpaquePointer, stream: String, sequence: UInt64) throws(ProtoqueueError) -> RawRecord? {
-        var message: OpaquePointer?
-        var jerr = jsErrCode(0)
-        let status = js_GetMsg(&message, js, stream, sequence, nil, &jerr)
-        if Int(jerr.rawValue) == noMessageFound || (status == NATS_NOT_FOUND && jerr.rawValue == 0) { return nil }
-        guard status == NATS_OK, let message else {
-            throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read dead-letter record \(sequence) of \"\(stream)\"")
-        }
-        defer { natsMsg_Destroy(message) }
-        let all = NATSMessageReader.headers(message)
-        var headers: [String: String] = [:]
-        for (key, value) in all where headers[key] == nil { headers[key] = value }
+        let operation = "read dead-letter record \(sequence) of \"\(stream)\""
+        guard let stored = try JetStreamAPI.message(js, stream: stream, sequence: sequence, operation: operation)
+        else { return nil }
         return RawRecord(
-            sequence: sequence, subject: NATSMessageReader.subject(message), payload: NATSMessageReader.body(message),
-            headers: headers, allHeaders: all
+            sequence: sequence, subject: stored.subject, payload: stored.body, headers: stored.firstHeaderValues,
+            allHeaders: stored.headers
         )
     }
 
     /// Republishes the record's task to its original subject (fresh attempt count), then deletes the record.
     static func replay(js: OpaquePointer, record: RawRecord, layout: QueueLayout) throws(ProtoqueueError) -> EnqueueReceipt {
-        typealias H = WireFormat.DeadLetterHeader
-        var subject = record.headers[H.subject] ?? layout.readySubject()
+        var subject = record.headers[WireFormat.DeadLetterHeader.subject] ?? layout.readySubject()
         if !subject.hasPrefix(layout.subject + ".ready.") { subject = layout.readySubject() }
         let taskID = DeadLetterRecord.taskID(headers: record.headers)
         var headers = DeadLetterRecord.replayedHeaders(of: record.allHeaders)
@@ -225,24 +209,17 @@ enum DeadLetterStore {
         let messageID = WireFormat.replayMessageID(deadLetterStream: layout.deadLetterStreamName, sequence: record.sequence)
         headers.append((WireFormat.Header.messageID, messageID))
         let prepared = PreparedMessage(subject: subject, headers: headers, body: record.payload, id: messageID)
-        let message = try prepared.makeMessage()
-        defer { message.destroy() }
-        var ack: UnsafeMutablePointer<jsPubAck>?
-        var jerr = jsErrCode(0)
-        let status = js_PublishMsg(&ack, js, message.pointer, nil, &jerr)
-        defer { if let ack { jsPubAck_Destroy(ack) } }
-        guard status == NATS_OK, let ack else {
-            throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "replay dead-letter record \(record.sequence) to \"\(subject)\"", subject: subject)
-        }
-        let receipt = EnqueueReceipt(
-            id: taskID ?? messageID, sequence: ack.pointee.Sequence, duplicate: ack.pointee.Duplicate,
-            stream: ack.pointee.Stream.map { String(cString: $0) } ?? layout.streamName
+        let ack = try JetStreamAPI.publish(
+            js, prepared, operation: "replay dead-letter record \(record.sequence) to \"\(subject)\""
         )
-        jerr = jsErrCode(0)
-        let deleted = js_DeleteMsg(js, layout.deadLetterStreamName, record.sequence, nil, &jerr)
-        if deleted != NATS_OK && Int(jerr.rawValue) != noMessageFound {
-            throw NATSErrorMapping.error(status: deleted, jsCode: Int(jerr.rawValue), operation: "delete replayed dead-letter record \(record.sequence)")
-        }
+        let receipt = EnqueueReceipt(
+            id: taskID ?? messageID, sequence: ack.sequence, duplicate: ack.duplicate,
+            stream: ack.stream.isEmpty ? layout.streamName : ack.stream
+        )
+        try JetStreamAPI.deleteMessage(
+            js, stream: layout.deadLetterStreamName, sequence: record.sequence,
+            operation: "delete replayed dead-letter record \(record.sequence)"
+        )
         return receipt
     }
 }

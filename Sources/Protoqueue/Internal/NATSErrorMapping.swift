@@ -13,6 +13,27 @@ enum NATSErrorMapping {
         static let streamNameInUse = 10058
         static let subjectsOverlap = 10065
         static let insufficientResources = 10023
+        static let messageNotFound = 10037
+    }
+
+    /// What a "not found" answer is about.
+    enum Missing {
+        case stream
+        case consumer
+        case message
+    }
+
+    /// Whether a failed call says that the `what` it asked for does not exist (rather than failing otherwise).
+    static func isNotFound(_ what: Missing, status: natsStatus, jsCode: Int) -> Bool {
+        switch (what, jsCode) {
+        case (.stream, JetStreamCode.streamNotFound), (.consumer, JetStreamCode.consumerNotFound),
+            (.message, JetStreamCode.messageNotFound):
+            return true
+        case (_, 0):
+            return status == NATS_NOT_FOUND
+        default:
+            return false
+        }
     }
 
     /// The text nats.c recorded for the calling thread's last failure, if any.
@@ -53,6 +74,8 @@ enum NATSErrorMapping {
             return make(.streamNotFound, "\(operation): stream not found (\(detail))")
         case JetStreamCode.consumerNotFound:
             return make(.streamNotFound, "\(operation): consumer not found (\(detail))")
+        case JetStreamCode.messageNotFound:
+            return make(.streamNotFound, "\(operation): message not found (\(detail))")
         case JetStreamCode.messageExceedsMaximum:
             return make(.payloadTooLarge, "\(operation): the stream refused the message as larger than its maximum message size (\(detail))")
         case JetStreamCode.streamNameInUse, JetStreamCode.subjectsOverlap:

@@ -1,5 +1,3 @@
-import CNats
-
 /// A task as stored in the stream, decoded, with what its headers say.
 public struct StoredTask<Message: ProtoqueueMessage>: Sendable {
     /// The task id (`Nats-Msg-Id`).
@@ -24,17 +22,13 @@ extension Queue {
     ///   ``ProtoqueueError/Code/decodingFailed`` when the body is not a `Message` or `Protoqueue-Type` names another type.
     public func peek(sequence: UInt64) async throws(ProtoqueueError) -> StoredTask<Message> {
         let stream = layout.streamName
-        let raw = try await connection.withHandles { _, js throws(ProtoqueueError) -> (String, [UInt8], [String: String]) in
-            var message: OpaquePointer?
-            var jerr = jsErrCode(0)
-            let status = js_GetMsg(&message, js, stream, sequence, nil, &jerr)
-            guard status == NATS_OK, let message else {
-                throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read message \(sequence) of stream \"\(stream)\"")
-            }
-            defer { natsMsg_Destroy(message) }
-            return (NATSMessageReader.subject(message), NATSMessageReader.body(message), NATSMessageReader.firstHeaderValues(message))
+        let raw = try await connection.withHandles { _, js throws(ProtoqueueError) -> JetStreamAPI.StoredMessage in
+            let operation = "read message \(sequence) of stream \"\(stream)\""
+            guard let message = try JetStreamAPI.message(js, stream: stream, sequence: sequence, operation: operation)
+            else { throw ProtoqueueError(.streamNotFound, "\(operation): no such message") }
+            return message
         }
-        let (subject, body, headers) = raw
+        let (subject, body, headers) = (raw.subject, raw.body, raw.firstHeaderValues)
         if let type = headers[WireFormat.Header.messageType], type != Message.protoMessageName {
             throw ProtoqueueError(.decodingFailed, "message \(sequence) of stream \"\(stream)\" is a \(type), not a \(Message.protoMessageName)")
         }

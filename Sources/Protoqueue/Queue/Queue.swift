@@ -4,7 +4,6 @@ import Glibc
 import Darwin
 #endif
 import Synchronization
-import CNats
 import Logging
 
 /// A typed task queue on a JetStream stream: every task is one protobuf-encoded `Message`.

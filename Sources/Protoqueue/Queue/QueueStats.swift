@@ -1,5 +1,3 @@
-import CNats
-
 /// Queue depth and progress, read from the stream and its consumer.
 public struct QueueStats: Sendable, Hashable {
     /// Messages in the stream (on a work-queue stream: tasks not yet acknowledged).
@@ -48,42 +46,22 @@ extension Queue {
     public func stats() async throws(ProtoqueueError) -> QueueStats {
         let layout = self.layout
         return try await connection.withHandles { _, js throws(ProtoqueueError) -> QueueStats in
-            var jerr = jsErrCode(0)
-            var stream: UnsafeMutablePointer<jsStreamInfo>?
-            var status = js_GetStreamInfo(&stream, js, layout.streamName, nil, &jerr)
-            defer { if let stream { jsStreamInfo_Destroy(stream) } }
-            guard status == NATS_OK, let stream else {
-                throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read stream \"\(layout.streamName)\"")
+            guard let stream = try JetStreamAPI.streamState(js, stream: layout.streamName) else {
+                throw ProtoqueueError(.streamNotFound, "read stream \"\(layout.streamName)\": stream not found")
             }
-            var consumer: UnsafeMutablePointer<jsConsumerInfo>?
-            status = js_GetConsumerInfo(&consumer, js, layout.streamName, layout.consumerName, nil, &jerr)
-            defer { if let consumer { jsConsumerInfo_Destroy(consumer) } }
-            guard status == NATS_OK, let consumer else {
-                throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read consumer \"\(layout.consumerName)\"")
-            }
-            var deadLetters: UInt64 = 0
-            var dlq: UnsafeMutablePointer<jsStreamInfo>?
-            jerr = jsErrCode(0)
-            status = js_GetStreamInfo(&dlq, js, layout.deadLetterStreamName, nil, &jerr)
-            defer { if let dlq { jsStreamInfo_Destroy(dlq) } }
-            if status == NATS_OK, let dlq {
-                deadLetters = dlq.pointee.State.Msgs
-            } else if !(status == NATS_NOT_FOUND || Int(jerr.rawValue) == NATSErrorMapping.JetStreamCode.streamNotFound) {
-                throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read stream \"\(layout.deadLetterStreamName)\"")
-            }
-            let state = stream.pointee.State
-            let info = consumer.pointee
+            let consumer = try JetStreamAPI.consumerState(js, stream: layout.streamName, consumer: layout.consumerName)
+            let deadLetters = try JetStreamAPI.streamState(js, stream: layout.deadLetterStreamName)
             return QueueStats(
-                messages: state.Msgs,
-                bytes: state.Bytes,
-                firstSequence: state.FirstSeq,
-                lastSequence: state.LastSeq,
-                consumerCount: Int(state.Consumers),
-                pending: info.NumPending,
-                ackPending: info.NumAckPending,
-                redelivered: info.NumRedelivered,
-                waitingPulls: info.NumWaiting,
-                deadLetters: deadLetters
+                messages: stream.messages,
+                bytes: stream.bytes,
+                firstSequence: stream.firstSequence,
+                lastSequence: stream.lastSequence,
+                consumerCount: stream.consumerCount,
+                pending: consumer.pending,
+                ackPending: consumer.ackPending,
+                redelivered: consumer.redelivered,
+                waitingPulls: consumer.waitingPulls,
+                deadLetters: deadLetters?.messages ?? 0
             )
         }
     }
