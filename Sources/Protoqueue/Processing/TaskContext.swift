@@ -30,11 +30,14 @@ public struct TaskContext: Sendable {
     /// The task's sequence number in the work stream.
     public let streamSequence: UInt64
     /// The queue's logger with `protoqueue.task_id`, `protoqueue.attempt` and `protoqueue.sequence` set.
-    public var logger: Logger {
-        var logger = baseLogger
+    public var logger: Logger { Self.taskLogger(baseLogger, id: id, attempt: attempt, sequence: streamSequence) }
+
+    /// `base` with a task's `protoqueue.task_id`, `protoqueue.attempt` and `protoqueue.sequence` set.
+    static func taskLogger(_ base: Logger, id: String, attempt: Int, sequence: UInt64) -> Logger {
+        var logger = base
         logger[metadataKey: "protoqueue.task_id"] = "\(id)"
         logger[metadataKey: "protoqueue.attempt"] = "\(attempt)"
-        logger[metadataKey: "protoqueue.sequence"] = "\(streamSequence)"
+        logger[metadataKey: "protoqueue.sequence"] = "\(sequence)"
         return logger
     }
     let baseLogger: Logger

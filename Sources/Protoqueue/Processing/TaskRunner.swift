@@ -19,11 +19,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             ?? "seq-\(received.streamSequence)"
         // Built only when something is logged: setting metadata costs a log handler more than running a no-op task.
         var taskLogger: Logger {
-            var taskLogger = logger
-            taskLogger[metadataKey: "protoqueue.task_id"] = "\(id)"
-            taskLogger[metadataKey: "protoqueue.attempt"] = "\(attempt)"
-            taskLogger[metadataKey: "protoqueue.sequence"] = "\(received.streamSequence)"
-            return taskLogger
+            TaskContext.taskLogger(logger, id: id, attempt: attempt, sequence: received.streamSequence)
         }
 
         let outcome: TaskOutcome
