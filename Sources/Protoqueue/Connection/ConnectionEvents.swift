@@ -50,10 +50,11 @@ final class ConnectionEvents: Sendable {
         _ = state.withLock { $0.listeners.removeValue(forKey: token) }
     }
 
-    /// The most recent violation reported at or after `since` (monotonic ns) whose subject matches `matching`.
-    func recentViolation(since: UInt64, matching: (String?) -> Bool) -> PermissionViolation? {
+    /// The most recent violation reported at or after `since` (monotonic ns) that explains a timeout in `scope`
+    /// (``PermissionViolation/explains(_:)``).
+    func recentViolation(since: UInt64, explaining scope: PermissionViolation.Scope) -> PermissionViolation? {
         state.withLock { state in
-            state.recentViolations.last { $0.at >= since && matching($0.violation.subject) }?.violation
+            state.recentViolations.last { $0.at >= since && $0.violation.explains(scope) }?.violation
         }
     }
 

@@ -254,7 +254,7 @@ public final class NATSConnection: Sendable {
             // A JetStream API request the user may not make is dropped by the server and times out; the cause arrives
             // asynchronously as a permission violation. Report that, not a bare timeout.
             if error.code == .timeout,
-                let violation = events.recentViolation(since: started, matching: { $0?.hasPrefix("$JS.API.") ?? false })
+                let violation = events.recentViolation(since: started, explaining: .jetStreamAPI)
             {
                 let operation = error.message.components(separatedBy: ": timed out").first ?? error.message
                 throw NATSErrorMapping.permissionDenied(operation: operation, violation: violation)

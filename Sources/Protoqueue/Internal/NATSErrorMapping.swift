@@ -203,4 +203,21 @@ struct PermissionViolation: Sendable, Equatable {
     var subject: String?
     /// The server's text.
     var text: String
+
+    /// What a timed-out operation was sending, to tell whether a violation reported meanwhile explains it.
+    enum Scope: Sendable, Equatable {
+        /// A JetStream API request (`$JS.API.…`).
+        case jetStreamAPI
+        /// A publish to this subject.
+        case publish(String)
+    }
+
+    /// Whether this violation explains a timeout of an operation in `scope`: a violation on the API for an API
+    /// request (also one whose subject the server's text did not give), one on the very subject for a publish.
+    func explains(_ scope: Scope) -> Bool {
+        switch scope {
+        case .jetStreamAPI: subject.map { $0.hasPrefix("$JS.API.") } ?? true
+        case .publish(let target): subject == target
+        }
+    }
 }

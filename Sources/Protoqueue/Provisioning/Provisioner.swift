@@ -34,7 +34,7 @@ enum Provisioner {
             return ProvisionedStream(maxMessageSize: stream, createdStream: createdStream, createdConsumer: createdConsumer)
         } catch {
             // A JetStream API request the user may not make times out; the real cause arrives asynchronously.
-            if error.code == .timeout, let violation = events.recentViolation(since: started, matching: { $0?.hasPrefix("$JS.API") ?? true }) {
+            if error.code == .timeout, let violation = events.recentViolation(since: started, explaining: .jetStreamAPI) {
                 throw NATSErrorMapping.permissionDenied(operation: "provision stream \"\(layout.streamName)\"", violation: violation)
             }
             throw error

@@ -281,7 +281,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
             }
             let operation = pending.operation
             let subject = pending.subject
-            if let violation = denied[subject] ?? connection.events.recentViolation(since: started, matching: { $0 == subject }) {
+            if let violation = denied[subject] ?? connection.events.recentViolation(since: started, explaining: .publish(subject)) {
                 denied[subject] = violation
                 release(pending.message)
                 complete(index, .failure(NATSErrorMapping.permissionDenied(operation: operation, violation: violation)))

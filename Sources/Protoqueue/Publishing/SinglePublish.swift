@@ -58,7 +58,7 @@ extension NATSConnection {
                 throw NATSErrorMapping.permissionDenied(operation: "publish to \"\(subject)\"", violation: violation)
             case .success(.failed(let status, let jsCode, let text, let message)):
                 if status == NATS_TIMEOUT {
-                    if let violation = events.recentViolation(since: started, matching: { $0 == subject }) {
+                    if let violation = events.recentViolation(since: started, explaining: .publish(subject)) {
                         message.destroy()
                         throw NATSErrorMapping.permissionDenied(operation: "publish to \"\(subject)\"", violation: violation)
                     }
