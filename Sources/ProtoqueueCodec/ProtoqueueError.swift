@@ -39,6 +39,9 @@ public struct ProtoqueueError: Error, Hashable, Sendable, CustomStringConvertibl
     public var natsStatus: Int32?
     /// The JetStream API error code (for example 10058 for a stream name already in use), when the server sent one.
     public var jetStreamErrorCode: Int?
+    /// What the library was doing ("publish to \"tasks.a\""), when the error came from a nats.c call: lets it
+    /// re-word an error (a timeout that was a permission violation) without parsing ``message``.
+    package var operation: String?
 
     /// Creates an error.
     /// - Parameters:

@@ -1,3 +1,4 @@
+import CNats
 import Testing
 
 @testable import Protoqueue
@@ -22,5 +23,16 @@ struct PermissionViolationTests {
         #expect(!violation("protoqueue.q.ready.other").explains(.publish("protoqueue.q.ready.default")))
         #expect(!violation(nil).explains(.publish("protoqueue.q.ready.default")))
         #expect(!violation("$JS.API.STREAM.INFO.Q").explains(.publish("protoqueue.q.ready.default")))
+    }
+
+    @Test func aMappedErrorNamesItsOperationAsAField() {
+        let timeout = NATSErrorMapping.error(status: NATS_TIMEOUT, operation: "read stream \"Q\"")
+        #expect(timeout.code == .timeout)
+        #expect(timeout.operation == "read stream \"Q\"")
+        let denied = NATSErrorMapping.permissionDenied(
+            operation: timeout.operation ?? "", violation: violation("$JS.API.STREAM.INFO.Q")
+        )
+        #expect(denied.code == .permissionDenied)
+        #expect(denied.message.hasPrefix("read stream \"Q\""), "\(denied.message)")
     }
 }

@@ -256,7 +256,7 @@ public final class NATSConnection: Sendable {
             if error.code == .timeout,
                 let violation = events.recentViolation(since: started, explaining: .jetStreamAPI)
             {
-                let operation = error.message.components(separatedBy: ": timed out").first ?? error.message
+                let operation = error.operation ?? "a JetStream API call"
                 throw NATSErrorMapping.permissionDenied(operation: operation, violation: violation)
             }
             throw error

@@ -62,7 +62,9 @@ enum NATSErrorMapping {
         let js: Int? = jsCode == 0 ? nil : jsCode
         let detail = errorText ?? lastErrorText() ?? String(cString: natsStatus_GetText(status))
         func make(_ code: ProtoqueueError.Code, _ message: String) -> ProtoqueueError {
-            ProtoqueueError(code, message, natsStatus: raw, jetStreamErrorCode: js)
+            var error = ProtoqueueError(code, message, natsStatus: raw, jetStreamErrorCode: js)
+            error.operation = operation
+            return error
         }
 
         switch jsCode {
