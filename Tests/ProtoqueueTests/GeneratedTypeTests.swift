@@ -5,6 +5,25 @@ import TaskSchemas
 
 @Suite("Generated message types on a queue", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct GeneratedTypeTests {
+    @Test func peekingASequenceWithoutAMessageIsStreamNotFoundEveryTime() async throws {
+        let url = try await SharedServer.url()
+        let connection = try await connect(url)
+        let queue = try await Queue<EmailTask>(connection: connection, name: uniqueName("peek"), logger: testLogger())
+        let receipt = try await queue.enqueue(EmailTask(to: "ada@example.com", subject: "x"))
+        var found = 0
+        for sequence in receipt.sequence...(receipt.sequence + 200) {
+            if (try? await queue.peek(sequence: sequence)) != nil { found += 1 }
+        }
+        #expect(found == 1)
+        await #expect(throws: ProtoqueueError.self) { _ = try await queue.peek(sequence: receipt.sequence + 1) }
+        do {
+            _ = try await queue.peek(sequence: receipt.sequence + 7)
+        } catch {
+            #expect(error.code == .streamNotFound, "\(error)")
+        }
+        await connection.close()
+    }
+
     @Test func emailTaskRoundTripsThroughTheStream() async throws {
         let url = try await SharedServer.url()
         let connection = try await connect(url)
