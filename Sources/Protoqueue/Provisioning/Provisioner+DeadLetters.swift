@@ -24,7 +24,7 @@ extension Provisioner {
                 }
                 return
             }
-            let notFound = status == NATS_NOT_FOUND || Int(jerr.rawValue) == NATSErrorMapping.JetStreamCode.streamNotFound
+            let notFound = NATSErrorMapping.isNotFound(.stream, status: status, jsCode: Int(jerr.rawValue))
             guard notFound else {
                 throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read dead-letter stream \"\(name)\"")
             }

@@ -183,7 +183,7 @@ enum Provisioner {
         var jerr = jsErrCode(0)
         let status = js_GetStreamInfo(&info, js, name, nil, &jerr)
         defer { if let info { jsStreamInfo_Destroy(info) } }
-        if status == NATS_NOT_FOUND || Int(jerr.rawValue) == NATSErrorMapping.JetStreamCode.streamNotFound { return nil }
+        if NATSErrorMapping.isNotFound(.stream, status: status, jsCode: Int(jerr.rawValue)) { return nil }
         guard status == NATS_OK, let info, let config = info.pointee.Config else {
             throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read stream \"\(name)\"")
         }
@@ -233,7 +233,7 @@ enum Provisioner {
                 }
                 return false
             }
-            let notFound = status == NATS_NOT_FOUND || Int(jerr.rawValue) == NATSErrorMapping.JetStreamCode.consumerNotFound
+            let notFound = NATSErrorMapping.isNotFound(.consumer, status: status, jsCode: Int(jerr.rawValue))
             guard notFound else {
                 throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read consumer \"\(layout.consumerName)\"")
             }

@@ -62,14 +62,26 @@ enum NATSMessageReader {
         return result
     }
 
-    /// The subject's last token as a number (`7` in `_INBOX.abc.1.7`), or `nil` when it is not one.
-    static func lastToken(of message: OpaquePointer) -> UInt64? {
+    /// The subject's token `fromEnd` places before its last as a number (`7` and `1` for 0 and 1 in
+    /// `_INBOX.abc.1.7`), or `nil` when there is no such token or it is not a number.
+    static func numericToken(of message: OpaquePointer, fromEnd: Int) -> UInt64? {
         guard let subject = natsMsg_GetSubject(message) else { return nil }
-        let length = strlen(subject)
-        return subject.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-            let all = UnsafeBufferPointer(start: bytes, count: length)
-            let start = all.lastIndex(of: UInt8(ascii: ".")).map { $0 + 1 } ?? 0
-            return DecimalDigits.value(UnsafeBufferPointer(rebasing: all[start...]))
+        return bytes(of: subject) { all in
+            var end = all.endIndex
+            for _ in 0..<fromEnd {
+                guard let dot = all[..<end].lastIndex(of: UInt8(ascii: ".")) else { return nil }
+                end = dot
+            }
+            let start = all[..<end].lastIndex(of: UInt8(ascii: ".")).map { $0 + 1 } ?? 0
+            return DecimalDigits.value(UnsafeBufferPointer(rebasing: all[start..<end]))
+        }
+    }
+
+    /// Calls `body` with the bytes of a C string (no terminating 0), without copying them.
+    static func bytes<R>(of cString: UnsafePointer<CChar>, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        let length = strlen(cString)
+        return cString.withMemoryRebound(to: UInt8.self, capacity: length) {
+            body(UnsafeBufferPointer(start: $0, count: length))
         }
     }
 

@@ -113,14 +113,7 @@ struct AckSubject: Equatable {
 
     /// Parses a C string (a nats.c message's reply subject) without copying it first.
     init?(cString: UnsafePointer<CChar>) {
-        let length = strlen(cString)
-        guard
-            let parsed = cString.withMemoryRebound(
-                to: UInt8.self, capacity: length,
-                {
-                    Self.parse(UnsafeBufferPointer(start: $0, count: length))
-                })
-        else { return nil }
+        guard let parsed = NATSMessageReader.bytes(of: cString, Self.parse) else { return nil }
         self = parsed
     }
 

@@ -185,7 +185,8 @@ final class ProcessingHub: @unchecked Sendable {
         if let reply = natsMsg_GetReply(message), reply.pointee != 0 {
             engine = routes.withLock { $0.engine(forAckSubject: reply) }
         } else {
-            let id = Self.processorID(of: message, prefixLength: inboxPrefix.utf8.count)
+            // `<inbox prefix>.<id>.<n>`: the id is the token before the last.
+            let id = NATSMessageReader.numericToken(of: message, fromEnd: 1)
             engine = id.flatMap { id in routes.withLock { $0.byID[id] } }
         }
         guard let engine else {
@@ -207,18 +208,6 @@ final class ProcessingHub: @unchecked Sendable {
             }
         }
         natsMsg_Destroy(message)
-    }
-
-    /// The id in a subject `<prefix>.<id>.<n>`.
-    private static func processorID(of message: OpaquePointer, prefixLength: Int) -> UInt64? {
-        guard let subject = natsMsg_GetSubject(message) else { return nil }
-        let length = strlen(subject)
-        guard length > prefixLength + 1 else { return nil }
-        return subject.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-            let tokens = UnsafeBufferPointer(start: bytes + prefixLength + 1, count: length - prefixLength - 1)
-            guard let dot = tokens.firstIndex(of: UInt8(ascii: ".")) else { return nil }
-            return DecimalDigits.value(UnsafeBufferPointer(rebasing: tokens[..<dot]))
-        }
     }
 
     // MARK: Hub thread
@@ -361,9 +350,7 @@ struct Routes {
     /// or with several processors of that consumer on this connection, the first still waiting for deliveries.
     /// Compared as bytes: this runs once per delivery.
     func engine(forAckSubject subject: UnsafePointer<CChar>) -> ProcessorEngine? {
-        let length = strlen(subject)
-        return subject.withMemoryRebound(to: UInt8.self, capacity: length) { bytes in
-            let reply = UnsafeBufferPointer(start: bytes, count: length)
+        NATSMessageReader.bytes(of: subject) { reply in
             var first: ProcessorEngine?
             for route in routes where Self.names(route, reply) {
                 guard let earlier = first else {

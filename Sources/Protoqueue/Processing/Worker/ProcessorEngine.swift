@@ -169,7 +169,7 @@ final class ProcessorEngine: Sendable {
             return
         }
         if status == "100" { return }
-        let number = NATSMessageReader.lastToken(of: message)
+        let number = NATSMessageReader.numericToken(of: message, fromEnd: 0)
         state.withLock { $0.requestEnded(number: number) }
         let description = NATSMessageReader.header("Description", of: message) ?? ""
         if status == "503" || (status == "409" && description.lowercased().contains("consumer deleted")) {
