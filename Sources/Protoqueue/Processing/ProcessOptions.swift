@@ -10,7 +10,9 @@ public struct ProcessOptions: Sendable, Hashable {
     /// Handlers running at once, and tasks held (fetched and not yet acknowledged) by this worker at most.
     /// The worker fetches only as many tasks as it has free slots.
     public var concurrency: Int
-    /// How long one pull request waits for tasks. It bounds how long stopping takes to stop fetching.
+    /// About how long one pull request waits for tasks: each expires on the next multiple of it that is at least
+    /// half of it away (0.5 to 1.5 times it), so idle workers renew their requests together. Stopping waits for the
+    /// open requests to end.
     public var fetchTimeout: Duration
     /// On graceful shutdown, how long running handlers may take before they are cancelled.
     public var shutdownTimeout: Duration
@@ -20,7 +22,7 @@ public struct ProcessOptions: Sendable, Hashable {
     /// Creates options.
     /// - Parameters:
     ///   - concurrency: Handlers at once (at least 1; default 8).
-    ///   - fetchTimeout: Pull request wait (default 500 ms, at least 10 ms).
+    ///   - fetchTimeout: Pull request wait, 0.5 to 1.5 times this (default 500 ms, at least 10 ms).
     ///   - shutdownTimeout: Grace for running handlers on graceful shutdown (default 10 s).
     ///   - ackMode: ``AckMode/fireAndForget`` (default) or ``AckMode/confirmed``.
     public init(
