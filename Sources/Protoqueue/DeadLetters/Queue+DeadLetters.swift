@@ -48,21 +48,16 @@ extension Queue {
     /// - Returns: The records; typed decode when possible, raw bytes and headers always.
     /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when dead letters are disabled or the stream is missing.
     public func deadLetters(limit: Int = 100, fromSequence: UInt64? = nil) async throws(ProtoqueueError) -> [DeadLetter<Message>] {
-        let layout = self.layout
-        let raw = try await connection.withHandles { _, js throws(ProtoqueueError) -> [RawRecord] in
-            let (first, last, count) = try DeadLetterStore.bounds(js: js, stream: layout.deadLetterStreamName)
-            var records: [RawRecord] = []
-            guard count > 0, limit > 0 else { return records }
-            var sequence = max(first, fromSequence ?? first)
-            while sequence <= last && records.count < limit {
-                if let record = try DeadLetterStore.get(js: js, stream: layout.deadLetterStreamName, sequence: sequence) {
-                    records.append(record)
-                }
-                sequence += 1
-            }
-            return records
+        let store = deadLetterStore
+        let (first, last, count) = try await store.bounds()
+        var records: [DeadLetter<Message>] = []
+        guard count > 0, limit > 0 else { return records }
+        var sequence = max(first, fromSequence ?? first)
+        while sequence <= last && records.count < limit {
+            if let record = try await store.get(sequence: sequence) { records.append(decode(record)) }
+            sequence += 1
         }
-        return raw.map(decode)
+        return records
     }
 
     /// Reads one dead-letter record.
@@ -70,14 +65,7 @@ extension Queue {
     /// - Returns: The record.
     /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when there is no such record.
     public func deadLetter(sequence: UInt64) async throws(ProtoqueueError) -> DeadLetter<Message> {
-        let layout = self.layout
-        let raw = try await connection.withHandles { _, js throws(ProtoqueueError) -> RawRecord in
-            guard let record = try DeadLetterStore.get(js: js, stream: layout.deadLetterStreamName, sequence: sequence) else {
-                throw ProtoqueueError(.streamNotFound, "no dead-letter record \(sequence) in stream \"\(layout.deadLetterStreamName)\"")
-            }
-            return record
-        }
-        return decode(raw)
+        return decode(try await deadLetterStore.existing(sequence: sequence))
     }
 
     /// Puts a dead-lettered task back in the work stream with a fresh attempt count, then deletes the record.
@@ -91,13 +79,8 @@ extension Queue {
     /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when there is no such record, or a publish error.
     @discardableResult
     public func replayDeadLetter(sequence: UInt64) async throws(ProtoqueueError) -> EnqueueReceipt {
-        let layout = self.layout
-        return try await connection.withHandles { _, js throws(ProtoqueueError) -> EnqueueReceipt in
-            guard let record = try DeadLetterStore.get(js: js, stream: layout.deadLetterStreamName, sequence: sequence) else {
-                throw ProtoqueueError(.streamNotFound, "no dead-letter record \(sequence) in stream \"\(layout.deadLetterStreamName)\"")
-            }
-            return try DeadLetterStore.replay(js: js, record: record, layout: layout)
-        }
+        let store = deadLetterStore
+        return try await store.replay(try await store.existing(sequence: sequence))
     }
 
     /// Replays every dead-letter record (see ``replayDeadLetter(sequence:)``), oldest first.
@@ -123,16 +106,13 @@ extension Queue {
     /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when dead letters are disabled, or a connection error.
     @discardableResult
     public func purgeDeadLetters() async throws(ProtoqueueError) -> UInt64 {
-        let layout = self.layout
-        return try await connection.withHandles { _, js throws(ProtoqueueError) -> UInt64 in
-            let (_, _, count) = try DeadLetterStore.bounds(js: js, stream: layout.deadLetterStreamName)
-            try JetStreamAPI.purge(
-                js, stream: layout.deadLetterStreamName,
-                operation: "purge dead-letter stream \"\(layout.deadLetterStreamName)\""
-            )
-            return count
-        }
+        let store = deadLetterStore
+        let (_, _, count) = try await store.bounds()
+        try await store.purge()
+        return count
     }
+
+    private var deadLetterStore: DeadLetterStore { DeadLetterStore(transport: connection.transport, layout: layout) }
 
     private func decode(_ raw: RawRecord) -> DeadLetter<Message> {
         let headers = raw.headers
@@ -174,52 +154,4 @@ struct RawRecord: Sendable {
     var payload: [UInt8]
     var headers: [String: String]
     var allHeaders: [(name: String, value: String)]
-}
-
-/// Blocking reads and writes of the dead-letter stream. Runs on connection threads.
-enum DeadLetterStore {
-    static func bounds(js: OpaquePointer, stream: String) throws(ProtoqueueError) -> (
-        first: UInt64, last: UInt64, count: UInt64
-    ) {
-        guard let state = try JetStreamAPI.streamState(js, stream: stream) else {
-            throw ProtoqueueError(.streamNotFound, "read dead-letter stream \"\(stream)\": stream not found")
-        }
-        return (state.firstSequence, state.lastSequence, state.messages)
-    }
-
-    /// The record at `sequence`, or `nil` when it was deleted.
-    static func get(js: OpaquePointer, stream: String, sequence: UInt64) throws(ProtoqueueError) -> RawRecord? {
-        let operation = "read dead-letter record \(sequence) of \"\(stream)\""
-        guard let stored = try JetStreamAPI.message(js, stream: stream, sequence: sequence, operation: operation)
-        else { return nil }
-        return RawRecord(
-            sequence: sequence, subject: stored.subject, payload: stored.body, headers: stored.firstHeaderValues,
-            allHeaders: stored.headers
-        )
-    }
-
-    /// Republishes the record's task to its original subject (fresh attempt count), then deletes the record.
-    static func replay(js: OpaquePointer, record: RawRecord, layout: QueueLayout) throws(ProtoqueueError) -> EnqueueReceipt {
-        var subject = record.headers[WireFormat.DeadLetterHeader.subject] ?? layout.readySubject()
-        if !subject.hasPrefix(layout.subject + ".ready.") { subject = layout.readySubject() }
-        let taskID = DeadLetterRecord.taskID(headers: record.headers)
-        var headers = DeadLetterRecord.replayedHeaders(of: record.allHeaders)
-        if let taskID { headers.append((WireFormat.taskIDHeader, taskID)) }
-        headers.append((WireFormat.replayedFromHeader, "\(layout.deadLetterStreamName):\(record.sequence)"))
-        let messageID = WireFormat.replayMessageID(deadLetterStream: layout.deadLetterStreamName, sequence: record.sequence)
-        headers.append((WireFormat.Header.messageID, messageID))
-        let prepared = PreparedMessage(subject: subject, headers: headers, body: record.payload, id: messageID)
-        let ack = try JetStreamAPI.publish(
-            js, prepared, operation: "replay dead-letter record \(record.sequence) to \"\(subject)\""
-        )
-        let receipt = EnqueueReceipt(
-            id: taskID ?? messageID, sequence: ack.sequence, duplicate: ack.duplicate,
-            stream: ack.stream.isEmpty ? layout.streamName : ack.stream
-        )
-        try JetStreamAPI.deleteMessage(
-            js, stream: layout.deadLetterStreamName, sequence: record.sequence,
-            operation: "delete replayed dead-letter record \(record.sequence)"
-        )
-        return receipt
-    }
 }

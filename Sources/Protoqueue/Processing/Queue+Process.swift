@@ -29,7 +29,7 @@ extension Queue {
     public func process(options: ProcessOptions = ProcessOptions(), handler: @escaping Handler) async throws(ProtoqueueError) {
         let options = try options.validated()
         let engine = try await ProcessorEngine.start(
-            connection: connection, layout: layout, configuration: configuration, options: options, logger: logger
+            transport: connection.transport, layout: layout, configuration: configuration, options: options, logger: logger
         )
         logger.debug("processing", metadata: ["protoqueue.concurrency": "\(options.concurrency)", "protoqueue.consumer": "\(layout.consumerName)"])
         let runner = TaskRunner<Message>(engine: engine, configuration: configuration, logger: logger, handler: handler)

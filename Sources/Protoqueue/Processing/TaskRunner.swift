@@ -12,16 +12,19 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
 
     func run(_ delivery: Delivery) async {
         let received = delivery.read()
-        let attempt = Int(clamping: received.deliveries)
+        let attempt = Int(clamping: received.metadata.deliveries)
         let maxAttempts = configuration.consumer.maxDeliveries
         let id =
             received.headers[WireFormat.taskIDHeader] ?? received.headers[WireFormat.Header.messageID]
-            ?? "seq-\(received.streamSequence)"
+            ?? "seq-\(received.metadata.streamSequence)"
         // Built only when something is logged: setting metadata costs a log handler more than running a no-op task.
         var taskLogger: Logger {
-            TaskContext.taskLogger(logger, id: id, attempt: attempt, sequence: received.streamSequence)
+            TaskContext.taskLogger(logger, id: id, attempt: attempt, sequence: received.metadata.streamSequence)
         }
 
+        if received.metadata.streamSequence == 0 {
+            logger.warning("cannot read the delivery's metadata; treating it as attempt 1")
+        }
         let outcome: TaskOutcome
         if let maxAttempts, SettlementDecision.isGraceDelivery(attempt: attempt, maxAttempts: maxAttempts) {
             // Ack timeouts or worker crashes used the attempts up: dead-letter it without running the handler.
@@ -76,7 +79,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         }
         let context = TaskContext(
             id: id, attempt: attempt, maxAttempts: maxAttempts, enqueuedAt: enqueuedAt, metadata: metadata,
-            headers: received.headers, subject: received.subject, streamSequence: received.streamSequence,
+            headers: received.headers, subject: received.subject, streamSequence: received.metadata.streamSequence,
             baseLogger: logger, delivery: delivery
         )
         do {

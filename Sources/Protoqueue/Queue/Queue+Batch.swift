@@ -37,13 +37,14 @@ extension Queue {
         options: BatchOptions,
         item: @escaping @Sendable (Int) -> EnqueueItem<Message>
     ) async throws(ProtoqueueError) -> [Result<EnqueueReceipt, ProtoqueueError>] {
-        let maxPayload = try connection.currentMaxPayload()
+        let transport = connection.transport
+        let maxPayload = try transport.currentMaxPayload()
         let cursor = Atomic<Int>(0)
         let results = Mutex<[Result<EnqueueReceipt, ProtoqueueError>]>([])
         results.withLock { $0.reserveCapacity(count) }
-        _ = try await connection.runBatch(
+        _ = try await transport.publishBatch(
             options: options,
-            source: { [self] () -> BatchRun.Input? in
+            source: { [self] () -> BatchInput? in
                 let position = cursor.add(1, ordering: .relaxed).oldValue
                 guard position < count else { return nil }
                 return prepareInput(item(position), maxPayload: maxPayload)
@@ -70,14 +71,14 @@ extension Queue {
         options: BatchOptions = BatchOptions(),
         onResult: @escaping @Sendable (Int, Result<EnqueueReceipt, ProtoqueueError>) -> Void
     ) async throws -> BatchSummary where Input.Element == EnqueueItem<Message> {
-        let maxPayload = try connection.currentMaxPayload()
-        let channel = BlockingChannel<BatchRun.Input>(capacity: max(16, options.window))
-        let connection = self.connection
+        let transport = connection.transport
+        let maxPayload = try transport.currentMaxPayload()
+        let channel = BlockingChannel<BatchInput>(capacity: max(16, options.window))
         // If the batch stops early (it cannot start, or fails), the channel is closed so the loop below never
         // waits for space that will not come.
         async let summary: BatchSummary = {
             defer { channel.close() }
-            return try await connection.runBatch(
+            return try await transport.publishBatch(
                 options: options,
                 source: { channel.receive() },
                 sink: { output in onResult(output.index, output.result) }
@@ -103,7 +104,7 @@ extension Queue {
         return result
     }
 
-    private func prepareInput(_ item: EnqueueItem<Message>, maxPayload: Int) -> BatchRun.Input {
+    private func prepareInput(_ item: EnqueueItem<Message>, maxPayload: Int) -> BatchInput {
         do throws(ProtoqueueError) {
             let prepared = try prepare(item.task, options: item.options, maxPayload: maxPayload)
             return (prepared.id, .success(prepared))

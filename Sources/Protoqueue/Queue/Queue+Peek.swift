@@ -22,12 +22,10 @@ extension Queue {
     ///   ``ProtoqueueError/Code/decodingFailed`` when the body is not a `Message` or `Protoqueue-Type` names another type.
     public func peek(sequence: UInt64) async throws(ProtoqueueError) -> StoredTask<Message> {
         let stream = layout.streamName
-        let raw = try await connection.withHandles { _, js throws(ProtoqueueError) -> JetStreamAPI.StoredMessage in
-            let operation = "read message \(sequence) of stream \"\(stream)\""
-            guard let message = try JetStreamAPI.message(js, stream: stream, sequence: sequence, operation: operation)
-            else { throw ProtoqueueError(.streamNotFound, "\(operation): no such message") }
-            return message
-        }
+        let operation = "read message \(sequence) of stream \"\(stream)\""
+        guard
+            let raw = try await connection.transport.message(stream: stream, sequence: sequence, operation: operation)
+        else { throw ProtoqueueError(.streamNotFound, "\(operation): no such message") }
         let (subject, body, headers) = (raw.subject, raw.body, raw.firstHeaderValues)
         if let type = headers[WireFormat.Header.messageType], type != Message.protoMessageName {
             throw ProtoqueueError(.decodingFailed, "message \(sequence) of stream \"\(stream)\" is a \(type), not a \(Message.protoMessageName)")

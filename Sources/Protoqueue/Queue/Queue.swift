@@ -46,10 +46,7 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
         logger: Logger
     ) async throws(ProtoqueueError) {
         let layout = try QueueLayout(queueName: name, configuration: configuration)
-        let events = connection.events
-        let provisioned = try await connection.withHandles { _, js throws(ProtoqueueError) in
-            try Provisioner.provision(js: js, layout: layout, configuration: configuration, events: events)
-        }
+        let provisioned = try await connection.transport.provision(layout, configuration: configuration)
         var logger = logger
         logger[metadataKey: "protoqueue.queue"] = "\(name)"
         logger.debug(
@@ -161,8 +158,9 @@ extension Queue {
     ///   subject) as soon as the server reports it; ``ProtoqueueError/Code/noStreamForSubject``,
     ///   ``ProtoqueueError/Code/publishRejected``, ``ProtoqueueError/Code/timeout``.
     public func enqueue(_ task: Message, options: EnqueueOptions = EnqueueOptions()) async throws(ProtoqueueError) -> EnqueueReceipt {
-        let prepared = try prepare(task, options: options, maxPayload: try connection.currentMaxPayload())
-        let receipt = try await connection.publishOne(prepared, maxAttempts: 3)
+        let transport = connection.transport
+        let prepared = try prepare(task, options: options, maxPayload: try transport.currentMaxPayload())
+        let receipt = try await transport.publish(prepared, maxAttempts: 3)
         logger.trace("enqueued", metadata: ["protoqueue.task_id": "\(receipt.id)", "protoqueue.sequence": "\(receipt.sequence)"])
         return receipt
     }

@@ -45,24 +45,23 @@ extension Queue {
     /// - Throws: ``ProtoqueueError/Code/streamNotFound`` if the stream or consumer was deleted, or a connection error.
     public func stats() async throws(ProtoqueueError) -> QueueStats {
         let layout = self.layout
-        return try await connection.withHandles { _, js throws(ProtoqueueError) -> QueueStats in
-            guard let stream = try JetStreamAPI.streamState(js, stream: layout.streamName) else {
-                throw ProtoqueueError(.streamNotFound, "read stream \"\(layout.streamName)\": stream not found")
-            }
-            let consumer = try JetStreamAPI.consumerState(js, stream: layout.streamName, consumer: layout.consumerName)
-            let deadLetters = try JetStreamAPI.streamState(js, stream: layout.deadLetterStreamName)
-            return QueueStats(
-                messages: stream.messages,
-                bytes: stream.bytes,
-                firstSequence: stream.firstSequence,
-                lastSequence: stream.lastSequence,
-                consumerCount: stream.consumerCount,
-                pending: consumer.pending,
-                ackPending: consumer.ackPending,
-                redelivered: consumer.redelivered,
-                waitingPulls: consumer.waitingPulls,
-                deadLetters: deadLetters?.messages ?? 0
-            )
+        let transport = connection.transport
+        guard let stream = try await transport.streamState(layout.streamName) else {
+            throw ProtoqueueError(.streamNotFound, "read stream \"\(layout.streamName)\": stream not found")
         }
+        let consumer = try await transport.consumerState(stream: layout.streamName, consumer: layout.consumerName)
+        let deadLetters = try await transport.streamState(layout.deadLetterStreamName)
+        return QueueStats(
+            messages: stream.messages,
+            bytes: stream.bytes,
+            firstSequence: stream.firstSequence,
+            lastSequence: stream.lastSequence,
+            consumerCount: stream.consumerCount,
+            pending: consumer.pending,
+            ackPending: consumer.ackPending,
+            redelivered: consumer.redelivered,
+            waitingPulls: consumer.waitingPulls,
+            deadLetters: deadLetters?.messages ?? 0
+        )
     }
 }

@@ -1,11 +1,9 @@
-import CNats
-
 /// Looks at a running processor's durable consumer when the server says it may be gone, and re-creates it with the
-/// queue's configuration (the queue was opened with provisioning).
+/// queue's configuration.
 ///
 /// A consumer can be deleted under a running worker by an operator or a tool; without this the worker would send
-/// pull requests nobody answers until stopped. A work stream that is gone is not re-created: ``check()`` throws
-/// ``ProtoqueueError/Code/streamNotFound`` and the processor stops with it.
+/// pull requests nobody answers until stopped. A work stream that is gone is not re-created: ``check(ensure:)``
+/// throws ``ProtoqueueError/Code/streamNotFound`` and the processor stops with it.
 struct ConsumerWatch: Sendable {
     enum State {
         /// The consumer exists (the server ended a request for another reason).
@@ -22,16 +20,15 @@ struct ConsumerWatch: Sendable {
     ]
 
     let layout: QueueLayout
-    let configuration: QueueConfiguration
 
-    /// Whether the consumer still exists, re-creating it when it does not. Blocks: call it on a library thread.
-    /// - Parameter jetStream: The `jsCtx*` to ask with.
+    /// Whether the consumer still exists, re-creating it when it does not.
+    /// - Parameter ensure: Creates the consumer when missing and says whether it did (the transport's
+    ///   provisioning of this one consumer). Blocks: call it on a library thread.
     /// - Throws: A ``ProtoqueueError`` naming the consumer when it is gone and cannot be re-created (its stream
     ///   was deleted, or the user may not create consumers); other failures are ``State/unknown(_:)``.
-    func check(jetStream: OpaquePointer) throws(ProtoqueueError) -> State {
+    func check(ensure: () throws(ProtoqueueError) -> Bool) throws(ProtoqueueError) -> State {
         do throws(ProtoqueueError) {
-            return try Provisioner.ensureConsumer(js: jetStream, layout: layout, configuration: configuration)
-                ? .recreated : .present
+            return try ensure() ? .recreated : .present
         } catch {
             guard Self.definitive.contains(error.code) else { return .unknown(error) }
             throw ProtoqueueError(

@@ -84,9 +84,9 @@ final class AcknowledgementInbox: @unchecked Sendable {  // wake() from any thre
     /// Ends a wait in ``take(into:wakeAt:deadline:)`` at its next step (for a permission error that concerns the batch).
     func wake() { woken.store(true, ordering: .relaxed) }
 
-    /// Unsubscribes; `owner` frees the subscription later (``NATSConnection/retire(_:)``: late acknowledgements of
+    /// Unsubscribes; `owner` frees the subscription later (``NATSClient/retire(_:)``: late acknowledgements of
     /// re-sent tasks may still be arriving).
-    func close(retiringWith owner: NATSConnection) {
+    func close(retiringWith owner: NATSClient) {
         owner.retire(subscription)
     }
 

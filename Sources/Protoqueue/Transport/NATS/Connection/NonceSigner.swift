@@ -15,7 +15,7 @@ import Synchronization
 /// (nats.c #705): the CONNECT then goes out without `sig` and the server answers `Authorization Violation`, for
 /// about one nonce in 256 (the server draws a new nonce per connection). Such an attempt fails in the signature
 /// handler instead, before the CONNECT is sent, and is made again with a fresh nonce: by
-/// ``NATSConnection/openConnection(_:events:)`` when connecting, by nats.c's own loop when reconnecting.
+/// ``NATSClient/openConnection(_:events:)`` when connecting, by nats.c's own loop when reconnecting.
 /// The seed and the JWT are read from their files at every signing, as nats.c does.
 final class NonceSigner: Sendable {
     enum Source: Sendable, Equatable {

@@ -18,10 +18,10 @@ final class ResumeOnce<Value: Sendable>: Sendable {
     }
 }
 
-extension NATSConnection {
+extension NATSClient {
     /// Publishes one prepared task through the shared asynchronous publisher and waits for its acknowledgement.
     /// Timed-out publishes are re-sent (same message, same id) from a connection thread, up to `maxAttempts`.
-    func publishOne(_ prepared: PreparedMessage, maxAttempts: Int) async throws(ProtoqueueError) -> EnqueueReceipt {
+    func publish(_ prepared: PreparedMessage, maxAttempts: Int) async throws(ProtoqueueError) -> EnqueueReceipt {
         try beginCall()
         defer { endCall() }
         let publisher = try sharedPublisher()

@@ -9,7 +9,7 @@ import Synchronization
     import Darwin
 #endif
 
-/// The processing side of one ``NATSConnection``, shared by every processor on it: one inbox subscription where all
+/// The processing side of one ``NATSClient`` (its ``DeliveryTransport``), shared by every processor on it: one inbox subscription where all
 /// their consumers deliver, and one thread that sends their pull requests and their acknowledgements.
 ///
 /// Processors register with an id; the `n`th pull request of each names `<inbox prefix>.<id>.<n>` as reply
@@ -25,7 +25,7 @@ import Synchronization
 /// requests thus travel behind the acknowledgements that freed their slots on the batched connection.
 final class ProcessingHub: @unchecked Sendable {
     enum Command {
-        case inProgress(Delivery)
+        case inProgress(OpaquePointer, ProcessorEngine)
         case settle(Delivery, Settlement)
         /// The server ended a request of the processor in a way that may mean its consumer is gone.
         case checkConsumer(ProcessorEngine, String)
@@ -41,6 +41,8 @@ final class ProcessingHub: @unchecked Sendable {
     private let box: HubBox
     private let rawConnection: OpaquePointer  // natsConnection*, the send-asap one
     private let logger: Logger
+    private let events: ConnectionEvents
+    private let permissionListener = Atomic<UInt64>(0)
 
     private let routes = Mutex(Routes())
     private let nextID = Atomic<UInt64>(0)
@@ -55,12 +57,13 @@ final class ProcessingHub: @unchecked Sendable {
     private var threadDone = false
 
     private init(
-        connection: NATSConnection, rawConnection: OpaquePointer, batched: BatchedConnection, inboxPrefix: String,
+        connection: NATSClient, rawConnection: OpaquePointer, batched: BatchedConnection, inboxPrefix: String,
         subscription: OpaquePointer, jetStream: OpaquePointer, box: HubBox
     ) {
         self.box = box
         self.rawConnection = rawConnection
         self.logger = connection.logger
+        self.events = connection.events
         self.batched = batched
         self.inboxPrefix = inboxPrefix
         self.subscription = subscription
@@ -72,9 +75,9 @@ final class ProcessingHub: @unchecked Sendable {
     }
 
     /// Opens the hub of `connection`: its batched connection, the inbox subscription and the thread. Blocks: call
-    /// it on a library thread, between ``NATSConnection/beginCall()`` and ``NATSConnection/endCall()``.
+    /// it on a library thread, between ``NATSClient/beginCall()`` and ``NATSClient/endCall()``.
     static func open(
-        connection: NATSConnection, rawConnection: OpaquePointer
+        connection: NATSClient, rawConnection: OpaquePointer
     ) throws(ProtoqueueError) -> ProcessingHub {
         let batched = try connection.batchedConnection()
         var options = jsOptions()
@@ -113,6 +116,14 @@ final class ProcessingHub: @unchecked Sendable {
             subscription: subscription, jetStream: js, box: box
         )
         box.hub = hub
+        // A user without permission for acknowledgements ($JS.ACK.>) or pull requests ($JS.API.CONSUMER.MSG.NEXT.…)
+        // is not told synchronously: the server drops the message and reports a violation asynchronously. The
+        // processors concerned stop with it (process() throws permissionDenied naming the subject) instead of
+        // looping on redeliveries.
+        let token = connection.events.addPermissionListener { [weak hub] violation in
+            hub?.permissionViolation(violation)
+        }
+        hub.permissionListener.store(token, ordering: .relaxed)
         hub.startThread()
         return hub
     }
@@ -120,7 +131,7 @@ final class ProcessingHub: @unchecked Sendable {
     // MARK: Processors
 
     /// A new processor id; the reply subject of its `n`th pull request is `<inboxPrefix>.<id>.<n>`.
-    func makeID() -> UInt64 { nextID.add(1, ordering: .relaxed).newValue }
+    func makeProcessorID() -> UInt64 { nextID.add(1, ordering: .relaxed).newValue }
 
     /// Routes deliveries and status messages for `engine` to it and gives it its first turn.
     func register(_ engine: ProcessorEngine) {
@@ -128,8 +139,7 @@ final class ProcessingHub: @unchecked Sendable {
         touch(engine.id)
     }
 
-    /// Stops routing to `engine`: deliveries still arriving for it are left unacknowledged (the server redelivers
-    /// them after the ack wait).
+    /// Stops routing to `engine`: deliveries still arriving for it are returned (``returnUnclaimed(_:)``).
     func unregister(_ engine: ProcessorEngine) {
         routes.withLock { $0.remove(engine) }
     }
@@ -139,6 +149,18 @@ final class ProcessingHub: @unchecked Sendable {
         lock.withLock {
             touched.insert(id)
             if commands.isEmpty { lock.broadcast() }
+        }
+    }
+
+    /// Stops the processors a permission violation concerns: a denied subscription concerns all of them, a denied
+    /// acknowledgement or pull request the one of the consumer it names.
+    private func permissionViolation(_ violation: PermissionViolation) {
+        let engines = routes.withLock { routes in
+            violation.kind == .subscribe ? Array(routes.byID.values) : routes.engines(concernedBy: violation.subject)
+        }
+        for engine in engines {
+            let operation = "process queue \"\(engine.layout.streamName)\""
+            engine.fail(NATSErrorMapping.permissionDenied(operation: operation, violation: violation))
         }
     }
 
@@ -164,7 +186,7 @@ final class ProcessingHub: @unchecked Sendable {
     }
 
     /// Sends what is queued, ends the thread and unsubscribes; call once no processor runs
-    /// (``NATSConnection/close()`` waits for them). Blocks until the thread has ended.
+    /// (``NATSClient/close()`` waits for them). Blocks until the thread has ended.
     /// - Returns: The unsubscribed subscription, for the connection to free once nats.c no longer delivers to it.
     func stop() -> OpaquePointer {
         lock.lock()
@@ -193,7 +215,21 @@ final class ProcessingHub: @unchecked Sendable {
             returnUnclaimed(message)
             return
         }
-        engine.received(message)
+        guard NATSMessageReader.hasReply(message) else {
+            engine.requestEnded(Self.status(of: message))
+            natsMsg_Destroy(message)
+            return
+        }
+        engine.delivered(Delivery(message: NATSDeliveredMessage(pointer: message), engine: engine))
+    }
+
+    /// A status message about the pull request `<inbox prefix>.<id>.<n>`.
+    private static func status(of message: OpaquePointer) -> PullStatus {
+        PullStatus(
+            code: NATSMessageReader.header("Status", of: message) ?? "",
+            description: NATSMessageReader.header("Description", of: message) ?? "",
+            request: NATSMessageReader.numericToken(of: message, fromEnd: 0)
+        )
     }
 
     /// Frees a message no running processor takes; a delivery (a processor stopped, or its consumer has none on
@@ -215,6 +251,7 @@ final class ProcessingHub: @unchecked Sendable {
     private func startThread() {
         let thread = Thread { [self] in
             loop()
+            events.removePermissionListener(permissionListener.load(ordering: .relaxed))
             batched.flush()
             natsSubscription_Unsubscribe(subscription)
             jsCtx_Destroy(jetStream)
@@ -262,15 +299,19 @@ final class ProcessingHub: @unchecked Sendable {
             lastBatch = batch.count
             for command in batch {
                 switch command {
-                case .inProgress(let delivery):
-                    acknowledger.signalInProgress(delivery)
+                case .inProgress(let message, let engine):
+                    acknowledger.signalInProgress(message, engine: engine)
                 case .settle(let delivery, let settlement):
-                    acknowledger.perform(settlement, on: delivery)
-                    settled.append(delivery.pointer)
+                    let message = NATSDeliveredMessage.pointer(of: delivery)
+                    acknowledger.perform(settlement, on: message, of: delivery)
+                    settled.append(message)
                     let engine = delivery.engine
                     releases[engine.id, default: (engine, 0)].1 += 1
                 case .checkConsumer(let engine, let reason):
-                    engine.checkConsumer(after: reason, jetStream: jetStream)
+                    engine.checkConsumer(after: reason) { () throws(ProtoqueueError) -> Bool in
+                        try Provisioner.ensureConsumer(
+                            js: jetStream, layout: engine.layout, configuration: engine.configuration)
+                    }
                     due.insert(engine.id)
                 case .finish(let engine, let signal):
                     batched.flush()
@@ -319,61 +360,4 @@ private let hubMessageHandler: natsMsgHandler = { _, _, message, closure in
         return
     }
     hub.received(message)
-}
-
-/// Which processor a message goes to.
-struct Routes {
-    private struct Route {
-        /// `$JS.ACK.<stream>.<consumer>.`: how the acknowledgement subject of the consumer's deliveries begins.
-        var ackPrefix: [UInt8]
-        /// The same for servers with domains: `.<stream>.<consumer>.` after `$JS.ACK.<domain>.<account hash>`.
-        var domainInfix: [UInt8]
-        var engine: ProcessorEngine
-    }
-
-    private(set) var byID: [UInt64: ProcessorEngine] = [:]
-    private var routes: [Route] = []
-
-    mutating func add(_ engine: ProcessorEngine) {
-        byID[engine.id] = engine
-        let names = "\(engine.layout.streamName).\(engine.layout.consumerName)."
-        routes.append(
-            Route(ackPrefix: Array("$JS.ACK.\(names)".utf8), domainInfix: Array(".\(names)".utf8), engine: engine))
-    }
-
-    mutating func remove(_ engine: ProcessorEngine) {
-        byID[engine.id] = nil
-        routes.removeAll { $0.engine === engine }
-    }
-
-    /// The processor for a delivery whose acknowledgement subject is `subject`: the one of the consumer it names,
-    /// or with several processors of that consumer on this connection, the first still waiting for deliveries.
-    /// Compared as bytes: this runs once per delivery.
-    func engine(forAckSubject subject: UnsafePointer<CChar>) -> ProcessorEngine? {
-        NATSMessageReader.bytes(of: subject) { reply in
-            var first: ProcessorEngine?
-            for route in routes where Self.names(route, reply) {
-                guard let earlier = first else {
-                    first = route.engine
-                    continue
-                }
-                // Several processors of this consumer: one still waiting for deliveries takes it.
-                if earlier.awaitsDeliveries { return earlier }
-                if route.engine.awaitsDeliveries { return route.engine }
-            }
-            return first
-        }
-    }
-
-    /// Whether `reply` is an acknowledgement subject of the route's consumer, in the 9-token or the domain form.
-    private static func names(_ route: Route, _ reply: UnsafeBufferPointer<UInt8>) -> Bool {
-        if reply.starts(with: route.ackPrefix) { return true }
-        // $JS.ACK.<domain>.<account hash>.<stream>.<consumer>.…: the names after the fourth dot.
-        var dots = 0
-        for index in reply.indices where reply[index] == UInt8(ascii: ".") {
-            dots += 1
-            if dots == 4 { return reply[index...].starts(with: route.domainInfix) }
-        }
-        return false
-    }
 }

@@ -1,62 +1,6 @@
 import CNats
 import Synchronization
 
-/// Settings of one ``Queue/enqueueBatch(_:options:)`` call.
-public struct BatchOptions: Sendable, Hashable {
-    /// Tasks published and not yet reported, at most (the pending-acknowledgement window). Bounds memory:
-    /// a batch of millions holds at most this many encoded tasks at once.
-    public var window: Int
-    /// How long to wait for each task's acknowledgement before sending it again (nats.c `jsPubOptions.MaxWait`);
-    /// `nil` uses the connection's request timeout.
-    public var ackTimeout: Duration?
-    /// Sends per task (first send plus re-sends after ack timeouts, always with the same id).
-    public var maxAttempts: Int
-
-    /// Creates batch options (defaults: window 1,024, the connection's request timeout, 3 attempts).
-    public init(window: Int = 1024, ackTimeout: Duration? = nil, maxAttempts: Int = 3) {
-        self.window = window
-        self.ackTimeout = ackTimeout
-        self.maxAttempts = maxAttempts
-    }
-}
-
-/// One task of a batch with its own options.
-public struct EnqueueItem<Message: ProtoqueueMessage>: Sendable {
-    /// The task.
-    public var task: Message
-    /// Its id and metadata.
-    public var options: EnqueueOptions
-
-    /// Creates an item.
-    public init(_ task: Message, options: EnqueueOptions = EnqueueOptions()) {
-        self.task = task
-        self.options = options
-    }
-}
-
-/// Counts of a finished batch.
-public struct BatchSummary: Sendable, Hashable {
-    /// Tasks read from the input.
-    public var total: Int
-    /// Tasks stored (duplicates included).
-    public var succeeded: Int
-    /// Tasks the server reported as duplicates of an id already stored.
-    public var duplicates: Int
-    /// Tasks that failed (their results carry the error).
-    public var failed: Int
-    /// Re-sends after acknowledgement timeouts.
-    public var resent: Int
-
-    /// Creates a summary.
-    public init(total: Int = 0, succeeded: Int = 0, duplicates: Int = 0, failed: Int = 0, resent: Int = 0) {
-        self.total = total
-        self.succeeded = succeeded
-        self.duplicates = duplicates
-        self.failed = failed
-        self.resent = resent
-    }
-}
-
 /// Drives one batch on a thread of its own, without a lock or a lookup table on the way of an acknowledgement.
 ///
 /// Each task is published (`natsConnection_PublishMsg`) on the connection's ``BatchedConnection``, so that nats.c
@@ -66,8 +10,8 @@ public struct BatchSummary: Sendable, Hashable {
 /// whose acknowledgement does not come within the ack timeout is sent again from this thread (the same message, so
 /// the same id, which the server stores once), and results are reported strictly in input order.
 final class BatchRun: @unchecked Sendable {  // used by the one batch thread only
-    typealias Input = (id: String, prepared: Result<PreparedMessage, ProtoqueueError>)
-    typealias Output = (index: Int, result: Result<EnqueueReceipt, ProtoqueueError>)
+    typealias Input = BatchInput
+    typealias Output = BatchOutput
 
     /// A task sent and not yet acknowledged.
     private struct Pending {
@@ -94,7 +38,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     /// The longest wait for acknowledgements before the driver looks at the connection again.
     private static let pollLimit: UInt64 = 100_000_000
 
-    private let connection: NATSConnection
+    private let connection: NATSClient
     /// The `natsConnection*` the tasks and their acknowledgements travel on (the batched one), set by ``run``.
     private var transport: OpaquePointer?
     private let window: Int
@@ -117,7 +61,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     /// Messages done with, freed together by ``freeReleased()``.
     private var released: [OwnedMessage] = []
 
-    init(connection: NATSConnection, options: BatchOptions) {
+    init(connection: NATSClient, options: BatchOptions) {
         self.connection = connection
         self.window = max(1, options.window)
         self.refill = max(1, min(256, self.window / 8))
@@ -334,12 +278,12 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     }
 }
 
-extension NATSConnection {
+extension NATSClient {
     /// Runs a batch on a dedicated thread.
-    func runBatch(
+    func publishBatch(
         options: BatchOptions,
-        source: @escaping @Sendable () -> BatchRun.Input?,
-        sink: @escaping @Sendable (BatchRun.Output) -> Void
+        source: @escaping @Sendable () -> BatchInput?,
+        sink: @escaping @Sendable (BatchOutput) -> Void
     ) async throws(ProtoqueueError) -> BatchSummary {
         try beginCall()
         defer { endCall() }

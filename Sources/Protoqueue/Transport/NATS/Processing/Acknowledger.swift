@@ -15,24 +15,24 @@ struct Acknowledger {
     let requestTimeoutMs: Int64
 
     /// Sends `+WPI` for a delivery.
-    func signalInProgress(_ delivery: Delivery) {
-        let status = reply(to: delivery, "+WPI")
+    func signalInProgress(_ message: OpaquePointer, engine: ProcessorEngine) {
+        let status = reply(to: message, "+WPI")
         if status != NATS_OK {
-            delivery.engine.logger.debug(
+            engine.logger.debug(
                 "in-progress signal failed", metadata: ["protoqueue.status": "\(status.rawValue)"]
             )
         }
     }
 
-    /// Puts `settlement` of `delivery` on the wire.
-    func perform(_ settlement: Settlement, on delivery: Delivery) {
+    /// Puts `settlement` of `delivery` (whose nats.c message is `message`) on the wire.
+    func perform(_ settlement: Settlement, on message: OpaquePointer, of delivery: Delivery) {
         let engine = delivery.engine
         var status = NATS_OK
         switch settlement {
         case .ack:
-            status = reply(to: delivery, "+ACK", confirmed: engine.confirmedAcks)
+            status = reply(to: message, "+ACK", confirmed: engine.confirmedAcks)
         case .nak(let delay):
-            status = reply(to: delivery, delay > .zero ? "-NAK {\"delay\":\(delay.nanoseconds)}" : "-NAK")
+            status = reply(to: message, delay > .zero ? "-NAK {\"delay\":\(delay.nanoseconds)}" : "-NAK")
         case .deadLetter(let reason, let error, let details):
             let record = delivery.deadLetterRecord(reason: reason, error: error, details: details)
             guard engine.deadLettersEnabled else {
@@ -43,11 +43,11 @@ struct Acknowledger {
                         "protoqueue.sequence": "\(record.sequence)",
                     ]
                 )
-                status = reply(to: delivery, "+TERM")
+                status = reply(to: message, "+TERM")
                 break
             }
             do throws(ProtoqueueError) {
-                try publish(record, original: delivery, to: engine.layout.deadLetterSubject)
+                try publish(record, original: message, to: engine.layout.deadLetterSubject)
                 engine.logger.debug(
                     "task dead-lettered",
                     metadata: [
@@ -55,7 +55,7 @@ struct Acknowledger {
                         "protoqueue.attempt": "\(record.attempts)",
                     ]
                 )
-                status = reply(to: delivery, "+TERM")
+                status = reply(to: message, "+TERM")
             } catch {
                 // Never lose it: it comes back after a pause and is dead-lettered again (same Nats-Msg-Id, so
                 // stored once).
@@ -63,7 +63,7 @@ struct Acknowledger {
                     "dead-letter publish failed; the task will be retried",
                     metadata: ["protoqueue.error": "\(error)", "protoqueue.sequence": "\(record.sequence)"]
                 )
-                status = reply(to: delivery, "-NAK {\"delay\":1000000000}")
+                status = reply(to: message, "-NAK {\"delay\":1000000000}")
             }
         }
         if status != NATS_OK {
@@ -79,8 +79,8 @@ struct Acknowledger {
 
     /// Publishes an acknowledgement to the delivery's reply subject; `confirmed` waits for the server's answer (a
     /// request), as nats.c's `natsMsg_AckSync` does.
-    private func reply(to delivery: Delivery, _ body: String, confirmed: Bool = false) -> natsStatus {
-        guard let subject = natsMsg_GetReply(delivery.pointer) else { return NATS_ILLEGAL_STATE }
+    private func reply(to message: OpaquePointer, _ body: String, confirmed: Bool = false) -> natsStatus {
+        guard let subject = natsMsg_GetReply(message) else { return NATS_ILLEGAL_STATE }
         var body = body
         return body.withUTF8 { bytes -> natsStatus in
             guard confirmed else {
@@ -98,9 +98,10 @@ struct Acknowledger {
     }
 
     /// Publishes the dead-letter record and waits for the server to store it.
-    private func publish(_ record: DeadLetterRecord, original: Delivery, to subject: String) throws(ProtoqueueError) {
-        let headers = record.headers(original: NATSMessageReader.headers(original.pointer))
-        let message = original.pointer
+    private func publish(
+        _ record: DeadLetterRecord, original message: OpaquePointer, to subject: String
+    ) throws(ProtoqueueError) {
+        let headers = record.headers(original: NATSMessageReader.headers(message))
         let length = Int(natsMsg_GetDataLength(message))
         var pointer: OpaquePointer?
         var status = natsMsg_Create(&pointer, subject, nil, length > 0 ? natsMsg_GetData(message) : nil, Int32(length))

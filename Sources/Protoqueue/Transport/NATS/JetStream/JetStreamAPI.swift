@@ -1,42 +1,10 @@
 import CNats
 
 /// The JetStream API calls the queue's public operations need (stats, peek, dead letters), returning Swift values.
-/// Blocking: call them on a connection thread, inside ``NATSConnection/withHandles(_:)``. "Not found" answers are
+/// Blocking: call them on a connection thread, inside ``NATSClient/withHandles(_:)``. "Not found" answers are
 /// `nil` or `false` as ``NATSErrorMapping/isNotFound(_:status:jsCode:)`` decides; any other failure throws the mapped
 /// ``ProtoqueueError``.
 enum JetStreamAPI {
-    /// A stream's state.
-    struct StreamState: Sendable {
-        var messages: UInt64
-        var bytes: UInt64
-        var firstSequence: UInt64
-        var lastSequence: UInt64
-        var consumerCount: Int
-    }
-
-    /// A consumer's counters.
-    struct ConsumerState: Sendable {
-        var pending: UInt64
-        var ackPending: Int64
-        var redelivered: Int64
-        var waitingPulls: Int64
-    }
-
-    /// A message read from a stream by sequence.
-    struct StoredMessage: Sendable {
-        var subject: String
-        var body: [UInt8]
-        /// Every header with all its values, in order.
-        var headers: [(name: String, value: String)]
-
-        /// The first value of each header.
-        var firstHeaderValues: [String: String] {
-            var first: [String: String] = [:]
-            for (name, value) in headers where first[name] == nil { first[name] = value }
-            return first
-        }
-    }
-
     /// The state of `stream`, or `nil` when there is no such stream.
     static func streamState(_ js: OpaquePointer, stream: String) throws(ProtoqueueError) -> StreamState? {
         var info: UnsafeMutablePointer<jsStreamInfo>?
@@ -112,33 +80,5 @@ enum JetStreamAPI {
         guard status == NATS_OK else {
             throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: operation)
         }
-    }
-
-    /// What the server answered to a stored publish.
-    struct PublishAck: Sendable {
-        var stream: String
-        var sequence: UInt64
-        var duplicate: Bool
-    }
-
-    /// Publishes `prepared` and waits for the server to store it (at most the context's request timeout).
-    static func publish(
-        _ js: OpaquePointer, _ prepared: PreparedMessage, operation: String
-    ) throws(ProtoqueueError) -> PublishAck {
-        let message = try prepared.makeMessage()
-        defer { message.destroy() }
-        var ack: UnsafeMutablePointer<jsPubAck>?
-        var jerr = jsErrCode(0)
-        let status = js_PublishMsg(&ack, js, message.pointer, nil, &jerr)
-        defer { if let ack { jsPubAck_Destroy(ack) } }
-        guard status == NATS_OK, let ack else {
-            throw NATSErrorMapping.error(
-                status: status, jsCode: Int(jerr.rawValue), operation: operation, subject: prepared.subject
-            )
-        }
-        return PublishAck(
-            stream: ack.pointee.Stream.map { String(cString: $0) } ?? "", sequence: ack.pointee.Sequence,
-            duplicate: ack.pointee.Duplicate
-        )
     }
 }

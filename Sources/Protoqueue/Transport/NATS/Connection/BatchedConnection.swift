@@ -2,11 +2,11 @@ import CNats
 import Foundation
 import Logging
 
-/// A second nats.c connection made with a ``NATSConnection``'s configuration but without send-asap: nats.c's flusher
+/// A second nats.c connection made with a ``NATSClient``'s configuration but without send-asap: nats.c's flusher
 /// then writes what is published on it in runs (about a millisecond after the first unflushed publish) instead of
 /// one socket write per message.
 ///
-/// ``NATSConnection/batchedConnection()`` opens one when it is first needed and closes it with the connection.
+/// ``NATSClient/batchedConnection()`` opens one when it is first needed and closes it with the connection.
 /// `enqueueBatch` publishes its tasks on it, and processors their acknowledgements and pull requests: one socket
 /// write per message cost the client and the server more than the rest of the work (see `docs/queue.md` and
 /// `docs/processing.md`). Whoever is about to wait for an answer to what it buffered (a batch waiting for
@@ -16,7 +16,7 @@ import Logging
 /// like; its log lines carry `protoqueue.connection=batched`.
 final class BatchedConnection: @unchecked Sendable {  // mutable state guarded by writeLock
     /// The `natsConnection*`; valid until ``close()``, which runs only once no call is in progress on the
-    /// ``NATSConnection`` that owns it.
+    /// ``NATSClient`` that owns it.
     nonisolated(unsafe) let raw: OpaquePointer
     /// Its callbacks: permission violations, disconnects, reconnects, closing.
     let events: ConnectionEvents
@@ -37,7 +37,7 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
     }
 
     /// Connects to `connection`'s servers with its configuration, send-asap off. Blocks: call on a library thread.
-    static func open(like connection: NATSConnection) throws(ProtoqueueError) -> BatchedConnection {
+    static func open(like connection: NATSClient) throws(ProtoqueueError) -> BatchedConnection {
         var configuration = connection.configuration
         configuration.sendAsap = false
         var logger = connection.logger
@@ -46,7 +46,7 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
             logger: logger, serverList: connection.events.serverList, violationsGoTo: connection.events,
             signer: NonceSigner.make(for: configuration.authentication)
         )
-        let (raw, options) = try NATSConnection.openConnection(configuration, events: events)
+        let (raw, options) = try NATSClient.openConnection(configuration, events: events)
         let batched = BatchedConnection(raw: raw, options: options, events: events, flushTimeout: configuration.requestTimeout)
         let writer = Thread { batched.writeLoop() }
         writer.name = "protoqueue-write"
@@ -116,7 +116,7 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
         natsOptions_Destroy(options)
     }
 
-    /// Closes and frees the connection without flushing (for a ``NATSConnection`` freed without being closed).
+    /// Closes and frees the connection without flushing (for a ``NATSClient`` freed without being closed).
     func closeNow() {
         events.markClosing()
         natsConnection_Close(raw)

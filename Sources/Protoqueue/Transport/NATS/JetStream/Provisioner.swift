@@ -5,15 +5,6 @@ import Darwin
 #endif
 import CNats
 
-/// What provisioning learned about the stream, kept by the ``Queue`` for checks before sending.
-struct ProvisionedStream: Sendable {
-    /// The stream's maximum message size, or `nil` when unlimited.
-    var maxMessageSize: Int?
-    /// Whether the stream or the consumer was created by this call.
-    var createdStream: Bool
-    var createdConsumer: Bool
-}
-
 /// Creates the queue's stream and consumer when missing, verifies them when present, and never updates or deletes.
 /// Runs on a connection thread (every call here blocks on a JetStream API request).
 enum Provisioner {

@@ -86,7 +86,7 @@ final class AsyncPublisher: @unchecked Sendable {
 
     /// Creates a jsCtx with the library's ack handler. Its `MaxPending` is unlimited: callers bound their own
     /// window, so `js_PublishMsgAsync` never stalls inside nats.c.
-    init(connection: NATSConnection) throws(ProtoqueueError) {
+    init(connection: NATSClient) throws(ProtoqueueError) {
         self.events = connection.events
         registryID = PublisherRegistry.add(self)
         var options = jsOptions()

@@ -1,0 +1,61 @@
+import CNats
+
+extension NATSClient: QueueTransport {
+    func provision(
+        _ layout: QueueLayout, configuration: QueueConfiguration
+    ) async throws(ProtoqueueError) -> ProvisionedStream {
+        let events = self.events
+        return try await withHandles { _, js throws(ProtoqueueError) in
+            try Provisioner.provision(js: js, layout: layout, configuration: configuration, events: events)
+        }
+    }
+
+    func streamState(_ stream: String) async throws(ProtoqueueError) -> StreamState? {
+        try await withHandles { _, js throws(ProtoqueueError) in try JetStreamAPI.streamState(js, stream: stream) }
+    }
+
+    func consumerState(stream: String, consumer: String) async throws(ProtoqueueError) -> ConsumerState {
+        try await withHandles { _, js throws(ProtoqueueError) in
+            try JetStreamAPI.consumerState(js, stream: stream, consumer: consumer)
+        }
+    }
+
+    func message(
+        stream: String, sequence: UInt64, operation: String
+    ) async throws(ProtoqueueError) -> StoredMessage? {
+        try await withHandles { _, js throws(ProtoqueueError) in
+            try JetStreamAPI.message(js, stream: stream, sequence: sequence, operation: operation)
+        }
+    }
+
+    @discardableResult
+    func deleteMessage(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> Bool {
+        try await withHandles { _, js throws(ProtoqueueError) in
+            try JetStreamAPI.deleteMessage(js, stream: stream, sequence: sequence, operation: operation)
+        }
+    }
+
+    func purge(stream: String, operation: String) async throws(ProtoqueueError) {
+        try await withHandles { _, js throws(ProtoqueueError) in
+            try JetStreamAPI.purge(js, stream: stream, operation: operation)
+        }
+    }
+
+    /// The connection's ``ProcessingHub``, after checking that the consumer exists: nobody answers pull requests
+    /// for a consumer that does not, so that is said now, by name.
+    func deliveries(for layout: QueueLayout) async throws(ProtoqueueError) -> any DeliveryTransport {
+        try await withHandles { rawConnection, js throws(ProtoqueueError) -> ProcessingHub in
+            var info: UnsafeMutablePointer<jsConsumerInfo>?
+            var jerr = jsErrCode(0)
+            let status = js_GetConsumerInfo(&info, js, layout.streamName, layout.consumerName, nil, &jerr)
+            if let info { jsConsumerInfo_Destroy(info) }
+            guard status == NATS_OK else {
+                throw NATSErrorMapping.error(
+                    status: status, jsCode: Int(jerr.rawValue),
+                    operation: "bind to consumer \"\(layout.consumerName)\" of stream \"\(layout.streamName)\""
+                )
+            }
+            return try self.processingHub(rawConnection: rawConnection)
+        }
+    }
+}

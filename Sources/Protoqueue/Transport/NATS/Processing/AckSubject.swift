@@ -1,0 +1,56 @@
+/// The JetStream acknowledgement subject of a delivery:
+/// `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer seq>.<time>.<pending>` (9 tokens) or, from
+/// servers with domains, `$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.<delivered>.<stream seq>…` (11 or 12).
+struct AckSubject: Equatable {
+    var stream: String
+    var consumer: String
+    var deliveries: UInt64
+    var streamSequence: UInt64
+
+    init?(_ subject: String) {
+        // Token boundaries over the UTF-8 bytes: this runs once per delivery, and splitting into Strings cost
+        // more than the rest of reading the message.
+        var subject = subject
+        guard let parsed = subject.withUTF8({ Self.parse($0) }) else { return nil }
+        self = parsed
+    }
+
+    /// Parses a C string (a nats.c message's reply subject) without copying it first.
+    init?(cString: UnsafePointer<CChar>) {
+        guard let parsed = NATSMessageReader.bytes(of: cString, Self.parse) else { return nil }
+        self = parsed
+    }
+
+    init(stream: String, consumer: String, deliveries: UInt64, streamSequence: UInt64) {
+        self.stream = stream
+        self.consumer = consumer
+        self.deliveries = deliveries
+        self.streamSequence = streamSequence
+    }
+
+    private static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> AckSubject? {
+        var starts: [Int] = [0]
+        starts.reserveCapacity(12)
+        for index in bytes.indices where bytes[index] == UInt8(ascii: ".") {
+            starts.append(index + 1)
+        }
+        let count = starts.count
+        guard count == 9 || count >= 11 else { return nil }
+        func token(_ position: Int) -> UnsafeBufferPointer<UInt8> {
+            let end = position + 1 < count ? starts[position + 1] - 1 : bytes.count
+            return UnsafeBufferPointer(rebasing: bytes[starts[position]..<end])
+        }
+        func number(_ position: Int) -> UInt64? {
+            let digits = token(position)
+            return digits.count <= 20 ? DecimalDigits.value(digits) : nil
+        }
+        guard token(0).elementsEqual("$JS".utf8), token(1).elementsEqual("ACK".utf8) else { return nil }
+        let base = count == 9 ? 2 : 4
+        guard let deliveries = number(base + 2), let sequence = number(base + 3) else { return nil }
+        return AckSubject(
+            stream: String(decoding: token(base), as: UTF8.self),
+            consumer: String(decoding: token(base + 1), as: UTF8.self),
+            deliveries: deliveries, streamSequence: sequence
+        )
+    }
+}

@@ -1,0 +1,89 @@
+/// The seam between the queue logic and the messaging system: everything a ``Queue`` and its processors ask of the
+/// server, in Swift values. ``NATSClient`` implements it over nats.c; nothing above this protocol sees nats.c.
+///
+/// Failures are ``ProtoqueueError``s, mapped by the transport; "not found" answers of queries are `nil` or `false`.
+/// Calls are bounded by the transport's request timeout.
+protocol QueueTransport: AnyObject, Sendable {
+    /// Marks a call as in progress, so that closing waits for it.
+    /// - Throws: ``ProtoqueueError/Code/connectionClosed`` once closing has begun.
+    func beginCall() throws(ProtoqueueError)
+    /// Ends a call begun with ``beginCall()``.
+    func endCall()
+    /// The largest message (headers plus body) the server accepts, in bytes.
+    func currentMaxPayload() throws(ProtoqueueError) -> Int
+
+    /// Creates the queue's streams and consumer when missing and verifies them when present; never updates or
+    /// deletes.
+    func provision(
+        _ layout: QueueLayout, configuration: QueueConfiguration
+    ) async throws(ProtoqueueError) -> ProvisionedStream
+
+    /// The state of `stream`, or `nil` when there is no such stream.
+    func streamState(_ stream: String) async throws(ProtoqueueError) -> StreamState?
+    /// The counters of a consumer; throws when it or its stream is missing.
+    func consumerState(stream: String, consumer: String) async throws(ProtoqueueError) -> ConsumerState
+    /// The message at `sequence`, or `nil` when there is none. `operation` names the call in errors.
+    func message(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> StoredMessage?
+    /// Deletes the message at `sequence`; `false` when there was none.
+    @discardableResult
+    func deleteMessage(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> Bool
+    /// Removes every message of `stream`.
+    func purge(stream: String, operation: String) async throws(ProtoqueueError)
+
+    /// Publishes one message and waits for the server to store it, sending it again under the same
+    /// `Nats-Msg-Id` after an acknowledgement timeout, `maxAttempts` sends at most.
+    func publish(_ prepared: PreparedMessage, maxAttempts: Int) async throws(ProtoqueueError) -> EnqueueReceipt
+    /// Publishes what `source` gives until it returns `nil`, with at most ``BatchOptions/window`` unacknowledged,
+    /// and reports every message to `sink` in input order. Both run on a library thread.
+    func publishBatch(
+        options: BatchOptions, source: @escaping @Sendable () -> BatchInput?,
+        sink: @escaping @Sendable (BatchOutput) -> Void
+    ) async throws(ProtoqueueError) -> BatchSummary
+
+    /// Checks that the queue's consumer exists and returns the transport side of processing on this connection.
+    func deliveries(for layout: QueueLayout) async throws(ProtoqueueError) -> any DeliveryTransport
+}
+
+/// One message of a batch: its id, and the prepared message or why it could not be prepared.
+typealias BatchInput = (id: String, prepared: Result<PreparedMessage, ProtoqueueError>)
+/// What became of the batch message at `index`.
+typealias BatchOutput = (index: Int, result: Result<EnqueueReceipt, ProtoqueueError>)
+
+/// The transport side of running processors, shared by all of them on one connection.
+///
+/// A registered ``ProcessorEngine`` gets its callbacks from the transport: ``ProcessorEngine/delivered(_:)`` and
+/// ``ProcessorEngine/requestEnded(_:)`` as the server answers its pull requests, ``ProcessorEngine/turn(now:)`` to
+/// send the next one, ``ProcessorEngine/release(_:)`` once settlements went out, and
+/// ``ProcessorEngine/checkConsumer(after:ensure:)`` when the server says its consumer may be gone.
+protocol DeliveryTransport: AnyObject, Sendable {
+    /// A new processor id.
+    func makeProcessorID() -> UInt64
+    /// Routes deliveries and status messages for `engine` to it and gives it its first turn.
+    func register(_ engine: ProcessorEngine)
+    /// Stops routing to `engine`.
+    func unregister(_ engine: ProcessorEngine)
+    /// Gives the processor `id` a turn soon (its slots, requests or stop state changed).
+    func touch(_ id: UInt64)
+    /// Sends the pull request numbered `number` of `engine` for `count` messages, expiring after `expires` ns.
+    /// - Returns: `nil` when sent, or why not.
+    func pull(for engine: ProcessorEngine, count: Int, expires: UInt64, number: UInt64) -> ProtoqueueError?
+    /// Tells the server that `delivery` is still being worked on, in order with its settlement.
+    func signalInProgress(_ delivery: Delivery)
+    /// Puts the settlement of `delivery` on the wire, then releases its slot.
+    func settle(_ delivery: Delivery, _ settlement: Settlement)
+    /// Has the consumer of `engine` looked at (``ProcessorEngine/checkConsumer(after:ensure:)``); `reason` is what
+    /// the server said.
+    func checkConsumer(of engine: ProcessorEngine, reason: String)
+    /// Returns a delivery no processor takes to the server for immediate redelivery.
+    func returnUnclaimed(_ delivery: Delivery)
+    /// Returns once every settlement of `engine` queued so far is on the wire.
+    func flush(for engine: ProcessorEngine) async
+}
+
+/// A delivery as its transport holds it until settlement.
+protocol TransportMessage: Sendable {
+    /// Subject, payload, headers and the delivery's metadata. Call before settling.
+    func read() -> ReceivedMessage
+    /// Stream, consumer, delivery count and stream sequence.
+    func metadata() -> DeliveryMetadata
+}
