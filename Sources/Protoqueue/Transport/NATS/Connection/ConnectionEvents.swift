@@ -76,7 +76,8 @@ final class ConnectionEvents: Sendable {
         }
     }
 
-    private func announce(_ violation: PermissionViolation) {
+    /// Records a violation for ``recentViolation(since:explaining:)`` and tells the listeners.
+    func announce(_ violation: PermissionViolation) {
         let now = MonotonicClock.nanoseconds()
         let listeners = state.withLock { state in
             state.recentViolations.append((now, violation))

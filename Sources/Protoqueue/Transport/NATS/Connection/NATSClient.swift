@@ -28,6 +28,8 @@ final class NATSClient: Sendable {
         var closed = false
         var activeCalls = 0
         var publisher: AsyncPublisher?
+        /// Set by ``close()`` once no publisher may be made any more.
+        var publisherFinished = false
     }
 
     private let handles: Handles
@@ -188,9 +190,13 @@ final class NATSClient: Sendable {
     func retire(_ subscription: OpaquePointer) { retired.retire(subscription) }
 
     /// The shared asynchronous publisher used by single ``Queue/enqueue(_:options:)`` calls.
-    func sharedPublisher() throws(ProtoqueueError) -> AsyncPublisher {
+    /// - Parameter whileClosing: Also once ``close()`` has begun (for the processors' dead-letter records, which
+    ///   ``close()`` waits for), until it finishes the publisher.
+    func sharedPublisher(whileClosing: Bool = false) throws(ProtoqueueError) -> AsyncPublisher {
         let result: Result<AsyncPublisher, ProtoqueueError> = state.withLock { state in
-            if state.closed { return .failure(ProtoqueueError(.connectionClosed, "the connection to \(events.serverList) is closed")) }
+            if state.closed && !(whileClosing && !state.publisherFinished) {
+                return .failure(ProtoqueueError(.connectionClosed, "the connection to \(events.serverList) is closed"))
+            }
             if let publisher = state.publisher { return .success(publisher) }
             do throws(ProtoqueueError) {
                 let publisher = try AsyncPublisher(connection: self)
@@ -201,6 +207,15 @@ final class NATSClient: Sendable {
             }
         }
         return try result.get()
+    }
+
+    /// The shared publisher, for ``close()`` to finish; none is made after this.
+    private func takePublisher() -> AsyncPublisher? {
+        state.withLock { state -> AsyncPublisher? in
+            defer { state.publisher = nil }
+            state.publisherFinished = true
+            return state.publisher
+        }
     }
 
     /// Drains and closes the connection, then frees it. Safe to call more than once and from several tasks;
@@ -219,10 +234,6 @@ final class NATSClient: Sendable {
         let events = self.events
         let pool = self.pool
         let logger = self.logger
-        let publisher = state.withLock { state -> AsyncPublisher? in
-            defer { state.publisher = nil }
-            return state.publisher
-        }
         // The blocking part runs on a thread of its own: it shuts the pool down, so it cannot run on the pool.
         _ = try? await BlockingThreadPool.runDedicated(name: "protoqueue-close") { [self] () throws(ProtoqueueError) -> Void in
             // Every call is bounded (publish: ack timeout × attempts; batch: stops taking input once closing is
@@ -236,8 +247,9 @@ final class NATSClient: Sendable {
                 }
             }
             idle.unlock()
-            publisher?.finish(waitFor: timeout)
+            // The hub first: its last commands may publish dead-letter records.
             if let hub = hub.withLock({ $0 }) { retire(hub.stop()) }
+            takePublisher()?.finish(waitFor: timeout)
             batched.withLock { $0 }?.close()
             jsCtx_Destroy(handles.jetStream)
             events.markClosing()
@@ -261,8 +273,8 @@ final class NATSClient: Sendable {
         let wasClosed = state.withLock { $0.closed }
         if !wasClosed {
             // Not closed by the owner: close without draining so the nats.c resources are not leaked.
-            state.withLock { $0.publisher }?.finish(waitFor: .zero)
             if let hub = hub.withLock({ $0 }) { retire(hub.stop()) }
+            takePublisher()?.finish(waitFor: .zero)
             batched.withLock { $0 }?.closeNow()
             jsCtx_Destroy(handles.jetStream)
             events.markClosing()

@@ -2,8 +2,8 @@ import CNats
 import Logging
 
 /// Puts settlements on the wire for the ``ProcessingHub`` thread: `+ACK`, `-NAK`, `+WPI` and `+TERM` as publishes
-/// to a delivery's reply subject on the batched connection, dead-letter records as JetStream publishes that wait
-/// for the server's acknowledgement before the `+TERM`.
+/// to a delivery's reply subject on the batched connection, dead-letter records through the connection's publisher,
+/// waiting for the server's acknowledgement before the `+TERM`.
 ///
 /// Dead-letter publishes block; that happens on the hub thread, never on the cooperative pool. (Sending
 /// acknowledgements from the handlers' tasks instead was measured slower: the pool threads then contend for
@@ -11,7 +11,8 @@ import Logging
 struct Acknowledger {
     let rawConnection: OpaquePointer  // natsConnection*, the send-asap one, for confirmed acknowledgements
     let batched: BatchedConnection
-    let jetStream: OpaquePointer  // jsCtx*, for dead-letter publishes
+    /// For dead-letter records; the hub thread that uses it ends before the client is freed.
+    unowned let client: NATSClient
     let requestTimeoutMs: Int64
 
     /// Sends `+WPI` for a delivery.
@@ -97,40 +98,17 @@ struct Acknowledger {
         }
     }
 
-    /// Publishes the dead-letter record and waits for the server to store it.
+    /// Publishes the dead-letter record through the connection's publisher (``NATSClient/publishAndWait(_:maxAttempts:)``)
+    /// and waits for the server to store it. Its `Nats-Msg-Id` is derived from the task's stream and sequence, so a
+    /// record sent again (after a timeout, or when the task comes back) is stored once.
     private func publish(
         _ record: DeadLetterRecord, original message: OpaquePointer, to subject: String
     ) throws(ProtoqueueError) {
-        let headers = record.headers(original: NATSMessageReader.headers(message))
-        let length = Int(natsMsg_GetDataLength(message))
-        var pointer: OpaquePointer?
-        var status = natsMsg_Create(&pointer, subject, nil, length > 0 ? natsMsg_GetData(message) : nil, Int32(length))
-        guard status == NATS_OK, let pointer else {
-            throw NATSErrorMapping.error(status: status, operation: "create dead-letter record")
-        }
-        defer { natsMsg_Destroy(pointer) }
-        for (key, value) in headers {
-            status = natsMsgHeader_Add(pointer, key, value)
-            if status != NATS_OK {
-                throw NATSErrorMapping.error(status: status, operation: "set dead-letter header \(key)")
-            }
-        }
-        var pubOptions = jsPubOptions()
-        jsPubOptions_Init(&pubOptions)
-        pubOptions.MaxWait = requestTimeoutMs
         let messageID = WireFormat.deadLetterMessageID(stream: record.stream, sequence: record.sequence)
-        var ack: UnsafeMutablePointer<jsPubAck>?
-        var jerr = jsErrCode(0)
-        status = messageID.withCString { id in
-            pubOptions.MsgId = id
-            return js_PublishMsg(&ack, jetStream, pointer, &pubOptions, &jerr)
-        }
-        if let ack { jsPubAck_Destroy(ack) }
-        guard status == NATS_OK else {
-            throw NATSErrorMapping.error(
-                status: status, jsCode: Int(jerr.rawValue), operation: "publish dead-letter record to \"\(subject)\"",
-                subject: subject
-            )
-        }
+        var headers = record.headers(original: NATSMessageReader.headers(message))
+        headers.append((WireFormat.Header.messageID, messageID))
+        let prepared = PreparedMessage(
+            subject: subject, headers: headers, body: NATSMessageReader.body(message), id: messageID)
+        _ = try client.publishAndWait(prepared, maxAttempts: 3)
     }
 }

@@ -69,7 +69,7 @@ final class ProcessingHub: @unchecked Sendable {
         self.subscription = subscription
         self.jetStream = jetStream
         self.acknowledger = Acknowledger(
-            rawConnection: rawConnection, batched: batched, jetStream: jetStream,
+            rawConnection: rawConnection, batched: batched, client: connection,
             requestTimeoutMs: connection.configuration.requestTimeout.milliseconds
         )
     }

@@ -1,6 +1,63 @@
 import CNats
 import Synchronization
 
+/// One publish and its re-sends: what to do after each answer of the server. The message is re-sent unchanged
+/// (same `Nats-Msg-Id`, so the server stores it once) after an acknowledgement timeout, unless a permission
+/// violation for its subject since the first send explains the timeout.
+struct PublishAttempts {
+    enum Step {
+        case stored(EnqueueReceipt)
+        case resend(OwnedMessage)
+        case failed(ProtoqueueError)
+    }
+
+    let prepared: PreparedMessage
+    let maxAttempts: Int
+    let started = MonotonicClock.nanoseconds()
+    private(set) var attempt = 0
+
+    init(_ prepared: PreparedMessage, maxAttempts: Int) {
+        self.prepared = prepared
+        self.maxAttempts = max(1, maxAttempts)
+    }
+
+    private var operation: String { "publish to \"\(prepared.subject)\"" }
+
+    /// Counts a send of `message`; call before each.
+    mutating func sending() { attempt += 1 }
+
+    /// The error of a send nats.c refused outright (the caller still owns the message and frees it).
+    func refused(_ status: natsStatus) -> ProtoqueueError {
+        NATSErrorMapping.error(status: status, operation: operation, subject: prepared.subject)
+    }
+
+    /// What follows the server's (or nats.c's) answer to the latest send.
+    func next(after event: PublishEvent, events: ConnectionEvents) -> Step {
+        let subject = prepared.subject
+        switch event {
+        case .acknowledged(let stream, let sequence, let duplicate):
+            return .stored(EnqueueReceipt(id: prepared.id, sequence: sequence, duplicate: duplicate, stream: stream))
+        case .permissionDenied(let violation):
+            return .failed(NATSErrorMapping.permissionDenied(operation: operation, violation: violation))
+        case .failed(let status, let jsCode, let text, let message):
+            if status == NATS_TIMEOUT {
+                if let violation = events.recentViolation(since: started, explaining: .publish(subject)) {
+                    message.destroy()
+                    return .failed(NATSErrorMapping.permissionDenied(operation: operation, violation: violation))
+                }
+                if attempt < maxAttempts { return .resend(message) }
+            }
+            message.destroy()
+            var error = NATSErrorMapping.error(
+                status: status, jsCode: jsCode, operation: "publish task \(prepared.id) to \"\(subject)\"",
+                subject: subject, errorText: text
+            )
+            if status == NATS_TIMEOUT { error.message += " after \(attempt) attempts" }
+            return .failed(error)
+        }
+    }
+}
+
 /// Resumes a continuation at most once, whichever of several callbacks comes first.
 final class ResumeOnce<Value: Sendable>: Sendable {
     private let continuation: Mutex<CheckedContinuation<Value, Never>?>
@@ -18,63 +75,88 @@ final class ResumeOnce<Value: Sendable>: Sendable {
     }
 }
 
+/// One answer, waited for by a blocked library thread.
+private final class AnswerBox: @unchecked Sendable {  // value guarded by lock
+    private let lock = ConditionLock()
+    private var value: Result<PublishEvent, ProtoqueueError>?
+
+    func put(_ answer: Result<PublishEvent, ProtoqueueError>) {
+        lock.withLock {
+            if value == nil { value = answer }
+            lock.broadcast()
+        }
+    }
+
+    func wait() -> Result<PublishEvent, ProtoqueueError> {
+        lock.lock()
+        defer { lock.unlock() }
+        while true {
+            if let value { return value }
+            lock.wait()
+        }
+    }
+}
+
 extension NATSClient {
-    /// Publishes one prepared task through the shared asynchronous publisher and waits for its acknowledgement.
-    /// Timed-out publishes are re-sent (same message, same id) from a connection thread, up to `maxAttempts`.
+    /// Publishes one prepared message through the shared ``AsyncPublisher`` and waits for its acknowledgement,
+    /// re-sending after timeouts (``PublishAttempts``). `js_PublishMsgAsync` on a context without a pending limit
+    /// never waits for the server (it only appends to the connection's buffer), so it runs on the caller's task;
+    /// the acknowledgement arrives on nats.c's thread.
     func publish(_ prepared: PreparedMessage, maxAttempts: Int) async throws(ProtoqueueError) -> EnqueueReceipt {
         try beginCall()
         defer { endCall() }
         let publisher = try sharedPublisher()
         let maxWait = configuration.requestTimeout.milliseconds
-        let started = MonotonicClock.nanoseconds()
-        let subject = prepared.subject
-        var resend: OwnedMessage?
-        for attempt in 1...max(1, maxAttempts) {
-            // js_PublishMsgAsync on a jsCtx without a pending limit never waits for the server (it only appends to
-            // the connection's buffer), so it runs on the caller's task; the acknowledgement arrives on nats.c's thread.
-            let message: OwnedMessage
-            if let reuse = resend {
-                message = reuse
-            } else {
-                message = try prepared.makeMessage()
-            }
-            resend = nil
-            let outcome: Result<PublishEvent, ProtoqueueError> = await withCheckedContinuation { continuation in
+        var attempts = PublishAttempts(prepared, maxAttempts: maxAttempts)
+        var message = try prepared.makeMessage()
+        while true {
+            attempts.sending()
+            let sending = message
+            let answer: Result<PublishEvent, ProtoqueueError> = await withCheckedContinuation { continuation in
                 let once = ResumeOnce(continuation)
-                let status = publisher.publish(message, subject: subject, maxWait: maxWait) { event in
+                let status = publisher.publish(sending, subject: prepared.subject, maxWait: maxWait) { event in
                     once.resume(.success(event))
                 }
                 if status != NATS_OK {
-                    message.destroy()
-                    once.resume(.failure(NATSErrorMapping.error(status: status, operation: "publish to \"\(subject)\"", subject: subject)))
+                    sending.destroy()
+                    once.resume(.failure(attempts.refused(status)))
                 }
             }
-            switch outcome {
-            case .failure(let error):
-                throw error
-            case .success(.acknowledged(let stream, let sequence, let duplicate)):
-                return EnqueueReceipt(id: prepared.id, sequence: sequence, duplicate: duplicate, stream: stream)
-            case .success(.permissionDenied(let violation)):
-                throw NATSErrorMapping.permissionDenied(operation: "publish to \"\(subject)\"", violation: violation)
-            case .success(.failed(let status, let jsCode, let text, let message)):
-                if status == NATS_TIMEOUT {
-                    if let violation = events.recentViolation(since: started, explaining: .publish(subject)) {
-                        message.destroy()
-                        throw NATSErrorMapping.permissionDenied(operation: "publish to \"\(subject)\"", violation: violation)
-                    }
-                    if attempt < maxAttempts {
-                        logger.debug("publish acknowledgement timed out; sending again with the same id", metadata: ["protoqueue.task_id": "\(prepared.id)", "protoqueue.attempt": "\(attempt + 1)"])
-                        resend = message
-                        continue
-                    }
-                }
-                message.destroy()
-                var error = NATSErrorMapping.error(status: status, jsCode: jsCode, operation: "publish task \(prepared.id) to \"\(subject)\"", subject: subject, errorText: text)
-                if status == NATS_TIMEOUT { error.message += " after \(attempt) attempts" }
-                throw error
+            switch answer.map({ attempts.next(after: $0, events: events) }) {
+            case .failure(let error), .success(.failed(let error)): throw error
+            case .success(.stored(let receipt)): return receipt
+            case .success(.resend(let again)):
+                logger.debug(
+                    "publish acknowledgement timed out; sending again with the same id",
+                    metadata: ["protoqueue.task_id": "\(prepared.id)", "protoqueue.attempt": "\(attempts.attempt + 1)"]
+                )
+                message = again
             }
         }
-        resend?.destroy()
-        throw ProtoqueueError(.timeout, "publish task \(prepared.id) to \"\(subject)\": no acknowledgement")
+    }
+
+    /// ``publish(_:maxAttempts:)`` for a library thread that may block (the processing hub's, for dead-letter
+    /// records). Call it inside a call in progress (``beginCall()``): it also works while the client is closing.
+    func publishAndWait(_ prepared: PreparedMessage, maxAttempts: Int) throws(ProtoqueueError) -> EnqueueReceipt {
+        let publisher = try sharedPublisher(whileClosing: true)
+        let maxWait = configuration.requestTimeout.milliseconds
+        var attempts = PublishAttempts(prepared, maxAttempts: maxAttempts)
+        var message = try prepared.makeMessage()
+        while true {
+            attempts.sending()
+            let box = AnswerBox()
+            let status = publisher.publish(message, subject: prepared.subject, maxWait: maxWait) { event in
+                box.put(.success(event))
+            }
+            if status != NATS_OK {
+                message.destroy()
+                throw attempts.refused(status)
+            }
+            switch box.wait().map({ attempts.next(after: $0, events: events) }) {
+            case .failure(let error), .success(.failed(let error)): throw error
+            case .success(.stored(let receipt)): return receipt
+            case .success(.resend(let again)): message = again
+            }
+        }
     }
 }
