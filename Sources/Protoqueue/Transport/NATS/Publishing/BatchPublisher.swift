@@ -15,14 +15,13 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
 
     /// A task sent and not yet acknowledged.
     private struct Pending {
-        var id: String
-        var subject: String
+        var attempts: PublishAttempts
         var message: OwnedMessage
-        var attempt: Int
         var deadline: UInt64
 
+        var subject: String { attempts.subject }
         /// What failed, for error messages.
-        var operation: String { "publish task \(id) to \"\(subject)\"" }
+        var operation: String { attempts.operation }
     }
 
     private enum Slot {
@@ -146,7 +145,9 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         } catch {
             return complete(index, .failure(error))
         }
-        send(index, Pending(id: prepared.id, subject: prepared.subject, message: message, attempt: 1, deadline: now + ackTimeout))
+        var attempts = PublishAttempts(id: prepared.id, subject: prepared.subject, maxAttempts: maxAttempts, since: started)
+        attempts.sending()
+        send(index, Pending(attempts: attempts, message: message, deadline: now + ackTimeout))
     }
 
     /// Publishes a task, or publishes a pending one again; a synchronous failure completes it.
@@ -197,55 +198,68 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         defer { release(message) }
         guard let index = inbox.position(of: message), index >= emitBase, index < nextIndex,
               case .pending(let pending) = slots[index % window] else { return }
-        release(pending.message)
         if natsMsg_IsNoResponders(message.pointer) {
-            return complete(index, .failure(NATSErrorMapping.error(status: NATS_NO_RESPONDERS, operation: pending.operation, subject: pending.subject)))
+            return failed(index, pending, status: NATS_NO_RESPONDERS)
         }
         let data = UnsafeRawBufferPointer(start: natsMsg_GetData(message.pointer), count: Int(natsMsg_GetDataLength(message.pointer)))
         switch PublishAcknowledgement.parse(data) {
         case .stored(let stream, let sequence, let duplicate):
+            release(pending.message)
             if duplicate { summary.duplicates += 1 }
-            complete(index, .success(EnqueueReceipt(id: pending.id, sequence: sequence, duplicate: duplicate, stream: stream)))
+            complete(index, .success(EnqueueReceipt(id: pending.attempts.id, sequence: sequence, duplicate: duplicate, stream: stream)))
         case .refused(_, let errorCode, let description):
-            complete(index, .failure(NATSErrorMapping.error(status: NATS_ERR, jsCode: errorCode, operation: pending.operation, subject: pending.subject, errorText: description)))
+            failed(index, pending, status: NATS_ERR, jsCode: errorCode, text: description)
         case nil:
+            release(pending.message)
             let text = String(decoding: data.prefix(200), as: UTF8.self)
             complete(index, .failure(ProtoqueueError(.natsError, "\(pending.operation): the server's acknowledgement could not be read: \"\(text)\"")))
         }
     }
 
-    /// Handles every pending task whose acknowledgement is overdue: permission error, re-send, or timeout.
+    /// Handles every pending task whose acknowledgement is overdue: a permission error already known, the closing
+    /// connection, or what ``PublishAttempts`` decides (re-send, permission error, timeout).
     private func expire(now: UInt64) {
         var earliest = UInt64.max
         for index in emitBase..<nextIndex {
-            guard case .pending(var pending) = slots[index % window] else { continue }
+            guard case .pending(let pending) = slots[index % window] else { continue }
             if pending.deadline > now {
                 earliest = min(earliest, pending.deadline)
                 continue
             }
-            let operation = pending.operation
-            let subject = pending.subject
-            if let violation = denied[subject] ?? connection.events.recentViolation(since: started, explaining: .publish(subject)) {
-                denied[subject] = violation
+            if let violation = denied[pending.subject] {
                 release(pending.message)
-                complete(index, .failure(NATSErrorMapping.permissionDenied(operation: operation, violation: violation)))
+                complete(index, .failure(NATSErrorMapping.permissionDenied(operation: pending.operation, violation: violation)))
             } else if connection.isClosing {
                 release(pending.message)
-                complete(index, .failure(ProtoqueueError(.connectionClosed, "\(operation): the connection was closed before the server acknowledged the task; it may or may not be stored, so enqueue it again with the same id (deduplicated)")))
-            } else if pending.attempt < maxAttempts {
-                pending.attempt += 1
-                pending.deadline = now + ackTimeout
-                summary.resent += 1
-                send(index, pending)
-                earliest = min(earliest, pending.deadline)
+                complete(index, .failure(ProtoqueueError(.connectionClosed, "\(pending.operation): the connection was closed before the server acknowledged the task; it may or may not be stored, so enqueue it again with the same id (deduplicated)")))
             } else {
-                release(pending.message)
-                var error = NATSErrorMapping.error(status: NATS_TIMEOUT, operation: operation, subject: subject, errorText: "no acknowledgement")
-                error.message += " after \(pending.attempt) attempts"
-                complete(index, .failure(error))
+                failed(index, pending, status: NATS_TIMEOUT, text: "no acknowledgement", now: now)
+                if case .pending(let again) = slots[index % window] { earliest = min(earliest, again.deadline) }
             }
         }
         nextDeadline = earliest
+    }
+
+    /// Applies ``PublishAttempts``' decision after the pending task at `index` failed (`status`): sends the same
+    /// message again, or completes the task with the error.
+    private func failed(
+        _ index: Int, _ pending: Pending, status: natsStatus, jsCode: Int = 0, text: String? = nil,
+        now: UInt64 = MonotonicClock.nanoseconds()
+    ) {
+        let event = PublishEvent.failed(status: status, jsCode: jsCode, text: text, message: pending.message)
+        switch pending.attempts.next(after: event, events: connection.events) {
+        case .resend(let message):
+            var again = pending
+            again.message = message
+            again.attempts.sending()
+            again.deadline = now + ackTimeout
+            summary.resent += 1
+            send(index, again)
+        case .failed(let error):
+            complete(index, .failure(error))
+        case .stored(let receipt):
+            complete(index, .success(receipt))
+        }
     }
 
     /// Fails every pending task to the subject the server refused, and the later ones before they are sent.

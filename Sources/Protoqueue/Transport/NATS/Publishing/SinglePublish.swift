@@ -1,63 +1,6 @@
 import CNats
 import Synchronization
 
-/// One publish and its re-sends: what to do after each answer of the server. The message is re-sent unchanged
-/// (same `Nats-Msg-Id`, so the server stores it once) after an acknowledgement timeout, unless a permission
-/// violation for its subject since the first send explains the timeout.
-struct PublishAttempts {
-    enum Step {
-        case stored(EnqueueReceipt)
-        case resend(OwnedMessage)
-        case failed(ProtoqueueError)
-    }
-
-    let prepared: PreparedMessage
-    let maxAttempts: Int
-    let started = MonotonicClock.nanoseconds()
-    private(set) var attempt = 0
-
-    init(_ prepared: PreparedMessage, maxAttempts: Int) {
-        self.prepared = prepared
-        self.maxAttempts = max(1, maxAttempts)
-    }
-
-    private var operation: String { "publish to \"\(prepared.subject)\"" }
-
-    /// Counts a send of `message`; call before each.
-    mutating func sending() { attempt += 1 }
-
-    /// The error of a send nats.c refused outright (the caller still owns the message and frees it).
-    func refused(_ status: natsStatus) -> ProtoqueueError {
-        NATSErrorMapping.error(status: status, operation: operation, subject: prepared.subject)
-    }
-
-    /// What follows the server's (or nats.c's) answer to the latest send.
-    func next(after event: PublishEvent, events: ConnectionEvents) -> Step {
-        let subject = prepared.subject
-        switch event {
-        case .acknowledged(let stream, let sequence, let duplicate):
-            return .stored(EnqueueReceipt(id: prepared.id, sequence: sequence, duplicate: duplicate, stream: stream))
-        case .permissionDenied(let violation):
-            return .failed(NATSErrorMapping.permissionDenied(operation: operation, violation: violation))
-        case .failed(let status, let jsCode, let text, let message):
-            if status == NATS_TIMEOUT {
-                if let violation = events.recentViolation(since: started, explaining: .publish(subject)) {
-                    message.destroy()
-                    return .failed(NATSErrorMapping.permissionDenied(operation: operation, violation: violation))
-                }
-                if attempt < maxAttempts { return .resend(message) }
-            }
-            message.destroy()
-            var error = NATSErrorMapping.error(
-                status: status, jsCode: jsCode, operation: "publish task \(prepared.id) to \"\(subject)\"",
-                subject: subject, errorText: text
-            )
-            if status == NATS_TIMEOUT { error.message += " after \(attempt) attempts" }
-            return .failed(error)
-        }
-    }
-}
-
 /// Resumes a continuation at most once, whichever of several callbacks comes first.
 final class ResumeOnce<Value: Sendable>: Sendable {
     private let continuation: Mutex<CheckedContinuation<Value, Never>?>
