@@ -9,9 +9,9 @@ final class ConnectionEvents: Sendable {
     let serverList: String
 
     private struct State {
-        var listeners: [UInt64: @Sendable (PermissionViolation) -> Void] = [:]
-        var nextListener: UInt64 = 0
-        var recentViolations: [(at: UInt64, violation: PermissionViolation)] = []
+        var listener: (@Sendable (PermissionViolation) -> Void)?
+        /// The latest violations: when each was reported (monotonic ns) and its number (1, 2, ...).
+        var recentViolations: [(at: UInt64, number: UInt64, violation: PermissionViolation)] = []
         var closed = false
     }
 
@@ -36,18 +36,22 @@ final class ConnectionEvents: Sendable {
         self.violationsTarget = target
     }
 
-    /// Registers a function called (on a nats.c thread) for every permission violation the server reports.
-    func addPermissionListener(_ listener: @escaping @Sendable (PermissionViolation) -> Void) -> UInt64 {
-        state.withLock { state in
-            state.nextListener += 1
-            state.listeners[state.nextListener] = listener
-            return state.nextListener
-        }
+    /// How many permission violations were reported so far: a running batch compares it between turns
+    /// (``violations(after:)``), which costs it no listener.
+    private let reported = Atomic<UInt64>(0)
+
+    /// Sets the connection's one permission listener, called (on a nats.c thread) for every violation the server
+    /// reports (``NATSClient`` hands each to the shared publisher and the processing hub).
+    func setPermissionListener(_ listener: @escaping @Sendable (PermissionViolation) -> Void) {
+        state.withLock { $0.listener = listener }
     }
 
-    /// Removes a listener added by ``addPermissionListener(_:)``.
-    func removePermissionListener(_ token: UInt64) {
-        _ = state.withLock { $0.listeners.removeValue(forKey: token) }
+    /// The number of violations reported so far.
+    var violationsReported: UInt64 { reported.load(ordering: .acquiring) }
+
+    /// The recent violations numbered after `number` (a value of ``violationsReported``), oldest first.
+    func violations(after number: UInt64) -> [PermissionViolation] {
+        state.withLock { state in state.recentViolations.filter { $0.number > number }.map(\.violation) }
     }
 
     /// The most recent violation reported at or after `since` (monotonic ns) that explains a timeout in `scope`
@@ -76,15 +80,18 @@ final class ConnectionEvents: Sendable {
         }
     }
 
-    /// Records a violation for ``recentViolation(since:explaining:)`` and tells the listeners.
+    /// Records a violation for ``recentViolation(since:explaining:)`` and ``violations(after:)``, and tells the
+    /// listener.
     func announce(_ violation: PermissionViolation) {
         let now = MonotonicClock.nanoseconds()
-        let listeners = state.withLock { state in
-            state.recentViolations.append((now, violation))
+        let listener = state.withLock { state in
+            let number = reported.load(ordering: .relaxed) + 1
+            state.recentViolations.append((now, number, violation))
             if state.recentViolations.count > 64 { state.recentViolations.removeFirst(32) }
-            return Array(state.listeners.values)
+            reported.store(number, ordering: .releasing)
+            return state.listener
         }
-        for listener in listeners { listener(violation) }
+        listener?(violation)
     }
 
     /// Set before the library drains the connection, so the disconnect that follows is not reported as a loss.

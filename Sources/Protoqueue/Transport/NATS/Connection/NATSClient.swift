@@ -77,7 +77,9 @@ final class NATSClient: Sendable {
                 return Handles(connection: connection, options: options, jetStream: js)
             }
             logger.debug("NATS connected", metadata: ["protoqueue.servers": "\(serverList)"])
-            return NATSClient(configuration: configuration, logger: logger, events: events, pool: pool, handles: handles)
+            let client = NATSClient(configuration: configuration, logger: logger, events: events, pool: pool, handles: handles)
+            events.setPermissionListener { [weak client] violation in client?.permissionViolation(violation) }
+            return client
         } catch {
             pool.shutdownWithoutWaiting()
             throw error
@@ -207,6 +209,14 @@ final class NATSClient: Sendable {
             }
         }
         return try result.get()
+    }
+
+    /// The connection's one permission listener. A violation is reported asynchronously, after the server dropped
+    /// the message: the shared publisher fails the pending publishes to its subject at once, and the processing hub
+    /// stops the processors it concerns. (Running batches look for violations between turns.)
+    private func permissionViolation(_ violation: PermissionViolation) {
+        state.withLock { $0.publisher }?.permissionViolation(violation)
+        hub.withLock { $0 }?.permissionViolation(violation)
     }
 
     /// The shared publisher, for ``close()`` to finish; none is made after this.

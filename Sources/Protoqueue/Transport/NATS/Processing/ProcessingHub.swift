@@ -41,8 +41,6 @@ final class ProcessingHub: @unchecked Sendable {
     private let box: HubBox
     private let rawConnection: OpaquePointer  // natsConnection*, the send-asap one
     private let logger: Logger
-    private let events: ConnectionEvents
-    private let permissionListener = Atomic<UInt64>(0)
 
     private let routes = Mutex(Routes())
     private let nextID = Atomic<UInt64>(0)
@@ -63,7 +61,6 @@ final class ProcessingHub: @unchecked Sendable {
         self.box = box
         self.rawConnection = rawConnection
         self.logger = connection.logger
-        self.events = connection.events
         self.batched = batched
         self.inboxPrefix = inboxPrefix
         self.subscription = subscription
@@ -116,14 +113,6 @@ final class ProcessingHub: @unchecked Sendable {
             subscription: subscription, jetStream: js, box: box
         )
         box.hub = hub
-        // A user without permission for acknowledgements ($JS.ACK.>) or pull requests ($JS.API.CONSUMER.MSG.NEXT.…)
-        // is not told synchronously: the server drops the message and reports a violation asynchronously. The
-        // processors concerned stop with it (process() throws permissionDenied naming the subject) instead of
-        // looping on redeliveries.
-        let token = connection.events.addPermissionListener { [weak hub] violation in
-            hub?.permissionViolation(violation)
-        }
-        hub.permissionListener.store(token, ordering: .relaxed)
         hub.startThread()
         return hub
     }
@@ -153,8 +142,11 @@ final class ProcessingHub: @unchecked Sendable {
     }
 
     /// Stops the processors a permission violation concerns: a denied subscription concerns all of them, a denied
-    /// acknowledgement or pull request the one of the consumer it names.
-    private func permissionViolation(_ violation: PermissionViolation) {
+    /// acknowledgement or pull request the one of the consumer it names. (A user without permission for
+    /// acknowledgements or pull requests is not told synchronously: the server drops the message and reports a
+    /// violation asynchronously. The processors stop with it, process() throwing permissionDenied naming the
+    /// subject, instead of looping on redeliveries.)
+    func permissionViolation(_ violation: PermissionViolation) {
         let engines = routes.withLock { routes in
             violation.kind == .subscribe ? Array(routes.byID.values) : routes.engines(concernedBy: violation.subject)
         }
@@ -251,7 +243,6 @@ final class ProcessingHub: @unchecked Sendable {
     private func startThread() {
         let thread = Thread { [self] in
             loop()
-            events.removePermissionListener(permissionListener.load(ordering: .relaxed))
             batched.flush()
             natsSubscription_Unsubscribe(subscription)
             jsCtx_Destroy(jetStream)

@@ -1,6 +1,5 @@
 import CNats
 import Glibc
-import Synchronization
 
 /// A synchronous subscription on `<inbox>.*` where the server acknowledges one batch's publishes. A task published
 /// with reply subject `<inbox>.<position>` is acknowledged on that subject, so the acknowledgement names its task.
@@ -9,11 +8,10 @@ import Synchronization
 /// the batch thread only while that thread waits in `natsSubscription_NextMsg`. To be woken once per run of
 /// acknowledgements rather than once per acknowledgement, ``take(into:wakeAt:deadline:)`` waits there for the first
 /// one only, then sleeps in short steps while more arrive.
-final class AcknowledgementInbox: @unchecked Sendable {  // wake() from any thread, the rest from the batch thread
+final class AcknowledgementInbox: @unchecked Sendable {  // used by the batch thread only
     /// `<inbox>.`, the prefix of every reply subject.
     private let prefix: [UInt8]
     private let subscription: OpaquePointer  // natsSubscription*
-    private let woken = Atomic<Bool>(false)
     /// Why the subscription ended (connection closed or drained), once it has: no acknowledgement will arrive.
     private(set) var lost: natsStatus?
 
@@ -57,18 +55,18 @@ final class AcknowledgementInbox: @unchecked Sendable {  // wake() from any thre
     }
 
     /// Moves the acknowledgements received so far into `messages` (the caller destroys them). While there are fewer
-    /// than `wakeAt`, waits until there are, ``wake()`` is called, the subscription ends, or `deadline` (monotonic ns)
-    /// passes; `wakeAt` 0 never waits.
+    /// than `wakeAt`, waits until there are, the subscription ends, or `deadline` (monotonic ns) passes; `wakeAt` 0
+    /// never waits.
     func take(into messages: inout [OwnedMessage], wakeAt: Int, deadline: UInt64) {
         drain(into: &messages)
         guard messages.count < wakeAt, lost == nil else { return }
         // Block for the first acknowledgement (nats.c's reader wakes this thread for it)...
         let now = MonotonicClock.nanoseconds()
-        guard deadline > now, !woken.exchange(false, ordering: .relaxed) else { return }
+        guard deadline > now else { return }
         guard read(into: &messages, timeoutMilliseconds: Int64((deadline - now + 999_999) / 1_000_000)) else { return }
         // ...then let the rest of the run arrive in short sleeps, each ending with the ones queued meanwhile.
         var step: UInt64 = 100_000
-        while messages.count < wakeAt, lost == nil, !woken.load(ordering: .relaxed) {
+        while messages.count < wakeAt, lost == nil {
             let now = MonotonicClock.nanoseconds()
             guard deadline > now else { return }
             let before = messages.count
@@ -78,11 +76,7 @@ final class AcknowledgementInbox: @unchecked Sendable {  // wake() from any thre
             // Nothing came: the server is slow or stalled; sleep longer (at most 5 ms) rather than spin.
             step = messages.count == before ? min(step * 2, 5_000_000) : 100_000
         }
-        woken.store(false, ordering: .relaxed)
     }
-
-    /// Ends a wait in ``take(into:wakeAt:deadline:)`` at its next step (for a permission error that concerns the batch).
-    func wake() { woken.store(true, ordering: .relaxed) }
 
     /// Unsubscribes; `owner` frees the subscription later (``NATSClient/retire(_:)``: late acknowledgements of
     /// re-sent tasks may still be arriving).

@@ -73,7 +73,6 @@ final class AsyncPublisher: @unchecked Sendable {
     private var entries: [UInt: Entry] = [:]
     private var jetStreamHandle: OpaquePointer?  // jsCtx*
     private var registryID: UInt = 0
-    private var listenerToken: UInt64 = 0
     private var finished = false
     /// Whether a publish went through this context. nats.c 3.4.1 creates its pending-publish map on the first
     /// async publish, and `js_PublishAsyncGetPendingList` dereferences that map without a NULL check: called on a
@@ -102,9 +101,6 @@ final class AsyncPublisher: @unchecked Sendable {
             throw NATSErrorMapping.error(status: status, operation: "create JetStream publish context")
         }
         jetStreamHandle = js
-        listenerToken = events.addPermissionListener { [registryID] violation in
-            PublisherRegistry.lookup(registryID)?.permissionViolation(violation)
-        }
     }
 
     /// Publishes `message` (ownership passes to nats.c on success). `handler` is called exactly once, on a nats.c
@@ -217,7 +213,6 @@ final class AsyncPublisher: @unchecked Sendable {
         guard let js else { return }
         _ = waitUntilIdle(deadline: MonotonicClock.nanoseconds() + UInt64(max(0, timeout.nanoseconds)))
         reclaimPending()
-        events.removePermissionListener(listenerToken)
         PublisherRegistry.remove(registryID)
         lock.withLock {
             entries.removeAll()

@@ -74,13 +74,9 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         let batched = try connection.batchedConnection()
         transport = batched.raw
         let inbox = try AcknowledgementInbox(connection: batched.raw)
-        let violations = Mutex<[PermissionViolation]>([])
-        let listener = connection.events.addPermissionListener { violation in
-            violations.withLock { $0.append(violation) }
-            inbox.wake()
-        }
+        // Violations are looked for between turns: a turn waits at most pollLimit.
+        var violationsSeen = connection.events.violationsReported
         defer {
-            connection.events.removePermissionListener(listener)
             inbox.close(retiringWith: connection)
             freeReleased()
         }
@@ -90,8 +86,10 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
             inbox.take(into: &received, wakeAt: 0, deadline: 0)
             settle(&received, inbox: inbox)
             emitReady(sink)
-            for violation in violations.withLock({ list in defer { list.removeAll() }; return list }) {
-                failDenied(violation)
+            if connection.events.violationsReported != violationsSeen {
+                let reported = connection.events.violationsReported
+                for violation in connection.events.violations(after: violationsSeen) { failDenied(violation) }
+                violationsSeen = reported
             }
             var now = MonotonicClock.nanoseconds()
             if now >= nextDeadline { expire(now: now) }
