@@ -104,7 +104,7 @@ struct HostileServerTests {
             let connection = try await NATSConnection.connect(testConfiguration(server.url, requestTimeout: .seconds(1)), logger: reliabilityLogger())
             let queue = try await Queue<EmailTask>(connection: connection, name: "stalled", logger: reliabilityLogger())
             #expect(server.pause(), "nats-server did not stop")
-            // publishOne tries 3 times with the request timeout each.
+            // A single publish is sent 3 times, waiting the request timeout each.
             await expectTypedFailure([.timeout], within: 6, "enqueue to a stopped server") { () throws(ProtoqueueError) in
                 try await queue.enqueue(sampleEmail(), options: .init(id: "ambiguous-1"))
             }

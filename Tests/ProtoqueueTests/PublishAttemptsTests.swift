@@ -4,26 +4,28 @@ import Testing
 
 @testable import Protoqueue
 
-/// What follows each answer to a publish, for single enqueues, replays and dead-letter records alike: every row of
-/// ``PublishAttempts/next(after:events:)``.
+/// What follows each answer to a publish, for single enqueues, replays, dead-letter records and batches alike: every
+/// row of ``PublishAttempts/next(after:events:)``, and the reading of an acknowledgement.
 @Suite("Publish attempts")
 struct PublishAttemptsTests {
-    private let prepared = PreparedMessage(
-        subject: "protoqueue.q.ready.default", headers: [("Nats-Msg-Id", "task-1")], body: [1, 2, 3], id: "task-1"
-    )
     private let events = ConnectionEvents(logger: Logger(label: "test"), serverList: "nats://127.0.0.1:1")
+    private let subject = "protoqueue.q.ready.default"
 
-    /// nats.c initialises its library with its first connection; these tests make messages without one.
+    /// nats.c initialises its library with its first connection; the acknowledgement tests make messages without one.
     init() { nats_Open(-1) }
 
     private func attempts(sent: Int, of maxAttempts: Int) -> PublishAttempts {
-        var attempts = PublishAttempts(prepared, maxAttempts: maxAttempts)
+        var attempts = PublishAttempts(id: "task-1", subject: subject, maxAttempts: maxAttempts)
         for _ in 0..<sent { attempts.sending() }
         return attempts
     }
 
-    private func failed(_ status: natsStatus, jsCode: Int = 0) throws -> PublishEvent {
-        .failed(status: status, jsCode: jsCode, text: nil, message: try prepared.makeMessage())
+    private func failure(_ step: PublishAttempts.Step) -> ProtoqueueError? {
+        guard case .failed(let error) = step else {
+            Issue.record("expected a failure, got \(step)")
+            return nil
+        }
+        return error
     }
 
     @Test func anAcknowledgementIsTheReceipt() {
@@ -36,71 +38,79 @@ struct PublishAttemptsTests {
         #expect(receipt == EnqueueReceipt(id: "task-1", sequence: 42, duplicate: true, stream: "Q"))
     }
 
-    @Test func aTimeoutWithAttemptsLeftSendsTheSameMessageAgain() throws {
-        let event = try failed(NATS_TIMEOUT)
-        guard case .failed(_, _, _, let sent) = event else { return }
-        let step = attempts(sent: 2, of: 3).next(after: event, events: events)
-        guard case .resend(let again) = step else {
-            Issue.record("\(step)")
+    @Test func aTimeoutWithAttemptsLeftIsSentAgain() {
+        let timeout = PublishEvent.failed(status: NATS_TIMEOUT, jsCode: 0, text: nil)
+        guard case .resend = attempts(sent: 1, of: 3).next(after: timeout, events: events) else {
+            Issue.record("first of three sends timed out: not resent")
             return
         }
-        #expect(again.pointer == sent.pointer)
-        again.destroy()
+        guard case .resend = attempts(sent: 2, of: 3).next(after: timeout, events: events) else {
+            Issue.record("second of three sends timed out: not resent")
+            return
+        }
     }
 
-    @Test func aTimeoutOnTheLastAttemptIsATimeoutNamingTheAttempts() throws {
-        let step = attempts(sent: 3, of: 3).next(after: try failed(NATS_TIMEOUT), events: events)
-        guard case .failed(let error) = step else {
-            Issue.record("\(step)")
-            return
-        }
+    @Test func aTimeoutOnTheLastAttemptIsATimeoutNamingTheAttempts() {
+        let step = attempts(sent: 3, of: 3).next(
+            after: .failed(status: NATS_TIMEOUT, jsCode: 0, text: nil), events: events)
+        guard let error = failure(step) else { return }
         #expect(error.code == .timeout)
         #expect(error.message.hasSuffix("after 3 attempts"), "\(error.message)")
     }
 
-    @Test func aTimeoutExplainedByAViolationOnTheSubjectIsPermissionDenied() throws {
+    @Test func aTimeoutExplainedByAViolationOnTheSubjectIsPermissionDenied() {
         let attempts = attempts(sent: 1, of: 3)
+        let timeout = PublishEvent.failed(status: NATS_TIMEOUT, jsCode: 0, text: nil)
         events.announce(PermissionViolation(kind: .publish, subject: "protoqueue.q.ready.other", text: "other"))
-        let unrelated = attempts.next(after: try failed(NATS_TIMEOUT), events: events)
-        guard case .resend(let again) = unrelated else {
-            Issue.record("\(unrelated)")
+        guard case .resend = attempts.next(after: timeout, events: events) else {
+            Issue.record("a violation on another subject stopped the re-send")
             return
         }
-        again.destroy()
-        events.announce(PermissionViolation(kind: .publish, subject: prepared.subject, text: "denied"))
-        let step = attempts.next(after: try failed(NATS_TIMEOUT), events: events)
-        guard case .failed(let error) = step else {
-            Issue.record("\(step)")
-            return
-        }
+        events.announce(PermissionViolation(kind: .publish, subject: subject, text: "denied"))
+        guard let error = failure(attempts.next(after: timeout, events: events)) else { return }
         #expect(error.code == .permissionDenied)
-        #expect(error.message.contains(prepared.subject), "\(error.message)")
+        #expect(error.message.contains(subject), "\(error.message)")
     }
 
     @Test func aReportedViolationIsPermissionDenied() {
-        let violation = PermissionViolation(kind: .publish, subject: prepared.subject, text: "denied")
-        let step = attempts(sent: 1, of: 3).next(after: .permissionDenied(violation), events: events)
-        guard case .failed(let error) = step else {
-            Issue.record("\(step)")
-            return
-        }
-        #expect(error.code == .permissionDenied)
+        let violation = PermissionViolation(kind: .publish, subject: subject, text: "denied")
+        let error = failure(attempts(sent: 1, of: 3).next(after: .permissionDenied(violation), events: events))
+        #expect(error?.code == .permissionDenied)
     }
 
-    @Test func aServerErrorIsNotResent() throws {
+    @Test func aServerRefusalIsNotSentAgain() {
         // 10071: wrong last sequence, a refusal of this message.
-        let refused = attempts(sent: 1, of: 3).next(after: try failed(NATS_ERR, jsCode: 10071), events: events)
-        guard case .failed(let error) = refused else {
-            Issue.record("\(refused)")
+        let refused = failure(
+            attempts(sent: 1, of: 3).next(
+                after: .failed(status: NATS_ERR, jsCode: 10071, text: "wrong"), events: events))
+        #expect(refused?.code == .publishRejected)
+        #expect(refused?.message.contains("task-1") == true, "\(String(describing: refused))")
+        let noStream = failure(
+            attempts(sent: 1, of: 3).next(
+                after: .failed(status: NATS_NO_RESPONDERS, jsCode: 0, text: nil), events: events))
+        #expect(noStream?.code == .noStreamForSubject)
+    }
+
+    private func acknowledgement(_ body: String) throws -> PublishEvent? {
+        var pointer: OpaquePointer?
+        let status = body.withCString { natsMsg_Create(&pointer, "_INBOX.x.1", nil, $0, Int32(body.utf8.count)) }
+        let message = try #require(status == NATS_OK ? pointer : nil)
+        defer { natsMsg_Destroy(message) }
+        return PublishAttempts.event(ofAcknowledgement: message)
+    }
+
+    @Test func acknowledgementsAreReadAsEvents() throws {
+        guard case .acknowledged("Q", 7, true)? = try acknowledgement(#"{"stream":"Q","seq":7,"duplicate":true}"#)
+        else {
+            Issue.record("stored acknowledgement misread")
             return
         }
-        #expect(error.code == .publishRejected)
-        #expect(error.message.contains("task-1"), "\(error.message)")
-        let noStream = attempts(sent: 1, of: 3).next(after: try failed(NATS_NO_RESPONDERS), events: events)
-        guard case .failed(let missing) = noStream else {
-            Issue.record("\(noStream)")
+        let refusal = #"{"error":{"code":400,"err_code":10071,"description":"wrong last sequence"}}"#
+        guard case .failed(NATS_ERR, 10071, "wrong last sequence")? = try acknowledgement(refusal)
+        else {
+            Issue.record("refusal misread")
             return
         }
-        #expect(missing.code == .noStreamForSubject)
+        #expect(try acknowledgement("not json") == nil)
     }
 }

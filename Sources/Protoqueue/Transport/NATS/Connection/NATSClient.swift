@@ -9,7 +9,7 @@ import Synchronization
 
 /// The nats.c side of a ``NATSConnection``: the connection and its JetStream context, a pool of library threads for
 /// blocking calls, and what is opened on first use (the ``BatchedConnection``, the ``ProcessingHub``, the shared
-/// ``AsyncPublisher``). ``close()`` waits for calls in progress, drains and frees everything exactly once; calls made
+/// ``PublishWindow``). ``close()`` waits for calls in progress, drains and frees everything exactly once; calls made
 /// after it fail with ``ProtoqueueError/Code/connectionClosed``. It is the ``QueueTransport`` the queues use.
 final class NATSClient: Sendable {
     /// The configuration the connection was made with.
@@ -27,7 +27,7 @@ final class NATSClient: Sendable {
     private struct State {
         var closed = false
         var activeCalls = 0
-        var publisher: AsyncPublisher?
+        var publisher: PublishWindow?
         /// Set by ``close()`` once no publisher may be made any more.
         var publisherFinished = false
     }
@@ -194,14 +194,14 @@ final class NATSClient: Sendable {
     /// The shared asynchronous publisher used by single ``Queue/enqueue(_:options:)`` calls.
     /// - Parameter whileClosing: Also once ``close()`` has begun (for the processors' dead-letter records, which
     ///   ``close()`` waits for), until it finishes the publisher.
-    func sharedPublisher(whileClosing: Bool = false) throws(ProtoqueueError) -> AsyncPublisher {
-        let result: Result<AsyncPublisher, ProtoqueueError> = state.withLock { state in
+    func publishWindow(whileClosing: Bool = false) throws(ProtoqueueError) -> PublishWindow {
+        let result: Result<PublishWindow, ProtoqueueError> = state.withLock { state in
             if state.closed && !(whileClosing && !state.publisherFinished) {
                 return .failure(ProtoqueueError(.connectionClosed, "the connection to \(events.serverList) is closed"))
             }
             if let publisher = state.publisher { return .success(publisher) }
             do throws(ProtoqueueError) {
-                let publisher = try AsyncPublisher(connection: self)
+                let publisher = try PublishWindow(connection: self)
                 state.publisher = publisher
                 return .success(publisher)
             } catch {
@@ -220,8 +220,8 @@ final class NATSClient: Sendable {
     }
 
     /// The shared publisher, for ``close()`` to finish; none is made after this.
-    private func takePublisher() -> AsyncPublisher? {
-        state.withLock { state -> AsyncPublisher? in
+    private func takePublisher() -> PublishWindow? {
+        state.withLock { state -> PublishWindow? in
             defer { state.publisher = nil }
             state.publisherFinished = true
             return state.publisher
@@ -259,7 +259,7 @@ final class NATSClient: Sendable {
             idle.unlock()
             // The hub first: its last commands may publish dead-letter records.
             if let hub = hub.withLock({ $0 }) { retire(hub.stop()) }
-            takePublisher()?.finish(waitFor: timeout)
+            takePublisher()?.finish(waitFor: timeout, retiringWith: self)
             batched.withLock { $0 }?.close()
             jsCtx_Destroy(handles.jetStream)
             events.markClosing()
@@ -284,7 +284,7 @@ final class NATSClient: Sendable {
         if !wasClosed {
             // Not closed by the owner: close without draining so the nats.c resources are not leaked.
             if let hub = hub.withLock({ $0 }) { retire(hub.stop()) }
-            takePublisher()?.finish(waitFor: .zero)
+            takePublisher()?.finish(waitFor: .zero, retiringWith: self)
             batched.withLock { $0 }?.closeNow()
             jsCtx_Destroy(handles.jetStream)
             events.markClosing()

@@ -30,7 +30,9 @@ final class AcknowledgementInbox: @unchecked Sendable {  // used by the batch th
         var subscription: OpaquePointer?
         status = natsConnection_SubscribeSync(&subscription, connection, subject)
         guard status == NATS_OK, let subscription else {
-            throw NATSErrorMapping.error(status: status, operation: "subscribe to the batch's acknowledgement inbox \"\(subject)\"", subject: subject)
+            throw NATSErrorMapping.error(
+                status: status, operation: "subscribe to the batch's acknowledgement inbox \"\(subject)\"",
+                subject: subject)
         }
         natsSubscription_SetPendingLimits(subscription, -1, -1)
         self.subscription = subscription
@@ -40,8 +42,11 @@ final class AcknowledgementInbox: @unchecked Sendable {  // used by the batch th
     func reply(for position: Int) -> ReplySubject { ReplySubject(prefix: prefix, token: position) }
 
     /// The position an acknowledgement's subject names, or `nil` if it names none.
-    func position(of message: OwnedMessage) -> Int? {
-        guard let subject = natsMsg_GetSubject(message.pointer) else { return nil }
+    func position(of message: OwnedMessage) -> Int? { Self.position(of: message.pointer, prefix: prefix) }
+
+    /// The number that ends the subject of `message` after `prefix` (`<inbox>.`), or `nil` if there is none.
+    static func position(of message: OpaquePointer, prefix: [UInt8]) -> Int? {
+        guard let subject = natsMsg_GetSubject(message) else { return nil }
         return prefix.withUnsafeBufferPointer { prefix -> Int? in
             for offset in 0..<prefix.count where UInt8(bitPattern: subject[offset]) != prefix[offset] { return nil }
             var end = prefix.count

@@ -64,7 +64,8 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         self.connection = connection
         self.window = max(1, options.window)
         self.refill = max(1, min(256, self.window / 8))
-        self.ackTimeout = UInt64((options.ackTimeout ?? connection.configuration.requestTimeout).milliseconds) * 1_000_000
+        self.ackTimeout =
+            UInt64((options.ackTimeout ?? connection.configuration.requestTimeout).milliseconds) * 1_000_000
         self.maxAttempts = max(1, options.maxAttempts)
         self.slots = Array(repeating: .free, count: self.window)
     }
@@ -113,7 +114,9 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
             // flusher's millisecond (a small window would otherwise wait for it on every turn).
             batched.requestWrite()
             now = MonotonicClock.nanoseconds()
-            inbox.take(into: &received, wakeAt: max(1, min(refill, pendingCount)), deadline: min(nextDeadline, now + Self.pollLimit))
+            inbox.take(
+                into: &received, wakeAt: max(1, min(refill, pendingCount)),
+                deadline: min(nextDeadline, now + Self.pollLimit))
             settle(&received, inbox: inbox)
         }
         return summary
@@ -127,7 +130,12 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         summary.total += 1
         if let lostError { return complete(index, .failure(lostError)) }
         if closing {
-            return complete(index, .failure(ProtoqueueError(.connectionClosed, "the connection was closed while the batch was running; the task was not sent")))
+            return complete(
+                index,
+                .failure(
+                    ProtoqueueError(
+                        .connectionClosed,
+                        "the connection was closed while the batch was running; the task was not sent")))
         }
         let prepared: PreparedMessage
         switch input.prepared {
@@ -135,7 +143,11 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         case .success(let value): prepared = value
         }
         if !denied.isEmpty, let violation = denied[prepared.subject] {
-            return complete(index, .failure(NATSErrorMapping.permissionDenied(operation: "publish task \(prepared.id) to \"\(prepared.subject)\"", violation: violation)))
+            return complete(
+                index,
+                .failure(
+                    NATSErrorMapping.permissionDenied(
+                        operation: "publish task \(prepared.id) to \"\(prepared.subject)\"", violation: violation)))
         }
         let message: OwnedMessage
         do throws(ProtoqueueError) {
@@ -143,7 +155,8 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         } catch {
             return complete(index, .failure(error))
         }
-        var attempts = PublishAttempts(id: prepared.id, subject: prepared.subject, maxAttempts: maxAttempts, since: started)
+        var attempts = PublishAttempts(
+            id: prepared.id, subject: prepared.subject, maxAttempts: maxAttempts, since: started)
         attempts.sending()
         send(index, Pending(attempts: attempts, message: message, deadline: now + ackTimeout))
     }
@@ -153,7 +166,10 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         let status = natsConnection_PublishMsg(transport, pending.message.pointer)
         guard status == NATS_OK else {
             release(pending.message)
-            return complete(index, .failure(NATSErrorMapping.error(status: status, operation: pending.operation, subject: pending.subject)))
+            return complete(
+                index,
+                .failure(NATSErrorMapping.error(status: status, operation: pending.operation, subject: pending.subject))
+            )
         }
         if case .pending = slots[index % window] {} else { pendingCount += 1 }
         slots[index % window] = .pending(pending)
@@ -180,7 +196,9 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         guard lostError == nil, let status = inbox.lost else { return }
         let error = ProtoqueueError(
             status == NATS_CONNECTION_CLOSED || connection.isClosing ? .connectionClosed : .natsError,
-            "the batch's acknowledgement subscription ended (\(String(cString: natsStatus_GetText(status)))) before the server acknowledged the task; it may or may not be stored, so enqueue it again with the same id (deduplicated)"
+            "the batch's acknowledgement subscription ended (\(String(cString: natsStatus_GetText(status)))) "
+                + "before the server acknowledged the task; it may or may not be stored, so enqueue it again with "
+                + "the same id (deduplicated)"
         )
         lostError = error
         for index in emitBase..<nextIndex {
@@ -195,22 +213,21 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     private func settle(_ message: OwnedMessage, inbox: AcknowledgementInbox) {
         defer { release(message) }
         guard let index = inbox.position(of: message), index >= emitBase, index < nextIndex,
-              case .pending(let pending) = slots[index % window] else { return }
-        if natsMsg_IsNoResponders(message.pointer) {
-            return failed(index, pending, status: NATS_NO_RESPONDERS)
-        }
-        let data = UnsafeRawBufferPointer(start: natsMsg_GetData(message.pointer), count: Int(natsMsg_GetDataLength(message.pointer)))
-        switch PublishAcknowledgement.parse(data) {
-        case .stored(let stream, let sequence, let duplicate):
+            case .pending(let pending) = slots[index % window]
+        else { return }
+        switch PublishAttempts.event(ofAcknowledgement: message.pointer) {
+        case .acknowledged(let stream, let sequence, let duplicate)?:
             release(pending.message)
             if duplicate { summary.duplicates += 1 }
-            complete(index, .success(EnqueueReceipt(id: pending.attempts.id, sequence: sequence, duplicate: duplicate, stream: stream)))
-        case .refused(_, let errorCode, let description):
-            failed(index, pending, status: NATS_ERR, jsCode: errorCode, text: description)
+            complete(
+                index,
+                .success(
+                    EnqueueReceipt(id: pending.attempts.id, sequence: sequence, duplicate: duplicate, stream: stream)))
+        case let event?:
+            failed(index, pending, after: event)
         case nil:
             release(pending.message)
-            let text = String(decoding: data.prefix(200), as: UTF8.self)
-            complete(index, .failure(ProtoqueueError(.natsError, "\(pending.operation): the server's acknowledgement could not be read: \"\(text)\"")))
+            complete(index, .failure(pending.attempts.unreadable(message.pointer)))
         }
     }
 
@@ -226,36 +243,47 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
             }
             if let violation = denied[pending.subject] {
                 release(pending.message)
-                complete(index, .failure(NATSErrorMapping.permissionDenied(operation: pending.operation, violation: violation)))
+                complete(
+                    index,
+                    .failure(NATSErrorMapping.permissionDenied(operation: pending.operation, violation: violation)))
             } else if connection.isClosing {
                 release(pending.message)
-                complete(index, .failure(ProtoqueueError(.connectionClosed, "\(pending.operation): the connection was closed before the server acknowledged the task; it may or may not be stored, so enqueue it again with the same id (deduplicated)")))
+                complete(
+                    index,
+                    .failure(
+                        ProtoqueueError(
+                            .connectionClosed,
+                            "\(pending.operation): the connection was closed before the server acknowledged "
+                                + "the task; it may or may not be stored, so enqueue it again with the same id "
+                                + "(deduplicated)"
+                        )))
             } else {
-                failed(index, pending, status: NATS_TIMEOUT, text: "no acknowledgement", now: now)
+                failed(
+                    index, pending, after: .failed(status: NATS_TIMEOUT, jsCode: 0, text: "no acknowledgement"),
+                    now: now)
                 if case .pending(let again) = slots[index % window] { earliest = min(earliest, again.deadline) }
             }
         }
         nextDeadline = earliest
     }
 
-    /// Applies ``PublishAttempts``' decision after the pending task at `index` failed (`status`): sends the same
+    /// Applies ``PublishAttempts``' decision after the pending task at `index` failed (`event`): sends the same
     /// message again, or completes the task with the error.
     private func failed(
-        _ index: Int, _ pending: Pending, status: natsStatus, jsCode: Int = 0, text: String? = nil,
-        now: UInt64 = MonotonicClock.nanoseconds()
+        _ index: Int, _ pending: Pending, after event: PublishEvent, now: UInt64 = MonotonicClock.nanoseconds()
     ) {
-        let event = PublishEvent.failed(status: status, jsCode: jsCode, text: text, message: pending.message)
         switch pending.attempts.next(after: event, events: connection.events) {
-        case .resend(let message):
+        case .resend:
             var again = pending
-            again.message = message
             again.attempts.sending()
             again.deadline = now + ackTimeout
             summary.resent += 1
             send(index, again)
         case .failed(let error):
+            release(pending.message)
             complete(index, .failure(error))
         case .stored(let receipt):
+            release(pending.message)
             complete(index, .success(receipt))
         }
     }
@@ -267,7 +295,8 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         for index in emitBase..<nextIndex {
             guard case .pending(let pending) = slots[index % window], pending.subject == subject else { continue }
             release(pending.message)
-            complete(index, .failure(NATSErrorMapping.permissionDenied(operation: pending.operation, violation: violation)))
+            complete(
+                index, .failure(NATSErrorMapping.permissionDenied(operation: pending.operation, violation: violation)))
         }
     }
 
@@ -300,7 +329,8 @@ extension NATSClient {
         try beginCall()
         defer { endCall() }
         let run = BatchRun(connection: self, options: options)
-        return try await BlockingThreadPool.runDedicated(name: "protoqueue-batch") { () throws(ProtoqueueError) -> BatchSummary in
+        return try await BlockingThreadPool.runDedicated(name: "protoqueue-batch") {
+            () throws(ProtoqueueError) -> BatchSummary in
             try run.run(source: source, sink: sink)
         }
     }

@@ -1,13 +1,31 @@
 import CNats
 
+/// A nats.c message the library created and owns until it calls ``destroy()``.
+struct OwnedMessage: @unchecked Sendable {
+    let pointer: OpaquePointer  // natsMsg*
+
+    func destroy() { natsMsg_Destroy(pointer) }
+}
+
+/// What the server (or nats.c) answered to one send of a publish.
+enum PublishEvent: Sendable {
+    /// Stored, or recognised as a duplicate of an id already stored.
+    case acknowledged(stream: String, sequence: UInt64, duplicate: Bool)
+    /// Refused by the server (`status` `NATS_ERR` with a JetStream code, `NATS_NO_RESPONDERS`), or no answer within
+    /// the acknowledgement timeout (`NATS_TIMEOUT`).
+    case failed(status: natsStatus, jsCode: Int, text: String?)
+    /// The server reported a permission violation for the message's subject.
+    case permissionDenied(PermissionViolation)
+}
+
 /// One publish and its re-sends: what to do after each answer of the server, for every way of publishing (single
-/// enqueues, replays and dead-letter records in ``NATSClient/publish(_:maxAttempts:)``, batches in ``BatchRun``).
-/// The message is re-sent unchanged (same `Nats-Msg-Id`, so the server stores it once) after an acknowledgement
-/// timeout, unless a permission violation for its subject since `since` explains the timeout.
+/// enqueues, replays and dead-letter records in ``PublishWindow``, batches in ``BatchRun``). The message is re-sent
+/// unchanged (same `Nats-Msg-Id`, so the server stores it once) after an acknowledgement timeout, unless a
+/// permission violation for its subject since `since` explains the timeout. The caller owns the message throughout.
 struct PublishAttempts {
     enum Step {
         case stored(EnqueueReceipt)
-        case resend(OwnedMessage)
+        case resend
         case failed(ProtoqueueError)
     }
 
@@ -26,41 +44,56 @@ struct PublishAttempts {
         self.since = since
     }
 
-    init(_ prepared: PreparedMessage, maxAttempts: Int) {
-        self.init(id: prepared.id, subject: prepared.subject, maxAttempts: maxAttempts)
-    }
-
     /// What failed, for error messages.
     var operation: String { "publish task \(id) to \"\(subject)\"" }
 
-    /// Counts a send of `message`; call before each.
+    /// Counts a send; call before each.
     mutating func sending() { attempt += 1 }
 
-    /// The error of a send nats.c refused outright (the caller still owns the message and frees it).
+    /// The error of a send nats.c refused outright.
     func refused(_ status: natsStatus) -> ProtoqueueError {
         NATSErrorMapping.error(status: status, operation: operation, subject: subject)
     }
 
-    /// What follows the server's (or nats.c's) answer to the latest send.
+    /// What follows the answer to the latest send.
     func next(after event: PublishEvent, events: ConnectionEvents) -> Step {
         switch event {
         case .acknowledged(let stream, let sequence, let duplicate):
             return .stored(EnqueueReceipt(id: id, sequence: sequence, duplicate: duplicate, stream: stream))
         case .permissionDenied(let violation):
             return .failed(NATSErrorMapping.permissionDenied(operation: operation, violation: violation))
-        case .failed(let status, let jsCode, let text, let message):
+        case .failed(let status, let jsCode, let text):
             if status == NATS_TIMEOUT {
                 if let violation = events.recentViolation(since: since, explaining: .publish(subject)) {
-                    message.destroy()
                     return .failed(NATSErrorMapping.permissionDenied(operation: operation, violation: violation))
                 }
-                if attempt < maxAttempts { return .resend(message) }
+                if attempt < maxAttempts { return .resend }
             }
-            message.destroy()
             var error = NATSErrorMapping.error(
                 status: status, jsCode: jsCode, operation: operation, subject: subject, errorText: text)
             if status == NATS_TIMEOUT { error.message += " after \(attempt) attempts" }
             return .failed(error)
         }
+    }
+
+    /// The event an acknowledgement message (on a publish's reply subject) reports; `nil` when it cannot be read.
+    static func event(ofAcknowledgement message: OpaquePointer) -> PublishEvent? {
+        if natsMsg_IsNoResponders(message) { return .failed(status: NATS_NO_RESPONDERS, jsCode: 0, text: nil) }
+        let data = UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: Int(natsMsg_GetDataLength(message)))
+        switch PublishAcknowledgement.parse(data) {
+        case .stored(let stream, let sequence, let duplicate):
+            return .acknowledged(stream: stream, sequence: sequence, duplicate: duplicate)
+        case .refused(_, let errorCode, let description):
+            return .failed(status: NATS_ERR, jsCode: errorCode, text: description)
+        case nil:
+            return nil
+        }
+    }
+
+    /// The error for an acknowledgement that could not be read.
+    func unreadable(_ message: OpaquePointer) -> ProtoqueueError {
+        let data = UnsafeRawBufferPointer(start: natsMsg_GetData(message), count: Int(natsMsg_GetDataLength(message)))
+        let text = String(decoding: data.prefix(200), as: UTF8.self)
+        return ProtoqueueError(.natsError, "\(operation): the server's acknowledgement could not be read: \"\(text)\"")
     }
 }
