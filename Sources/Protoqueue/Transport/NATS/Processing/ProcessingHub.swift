@@ -81,33 +81,24 @@ final class ProcessingHub: @unchecked Sendable {
         jsOptions_Init(&options)
         options.Wait = connection.configuration.requestTimeout.milliseconds
         var js: OpaquePointer?
-        var status = natsConnection_JetStream(&js, rawConnection, &options)
+        let status = natsConnection_JetStream(&js, rawConnection, &options)
         guard status == NATS_OK, let js else {
             throw NATSErrorMapping.error(status: status, operation: "create JetStream context for processing")
         }
-        var inboxName: UnsafeMutablePointer<natsInbox>?
-        status = natsInbox_Create(&inboxName)
-        guard status == NATS_OK, let inboxName else {
-            jsCtx_Destroy(js)
-            throw NATSErrorMapping.error(status: status, operation: "create the processors' inbox")
-        }
-        let prefix = String(cString: inboxName)
-        natsInbox_Destroy(inboxName)
         let box = HubBox()
-        var subscription: OpaquePointer?
-        status = natsConnection_Subscribe(
-            &subscription, rawConnection, prefix + ".*.*", hubMessageHandler, Unmanaged.passUnretained(box).toOpaque()
-        )
-        guard status == NATS_OK, let subscription else {
+        let prefix: String
+        let subscription: OpaquePointer
+        do throws(ProtoqueueError) {
+            prefix = try NATSInbox.makeName(for: "the processors' inbox")
+            // Pull requests never ask for more than the free slots: what arrives is bounded by the processors'
+            // concurrency.
+            subscription = try NATSInbox.subscribe(
+                rawConnection, to: prefix + ".*.*", handler: hubMessageHandler,
+                closure: Unmanaged.passUnretained(box).toOpaque(), purpose: "the processors' inbox")
+        } catch {
             jsCtx_Destroy(js)
-            throw NATSErrorMapping.error(
-                status: status, operation: "subscribe to the processors' inbox \"\(prefix).*.*\"",
-                subject: prefix + ".*.*"
-            )
+            throw error
         }
-        // Pull requests never ask for more than the free slots: what arrives is bounded by the processors'
-        // concurrency.
-        natsSubscription_SetPendingLimits(subscription, -1, -1)
         let hub = ProcessingHub(
             connection: connection, rawConnection: rawConnection, batched: batched, inboxPrefix: prefix,
             subscription: subscription, jetStream: js, box: box

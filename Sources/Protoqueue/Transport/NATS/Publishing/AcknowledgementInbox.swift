@@ -19,23 +19,10 @@ final class AcknowledgementInbox: @unchecked Sendable {  // used by the batch th
     /// batch's window bounds how many can be outstanding.
     /// - Parameter connection: The `natsConnection*` the batch publishes on.
     init(connection: OpaquePointer) throws(ProtoqueueError) {
-        var inbox: UnsafeMutablePointer<natsInbox>?
-        var status = natsInbox_Create(&inbox)
-        guard status == NATS_OK, let inbox else {
-            throw NATSErrorMapping.error(status: status, operation: "create the batch's acknowledgement inbox")
-        }
-        prefix = Array(String(cString: inbox).utf8) + [UInt8(ascii: ".")]
-        natsInbox_Destroy(inbox)
-        let subject = String(decoding: prefix, as: UTF8.self) + "*"
-        var subscription: OpaquePointer?
-        status = natsConnection_SubscribeSync(&subscription, connection, subject)
-        guard status == NATS_OK, let subscription else {
-            throw NATSErrorMapping.error(
-                status: status, operation: "subscribe to the batch's acknowledgement inbox \"\(subject)\"",
-                subject: subject)
-        }
-        natsSubscription_SetPendingLimits(subscription, -1, -1)
-        self.subscription = subscription
+        let name = try NATSInbox.makeName(for: "the batch's acknowledgement inbox")
+        prefix = Array(name.utf8) + [UInt8(ascii: ".")]
+        subscription = try NATSInbox.subscribe(
+            connection, to: name + ".*", purpose: "the batch's acknowledgement inbox")
     }
 
     /// The reply subject for the task at `position`.

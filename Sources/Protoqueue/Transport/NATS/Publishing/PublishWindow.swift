@@ -43,26 +43,12 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
         raw = connection.rawConnection
         events = connection.events
         ackTimeout = UInt64(max(1, connection.configuration.requestTimeout.nanoseconds))
-        var inbox: UnsafeMutablePointer<natsInbox>?
-        var status = natsInbox_Create(&inbox)
-        guard status == NATS_OK, let inbox else {
-            throw NATSErrorMapping.error(status: status, operation: "create the publish acknowledgement inbox")
-        }
-        prefix = Array(String(cString: inbox).utf8) + [UInt8(ascii: ".")]
-        natsInbox_Destroy(inbox)
+        let name = try NATSInbox.makeName(for: "the publish acknowledgement inbox")
+        prefix = Array(name.utf8) + [UInt8(ascii: ".")]
         let box = WindowBox()
-        let subject = String(decoding: prefix, as: UTF8.self) + "*"
-        var subscription: OpaquePointer?
-        status = natsConnection_Subscribe(
-            &subscription, raw, subject, windowAckHandler, Unmanaged.passUnretained(box).toOpaque())
-        guard status == NATS_OK, let subscription else {
-            throw NATSErrorMapping.error(
-                status: status, operation: "subscribe to the publish acknowledgement inbox \"\(subject)\"",
-                subject: subject)
-        }
-        // The publishes in flight bound what arrives.
-        natsSubscription_SetPendingLimits(subscription, -1, -1)
-        self.subscription = subscription
+        subscription = try NATSInbox.subscribe(
+            raw, to: name + ".*", handler: windowAckHandler, closure: Unmanaged.passUnretained(box).toOpaque(),
+            purpose: "the publish acknowledgement inbox")
         self.box = box
         box.window = self
         let thread = Thread { [self] in timeouts() }
