@@ -5,11 +5,12 @@ import Synchronization
 /// The connection's window for single publishes (enqueues, dead-letter replays, dead-letter records): any number of
 /// publishes in flight at once, each decided by ``PublishAttempts``.
 ///
-/// A publish goes out with the reply subject `<inbox>.<n>` (``natsConnection_PublishMsg`` on the send-asap
+/// A publish goes out with the reply subject `<inbox>.<n>` (`natsConnection_PublishMsg` on the send-asap
 /// connection, from the caller's thread: it only appends to nats.c's buffer and writes it); the server's
 /// acknowledgement arrives on the window's inbox subscription, on nats.c's delivery thread, and names `n`. The
 /// window's thread re-sends the messages whose acknowledgement is overdue (the same message: same `Nats-Msg-Id`)
-/// or fails them. Batches use the same decision on a window of their own (``BatchRun``).
+/// or fails them; it wakes at deadlines only (at least once per ack timeout), never for a publish. Batches use the
+/// same decision on a window of their own (``BatchRun``).
 final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finished, stopping guarded by lock
     typealias Completion = @Sendable (Result<EnqueueReceipt, ProtoqueueError>) -> Void
 
@@ -34,8 +35,6 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
     private var finished = false
     private var stopping = false
     private var threadDone = false
-    /// Whether the thread waits without a deadline (no entry): a new entry must wake it.
-    private var threadIdle = false
 
     /// Subscribes on a new inbox of the connection's send-asap connection and starts the window's thread.
     /// Blocks briefly: call on a library thread or where a short nats.c call is acceptable.
@@ -88,7 +87,6 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
             // Once finish() has collected the unanswered entries, nothing is sent any more.
             if stopping { return false }
             entries[index] = entry
-            if threadIdle { lock.broadcast() }
             return true
         }
         guard accepted else {
@@ -164,10 +162,9 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
             let now = MonotonicClock.nanoseconds()
             let due = entries.filter { $0.value.deadline <= now }.map(\.key)
             if due.isEmpty {
-                let next = entries.values.lazy.map(\.deadline).min()
-                threadIdle = next == nil
-                if let next { _ = lock.wait(untilNanoseconds: next) } else { lock.wait() }
-                threadIdle = false
+                // A new entry's deadline is an ack timeout away, so without entries a look every ack timeout is
+                // soon enough: publishing never wakes this thread.
+                _ = lock.wait(untilNanoseconds: entries.values.lazy.map(\.deadline).min() ?? now + ackTimeout)
                 continue
             }
             let overdue = due.compactMap { key in removed(key).map { (key, $0) } }
