@@ -94,7 +94,9 @@ let codecTargets: [Target] = [
     ),
     .testTarget(
         name: "ProtoqueueCodecTests",
-        dependencies: ["KitchenSink", "CKitchenSink", "TaskSchemas", "ProtoqueueCodec", "CProtobufC", "protoc-gen-protoqueue"],
+        dependencies: [
+            "KitchenSink", "CKitchenSink", "TaskSchemas", "ProtoqueueCodec", "CProtobufC", "protoc-gen-protoqueue",
+        ],
         swiftSettings: swiftSettings
     ),
 ]

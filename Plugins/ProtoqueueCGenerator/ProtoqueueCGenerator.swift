@@ -17,7 +17,8 @@ struct ProtoqueueCGenerator: BuildToolPlugin {
             targetDirectory: target.directoryURL, packageDirectory: context.package.directoryURL,
             targetName: target.name)
         let protoc = try findExecutable("protoc", override: "PROTOC_PATH", package: "protobuf-compiler")
-        let protocGenC = try findExecutable("protoc-gen-c", override: "PROTOC_GEN_C_PATH", package: "protobuf-c-compiler")
+        let protocGenC = try findExecutable(
+            "protoc-gen-c", override: "PROTOC_GEN_C_PATH", package: "protobuf-c-compiler")
         let generator = try context.tool(named: "protoc-gen-protoqueue").url
         let out = context.pluginWorkDirectoryURL
         let include = out.appending(path: "include")
@@ -41,10 +42,12 @@ struct ProtoqueueCGenerator: BuildToolPlugin {
             printf '%s' "$map" > "$out/include/module.modulemap"
             """
         let arguments =
-            ["-c", script, out.path, moduleMap, protoc.path,
-             "--plugin=protoc-gen-protoqueue-c=\(generator.path)",
-             "--protoqueue-c_out=\(include.path)",
-             "--protoqueue-c_opt=mode=c,protoc_gen_c=\(protocGenC.path)"]
+            [
+                "-c", script, out.path, moduleMap, protoc.path,
+                "--plugin=protoc-gen-protoqueue-c=\(generator.path)",
+                "--protoqueue-c_out=\(include.path)",
+                "--protoqueue-c_opt=mode=c,protoc_gen_c=\(protocGenC.path)",
+            ]
             + schemas.protocArguments
         let outputs =
             schemas.files.map { out.appending(path: SchemaSet.stem($0) + ".pb-c.c") }

@@ -54,8 +54,12 @@ struct ProtoqueueSwiftGenerator: BuildToolPlugin {
         guard candidates.count == 1, let only = candidates.first else {
             throw ProtoqueuePluginError(
                 "\(target.name): cannot tell which C target holds the protoc-c output ("
-                    + (candidates.isEmpty ? "no direct C target dependency" : "candidates: \(candidates.map(\.name).joined(separator: ", "))")
-                    + "); add it as a dependency or name it as cModule in \(target.directoryURL.appending(path: SchemaSet.configurationName).path)")
+                    + (candidates.isEmpty
+                        ? "no direct C target dependency"
+                        : "candidates: \(candidates.map(\.name).joined(separator: ", "))")
+                    + "); add it as a dependency or name it as cModule in "
+                    + "\(target.directoryURL.appending(path: SchemaSet.configurationName).path)"
+            )
         }
         return only
     }

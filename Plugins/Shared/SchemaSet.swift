@@ -60,24 +60,30 @@ struct SchemaSet {
     }
 
     /// Finds the schemas of the C target in `directory` of the package at `packageDirectory`.
-    static func discover(targetDirectory directory: URL, packageDirectory: URL, targetName: String) throws -> SchemaSet {
+    static func discover(targetDirectory directory: URL, packageDirectory: URL, targetName: String) throws -> SchemaSet
+    {
         if let (config, url) = try configuration(in: directory) {
             let root = config.protoRoot.map { directory.appending(path: $0).standardizedFileURL } ?? directory
             var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw ProtoqueuePluginError("\(url.path): protoRoot '\(config.protoRoot ?? "")' is not a directory (\(root.path))")
+            guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue
+            else {
+                throw ProtoqueuePluginError(
+                    "\(url.path): protoRoot '\(config.protoRoot ?? "")' is not a directory (\(root.path))")
             }
             let files = config.protoFiles ?? protos(under: root)
             for file in files where !FileManager.default.fileExists(atPath: root.appending(path: file).path) {
                 throw ProtoqueuePluginError(
-                    "\(url.path): protoFiles names '\(file)', which does not exist at \(root.appending(path: file).path)")
+                    "\(url.path): protoFiles names '\(file)', which does not exist at "
+                        + "\(root.appending(path: file).path)"
+                )
             }
             var imports: [URL] = []
             for path in config.importPaths ?? [] {
                 let importURL =
                     path.hasPrefix("/") ? URL(filePath: path) : directory.appending(path: path).standardizedFileURL
                 guard FileManager.default.fileExists(atPath: importURL.path) else {
-                    throw ProtoqueuePluginError("\(url.path): importPaths names '\(path)', which does not exist at \(importURL.path)")
+                    throw ProtoqueuePluginError(
+                        "\(url.path): importPaths names '\(path)', which does not exist at \(importURL.path)")
                 }
                 imports.append(importURL)
             }
@@ -128,5 +134,7 @@ func findExecutable(_ name: String, override: String, package: String) throws ->
         if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
     }
     throw ProtoqueuePluginError(
-        "\(name) not found on PATH (set \(override) or install the Debian package \(package): apt-get install \(package))")
+        "\(name) not found on PATH (set \(override) or install the Debian package \(package): apt-get install "
+            + "\(package))"
+    )
 }

@@ -1,10 +1,11 @@
+import Foundation
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
-import Synchronization
 
 /// A failure of the harness itself (a server that did not start, a tool that is missing).
 public struct HarnessError: Error, CustomStringConvertible {
@@ -33,7 +34,9 @@ public enum HarnessEnvironment {
             return explicit
         }
         var candidates = ["/usr/sbin/nats-server"]
-        for directory in (environment["PATH"] ?? "").split(separator: ":") { candidates.append("\(directory)/nats-server") }
+        for directory in (environment["PATH"] ?? "").split(separator: ":") {
+            candidates.append("\(directory)/nats-server")
+        }
         guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             throw HarnessError("nats-server not found (apt-get install nats-server, or set NATS_SERVER_BIN)")
         }
@@ -69,7 +72,9 @@ public enum HarnessEnvironment {
 
     /// Runs a tool to completion (at most `timeout`), returning its exit status and combined output.
     @discardableResult
-    public static func runTool(_ path: String, _ arguments: [String], timeout: TimeInterval = 60) throws -> (status: Int32, output: String) {
+    public static func runTool(
+        _ path: String, _ arguments: [String], timeout: TimeInterval = 60
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
@@ -97,7 +102,9 @@ public struct ServerVersion: Comparable, Sendable, CustomStringConvertible {
         guard parts.count >= 3, let a = parts[0], let b = parts[1], let c = parts[2] else { return nil }
         (major, minor, patch) = (a, b, c)
     }
-    public init(_ major: Int, _ minor: Int, _ patch: Int) { (self.major, self.minor, self.patch) = (major, minor, patch) }
+    public init(_ major: Int, _ minor: Int, _ patch: Int) {
+        (self.major, self.minor, self.patch) = (major, minor, patch)
+    }
     public static func < (l: Self, r: Self) -> Bool { (l.major, l.minor, l.patch) < (r.major, r.minor, r.patch) }
     public var description: String { "\(major).\(minor).\(patch)" }
 }
@@ -124,8 +131,12 @@ private func kernelFreeLoopbackPort() -> Int {
     address.sin_port = 0
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-    _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+    _ = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    }
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
     return Int(UInt16(bigEndian: address.sin_port))
 }
 
@@ -161,7 +172,9 @@ public final class OwnedProcess: @unchecked Sendable {
     private let process: Process
     private let watcher: Process?
 
-    public init(executable: String, arguments: [String], logFile: URL?, environment: [String: String]? = nil, watch: Bool = true) throws {
+    public init(
+        executable: String, arguments: [String], logFile: URL?, environment: [String: String]? = nil, watch: Bool = true
+    ) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -187,7 +200,9 @@ public final class OwnedProcess: @unchecked Sendable {
             let watcher = Process()
             watcher.executableURL = URL(fileURLWithPath: "/bin/sh")
             watcher.arguments = [
-                "-c", "\(ProcessWatch.aliveFunction); while alive \(getpid()) && alive \(pid); do sleep 0.5; done; kill -9 \(pid) 2>/dev/null; exit 0",
+                "-c",
+                "\(ProcessWatch.aliveFunction); while alive \(getpid()) && alive \(pid); do sleep 0.5; done; kill -9 "
+                    + "\(pid) 2>/dev/null; exit 0",
             ]
             watcher.standardOutput = FileHandle.nullDevice
             watcher.standardError = FileHandle.nullDevice
@@ -252,7 +267,7 @@ public final class NATSServerProcess: @unchecked Sendable {
 
     /// Writes a configuration and starts the server.
     /// - Parameters:
-    ///   - body: Configuration text without `listen`, `jetstream` (added unless `jetStream` is false) and `server_name`.
+    /// - body: Configuration text without `listen`, `jetstream` (added unless `jetStream` is false) and `server_name`.
     ///   - directory: Where the configuration, log and store go; a new temporary directory when `nil`.
     ///   - port: Client port; a free one when `nil`, and another one if that is taken before the server binds it.
     public init(
@@ -301,7 +316,8 @@ public final class NATSServerProcess: @unchecked Sendable {
     }
 
     public static func temporaryDirectory(prefix: String) throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString.prefix(8))")
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "\(prefix)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
@@ -326,7 +342,10 @@ public final class NATSServerProcess: @unchecked Sendable {
             if !process.isRunning { break }
             usleep(20_000)
         }
-        let output = ((try? Data(contentsOf: log)).map { String(decoding: $0.suffix(from: min(before, $0.count)), as: UTF8.self) }) ?? ""
+        let output =
+            ((try? Data(contentsOf: log)).map {
+                String(decoding: $0.suffix(from: min(before, $0.count)), as: UTF8.self)
+            }) ?? ""
         process.signal(SIGKILL)
         process.waitForExit(timeout: 5)
         throw HarnessError(

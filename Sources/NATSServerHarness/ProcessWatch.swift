@@ -7,5 +7,7 @@ public enum ProcessWatch {
     /// `kill -0` and holding that pipe therefore waited for ever, and so did the whole run. Watchers use this
     /// function and are started with their standard streams on `/dev/null`.
     /// Shell builtins only (it runs several times a second in every watcher).
-    public static let aliveFunction = #"alive() { [ -r "/proc/$1/stat" ] || { kill -0 "$1" 2>/dev/null; return; }; read -r line < "/proc/$1/stat" 2>/dev/null || return 1; rest=${line##*") "}; [ "${rest%% *}" != Z ]; }"#
+    public static let aliveFunction =
+        #"alive() { [ -r "/proc/$1/stat" ] || { kill -0 "$1" 2>/dev/null; return; }; "#
+        + #"read -r line < "/proc/$1/stat" 2>/dev/null || return 1; rest=${line##*") "}; [ "${rest%% *}" != Z ]; }"#
 }

@@ -84,7 +84,9 @@ public struct ProtoqueueArena: ~Copyable {
     /// - Throws: `encodingFailed` naming `field` when the string holds U+0000, which protobuf-c cannot carry.
     /// Always inlined: called out of line, the generated code retains and releases the string around the call.
     @inlinable @inline(__always)
-    public mutating func string(_ value: String, field: StaticString) throws(ProtoqueueError) -> UnsafeMutablePointer<CChar> {
+    public mutating func string(
+        _ value: String, field: StaticString
+    ) throws(ProtoqueueError) -> UnsafeMutablePointer<CChar> {
         let count = value.utf8.count
         let memory = allocate(byteCount: count + 1, alignment: 1).bindMemory(to: UInt8.self, capacity: count + 1)
         let copied: Bool

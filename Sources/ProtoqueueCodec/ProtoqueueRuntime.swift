@@ -1,11 +1,11 @@
 public import CProtobufC
+public import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-public import Synchronization
 
 /// The helpers generated messages call to pack and unpack through protobuf-c. Generated code only: the
 /// signatures follow protoc-c's C structs and may change with the generator.
@@ -127,7 +127,8 @@ public enum ProtoqueueRuntime {
         }
     }
 
-    /// How many unknown fields with field number 0 were read, process-wide (see ``decode(_:descriptor:messageName:checkDepth:as:into:_:)``).
+    /// How many unknown fields with field number 0 were read, process-wide (see
+    /// ``decode(_:descriptor:messageName:checkDepth:as:into:_:)``).
     @usableFromInline
     static let zeroFieldNumbersSeen = Atomic<UInt>(0)
 
@@ -219,7 +220,8 @@ public enum ProtoqueueRuntime {
 
     /// Key order of string map keys: byte order of their UTF-8.
     @inlinable
-    public static func mapKeyPrecedes(_ lhs: UnsafeMutablePointer<CChar>?, _ rhs: UnsafeMutablePointer<CChar>?) -> Bool {
+    public static func mapKeyPrecedes(_ lhs: UnsafeMutablePointer<CChar>?, _ rhs: UnsafeMutablePointer<CChar>?) -> Bool
+    {
         strcmp(lhs!, rhs!) < 0
     }
 
@@ -276,7 +278,8 @@ public enum ProtoqueueRuntime {
 
     @usableFromInline
     static func countZeroFieldNumbers(_ base: ProtobufCMessage) {
-        for field in UnsafeBufferPointer(start: base.unknown_fields, count: Int(base.n_unknown_fields)) where field.tag == 0 {
+        for field in UnsafeBufferPointer(start: base.unknown_fields, count: Int(base.n_unknown_fields))
+        where field.tag == 0 {
             zeroFieldNumbersSeen.add(1, ordering: .relaxed)
         }
     }

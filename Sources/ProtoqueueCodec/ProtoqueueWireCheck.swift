@@ -68,7 +68,9 @@ public enum ProtoqueueWireCheck {
                 if byte & 0x80 == 0 { return value }
                 shift += 7
                 if shift >= 70 {
-                    throw Problem(code: .decodingFailed, message: "malformed varint (more than 10 bytes) \(what()) at byte \(start)")
+                    throw Problem(
+                        code: .decodingFailed,
+                        message: "malformed varint (more than 10 bytes) \(what()) at byte \(start)")
                 }
             }
             throw Problem(code: .decodingFailed, message: "truncated varint \(what()) at byte \(start)")
@@ -149,10 +151,12 @@ public enum ProtoqueueWireCheck {
                 case 3, 4:
                     throw Problem(
                         code: .decodingFailed,
-                        message: "group wire type \(wireType) for \(label) at byte \(tagOffset) (groups are not supported)")
+                        message:
+                            "group wire type \(wireType) for \(label) at byte \(tagOffset) (groups are not supported)")
                 default:
                     throw Problem(
-                        code: .decodingFailed, message: "invalid wire type \(wireType) for \(label) at byte \(tagOffset)")
+                        code: .decodingFailed,
+                        message: "invalid wire type \(wireType) for \(label) at byte \(tagOffset)")
                 }
             }
             guard checkRequired else { return }

@@ -61,7 +61,8 @@ extension ProtoqueueWireCheck {
                     field.pointee.type == PROTOBUF_C_TYPE_MESSAGE, let sub = field.pointee.descriptor
                 {
                     let subDescriptor = sub.assumingMemoryBound(to: ProtobufCMessageDescriptor.self)
-                    guard wellFormed(bytes, from: offset, to: contentEnd, descriptor: subDescriptor, depth: depth + 1) else {
+                    guard wellFormed(bytes, from: offset, to: contentEnd, descriptor: subDescriptor, depth: depth + 1)
+                    else {
                         return false
                     }
                 }

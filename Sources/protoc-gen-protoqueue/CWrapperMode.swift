@@ -76,8 +76,11 @@ enum CWrapperMode {
         for field in DescriptorReader.buffer(message.pointee.field, message.pointee.n_field) {
             let value = DescriptorReader.string(field!.pointee.default_value)
             if ["inf", "-inf", "nan"].contains(value) {
-                let name = DescriptorReader.string(message.pointee.name) + "." + DescriptorReader.string(field!.pointee.name)
-                return "\(file): \(name) has [default = \(value)], which protoc-c 1.4.1 cannot compile; use a finite default"
+                let name =
+                    DescriptorReader.string(message.pointee.name) + "." + DescriptorReader.string(field!.pointee.name)
+                return
+                    "\(file): \(name) has [default = \(value)], which protoc-c 1.4.1 cannot compile; use a finite "
+                    + "default"
             }
         }
         for nested in DescriptorReader.buffer(message.pointee.nested_type, message.pointee.n_nested_type) {

@@ -66,8 +66,10 @@ enum PluginIO {
         if let error { response.error = cString(error) }
         let entries = UnsafeMutablePointer<Google__Protobuf__Compiler__CodeGeneratorResponse__File>.allocate(
             capacity: max(files.count, 1))
-        let pointers = UnsafeMutablePointer<UnsafeMutablePointer<Google__Protobuf__Compiler__CodeGeneratorResponse__File>?>
-            .allocate(capacity: max(files.count, 1))
+        let pointers = UnsafeMutablePointer<
+            UnsafeMutablePointer<Google__Protobuf__Compiler__CodeGeneratorResponse__File>?
+        >
+        .allocate(capacity: max(files.count, 1))
         for (index, file) in files.enumerated() {
             google__protobuf__compiler__code_generator_response__file__init(entries + index)
             entries[index].name = cString(file.name)

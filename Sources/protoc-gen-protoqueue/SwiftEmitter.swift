@@ -46,10 +46,12 @@ struct SwiftGenerator {
         }
         func check(_ message: ProtoMessage) throws(GeneratorError) {
             if message.hasExtensions {
-                throw GeneratorError("\(file.name): \(message.fullName) declares extensions, which protoqueue does not support")
+                throw GeneratorError(
+                    "\(file.name): \(message.fullName) declares extensions, which protoqueue does not support")
             }
             for field in message.fields where field.type == .group {
-                throw GeneratorError("\(file.name): \(message.fullName).\(field.name) is a group; groups are not supported")
+                throw GeneratorError(
+                    "\(file.name): \(message.fullName).\(field.name) is a group; groups are not supported")
             }
             for nested in message.nestedMessages { try check(nested) }
         }
@@ -340,8 +342,9 @@ struct SwiftFileEmitter {
 
     /// The oneof enum type name of a message's real oneof.
     func oneofTypeName(_ oneof: ProtoOneof, in message: ProtoMessage) -> String {
-        let nested = Set(message.nestedMessages.map { SwiftNaming.typeName($0.name) }
-            + message.nestedEnums.map { SwiftNaming.typeName($0.name) })
+        let nested = Set(
+            message.nestedMessages.map { SwiftNaming.typeName($0.name) }
+                + message.nestedEnums.map { SwiftNaming.typeName($0.name) })
         let name = SwiftNaming.typeName(oneof.name)
         return nested.contains(name) ? name + "Oneof" : name
     }
@@ -417,7 +420,10 @@ struct SwiftFileEmitter {
             if case .proto2Optional = kind(field, in: message), let literal = defaultLiteral(field) {
                 line()
                 line("/// ``\(property)``, or its schema default `\(field.defaultValue!)` when it is not set.")
-                line("public var \(property)OrDefault: \(valueType(field)) { \(SwiftNaming.escaped(property)) ?? \(literal) }")
+                line(
+                    "public var \(property)OrDefault: \(valueType(field)) { \(SwiftNaming.escaped(property)) ?? "
+                        + "\(literal) }"
+                )
             }
             initParameters.append((property, type, defaultValue))
         }
@@ -478,7 +484,10 @@ struct SwiftFileEmitter {
         line("///   message field.")
         line("public func serializedBytes() throws(ProtoqueueCodec.ProtoqueueError) -> [Swift.UInt8] {")
         indent += 1
-        line("try ProtoqueueCodec.ProtoqueueRuntime.encode(\(cType).self, initialize: { \(CNaming.functionPrefix(message.fullName))__init($0) }) {")
+        line(
+            "try ProtoqueueCodec.ProtoqueueRuntime.encode(\(cType).self, initialize: { "
+                + "\(CNaming.functionPrefix(message.fullName))__init($0) }) {"
+        )
         line("    (c, arena) throws(ProtoqueueCodec.ProtoqueueError) in try self._protoqueueFill(c, &arena)")
         line("}")
         indent -= 1
@@ -491,7 +500,10 @@ struct SwiftFileEmitter {
         let recursive = fields.contains { isBoxed($0, in: message) }
         line()
         doc(oneof.comment, fallback: "The fields of the `\(oneof.name)` oneof.")
-        line("public \(recursive ? "indirect " : "")enum \(oneofTypeName(oneof, in: message)): Swift.Sendable, Swift.Hashable {")
+        line(
+            "public \(recursive ? "indirect " : "")enum \(oneofTypeName(oneof, in: message)): Swift.Sendable, "
+                + "Swift.Hashable {"
+        )
         indent += 1
         for field in fields {
             doc(field.comment, fallback: "The `\(field.name)` field (number \(field.number)).")
@@ -596,20 +608,27 @@ struct SwiftFileEmitter {
         case .map(let key, let value, _):
             // `Dictionary(_:uniquingKeysWith:)` runs specialized in the caller; `init(minimumCapacity:)` does not and
             // looks up the storage type's metadata on every call. A key repeated on the wire keeps its last value.
-            let valueExpression = value.type == .message
+            let valueExpression =
+                value.type == .message
                 ? "entry!.pointee.value.map { \(valueType(value))(_protoqueueC: $0) } ?? \(valueType(value))()"
                 : fromC(value, "entry!.pointee.value")
             line("if c.pointee.n_\(cName) > 0 {")
             indent += 1
             line("\(property) = [\(valueType(key)): \(valueType(value))](")
-            line("    ProtoqueueCodec.ProtoqueueRuntime.mapEntries(c.pointee.\(cMember(field.name)), c.pointee.n_\(cName)).lazy.map { entry in")
+            line(
+                "    ProtoqueueCodec.ProtoqueueRuntime.mapEntries(c.pointee.\(cMember(field.name)), "
+                    + "c.pointee.n_\(cName)).lazy.map { entry in"
+            )
             line("        (\(fromC(key, "entry!.pointee.key")), \(valueExpression))")
             line("    },")
             line("    uniquingKeysWith: { _, last in last })")
             indent -= 1
             line("}")
         case .repeated:
-            line("\(property) = ProtoqueueCodec.ProtoqueueRuntime.array(c.pointee.\(cMember(field.name)), c.pointee.n_\(cName)) { \(fromC(field, "$0")) }")
+            line(
+                "\(property) = ProtoqueueCodec.ProtoqueueRuntime.array(c.pointee.\(cMember(field.name)), "
+                    + "c.pointee.n_\(cName)) { \(fromC(field, "$0")) }"
+            )
         case .oneofMember(let position):
             guard realOneofs(message).first(where: { $0.index == position })?.fields.first?.number == field.number
             else { return }
@@ -619,7 +638,10 @@ struct SwiftFileEmitter {
             line("switch c.pointee.\(CNaming.oneofCaseMember(oneof.name)).rawValue {")
             for member in oneofFields {
                 let value = fromC(member, "c.pointee.\(cMember(member.name))")
-                line("case \(member.number): self.\(SwiftNaming.escaped(SwiftNaming.member(oneof.name))) = \(type).\(SwiftNaming.escaped(SwiftNaming.member(member.name)))(\(value))")
+                line(
+                    "case \(member.number): self.\(SwiftNaming.escaped(SwiftNaming.member(oneof.name))) = "
+                        + "\(type).\(SwiftNaming.escaped(SwiftNaming.member(member.name)))(\(value))"
+                )
             }
             line("default: break")
             line("}")
@@ -634,7 +656,10 @@ struct SwiftFileEmitter {
                 line("if c.pointee.has_\(cName) != 0 { \(property) = \(fromC(field, member)) }")
             } else if field.defaultValue != nil {
                 line("if let value = \(member),")
-                line("    !ProtoqueueCodec.ProtoqueueRuntime.isDefault(value, field: \(field.number), of: Self._protoqueueDescriptor)")
+                line(
+                    "    !ProtoqueueCodec.ProtoqueueRuntime.isDefault(value, field: \(field.number), of: "
+                        + "Self._protoqueueDescriptor)"
+                )
                 line("{")
                 line("    \(property) = ProtoqueueCodec.ProtoqueueRuntime.string(value)")
                 line("}")
@@ -689,14 +714,18 @@ struct SwiftFileEmitter {
             break
         case .proto3Optional(let position):
             line("if let value = \(property) {")
-            line("    c.pointee.\(CNaming.oneofCaseMember(message.oneofs[position].name)) = .init(rawValue: \(field.number))")
+            line(
+                "    c.pointee.\(CNaming.oneofCaseMember(message.oneofs[position].name)) = .init(rawValue: "
+                    + "\(field.number))"
+            )
             line("    \(member) = \(toC(field, "value", owner: message))")
             line("}")
         case .singularMessage:
             if field.label == .required {
                 line("guard let value = \(property) else {")
                 line("    throw ProtoqueueCodec.ProtoqueueError(")
-                line("        .encodingFailed, \(SwiftNaming.stringLiteral("\(message.fullName): required field \(field.name) is not set")))")
+                let text = SwiftNaming.stringLiteral("\(message.fullName): required field \(field.name) is not set")
+                line("        .encodingFailed, \(text))")
                 line("}")
                 line("\(member) = try value._protoqueueMake(&arena)")
             } else {

@@ -23,7 +23,10 @@ enum SwiftNaming {
     static let reservedTypes: Set<String> = ["Type", "Protocol", "Self", "Any", "Sendable", "Equatable", "Hashable"]
 
     /// Words written in capitals inside a camel-case name (`image_url` → `imageURL`, `user_id` → `userID`).
-    static let acronyms: Set<String> = ["id", "url", "uri", "http", "https", "json", "html", "xml", "uuid", "api", "ip", "tcp", "udp", "sql", "dns", "tls", "ttl", "utf8"]
+    static let acronyms: Set<String> = [
+        "id", "url", "uri", "http", "https", "json", "html", "xml", "uuid", "api", "ip", "tcp", "udp", "sql", "dns",
+        "tls", "ttl", "utf8",
+    ]
 
     static func words(_ name: String) -> [String] {
         var words: [String] = []
@@ -67,7 +70,8 @@ enum SwiftNaming {
             } else if acronyms.contains(lower) {
                 result += lower.uppercased()
             } else {
-                result += word.prefix(1).uppercased() + (isShouting ? String(lower.dropFirst()) : String(word.dropFirst()))
+                result +=
+                    word.prefix(1).uppercased() + (isShouting ? String(lower.dropFirst()) : String(word.dropFirst()))
             }
         }
         if result.isEmpty || result.first!.isNumber { return "_" + result }

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CNats
 import Dispatch
 import Foundation
@@ -11,6 +6,12 @@ import NATSServerHarness
 import Protoqueue
 import Synchronization
 import TaskSchemas
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The nats-server the queue scenarios use: `NATS_URL` when set, else a private JetStream server (NATSServerHarness)
 /// on a free 127.0.0.1 port with a temporary store, started on first use and stopped when the bench exits.

@@ -5,19 +5,27 @@ import Protoqueue
 import TaskSchemas
 
 /// `enqueue`: one task at a time (`Queue.enqueue`) vs raw nats.c `js_Publish`, same EmailTask payload.
-let enqueueScenario = Scenario(name: "enqueue", summary: "msgs/s, one enqueue at a time vs raw js_Publish (private nats-server unless NATS_URL)") {
+let enqueueScenario = Scenario(
+    name: "enqueue", summary: "msgs/s, one enqueue at a time vs raw js_Publish (private nats-server unless NATS_URL)"
+) {
     try EnqueueBenchmark.scenario("enqueue")
 }
 /// `enqueue-batch`: 100,000 tasks (`Queue.enqueueBatch`, window 4,096) vs raw `js_PublishAsync` with the same window.
-let enqueueBatchScenario = Scenario(name: "enqueue-batch", summary: "msgs/s, enqueueBatch of 100,000 vs raw js_PublishAsync, window 4,096") {
+let enqueueBatchScenario = Scenario(
+    name: "enqueue-batch", summary: "msgs/s, enqueueBatch of 100,000 vs raw js_PublishAsync, window 4,096"
+) {
     try EnqueueBenchmark.scenario("enqueue-batch")
 }
 /// `enqueue-batch-headers`: as `enqueue-batch`, but the raw baseline sends our exact wire bytes (all headers).
-let enqueueBatchHeadersScenario = Scenario(name: "enqueue-batch-headers", summary: "msgs/s, enqueueBatch vs raw js_PublishMsgAsync carrying the same headers") {
+let enqueueBatchHeadersScenario = Scenario(
+    name: "enqueue-batch-headers", summary: "msgs/s, enqueueBatch vs raw js_PublishMsgAsync carrying the same headers"
+) {
     try EnqueueBenchmark.scenario("enqueue-batch-headers")
 }
 /// `enqueue-sendasap`: the SendAsap decision, one-at-a-time enqueue with it on (ours) and off (baseline).
-let enqueueSendAsapScenario = Scenario(name: "enqueue-sendasap", summary: "msgs/s, enqueue one at a time with SendAsap on vs off") {
+let enqueueSendAsapScenario = Scenario(
+    name: "enqueue-sendasap", summary: "msgs/s, enqueue one at a time with SendAsap on vs off"
+) {
     try EnqueueBenchmark.scenario("enqueue-sendasap")
 }
 
@@ -40,11 +48,15 @@ enum EnqueueBenchmark {
         let rounds = environment["BENCH_ROUNDS"].flatMap { Int($0) } ?? 3
         let url = try BenchNATS.url()
         return try runAsync {
-            try await run(url: url, singleCount: single, batchCount: batch, window: window, rounds: rounds, only: [name]).first!
+            try await run(
+                url: url, singleCount: single, batchCount: batch, window: window, rounds: rounds, only: [name]
+            ).first!
         }
     }
 
-    static func run(url: String, singleCount: Int, batchCount: Int, window: Int, rounds: Int, only: Set<String> = []) async throws -> [BenchResult] {
+    static func run(
+        url: String, singleCount: Int, batchCount: Int, window: Int, rounds: Int, only: Set<String> = []
+    ) async throws -> [BenchResult] {
         func wanted(_ name: String) -> Bool { only.isEmpty || only.contains(name) }
         var logger = Logger(label: "protoqueue.bench")
         logger.logLevel = .warning
@@ -55,62 +67,103 @@ enum EnqueueBenchmark {
         var ours: [Double] = []
         var raw: [Double] = []
         if wanted("enqueue") {
-            _ = try await oursSingle(url: url, count: min(singleCount, 500), sendAsap: true, name: "bench_single_warm", logger: logger)
+            _ = try await oursSingle(
+                url: url, count: min(singleCount, 500), sendAsap: true, name: "bench_single_warm", logger: logger)
             _ = try rawSingle(url: url, count: min(singleCount, 500), body: body, stream: "bench_raw_single_warm")
         }
         for round in 0..<rounds where wanted("enqueue") {
-            if round % 2 == 1 { raw.append(try rawSingle(url: url, count: singleCount, body: body, stream: "bench_raw_single_\(round)")) }
-            ours.append(try await oursSingle(url: url, count: singleCount, sendAsap: true, name: "bench_single_\(round)", logger: logger))
-            if round % 2 == 0 { raw.append(try rawSingle(url: url, count: singleCount, body: body, stream: "bench_raw_single_\(round)")) }
+            if round % 2 == 1 {
+                raw.append(try rawSingle(url: url, count: singleCount, body: body, stream: "bench_raw_single_\(round)"))
+            }
+            ours.append(
+                try await oursSingle(
+                    url: url, count: singleCount, sendAsap: true, name: "bench_single_\(round)", logger: logger))
+            if round % 2 == 0 {
+                raw.append(try rawSingle(url: url, count: singleCount, body: body, stream: "bench_raw_single_\(round)"))
+            }
         }
-        if wanted("enqueue") { results.append(BenchResult(name: "enqueue", ours: median(ours), baseline: median(raw), unit: "msgs/s")) }
+        if wanted("enqueue") {
+            results.append(BenchResult(name: "enqueue", ours: median(ours), baseline: median(raw), unit: "msgs/s"))
+        }
 
         // enqueue-batch: pipelined.
         ours = []
         raw = []
         if wanted("enqueue-batch") || wanted("enqueue-batch-headers") {
             // Warm-up (untimed): the first batches on a fresh server run slower whichever side goes first.
-            _ = try await oursBatch(url: url, count: min(batchCount, 20_000), window: window, name: "bench_warm_ours", logger: logger)
-            _ = try rawBatch(url: url, count: min(batchCount, 20_000), window: window, body: body, stream: "bench_warm_raw")
+            _ = try await oursBatch(
+                url: url, count: min(batchCount, 20_000), window: window, name: "bench_warm_ours", logger: logger)
+            _ = try rawBatch(
+                url: url, count: min(batchCount, 20_000), window: window, body: body, stream: "bench_warm_raw")
         }
         // PROTOQUEUE_BENCH_SIDE=ours|raw runs one side only (for profiling); the other is then reported as 1.
         let side = ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_SIDE")
         for round in 0..<rounds where wanted("enqueue-batch") {
             // Alternate which side runs first in a round.
             func rawRound() throws -> Double {
-                side == "ours" ? 1 : try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_batch_\(round)")
+                side == "ours"
+                    ? 1
+                    : try rawBatch(
+                        url: url, count: batchCount, window: window, body: body, stream: "bench_raw_batch_\(round)")
             }
             if round % 2 == 1 { raw.append(try rawRound()) }
-            ours.append(side == "raw" ? 1 : try await oursBatch(url: url, count: batchCount, window: window, name: "bench_batch_\(round)", logger: logger))
+            ours.append(
+                side == "raw"
+                    ? 1
+                    : try await oursBatch(
+                        url: url, count: batchCount, window: window, name: "bench_batch_\(round)", logger: logger))
             if round % 2 == 0 { raw.append(try rawRound()) }
         }
-        if wanted("enqueue-batch") { results.append(BenchResult(name: "enqueue-batch", ours: median(ours), baseline: median(raw), unit: "msgs/s")) }
+        if wanted("enqueue-batch") {
+            results.append(
+                BenchResult(name: "enqueue-batch", ours: median(ours), baseline: median(raw), unit: "msgs/s"))
+        }
 
-        // enqueue-batch-headers: the raw baseline sends exactly our wire bytes (all headers), isolating library overhead.
+        // enqueue-batch-headers: the raw baseline sends exactly our wire bytes (all headers), isolating library
+        // overhead.
         ours = []
         raw = []
         for round in 0..<rounds where wanted("enqueue-batch-headers") {
             func rawRound() throws -> Double {
-                side == "ours" ? 1 : try rawBatch(url: url, count: batchCount, window: window, body: body, stream: "bench_raw_hbatch_\(round)", sameHeaders: true)
+                side == "ours"
+                    ? 1
+                    : try rawBatch(
+                        url: url, count: batchCount, window: window, body: body, stream: "bench_raw_hbatch_\(round)",
+                        sameHeaders: true)
             }
             if round % 2 == 1 { raw.append(try rawRound()) }
-            ours.append(side == "raw" ? 1 : try await oursBatch(url: url, count: batchCount, window: window, name: "bench_hbatch_\(round)", logger: logger))
+            ours.append(
+                side == "raw"
+                    ? 1
+                    : try await oursBatch(
+                        url: url, count: batchCount, window: window, name: "bench_hbatch_\(round)", logger: logger))
             if round % 2 == 0 { raw.append(try rawRound()) }
         }
-        if wanted("enqueue-batch-headers") { results.append(BenchResult(name: "enqueue-batch-headers", ours: median(ours), baseline: median(raw), unit: "msgs/s")) }
+        if wanted("enqueue-batch-headers") {
+            results.append(
+                BenchResult(name: "enqueue-batch-headers", ours: median(ours), baseline: median(raw), unit: "msgs/s"))
+        }
 
         // SendAsap decision: one-at-a-time enqueue with it on (ours) and off (baseline).
         var on: [Double] = []
         var off: [Double] = []
         for round in 0..<rounds where wanted("enqueue-sendasap") {
-            on.append(try await oursSingle(url: url, count: singleCount, sendAsap: true, name: "bench_asap_on_\(round)", logger: logger))
-            off.append(try await oursSingle(url: url, count: singleCount, sendAsap: false, name: "bench_asap_off_\(round)", logger: logger))
+            on.append(
+                try await oursSingle(
+                    url: url, count: singleCount, sendAsap: true, name: "bench_asap_on_\(round)", logger: logger))
+            off.append(
+                try await oursSingle(
+                    url: url, count: singleCount, sendAsap: false, name: "bench_asap_off_\(round)", logger: logger))
         }
-        if wanted("enqueue-sendasap") { results.append(BenchResult(name: "enqueue-sendasap", ours: median(on), baseline: median(off), unit: "msgs/s")) }
+        if wanted("enqueue-sendasap") {
+            results.append(
+                BenchResult(name: "enqueue-sendasap", ours: median(on), baseline: median(off), unit: "msgs/s"))
+        }
         return results
     }
 
-    static func oursSingle(url: String, count: Int, sendAsap: Bool, name: String, logger: Logger) async throws -> Double {
+    static func oursSingle(url: String, count: Int, sendAsap: Bool, name: String, logger: Logger) async throws -> Double
+    {
         let connection = try await NATSConnection.connect(.init(servers: [url], sendAsap: sendAsap), logger: logger)
         let queue = try await Queue<EmailTask>(connection: connection, name: name, logger: logger)
         let clock = ContinuousClock()
@@ -149,10 +202,14 @@ enum EnqueueBenchmark {
             let id = "raw-\(index)"
             let status = id.withCString { idPointer in
                 options.MsgId = idPointer
-                return body.withUnsafeBytes { js_Publish(&ack, js, subject, $0.baseAddress, Int32($0.count), &options, &jerr) }
+                return body.withUnsafeBytes {
+                    js_Publish(&ack, js, subject, $0.baseAddress, Int32($0.count), &options, &jerr)
+                }
             }
             if let ack { jsPubAck_Destroy(ack) }
-            guard status == NATS_OK else { throw ProtoqueueError(.natsError, "raw js_Publish failed: \(status.rawValue)") }
+            guard status == NATS_OK else {
+                throw ProtoqueueError(.natsError, "raw js_Publish failed: \(status.rawValue)")
+            }
         }
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         return Double(count) / (Double(elapsed) / 1e9)
@@ -160,7 +217,9 @@ enum EnqueueBenchmark {
 
     /// Raw nats.c: js_PublishAsync with MaxPending = window, MaxWait and a Msg-Id per message, then Complete, on a
     /// connection with nats.c's default flusher (send-asap off).
-    static func rawBatch(url: String, count: Int, window: Int, body: [UInt8], stream: String, sameHeaders: Bool = false) throws -> Double {
+    static func rawBatch(
+        url: String, count: Int, window: Int, body: [UInt8], stream: String, sameHeaders: Bool = false
+    ) throws -> Double {
         let (connection, baseJS) = try rawConnect(url: url, stream: stream, sendAsap: false)
         jsCtx_Destroy(baseJS)
         defer { natsConnection_Destroy(connection) }
@@ -185,7 +244,10 @@ enum EnqueueBenchmark {
             if sameHeaders {
                 // The same bytes on the wire as ours: the wire-format headers (docs/wire-format.md) plus the body.
                 var message: OpaquePointer?
-                _ = body.withUnsafeBytes { natsMsg_Create(&message, subject, nil, $0.baseAddress?.assumingMemoryBound(to: CChar.self), Int32($0.count)) }
+                _ = body.withUnsafeBytes {
+                    natsMsg_Create(
+                        &message, subject, nil, $0.baseAddress?.assumingMemoryBound(to: CChar.self), Int32($0.count))
+                }
                 natsMsgHeader_Set(message, "Nats-Msg-Id", UUID().uuidString.lowercased())
                 natsMsgHeader_Set(message, "Protoqueue-Type", EmailTask.protoMessageName)
                 natsMsgHeader_Set(message, "Protoqueue-Enqueued-At", String(Int64(Date().timeIntervalSince1970 * 1000)))
@@ -196,20 +258,27 @@ enum EnqueueBenchmark {
             } else {
                 status = id.withCString { idPointer in
                     options.MsgId = idPointer
-                    return body.withUnsafeBytes { js_PublishAsync(js, subject, $0.baseAddress, Int32($0.count), &options) }
+                    return body.withUnsafeBytes {
+                        js_PublishAsync(js, subject, $0.baseAddress, Int32($0.count), &options)
+                    }
                 }
             }
-            guard status == NATS_OK else { throw ProtoqueueError(.natsError, "raw js_PublishAsync failed: \(status.rawValue)") }
+            guard status == NATS_OK else {
+                throw ProtoqueueError(.natsError, "raw js_PublishAsync failed: \(status.rawValue)")
+            }
         }
         var complete = jsPubOptions()
         jsPubOptions_Init(&complete)
         complete.MaxWait = 60_000
-        guard js_PublishAsyncComplete(js, &complete) == NATS_OK else { throw ProtoqueueError(.timeout, "raw batch did not complete") }
+        guard js_PublishAsyncComplete(js, &complete) == NATS_OK else {
+            throw ProtoqueueError(.timeout, "raw batch did not complete")
+        }
         let elapsed = DispatchTime.now().uptimeNanoseconds - started
         return Double(count) / (Double(elapsed) / 1e9)
     }
 
-    private static func rawConnect(url: String, stream: String, sendAsap: Bool) throws -> (OpaquePointer, OpaquePointer) {
+    private static func rawConnect(url: String, stream: String, sendAsap: Bool) throws -> (OpaquePointer, OpaquePointer)
+    {
         var options: OpaquePointer?
         natsOptions_Create(&options)
         natsOptions_SetURL(options, url)
@@ -217,7 +286,9 @@ enum EnqueueBenchmark {
         var connectionPointer: OpaquePointer?
         let status = natsConnection_Connect(&connectionPointer, options)
         natsOptions_Destroy(options)
-        guard status == NATS_OK, let connection = connectionPointer else { throw ProtoqueueError(.connectionFailed, "raw connect to \(url) failed") }
+        guard status == NATS_OK, let connection = connectionPointer else {
+            throw ProtoqueueError(.connectionFailed, "raw connect to \(url) failed")
+        }
         var jsPointer: OpaquePointer?
         natsConnection_JetStream(&jsPointer, connection, nil)
         guard let js = jsPointer else { throw ProtoqueueError(.natsError, "raw JetStream context failed") }
@@ -239,7 +310,9 @@ enum EnqueueBenchmark {
                 }
             }
         }
-        guard created == NATS_OK else { throw ProtoqueueError(.natsError, "raw stream \(stream) failed: \(created.rawValue) \(jerr.rawValue)") }
+        guard created == NATS_OK else {
+            throw ProtoqueueError(.natsError, "raw stream \(stream) failed: \(created.rawValue) \(jerr.rawValue)")
+        }
         return (connection, js)
     }
 

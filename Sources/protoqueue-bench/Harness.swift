@@ -34,7 +34,8 @@ struct BenchResult {
     var unit: String
 
     var line: String {
-        "RESULT name=\(name) ours=\(format(ours)) baseline=\(format(baseline)) ratio=\(format(ours / baseline)) unit=\(unit)"
+        "RESULT name=\(name) ours=\(format(ours)) baseline=\(format(baseline)) ratio=\(format(ours / baseline)) "
+            + "unit=\(unit)"
     }
 
     func format(_ value: Double) -> String {

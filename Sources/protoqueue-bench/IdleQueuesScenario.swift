@@ -2,9 +2,9 @@ import Protoqueue
 import TaskSchemas
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// `idle-queues`: what idle workers cost. One connection runs a processor (default options) on 1 queue, then on

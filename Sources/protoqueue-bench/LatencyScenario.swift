@@ -1,24 +1,31 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import CNats
 import Foundation
 import Protoqueue
 import Synchronization
 import TaskSchemas
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `latency-p50` / `latency-p99`: milliseconds from just before `enqueue` to the start of the handler, at a steady
 /// 1,000 tasks/s, beside raw nats.c (`js_Publish` → `natsSubscription_Fetch`, same batch size) in the same run.
 /// The producer's monotonic time travels in the task (`not_before_unix` field); both sides run in this process.
 /// One measurement serves both scenarios.
-let latencyP50Scenario = Scenario(name: "latency-p50", summary: "ms enqueue → handler start at 1,000 tasks/s (median) vs raw nats.c publish → fetch") {
+let latencyP50Scenario = Scenario(
+    name: "latency-p50",
+    summary: "ms enqueue → handler start at 1,000 tasks/s (median) vs raw nats.c publish → fetch"
+) {
     let measured = try LatencyBench.measured()
     return BenchResult(name: "latency-p50", ours: measured.ours.p50, baseline: measured.raw.p50, unit: "ms")
 }
 
-let latencyP99Scenario = Scenario(name: "latency-p99", summary: "ms enqueue → handler start at 1,000 tasks/s (99th percentile) vs raw nats.c publish → fetch") {
+let latencyP99Scenario = Scenario(
+    name: "latency-p99",
+    summary: "ms enqueue → handler start at 1,000 tasks/s (99th percentile) vs raw nats.c publish → fetch"
+) {
     let measured = try LatencyBench.measured()
     return BenchResult(name: "latency-p99", ours: measured.ours.p99, baseline: measured.raw.p99, unit: "ms")
 }
@@ -58,10 +65,12 @@ enum LatencyBench {
     static func libraryLatency(count: Int) throws -> Percentiles {
         try runAsync {
             let connection = try await BenchNATS.connect()
-            let queue = try await Queue<EmailTask>(connection: connection, name: "bench_latency_\(getpid())", logger: BenchNATS.logger)
+            let queue = try await Queue<EmailTask>(
+                connection: connection, name: "bench_latency_\(getpid())", logger: BenchNATS.logger)
             let samples = Mutex<[Double]>([])
             let worker = Task {
-                try await queue.process(options: .init(concurrency: batch, fetchTimeout: .milliseconds(500))) { task, _ in
+                try await queue.process(options: .init(concurrency: batch, fetchTimeout: .milliseconds(500))) {
+                    task, _ in
                     let now = Bench.now()
                     let sent = UInt64(task.notBeforeUnix ?? 0)
                     samples.withLock { $0.append(Double(now &- sent) / 1e6) }
@@ -93,14 +102,18 @@ enum LatencyBench {
     static func rawLatency(count: Int) throws -> Percentiles {
         let queue = try runAsync { () -> Queue<EmailTask> in
             let connection = try await BenchNATS.connect()
-            let queue = try await Queue<EmailTask>(connection: connection, name: "bench_latency_raw_\(getpid())", logger: BenchNATS.logger)
+            let queue = try await Queue<EmailTask>(
+                connection: connection, name: "bench_latency_raw_\(getpid())", logger: BenchNATS.logger)
             await connection.close()
             return queue
         }
         let consumerSide = try RawJetStream(url: try BenchNATS.url())
         let producerSide = try RawJetStream(url: try BenchNATS.url())
         struct Handle: @unchecked Sendable { let pointer: OpaquePointer }
-        let handle = Handle(pointer: try consumerSide.pullSubscribe(stream: queue.layout.streamName, consumer: queue.layout.consumerName, filter: queue.layout.consumerFilter))
+        let handle = Handle(
+            pointer: try consumerSide.pullSubscribe(
+                stream: queue.layout.streamName, consumer: queue.layout.consumerName,
+                filter: queue.layout.consumerFilter))
         defer { natsSubscription_Destroy(handle.pointer) }
         let samples = Mutex<[Double]>([])
         let consumerDone = DispatchSemaphore(value: 0)

@@ -1,12 +1,13 @@
+import CNats
+import Protoqueue
+import Synchronization
+import TaskSchemas
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CNats
-import Protoqueue
-import Synchronization
-import TaskSchemas
 
 /// `process`: tasks per second through `Queue.process` with a no-op handler, over 100,000 queued tasks, beside a
 /// raw nats.c loop (`natsSubscription_Fetch` of the same batch size + `natsMsg_Ack` per message) over the same
@@ -23,7 +24,8 @@ let processScenario = Scenario(
     let side = ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_SIDE")
     for round in 0..<2 {
         baseline.append(side == "ours" ? 1 : try ProcessBench.raw(count: count, batch: batch, label: "r\(round)"))
-        ours.append(side == "raw" ? 1 : try ProcessBench.library(count: count, concurrency: batch, label: "r\(round)").rate)
+        ours.append(
+            side == "raw" ? 1 : try ProcessBench.library(count: count, concurrency: batch, label: "r\(round)").rate)
     }
     return BenchResult(name: "process", ours: ours.max()!, baseline: baseline.max()!, unit: "msgs/s")
 }
@@ -33,7 +35,8 @@ enum ProcessBench {
     static func filledQueue(_ connection: NATSConnection, name: String, count: Int) async throws -> Queue<EmailTask> {
         var configuration = QueueConfiguration()
         configuration.consumer.maxAckPending = 20_000
-        let queue = try await Queue<EmailTask>(connection: connection, name: name, configuration: configuration, logger: BenchNATS.logger)
+        let queue = try await Queue<EmailTask>(
+            connection: connection, name: name, configuration: configuration, logger: BenchNATS.logger)
         try await BenchNATS.fill(queue, count: count)
         return queue
     }
@@ -50,16 +53,23 @@ enum ProcessBench {
     }
 
     /// Runs the library's processor over `count` queued tasks; returns tasks/s and the peak RSS while it ran.
-    static func library(count: Int, concurrency: Int, label: String, measureMemory: Bool = false) throws -> (rate: Double, peakMiB: Double) {
-        try library(prepared: prepare(count: count, name: "bench_ours_\(label)"), count: count, concurrency: concurrency, measureMemory: measureMemory)
+    static func library(
+        count: Int, concurrency: Int, label: String, measureMemory: Bool = false
+    ) throws -> (rate: Double, peakMiB: Double) {
+        try library(
+            prepared: prepare(count: count, name: "bench_ours_\(label)"), count: count, concurrency: concurrency,
+            measureMemory: measureMemory)
     }
 
-    static func library(prepared: Queue<EmailTask>, count: Int, concurrency: Int, measureMemory: Bool) throws -> (rate: Double, peakMiB: Double) {
+    static func library(
+        prepared: Queue<EmailTask>, count: Int, concurrency: Int, measureMemory: Bool
+    ) throws -> (rate: Double, peakMiB: Double) {
         try runAsync {
             let connection = try await BenchNATS.connect()
             var configuration = QueueConfiguration()
             configuration.consumer.maxAckPending = 20_000
-            let queue = try await Queue<EmailTask>(connection: connection, name: prepared.name, configuration: configuration, logger: BenchNATS.logger)
+            let queue = try await Queue<EmailTask>(
+                connection: connection, name: prepared.name, configuration: configuration, logger: BenchNATS.logger)
             let raw = try RawJetStream(url: try BenchNATS.url())
             if measureMemory { ResidentMemory.resetPeak() }
             let handled = Atomic<Int>(0)
@@ -67,7 +77,8 @@ enum ProcessBench {
             let start = Bench.now()
             let worker = Task {
                 defer { stopped.store(true, ordering: .relaxed) }
-                try await queue.process(options: .init(concurrency: concurrency, fetchTimeout: .milliseconds(200))) { _, _ in
+                try await queue.process(options: .init(concurrency: concurrency, fetchTimeout: .milliseconds(200))) {
+                    _, _ in
                     handled.add(1, ordering: .relaxed)
                     return .success
                 }
@@ -92,12 +103,18 @@ enum ProcessBench {
 
     /// The raw nats.c loop over a queue provisioned and filled the same way.
     static func raw(count: Int, batch: Int, label: String) throws -> Double {
-        try raw(prepared: prepare(count: count, name: "bench_raw_\(label)"), count: count, batch: batch, measureMemory: false).rate
+        try raw(
+            prepared: prepare(count: count, name: "bench_raw_\(label)"), count: count, batch: batch,
+            measureMemory: false
+        ).rate
     }
 
-    static func raw(prepared queue: Queue<EmailTask>, count: Int, batch: Int, measureMemory: Bool) throws -> (rate: Double, peakMiB: Double) {
+    static func raw(
+        prepared queue: Queue<EmailTask>, count: Int, batch: Int, measureMemory: Bool
+    ) throws -> (rate: Double, peakMiB: Double) {
         let raw = try RawJetStream(url: try BenchNATS.url())
-        let subscription = try raw.pullSubscribe(stream: queue.layout.streamName, consumer: queue.layout.consumerName, filter: queue.layout.consumerFilter)
+        let subscription = try raw.pullSubscribe(
+            stream: queue.layout.streamName, consumer: queue.layout.consumerName, filter: queue.layout.consumerFilter)
         defer { natsSubscription_Destroy(subscription) }
         if measureMemory { ResidentMemory.resetPeak() }
         var done = 0

@@ -1,10 +1,11 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import Logging
 import Protoqueue
 import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The queue configuration runner and workers share (provisioning refuses a mismatch).
 func chaosQueueConfiguration(replicas: Int, maxDeliveries: Int, ackWait: Duration) -> QueueConfiguration {
@@ -30,7 +31,8 @@ func chaosConnectionConfiguration(_ servers: [String], name: String) -> NATSConn
 
 func chaosLogger(_ label: String) -> Logger {
     var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0) })
-    logger.logLevel = ProcessInfo.processInfo.environment["PROTOQUEUE_CHAOS_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
+    logger.logLevel =
+        ProcessInfo.processInfo.environment["PROTOQUEUE_CHAOS_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
     return logger
 }
 
@@ -41,7 +43,9 @@ final class LedgerFile: Sendable {
 
     init(path: String) throws {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        guard descriptor >= 0 else { throw ChaosError("cannot open ledger \(path): \(String(cString: strerror(errno)))") }
+        guard descriptor >= 0 else {
+            throw ChaosError("cannot open ledger \(path): \(String(cString: strerror(errno)))")
+        }
         fd = Mutex(descriptor)
     }
 

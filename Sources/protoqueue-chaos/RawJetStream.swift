@@ -10,7 +10,9 @@ final class RawJetStream: @unchecked Sendable {
     init(servers: [String]) throws {
         var nc: OpaquePointer?
         let status = natsConnection_ConnectTo(&nc, servers.joined(separator: ","))
-        guard status == NATS_OK, let nc else { throw ChaosError("raw connect to \(servers): status \(status.rawValue)") }
+        guard status == NATS_OK, let nc else {
+            throw ChaosError("raw connect to \(servers): status \(status.rawValue)")
+        }
         var context: OpaquePointer?
         var options = jsOptions()
         jsOptions_Init(&options)
@@ -51,7 +53,9 @@ final class RawJetStream: @unchecked Sendable {
     func publishPoison(subject: String, id: String, typeName: String) -> Bool {
         let body: [CChar] = [-1, -1, -1, 0x0F]  // a 10-byte varint that never ends: not protobuf
         var message: OpaquePointer?
-        guard body.withUnsafeBufferPointer({ natsMsg_Create(&message, subject, nil, $0.baseAddress, Int32($0.count)) }) == NATS_OK,
+        guard
+            body.withUnsafeBufferPointer({ natsMsg_Create(&message, subject, nil, $0.baseAddress, Int32($0.count)) })
+                == NATS_OK,
             let message
         else { return false }
         defer { natsMsg_Destroy(message) }

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import NATSServerHarness
 import Protoqueue
 import Synchronization
 import TaskSchemas
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One scenario run: owns its nats-server(s) and worker processes (by pid), keeps the ledger, reports one line.
 final class ChaosRun: @unchecked Sendable {
@@ -41,7 +42,9 @@ final class ChaosRun: @unchecked Sendable {
         directory = try NATSServerProcess.temporaryDirectory(prefix: "protoqueue-chaos-\(scenario)")
     }
 
-    var configuration: QueueConfiguration { chaosQueueConfiguration(replicas: replicas, maxDeliveries: maxDeliveries, ackWait: ackWait) }
+    var configuration: QueueConfiguration {
+        chaosQueueConfiguration(replicas: replicas, maxDeliveries: maxDeliveries, ackWait: ackWait)
+    }
 
     func fault(_ text: String) {
         lock.withLock { faults.append(text) }
@@ -49,7 +52,8 @@ final class ChaosRun: @unchecked Sendable {
     }
 
     func log(_ text: String) {
-        FileHandle.standardError.write(Data("[\(scenario) \(String(format: "%6.1f", seconds(since: started)))s] \(text)\n".utf8))
+        FileHandle.standardError.write(
+            Data("[\(scenario) \(String(format: "%6.1f", seconds(since: started)))s] \(text)\n".utf8))
     }
 
     // MARK: Servers
@@ -71,7 +75,8 @@ final class ChaosRun: @unchecked Sendable {
                 }
 
                 """
-            servers.append(try NATSServerProcess(name: "n\(index + 1)", configuration: body, directory: directory, start: false))
+            servers.append(
+                try NATSServerProcess(name: "n\(index + 1)", configuration: body, directory: directory, start: false))
         }
         // Start all three together: each waits for its peers before it reports ready.
         try withThrowingStartAll()
@@ -102,7 +107,8 @@ final class ChaosRun: @unchecked Sendable {
 
     // MARK: Workers
 
-    static let executable: String = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    static let executable: String =
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 
     @discardableResult
     func startWorker(index: Int, concurrency: Int = 8, workMs: Int = 0) throws -> OwnedProcess {
@@ -117,21 +123,26 @@ final class ChaosRun: @unchecked Sendable {
             arguments: [
                 "worker", "--servers", urls.joined(separator: ","), "--queue", queueName, "--ledger", ledger.path,
                 "--replicas", String(replicas), "--max-deliveries", String(maxDeliveries),
-                "--ack-wait-ms", String(ackWait.components.seconds * 1000), "--concurrency", String(concurrency), "--work-ms", String(workMs),
+                "--ack-wait-ms", String(ackWait.components.seconds * 1000), "--concurrency", String(concurrency),
+                "--work-ms", String(workMs),
             ],
             logFile: log
         )
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             if let text = try? String(contentsOf: log, encoding: .utf8), text.contains("ready") { break }
-            if !process.isRunning { throw ChaosError("worker \(index) exited: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")") }
+            if !process.isRunning {
+                throw ChaosError("worker \(index) exited: \((try? String(contentsOf: log, encoding: .utf8)) ?? "")")
+            }
             usleep(20_000)
         }
         lock.withLock { workers.append((process, index)) }
         return process
     }
 
-    func worker(_ index: Int) -> OwnedProcess? { lock.withLock { workers.last { $0.index == index && $0.process.isRunning }?.process } }
+    func worker(_ index: Int) -> OwnedProcess? {
+        lock.withLock { workers.last { $0.index == index && $0.process.isRunning }?.process }
+    }
 
     /// `kill -9` the newest live worker with `index`.
     func killWorker(_ index: Int) {
@@ -146,8 +157,12 @@ final class ChaosRun: @unchecked Sendable {
         var counts: [String: Int] = [:]
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         for file in files where file.hasPrefix("ledger-") {
-            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path) else { continue }
-            for line in data.split(separator: UInt8(ascii: "\n")) { counts[String(decoding: line, as: UTF8.self), default: 0] += 1 }
+            guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path) else {
+                continue
+            }
+            for line in data.split(separator: UInt8(ascii: "\n")) {
+                counts[String(decoding: line, as: UTF8.self), default: 0] += 1
+            }
         }
         return counts
     }
@@ -161,7 +176,9 @@ final class ChaosRun: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(60)
         while true {
             do {
-                return try await Queue<EmailTask>(connection: connection, name: queueName, configuration: configuration, logger: chaosLogger("protoqueue.chaos"))
+                return try await Queue<EmailTask>(
+                    connection: connection, name: queueName, configuration: configuration,
+                    logger: chaosLogger("protoqueue.chaos"))
             } catch {
                 if ContinuousClock.now > deadline { throw error }
                 try await Task.sleep(for: .milliseconds(250))
@@ -187,7 +204,9 @@ final class ChaosRun: @unchecked Sendable {
         var round = 0
         while !pending.isEmpty {
             round += 1
-            guard round <= 200 else { throw ChaosError("\(pending.count) tasks still not acknowledged after 200 rounds") }
+            guard round <= 200 else {
+                throw ChaosError("\(pending.count) tasks still not acknowledged after 200 rounds")
+            }
             let batch = pending
             let failed = Mutex<[String]>([])
             let unexpected = Mutex<ProtoqueueError?>(nil)
@@ -196,7 +215,8 @@ final class ChaosRun: @unchecked Sendable {
             for id in batch { continuation.yield(EnqueueItem(Self.task(id), options: .init(id: id))) }
             continuation.finish()
             do {
-                let summary = try await queue.enqueueBatch(from: items, options: .init(window: 1024)) { [self] index, result in
+                let summary = try await queue.enqueueBatch(from: items, options: .init(window: 1024)) {
+                    [self] index, result in
                     let id = batch[index]
                     _ = reported.withLock { $0.insert(index) }
                     switch result {
@@ -205,7 +225,10 @@ final class ChaosRun: @unchecked Sendable {
                         _ = acked.withLock { $0.insert(id) }
                     case .failure(let error):
                         if firstAttempt.withLock({ $0.remove(id) }) != nil { ambiguous.add(1, ordering: .relaxed) }
-                        let retryable: Set<ProtoqueueError.Code> = [.timeout, .connectionFailed, .connectionClosed, .backpressure, .noStreamForSubject, .jetStreamNotEnabled, .natsError, .publishRejected]
+                        let retryable: Set<ProtoqueueError.Code> = [
+                            .timeout, .connectionFailed, .connectionClosed, .backpressure, .noStreamForSubject,
+                            .jetStreamNotEnabled, .natsError, .publishRejected,
+                        ]
                         if !retryable.contains(error.code) { unexpected.withLock { $0 = $0 ?? error } }
                         failed.withLock { $0.append(id) }
                     }
@@ -233,12 +256,16 @@ final class ChaosRun: @unchecked Sendable {
         while ContinuousClock.now - start < timeout {
             let done = Set(processed().keys)
             if good.isSubset(of: done), let stats = try? await queue.stats() {
-                if stats.messages == 0 && stats.ackPending == 0 && (deadLetters == nil || stats.deadLetters == deadLetters) {
+                if stats.messages == 0 && stats.ackPending == 0
+                    && (deadLetters == nil || stats.deadLetters == deadLetters)
+                {
                     return (seconds(since: start), stats)
                 }
                 // Nothing left to deliver or acknowledge, yet messages remain (see leftovers(queue:stats:)):
                 // done once that has held, unchanged, for 5 s.
-                let settled = stats.pending == 0 && stats.ackPending == 0 && (deadLetters == nil || stats.deadLetters == deadLetters)
+                let settled =
+                    stats.pending == 0 && stats.ackPending == 0
+                    && (deadLetters == nil || stats.deadLetters == deadLetters)
                 if settled, let previous = lastStats, previous.messages == stats.messages {
                     if let since = settledSince, ContinuousClock.now - since > .seconds(5) {
                         // The drain ended when the state settled, not when the 5 s of watching it ended.
@@ -260,12 +287,21 @@ final class ChaosRun: @unchecked Sendable {
     /// nats-server 2.9.10 can keep messages in a work-queue stream that its consumer had acknowledged before a
     /// kill -9 of a single server or of an R3 consumer leader (they are never delivered again and stay counted):
     /// nothing is lost, but the stream is not empty. Returns the checks and the `leftover_processed_msgs=` field.
-    func streamEmptyOrProcessedLeftovers(queue: Queue<EmailTask>, stats: QueueStats?) async -> (checks: [(String, Bool)], field: String) {
+    func streamEmptyOrProcessedLeftovers(
+        queue: Queue<EmailTask>, stats: QueueStats?
+    ) async -> (checks: [(String, Bool)], field: String) {
         var leftover = (count: 0, unprocessed: 0)
-        if let stats, stats.messages > 0, stats.pending == 0, stats.ackPending == 0 { leftover = await leftovers(queue: queue, stats: stats) }
-        let onlyProcessed = stats?.messages == 0 || (stats?.pending == 0 && stats?.ackPending == 0 && UInt64(leftover.count) == stats?.messages)
+        if let stats, stats.messages > 0, stats.pending == 0, stats.ackPending == 0 {
+            leftover = await leftovers(queue: queue, stats: stats)
+        }
+        let onlyProcessed =
+            stats?.messages == 0
+            || (stats?.pending == 0 && stats?.ackPending == 0 && UInt64(leftover.count) == stats?.messages)
         return (
-            [("every leftover stream message already processed", leftover.unprocessed == 0), ("stream empty or only processed leftovers", onlyProcessed)],
+            [
+                ("every leftover stream message already processed", leftover.unprocessed == 0),
+                ("stream empty or only processed leftovers", onlyProcessed),
+            ],
             "leftover_processed_msgs=\(leftover.count)"
         )
     }
@@ -293,7 +329,10 @@ final class ChaosRun: @unchecked Sendable {
         var passed: Bool
     }
 
-    func report(drainSeconds: Double, duplicateLimit: Int?, extraChecks: [(String, Bool)] = [], extra: String = "", finalStats: QueueStats? = nil) -> Report {
+    func report(
+        drainSeconds: Double, duplicateLimit: Int?, extraChecks: [(String, Bool)] = [], extra: String = "",
+        finalStats: QueueStats? = nil
+    ) -> Report {
         let counts = processed()
         let ackedSet = acked.withLock { $0 }
         let goodAcked = ackedSet.filter { $0.hasPrefix("t-") }
@@ -303,18 +342,28 @@ final class ChaosRun: @unchecked Sendable {
         let duplicates = counts.filter { $0.key.hasPrefix("t-") }.reduce(0) { $0 + max(0, $1.value - 1) }
         let maxDeliveries = counts.filter { $0.key.hasPrefix("t-") }.values.max() ?? 0
         let unacked = attemptedSet.filter { $0.hasPrefix("t-") }.count - goodAcked.count
-        var checks: [(String, Bool)] = [("lost=0", lost == 0), ("unexpected=0", unexpected == 0), ("all acknowledged", unacked == 0)]
+        var checks: [(String, Bool)] = [
+            ("lost=0", lost == 0), ("unexpected=0", unexpected == 0), ("all acknowledged", unacked == 0),
+        ]
         if let duplicateLimit { checks.append(("duplicates<=\(duplicateLimit)", duplicates <= duplicateLimit)) }
         checks += extraChecks
         let failed = checks.filter { !$0.1 }.map(\.0)
         let faultList = lock.withLock { faults }
-        let head = "CHAOS scenario=\(scenario) tasks=\(tasks) faults=\(faultList.count) acked=\(goodAcked.count) processed=\(counts.keys.filter { $0.hasPrefix("t-") }.count)"
-            + " lost=\(lost) unexpected=\(unexpected) duplicates=\(duplicates) max_deliveries=\(maxDeliveries) ambiguous=\(ambiguous.load(ordering: .relaxed)) batch_resends=\(libraryResends.load(ordering: .relaxed))"
-            + " dedup_hits=\(dedupHits.load(ordering: .relaxed)) drain_s=\(String(format: "%.1f", drainSeconds)) total_s=\(String(format: "%.1f", seconds(since: started)))"
+        let head =
+            "CHAOS scenario=\(scenario) tasks=\(tasks) faults=\(faultList.count) acked=\(goodAcked.count) "
+            + "processed=\(counts.keys.filter { $0.hasPrefix("t-") }.count)"
+            + " lost=\(lost) unexpected=\(unexpected) duplicates=\(duplicates) max_deliveries=\(maxDeliveries) "
+            + "ambiguous=\(ambiguous.load(ordering: .relaxed)) "
+            + "batch_resends=\(libraryResends.load(ordering: .relaxed))"
+            + " dedup_hits=\(dedupHits.load(ordering: .relaxed)) drain_s=\(String(format: "%.1f", drainSeconds)) "
+            + "total_s=\(String(format: "%.1f", seconds(since: started)))"
         let verdict = failed.isEmpty ? "PASS" : "FAIL(" + failed.joined(separator: ",") + ")"
         var extra = extra
         if let stats = finalStats {
-            extra += (extra.isEmpty ? "" : " ") + "stream_msgs=\(stats.messages) pending=\(stats.pending) ack_pending=\(stats.ackPending) redelivered=\(stats.redelivered) waiting_pulls=\(stats.waitingPulls)"
+            extra +=
+                (extra.isEmpty ? "" : " ")
+                + "stream_msgs=\(stats.messages) pending=\(stats.pending) ack_pending=\(stats.ackPending) "
+                + "redelivered=\(stats.redelivered) waiting_pulls=\(stats.waitingPulls)"
         }
         let tail = (extra.isEmpty ? "" : " " + extra) + " result=" + verdict
         return Report(line: head + tail, passed: failed.isEmpty)

@@ -1,14 +1,17 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import NATSServerHarness
 import Protoqueue
 import TaskSchemas
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Waits (bounded) until `condition` holds; returns whether it did.
 @discardableResult
-func waitUntil(_ timeout: Duration, every interval: Duration = .milliseconds(100), _ condition: () async -> Bool) async -> Bool {
+func waitUntil(
+    _ timeout: Duration, every interval: Duration = .milliseconds(100), _ condition: () async -> Bool
+) async -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if await condition() { return true }
@@ -40,7 +43,8 @@ enum ChaosScenarios {
         let run = try ChaosRun(scenario: "worker-kill", tasks: tasks)
         defer { run.cleanUp(keep: keep) }
         try run.startSingleServer()
-        let connection = try await NATSConnection.connect(chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
+        let connection = try await NATSConnection.connect(
+            chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
         let queue = try await run.openQueue(connection)
         try await run.enqueueAll(goodIDs(tasks), queue: queue)
         let concurrency = 8
@@ -54,7 +58,9 @@ enum ChaosScenarios {
         let (drain, stats) = await run.drain(queue: queue, timeout: drainTimeout(tasks))
         await connection.close()
         // A killed worker loses at most what it held: its in-flight handlers (concurrency) whose acks were not sent.
-        return run.report(drainSeconds: drain, duplicateLimit: 5 * concurrency, extraChecks: [("stream empty", stats?.messages == 0)], finalStats: stats)
+        return run.report(
+            drainSeconds: drain, duplicateLimit: 5 * concurrency, extraChecks: [("stream empty", stats?.messages == 0)],
+            finalStats: stats)
     }
 
     /// One server; kill -9 and restart (same store) twice during enqueueBatch and once during processing.
@@ -63,7 +69,8 @@ enum ChaosScenarios {
         defer { run.cleanUp(keep: keep) }
         try run.startSingleServer()
         let server = run.servers[0]
-        let connection = try await NATSConnection.connect(chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
+        let connection = try await NATSConnection.connect(
+            chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
         let queue = try await run.openQueue(connection)
         let killer = Task {
             for fraction in [3, 6] {
@@ -86,7 +93,9 @@ enum ChaosScenarios {
         let (drain, stats) = await run.drain(queue: queue, timeout: drainTimeout(tasks))
         let leftovers = await run.streamEmptyOrProcessedLeftovers(queue: queue, stats: stats)
         await connection.close()
-        return run.report(drainSeconds: drain, duplicateLimit: nil, extraChecks: leftovers.checks, extra: leftovers.field, finalStats: stats)
+        return run.report(
+            drainSeconds: drain, duplicateLimit: nil, extraChecks: leftovers.checks, extra: leftovers.field,
+            finalStats: stats)
     }
 
     /// Three nodes, replicas 3: kill the stream leader during enqueue, later (workers running) the consumer leader
@@ -95,14 +104,18 @@ enum ChaosScenarios {
         let run = try ChaosRun(scenario: "cluster", tasks: tasks, replicas: 3)
         defer { run.cleanUp(keep: keep) }
         try run.startCluster()
-        let connection = try await NATSConnection.connect(chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
+        let connection = try await NATSConnection.connect(
+            chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
         let queue = try await run.openQueue(connection)
         let raw = try RawJetStream(servers: run.urls)
         let streamFault = Task {
             await waitUntil(.seconds(120), every: .milliseconds(5)) { run.acked.withLock { $0.count } >= tasks / 3 }
             if let leader = raw.streamLeader(queue.layout.streamName), let node = run.server(named: leader) {
                 node.kill9()
-                run.fault("kill -9 stream leader \(leader) during enqueueBatch (\(run.acked.withLock { $0.count }) acknowledged)")
+                run.fault(
+                    "kill -9 stream leader \(leader) during enqueueBatch (\(run.acked.withLock { $0.count }) "
+                        + "acknowledged)"
+                )
                 try? await Task.sleep(for: .seconds(5))
                 try node.start(timeout: 30)
             } else {
@@ -113,7 +126,9 @@ enum ChaosScenarios {
         try await streamFault.value
         for index in 0..<2 { try run.startWorker(index: index, workMs: 0) }
         await waitUntil(.seconds(300), every: .milliseconds(5)) { run.processedUniqueGood() >= tasks / 3 }
-        if let leader = raw.consumerLeader(stream: queue.layout.streamName, consumer: queue.layout.consumerName), let node = run.server(named: leader) {
+        if let leader = raw.consumerLeader(stream: queue.layout.streamName, consumer: queue.layout.consumerName),
+            let node = run.server(named: leader)
+        {
             node.kill9()
             run.fault("kill -9 consumer leader \(leader) during processing (\(run.processedUniqueGood()) processed)")
             try? await Task.sleep(for: .seconds(5))
@@ -125,7 +140,8 @@ enum ChaosScenarios {
         let leftovers = await run.streamEmptyOrProcessedLeftovers(queue: queue, stats: stats)
         await connection.close()
         return run.report(
-            drainSeconds: drain, duplicateLimit: nil, extraChecks: leftovers.checks + [("2 leaders killed", run.faults.count == 2)],
+            drainSeconds: drain, duplicateLimit: nil,
+            extraChecks: leftovers.checks + [("2 leaders killed", run.faults.count == 2)],
             extra: leftovers.field, finalStats: stats)
     }
 
@@ -134,7 +150,8 @@ enum ChaosScenarios {
         let run = try ChaosRun(scenario: "pause", tasks: tasks)
         defer { run.cleanUp(keep: keep) }
         try run.startSingleServer()
-        let connection = try await NATSConnection.connect(chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
+        let connection = try await NATSConnection.connect(
+            chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
         let queue = try await run.openQueue(connection)
         try await run.enqueueAll(goodIDs(tasks), queue: queue)
         for index in 0..<3 { try run.startWorker(index: index, workMs: 2) }
@@ -148,7 +165,9 @@ enum ChaosScenarios {
         let (drain, stats) = await run.drain(queue: queue, timeout: drainTimeout(tasks))
         await connection.close()
         // The paused worker held at most its concurrency (8) tasks; they were redelivered and then finished by it too.
-        return run.report(drainSeconds: drain, duplicateLimit: 8, extraChecks: [("stream empty", stats?.messages == 0)], finalStats: stats)
+        return run.report(
+            drainSeconds: drain, duplicateLimit: 8, extraChecks: [("stream empty", stats?.messages == 0)],
+            finalStats: stats)
     }
 
     /// Good tasks mixed with failing ones (the handler throws; max 3 deliveries) and poison (bytes that are not a
@@ -157,7 +176,8 @@ enum ChaosScenarios {
         let run = try ChaosRun(scenario: "poison", tasks: tasks, maxDeliveries: 3)
         defer { run.cleanUp(keep: keep) }
         try run.startSingleServer()
-        let connection = try await NATSConnection.connect(chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
+        let connection = try await NATSConnection.connect(
+            chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
         let queue = try await run.openQueue(connection)
         let badEach = max(10, tasks / 20)
         let failing = (0..<badEach).map { String(format: "f-%07d", $0) }
@@ -169,7 +189,9 @@ enum ChaosScenarios {
         let raw = try RawJetStream(servers: run.urls)
         let poisonTask = Task.detached {
             var stored = 0
-            for id in poison where raw.publishPoison(subject: queue.layout.readySubject(), id: id, typeName: EmailTask.protoMessageName) { stored += 1 }
+            for id in poison
+            where raw.publishPoison(subject: queue.layout.readySubject(), id: id, typeName: EmailTask.protoMessageName)
+            { stored += 1 }
             return stored
         }
         try await run.enqueueAll(ids, queue: queue)
@@ -187,11 +209,17 @@ enum ChaosScenarios {
             ("each dead letter once", letterIDs.count == uniqueLetters.count && uniqueLetters == Set(failing + poison)),
             ("work stream empty", stats?.messages == 0),
             ("no pending", stats?.pending == 0 && stats?.ackPending == 0),
-            ("failing tried 3 times each", failingProcessed.count == failing.count && failingProcessed.values.allSatisfy { $0 == 3 }),
+            (
+                "failing tried 3 times each",
+                failingProcessed.count == failing.count && failingProcessed.values.allSatisfy { $0 == 3 }
+            ),
         ]
         return run.report(
             drainSeconds: drain, duplicateLimit: 0, extraChecks: checks,
-            extra: "failing=\(failing.count) poison=\(poisonStored) dead_letters=\(stats?.deadLetters ?? 0) dead_letter_ids_unique=\(uniqueLetters.count)", finalStats: stats)
+            extra:
+                "failing=\(failing.count) poison=\(poisonStored) dead_letters=\(stats?.deadLetters ?? 0) "
+                + "dead_letter_ids_unique=\(uniqueLetters.count)",
+            finalStats: stats)
     }
 }
 

@@ -7,7 +7,9 @@ import TaskSchemas
 /// delivered task id to the ledger before returning. Ids starting with `f-` always fail (the handler throws).
 enum Worker {
     static func run(_ options: [String: String]) async throws {
-        guard let servers = options["servers"]?.split(separator: ",").map(String.init), let name = options["queue"], let ledgerPath = options["ledger"] else {
+        guard let servers = options["servers"]?.split(separator: ",").map(String.init), let name = options["queue"],
+            let ledgerPath = options["ledger"]
+        else {
             throw ChaosError("worker needs --servers, --queue and --ledger")
         }
         let replicas = Int(options["replicas"] ?? "1") ?? 1
@@ -17,7 +19,8 @@ enum Worker {
         let workMs = Int(options["work-ms"] ?? "0") ?? 0
         let ledger = try LedgerFile(path: ledgerPath)
         let logger = chaosLogger("protoqueue.chaos.worker")
-        let connection = try await NATSConnection.connect(chaosConnectionConfiguration(servers, name: "chaos-worker-\(getpid())"), logger: logger)
+        let connection = try await NATSConnection.connect(
+            chaosConnectionConfiguration(servers, name: "chaos-worker-\(getpid())"), logger: logger)
         // The queue may be unavailable for a moment (a cluster electing leaders): retry, bounded.
         var queue: Queue<EmailTask>?
         let deadline = ContinuousClock.now + .seconds(60)
@@ -25,7 +28,8 @@ enum Worker {
             do {
                 queue = try await Queue<EmailTask>(
                     connection: connection, name: name,
-                    configuration: chaosQueueConfiguration(replicas: replicas, maxDeliveries: maxDeliveries, ackWait: ackWait), logger: logger)
+                    configuration: chaosQueueConfiguration(
+                        replicas: replicas, maxDeliveries: maxDeliveries, ackWait: ackWait), logger: logger)
             } catch {
                 if ContinuousClock.now > deadline { throw error }
                 try await Task.sleep(for: .milliseconds(250))

@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 // protoqueue-chaos: fault injection against real nats-server and worker processes on 127.0.0.1.
 //   protoqueue-chaos run <scenario|all> [--tasks N] [--keep]   one CHAOS line per scenario; exit 1 if any fails

@@ -1,3 +1,10 @@
+import Foundation
+import Logging
+import Protoqueue
+import ServiceLifecycle
+import Synchronization
+import TaskSchemas
+
 // protoqueue-demo: the whole life of typed tasks on NATS JetStream.
 // A producer enqueues a batch of EmailTasks; a worker processes them: most succeed, two fail twice and succeed
 // on their third attempt (retried with backoff), one keeps throwing and one is rejected outright; both end in the
@@ -8,12 +15,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
-import Logging
-import Protoqueue
-import ServiceLifecycle
-import Synchronization
-import TaskSchemas
 
 let started = ContinuousClock.now
 func say(_ text: String) {
@@ -24,7 +25,8 @@ func say(_ text: String) {
 }
 
 func statsLine(_ stats: QueueStats) -> String {
-    "in stream \(stats.messages), pending \(stats.pending), unacknowledged \(stats.ackPending), dead letters \(stats.deadLetters)"
+    "in stream \(stats.messages), pending \(stats.pending), unacknowledged \(stats.ackPending), dead letters "
+        + "\(stats.deadLetters)"
 }
 
 struct TemplateMissing: Error, CustomStringConvertible {
@@ -32,7 +34,8 @@ struct TemplateMissing: Error, CustomStringConvertible {
 }
 
 var logger = Logger(label: "protoqueue-demo", factory: { StreamLogHandler.standardError(label: $0) })
-logger.logLevel = ProcessInfo.processInfo.environment["PROTOQUEUE_DEMO_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
+logger.logLevel =
+    ProcessInfo.processInfo.environment["PROTOQUEUE_DEMO_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .error
 
 let url = ProcessInfo.processInfo.environment["NATS_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "nats://127.0.0.1:4222"
 let connection: NATSConnection
@@ -49,19 +52,38 @@ do {
     configuration.consumer.ackWait = .seconds(10)
     configuration.retry = .exponential(initial: .milliseconds(200), multiplier: 2, maximum: .seconds(2), jitter: 0.1)
     let queueName = "demo_emails_\(getpid())"
-    let queue = try await Queue<EmailTask>(connection: connection, name: queueName, configuration: configuration, logger: logger)
-    say("connected to \(url); queue \"\(queueName)\": stream \(queue.layout.streamName), dead letters in \(queue.layout.deadLetterStreamName)")
+    let queue = try await Queue<EmailTask>(
+        connection: connection, name: queueName, configuration: configuration, logger: logger)
+    say(
+        "connected to \(url); queue \"\(queueName)\": stream \(queue.layout.streamName), dead letters in "
+            + "\(queue.layout.deadLetterStreamName)"
+    )
     say("retry policy \(configuration.retry), \(configuration.consumer.maxDeliveries!) attempts per task")
 
     // Producer.
     var items: [EnqueueItem<EmailTask>] = []
     for index in 1...8 {
-        items.append(EnqueueItem(EmailTask(to: "user\(index)@example.com", subject: "Welcome!", templateID: "welcome-v3"), options: .init(id: "welcome-\(index)")))
+        items.append(
+            EnqueueItem(
+                EmailTask(to: "user\(index)@example.com", subject: "Welcome!", templateID: "welcome-v3"),
+                options: .init(id: "welcome-\(index)")))
     }
-    items.append(EnqueueItem(EmailTask(to: "flaky1@example.com", subject: "Invoice", templateID: "invoice"), options: .init(id: "invoice-flaky-1", metadata: ["smtp": "flaky"])))
-    items.append(EnqueueItem(EmailTask(to: "flaky2@example.com", subject: "Invoice", templateID: "invoice"), options: .init(id: "invoice-flaky-2", metadata: ["smtp": "flaky"])))
-    items.append(EnqueueItem(EmailTask(to: "down@example.com", subject: "Report", templateID: "report"), options: .init(id: "report-smtp-down", metadata: ["smtp": "down"])))
-    items.append(EnqueueItem(EmailTask(to: "ada@example.com", subject: "Promo", templateID: "promo-2027"), options: .init(id: "promo-unknown-template")))
+    items.append(
+        EnqueueItem(
+            EmailTask(to: "flaky1@example.com", subject: "Invoice", templateID: "invoice"),
+            options: .init(id: "invoice-flaky-1", metadata: ["smtp": "flaky"])))
+    items.append(
+        EnqueueItem(
+            EmailTask(to: "flaky2@example.com", subject: "Invoice", templateID: "invoice"),
+            options: .init(id: "invoice-flaky-2", metadata: ["smtp": "flaky"])))
+    items.append(
+        EnqueueItem(
+            EmailTask(to: "down@example.com", subject: "Report", templateID: "report"),
+            options: .init(id: "report-smtp-down", metadata: ["smtp": "down"])))
+    items.append(
+        EnqueueItem(
+            EmailTask(to: "ada@example.com", subject: "Promo", templateID: "promo-2027"),
+            options: .init(id: "promo-unknown-template")))
     let results = try await queue.enqueueBatch(items)
     let stored = results.filter { (try? $0.get()) != nil }.count
     say("producer: enqueued \(stored) of \(items.count) EmailTasks in one batch")
@@ -81,10 +103,16 @@ do {
             say("worker: \(tag): SMTP timeout → throws, retried with backoff")
             throw TemplateMissing(description: "SMTP timeout talking to mx.example.com")
         case "down":
-            say("worker: \(tag): SMTP refused → throws\(context.isLastAttempt ? ", last attempt: dead-lettered" : ", retried with backoff")")
+            say(
+                "worker: \(tag): SMTP refused → "
+                    + "throws\(context.isLastAttempt ? ", last attempt: dead-lettered" : ", retried with backoff")"
+            )
             throw TemplateMissing(description: "SMTP 554: relay refused")
         default:
-            let waited = context.enqueuedAt.map { String(format: " (enqueued %.0f ms ago)", Date().timeIntervalSince($0) * 1000) } ?? ""
+            let waited =
+                context.enqueuedAt.map {
+                    String(format: " (enqueued %.0f ms ago)", Date().timeIntervalSince($0) * 1000)
+                } ?? ""
             say("worker: \(tag): sent to \(task.to)\(waited) → success")
             outcomes.withLock { $0[context.id] = "sent on attempt \(context.attempt)" }
             return .success
@@ -107,7 +135,11 @@ do {
     // Dead letters.
     let letters = try await queue.deadLetters()
     for letter in letters {
-        say("dead letter #\(letter.sequence): task \(letter.taskID ?? "?") to \(letter.task?.to ?? "<undecodable>"), reason \(letter.reason), after \(letter.attempts) attempt(s): \(letter.error)\(letter.details.isEmpty ? "" : " \(letter.details)")")
+        say(
+            "dead letter #\(letter.sequence): task \(letter.taskID ?? "?") to \(letter.task?.to ?? "<undecodable>"), "
+                + "reason \(letter.reason), after \(letter.attempts) attempt(s): "
+                + "\(letter.error)\(letter.details.isEmpty ? "" : " \(letter.details)")"
+        )
     }
 
     // Fix the missing template and replay that task.
@@ -115,7 +147,10 @@ do {
     say("operator: template promo-2027 deployed; replaying its dead letter")
     if let promo = letters.first(where: { $0.reason == .failed }) {
         let receipt = try await queue.replayDeadLetter(sequence: promo.sequence)
-        say("replayed dead letter #\(promo.sequence) as task \(receipt.id) (stream sequence \(receipt.sequence), fresh attempt count)")
+        say(
+            "replayed dead letter #\(promo.sequence) as task \(receipt.id) (stream sequence \(receipt.sequence), fresh "
+                + "attempt count)"
+        )
     }
     try await waitUntil("the replayed task") { $0.messages == 0 && $0.deadLetters == 1 && $0.ackPending == 0 }
 
@@ -126,7 +161,10 @@ do {
     let stats = try await queue.stats()
     say("final stats: \(statsLine(stats))")
     let sent = outcomes.withLock { $0 }
-    say("summary: \(sent.count) emails sent (\(sent.values.filter { $0 != "sent on attempt 1" }.count) after retries), \(stats.deadLetters) task left in the dead-letter stream")
+    say(
+        "summary: \(sent.count) emails sent (\(sent.values.filter { $0 != "sent on attempt 1" }.count) after retries), "
+            + "\(stats.deadLetters) task left in the dead-letter stream"
+    )
     await connection.close()
     guard sent.count == 11, stats.deadLetters == 1, stats.messages == 0 else {
         print("protoqueue-demo: unexpected outcome")

@@ -87,7 +87,9 @@ public final class RawNATS: @unchecked Sendable {
     public func deleteStream(_ name: String) throws {
         var jerr = jsErrCode(0)
         let status = js_DeleteStream(js, name, nil, &jerr)
-        guard status == NATS_OK else { throw HarnessError("delete stream \(name): \(status.rawValue) jerr \(jerr.rawValue)") }
+        guard status == NATS_OK else {
+            throw HarnessError("delete stream \(name): \(status.rawValue) jerr \(jerr.rawValue)")
+        }
     }
 
     public func deleteConsumer(stream: String, consumer: String) throws {
@@ -100,14 +102,18 @@ public final class RawNATS: @unchecked Sendable {
     public func publish(subject: String, data: [UInt8], headers: [String: String] = [:]) throws -> UInt64 {
         var message: OpaquePointer?
         _ = data.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { natsMsg_Create(&message, subject, nil, $0.baseAddress, Int32($0.count)) }
+            buffer.withMemoryRebound(to: CChar.self) {
+                natsMsg_Create(&message, subject, nil, $0.baseAddress, Int32($0.count))
+            }
         }
         defer { natsMsg_Destroy(message) }
         for (key, value) in headers { natsMsgHeader_Set(message, key, value) }
         var ack: UnsafeMutablePointer<jsPubAck>?
         var jerr = jsErrCode(0)
         let status = js_PublishMsg(&ack, js, message, nil, &jerr)
-        guard status == NATS_OK, let ack else { throw HarnessError("publish \(subject): \(status.rawValue) jerr \(jerr.rawValue)") }
+        guard status == NATS_OK, let ack else {
+            throw HarnessError("publish \(subject): \(status.rawValue) jerr \(jerr.rawValue)")
+        }
         defer { jsPubAck_Destroy(ack) }
         return ack.pointee.Sequence
     }

@@ -69,8 +69,9 @@ struct BadInputTests {
         #expect(decodingError(Everything.self, [0x9B, 0x06])?.message.contains("group wire type 3") == true)
         #expect(decodingError(Everything.self, [0x9E, 0x06])?.message.contains("invalid wire type 6") == true)
         #expect(decodingError(Everything.self, [0x00, 0x01])?.message.contains("invalid field number 0") == true)
-        #expect(decodingError(Everything.self, [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])?
-            .message.contains("malformed varint") == true)
+        #expect(
+            decodingError(Everything.self, [0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF])?
+                .message.contains("malformed varint") == true)
     }
 
     @Test func problemInANestedMessage() {

@@ -77,7 +77,11 @@ enum PythonPeer {
     "Cross-language vectors with Google's Python protobuf",
     .enabled(
         if: PythonPeer.isAvailable || PythonPeer.isCI,
-        "needs python3 with the protobuf package (pip install -r scripts/python-requirements.txt); with CI=true it is required")
+        """
+        needs python3 with the protobuf package (pip install -r scripts/python-requirements.txt); with CI=true it is \
+        required
+        """
+    )
 )
 struct CrossLanguageTests {
     /// The vectors Python encoded, by name.

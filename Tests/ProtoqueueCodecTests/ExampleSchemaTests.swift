@@ -1,5 +1,5 @@
-import Testing
 import TaskSchemas
+import Testing
 
 @Suite("Example task schemas (Protos/protoqueue/examples)")
 struct ExampleSchemaTests {
@@ -18,7 +18,10 @@ struct ExampleSchemaTests {
     @Test func imageResizeTask() throws {
         let task = ImageResizeTask(
             sourceURL: "s3://uploads/cat.png",
-            variants: [.init(width: 128, height: 128, format: .webp, quality: 80), .init(width: 1024, height: 768, format: .jpeg)],
+            variants: [
+                .init(width: 128, height: 128, format: .webp, quality: 80),
+                .init(width: 1024, height: 768, format: .jpeg),
+            ],
             priority: .low,
             notify: .replySubject("images.done")
         )
@@ -29,7 +32,8 @@ struct ExampleSchemaTests {
 
     @Test func pipelineRecord() throws {
         let record = PipelineRecord(
-            recordID: "r-1", stage: "ingest", sequence: .max, partition: -1, payload: Array(repeating: 0xAB, count: 4096),
+            recordID: "r-1", stage: "ingest", sequence: .max, partition: -1,
+            payload: Array(repeating: 0xAB, count: 4096),
             attributes: ["schema": "orders.v2"], checksums: ["crc32c": 0xDEAD_BEEF, "xxh64": .max],
             eventTimeMillis: 1_764_000_000_000, weight: 0.5)
         #expect(try PipelineRecord(serializedBytes: record.serializedBytes()) == record)

@@ -7,9 +7,12 @@ import Testing
 struct NamingTests {
     @Test func cNamesMirrorProtocC() {
         #expect(CNaming.typeName("my_pkg.sub2.HTTPRequest_v2.Inner_msg") == "MyPkg__Sub2__HTTPRequestV2__InnerMsg")
-        #expect(CNaming.functionPrefix("my_pkg.sub2.HTTPRequest_v2.Inner_msg") == "my_pkg__sub2__httprequest_v2__inner_msg")
+        #expect(
+            CNaming.functionPrefix("my_pkg.sub2.HTTPRequest_v2.Inner_msg") == "my_pkg__sub2__httprequest_v2__inner_msg")
         #expect(CNaming.functionPrefix("my_pkg.sub2.XMLHttp2Thing") == "my_pkg__sub2__xmlhttp2_thing")
-        #expect(CNaming.functionPrefix("my_pkg.sub2.HTTPRequest_v2.color_Kind") == "my_pkg__sub2__httprequest_v2__color__kind")
+        #expect(
+            CNaming.functionPrefix("my_pkg.sub2.HTTPRequest_v2.color_Kind")
+                == "my_pkg__sub2__httprequest_v2__color__kind")
         #expect(CNaming.memberName("fooBar") == "foobar")
         #expect(CNaming.memberName("class") == "class_")
         #expect(CNaming.memberName("restrict") == "restrict")

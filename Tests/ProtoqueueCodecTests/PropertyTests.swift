@@ -18,8 +18,9 @@ struct ValueGenerator {
 
     mutating func double() -> Double {
         switch Int.random(in: 0..<6, using: &rng) {
-        case 0: return [0.0, -0.0, .infinity, -.infinity, .greatestFiniteMagnitude, .leastNonzeroMagnitude][
-            Int.random(in: 0..<6, using: &rng)]
+        case 0:
+            return [0.0, -0.0, .infinity, -.infinity, .greatestFiniteMagnitude, .leastNonzeroMagnitude][
+                Int.random(in: 0..<6, using: &rng)]
         case 1: return Double(bitPattern: rng.next() & 0x7FEF_FFFF_FFFF_FFFF) * (Bool.random(using: &rng) ? 1 : -1)
         default: return Double.random(in: -1e6...1e6, using: &rng)
         }
@@ -27,7 +28,8 @@ struct ValueGenerator {
 
     mutating func float() -> Float {
         Int.random(in: 0..<4, using: &rng) == 0
-            ? [Float.infinity, -0.0, .greatestFiniteMagnitude, .leastNonzeroMagnitude][Int.random(in: 0..<4, using: &rng)]
+            ? [Float.infinity, -0.0, .greatestFiniteMagnitude, .leastNonzeroMagnitude][
+                Int.random(in: 0..<4, using: &rng)]
             : Float.random(in: -1e6...1e6, using: &rng)
     }
 
@@ -36,7 +38,9 @@ struct ValueGenerator {
     mutating func string() -> String {
         var scalars = String.UnicodeScalarView()
         for _ in 0..<count(12) {
-            let pools: [ClosedRange<UInt32>] = [0x20...0x7E, 0x1...0x1F, 0xA0...0x2FF, 0x4E00...0x4FFF, 0x1F600...0x1F64F]
+            let pools: [ClosedRange<UInt32>] = [
+                0x20...0x7E, 0x1...0x1F, 0xA0...0x2FF, 0x4E00...0x4FFF, 0x1F600...0x1F64F,
+            ]
             let pool = pools[Int.random(in: 0..<pools.count, using: &rng)]
             scalars.append(Unicode.Scalar(UInt32.random(in: pool, using: &rng))!)
         }
@@ -49,7 +53,9 @@ struct ValueGenerator {
         (0..<count()).map { _ in make(&self) }
     }
 
-    mutating func map<K: Hashable, V>(_ key: (inout ValueGenerator) -> K, _ value: (inout ValueGenerator) -> V) -> [K: V] {
+    mutating func map<K: Hashable, V>(
+        _ key: (inout ValueGenerator) -> K, _ value: (inout ValueGenerator) -> V
+    ) -> [K: V] {
         var result: [K: V] = [:]
         for _ in 0..<count() { result[key(&self)] = value(&self) }
         return result
@@ -89,7 +95,8 @@ struct ValueGenerator {
         e.mSint32 = map({ $0.int() }, { $0.string() }); e.mSint64 = map({ $0.int() }, { $0.string() })
         e.mFixed32 = map({ $0.int() }, { $0.string() }); e.mFixed64 = map({ $0.int() }, { $0.string() })
         e.mSfixed32 = map({ $0.int() }, { $0.string() }); e.mSfixed64 = map({ $0.int() }, { $0.string() })
-        e.mBool = map({ Bool.random(using: &$0.rng) }, { $0.string() }); e.mString = map({ $0.string() }, { $0.string() })
+        e.mBool = map({ Bool.random(using: &$0.rng) }, { $0.string() });
+        e.mString = map({ $0.string() }, { $0.string() })
         e.mMessage = map({ $0.string() }, { $0.nested() }); e.mEnum = map({ $0.string() }, { $0.mood() })
         e.mBytes = map({ $0.int() }, { $0.bytes() }); e.mDouble = map({ $0.string() }, { $0.double() })
         switch Int.random(in: 0..<6, using: &rng) {
@@ -108,7 +115,8 @@ struct ValueGenerator {
     }
 
     mutating func legacy() -> Legacy {
-        var l = Legacy(id: int(), name: string(), requiredInner: Legacy.Inner(code: int(), note: optional { $0.string() }))
+        var l = Legacy(
+            id: int(), name: string(), requiredInner: Legacy.Inner(code: int(), note: optional { $0.string() }))
         l.count = optional { $0.int() }; l.countWithDefault = optional { $0.int() }
         l.label = optional { $0.string() }; l.labelWithDefault = optional { $0.string() }
         l.ratio = optional { $0.double() }; l.enabled = optional { Bool.random(using: &$0.rng) }
@@ -128,7 +136,9 @@ struct ValueGenerator {
         n.child = optional { $0.node(depth: depth - 1) }
         n.children = (0..<count(2)).map { _ in node(depth: depth - 1) }
         n.named = map({ $0.string() }, { $0.node(depth: 0) })
-        if Bool.random(using: &rng) { n.link = Bool.random(using: &rng) ? .alt(node(depth: depth - 1)) : .leaf(string()) }
+        if Bool.random(using: &rng) {
+            n.link = Bool.random(using: &rng) ? .alt(node(depth: depth - 1)) : .leaf(string())
+        }
         return n
     }
 }

@@ -191,7 +191,9 @@ struct RoundTripTests {
 @Suite("Generator edge cases")
 struct EdgeCaseTests {
     @Test func emptyMessagesInEveryPosition() throws {
-        let value = Edges(empty: Empty(), empties: [Empty(), Empty()], emptyByName: ["a": Empty()], single: .only, only: .onlyEmpty(Empty()))
+        let value = Edges(
+            empty: Empty(), empties: [Empty(), Empty()], emptyByName: ["a": Empty()], single: .only,
+            only: .onlyEmpty(Empty()))
         let bytes = try value.serializedBytes()
         #expect(bytes == [0x0A, 0x00, 0x12, 0x00, 0x12, 0x00, 0x1A, 0x05, 0x0A, 0x01, 0x61, 0x12, 0x00, 0x2A, 0x00])
         #expect(try Edges(serializedBytes: bytes) == value)

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import KitchenSink
 import ProtoqueueCodec
 import TaskSchemas
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// SplitMix64: small, fast, replayable.
 struct FuzzRandom: RandomNumberGenerator {
@@ -58,7 +59,9 @@ struct WireWriter {
             switch Int.random(in: 0..<10, using: &rng) {
             case 0...2:
                 writer.varint(number << 3 | 0)
-                writer.varint(Bool.random(using: &rng) ? interestingVarints.randomElement(using: &rng)! : UInt64.random(in: 0...300, using: &rng))
+                writer.varint(
+                    Bool.random(using: &rng)
+                        ? interestingVarints.randomElement(using: &rng)! : UInt64.random(in: 0...300, using: &rng))
             case 3:
                 writer.varint(number << 3 | 1)
                 writer.bytes += (0..<8).map { _ in UInt8.random(in: 0...255, using: &rng) }
@@ -66,7 +69,9 @@ struct WireWriter {
                 writer.varint(number << 3 | 5)
                 writer.bytes += (0..<4).map { _ in UInt8.random(in: 0...255, using: &rng) }
             case 5...6:
-                let text = Array("ada@example.com ✓ \u{0}\u{7F}".utf8.shuffled(using: &rng).prefix(Int.random(in: 0...12, using: &rng)))
+                let text = Array(
+                    "ada@example.com ✓ \u{0}\u{7F}".utf8.shuffled(using: &rng).prefix(
+                        Int.random(in: 0...12, using: &rng)))
                 writer.varint(number << 3 | 2)
                 writer.varint(UInt64(text.count))
                 writer.bytes += text
@@ -91,9 +96,13 @@ enum Mutator {
             case 0 where !bytes.isEmpty:  // flip a bit
                 bytes[position] ^= 1 << UInt8.random(in: 0...7, using: &rng)
             case 1 where !bytes.isEmpty:  // an interesting byte
-                bytes[position] = [0x00, 0x01, 0x7F, 0x80, 0xFF, 0x08, 0x0A, 0x12, 0x0B, 0x0C, 0x0F].randomElement(using: &rng)!
+                bytes[position] = [0x00, 0x01, 0x7F, 0x80, 0xFF, 0x08, 0x0A, 0x12, 0x0B, 0x0C, 0x0F].randomElement(
+                    using: &rng)!
             case 2:  // insert random bytes
-                bytes.insert(contentsOf: (0..<Int.random(in: 1...8, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }, at: position)
+                bytes.insert(
+                    contentsOf: (0..<Int.random(in: 1...8, using: &rng)).map { _ in
+                        UInt8.random(in: 0...255, using: &rng)
+                    }, at: position)
             case 3 where !bytes.isEmpty:  // delete a range
                 let end = min(bytes.count, position + Int.random(in: 1...8, using: &rng))
                 bytes.removeSubrange(position..<end)
@@ -113,7 +122,9 @@ enum Mutator {
                 writer.varint(WireWriter.interestingVarints.randomElement(using: &rng)!)
                 bytes.insert(contentsOf: writer.bytes, at: position)
             case 8:  // a ten-byte-plus varint
-                bytes.insert(contentsOf: [UInt8](repeating: 0xFF, count: Int.random(in: 9...12, using: &rng)) + [0x01], at: position)
+                bytes.insert(
+                    contentsOf: [UInt8](repeating: 0xFF, count: Int.random(in: 9...12, using: &rng)) + [0x01],
+                    at: position)
             default:  // append a well-formed random field
                 bytes += WireWriter.randomMessage(&rng, depth: 2, maxField: 50)
             }
@@ -145,8 +156,10 @@ struct DecodeOracle<M: ProtoqueueMessage> {
             let first = try message.serializedBytes()
             let again = try M(serializedBytes: first)
             let second = try again.serializedBytes()
-            if first != second { problems.append("\(M.protoMessageName) seed \(seed): re-encoding is unstable for \(bytes)") }
-        } catch where error.code == .encodingFailed {
+            if first != second {
+                problems.append("\(M.protoMessageName) seed \(seed): re-encoding is unstable for \(bytes)")
+            }
+        } catch  where error.code == .encodingFailed {
             // A decoded value protobuf-c cannot carry back (for example U+0000 in a string) is refused, typed.
         } catch {
             problems.append("\(M.protoMessageName) seed \(seed): decoded, then \(error) for \(bytes)")
@@ -163,20 +176,42 @@ struct DecodeFuzzTests {
         // Field number 0 written as an overlong varint (80 00, varint value 1): protobuf-c checks only the first
         // byte of a tag, kept it as an unknown field, and re-encoded it as the invalid tag byte 00.
         let vectors: [(String, () throws(ProtoqueueError) -> Void)] = [
-            ("EmailTask, top level", { () throws(ProtoqueueError) in _ = try EmailTask(serializedBytes: [0x0A, 0x01, 0x61, 0x80, 0x00, 0x01]) }),
-            ("EmailTask.attachments[0]", { () throws(ProtoqueueError) in _ = try EmailTask(serializedBytes: [0x4A, 0x05, 0x0A, 0x00, 0x80, 0x00, 0x01]) }),
-            ("Everything, 3-byte zero tag", { () throws(ProtoqueueError) in _ = try Everything(serializedBytes: [0x10, 0x9A, 0x03, 0x80, 0x80, 0x00, 0x7F]) }),
+            (
+                "EmailTask, top level",
+                { () throws(ProtoqueueError) in
+                    _ = try EmailTask(serializedBytes: [0x0A, 0x01, 0x61, 0x80, 0x00, 0x01])
+                }
+            ),
+            (
+                "EmailTask.attachments[0]",
+                { () throws(ProtoqueueError) in
+                    _ = try EmailTask(serializedBytes: [0x4A, 0x05, 0x0A, 0x00, 0x80, 0x00, 0x01])
+                }
+            ),
+            (
+                "Everything, 3-byte zero tag",
+                { () throws(ProtoqueueError) in
+                    _ = try Everything(serializedBytes: [0x10, 0x9A, 0x03, 0x80, 0x80, 0x00, 0x7F])
+                }
+            ),
             // A map entry's unknown fields are not kept, but the message is malformed all the same.
-            ("EmailTask.template_values entry", { () throws(ProtoqueueError) in
-                _ = try EmailTask(serializedBytes: [0x22, 0x09, 0x0A, 0x01, 0x6B, 0x12, 0x01, 0x76, 0x80, 0x00, 0x01])
-            }),
+            (
+                "EmailTask.template_values entry",
+                { () throws(ProtoqueueError) in
+                    _ = try EmailTask(serializedBytes: [
+                        0x22, 0x09, 0x0A, 0x01, 0x6B, 0x12, 0x01, 0x76, 0x80, 0x00, 0x01,
+                    ])
+                }
+            ),
         ]
         for (label, decode) in vectors {
             do {
                 try decode()
                 Issue.record("\(label): malformed input decoded")
             } catch {
-                #expect(error.code == .decodingFailed && error.message.contains("invalid field number 0"), "\(label): \(error)")
+                #expect(
+                    error.code == .decodingFailed && error.message.contains("invalid field number 0"),
+                    "\(label): \(error)")
             }
         }
         // Valid input still decodes, an unknown field with another number too.
@@ -189,7 +224,9 @@ struct DecodeFuzzTests {
     }
 
     /// Runs one type for its share of the budget; successful decodes join the corpus (bounded) as mutation seeds.
-    static func fuzz<M: ProtoqueueMessage>(_ type: M.Type, seeds: [[UInt8]], iterations: Int, seconds: Double, seed: UInt64) -> DecodeOracle<M> {
+    static func fuzz<M: ProtoqueueMessage>(
+        _ type: M.Type, seeds: [[UInt8]], iterations: Int, seconds: Double, seed: UInt64
+    ) -> DecodeOracle<M> {
         var rng = FuzzRandom(seed: seed)
         var oracle = DecodeOracle<M>()
         var corpus = seeds
@@ -203,7 +240,11 @@ struct DecodeFuzzTests {
                 input = Mutator.mutate(corpus.randomElement(using: &rng)!, corpus: corpus, &rng)
             }
             if oracle.check(input, seed: seed) && input.count < 4096 {
-                if corpus.count < 512 { corpus.append(input) } else { corpus[Int.random(in: seeds.count..<512, using: &rng)] = input }
+                if corpus.count < 512 {
+                    corpus.append(input)
+                } else {
+                    corpus[Int.random(in: seeds.count..<512, using: &rng)] = input
+                }
             }
             if oracle.problems.count > 20 { break }
         }
@@ -259,7 +300,9 @@ struct DecodeFuzzTests {
             total.refused += oracle.refused
             problems += oracle.problems
             // Each type must see both outcomes, or the fuzzer is not reaching its decoder.
-            #expect(oracle.decoded > 0 && oracle.refused > 0, "\(M.protoMessageName): decoded \(oracle.decoded), refused \(oracle.refused)")
+            #expect(
+                oracle.decoded > 0 && oracle.refused > 0,
+                "\(M.protoMessageName): decoded \(oracle.decoded), refused \(oracle.refused)")
         }
         record(Self.fuzz(EmailTask.self, seeds: email + generic, iterations: share, seconds: seconds, seed: base &+ 1))
         record(Self.fuzz(ImageResizeTask.self, seeds: generic, iterations: share, seconds: seconds, seed: base &+ 2))
@@ -273,10 +316,15 @@ struct DecodeFuzzTests {
         record(Self.fuzz(RecordV2.self, seeds: generic, iterations: share, seconds: seconds, seed: base &+ 7))
         record(Self.fuzz(Edges.self, seeds: generic, iterations: share, seconds: seconds, seed: base &+ 8))
         let runTime = Date().timeIntervalSince(started)
-        print("decode fuzz: \(total.decoded + total.refused) inputs (\(total.decoded) decoded, \(total.refused) refused, typed) in \(String(format: "%.1f", runTime)) s, seed \(base)")
+        print(
+            "decode fuzz: \(total.decoded + total.refused) inputs (\(total.decoded) decoded, \(total.refused) refused, "
+                + "typed) in \(String(format: "%.1f", runTime)) s, seed \(base)"
+        )
         #expect(problems.isEmpty, "\(problems.prefix(5).joined(separator: "\n"))")
         // The budget is a fixed count; the time cap only guards a pathological machine, and must not hide a
         // fuzzer that stopped early.
-        #expect(total.decoded + total.refused >= min(FuzzBudget.iterations, 20_000), "only \(total.decoded + total.refused) inputs ran")
+        #expect(
+            total.decoded + total.refused >= min(FuzzBudget.iterations, 20_000),
+            "only \(total.decoded + total.refused) inputs ran")
     }
 }

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import NATSServerHarness
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The nats-server launcher itself.
 @Suite(

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import NATSServerHarness
 import NATSTestSupport
@@ -9,9 +6,15 @@ import Synchronization
 import TaskSchemas
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Sizes at the server's limits, a stream whose limit changed behind the queue's back, and servers that stall or
 /// vanish in the middle of a call: every outcome a typed error, nothing acknowledged lost.
-@Suite("Hostile input and vanishing servers", .enabled(if: ReliabilityEnvironment.serverTestsEnabled, "no nats-server (CI=true makes this fail)"))
+@Suite(
+    "Hostile input and vanishing servers",
+    .enabled(if: ReliabilityEnvironment.serverTestsEnabled, "no nats-server (CI=true makes this fail)"))
 struct HostileServerTests {
     static func email(size: Int) -> EmailTask {
         var task = EmailTask()
@@ -28,8 +31,10 @@ struct HostileServerTests {
     @Test func payloadExactlyAtTheServerMaximumIsStoredAndOneByteMoreIsRefusedBeforeSending() async throws {
         let limit = 8192
         try await withNATSServer(configuration: "max_payload: \(limit)\n") { server in
-            let connection = try await NATSConnection.connect(testConfiguration(server.url), logger: reliabilityLogger())
-            let queue = try await Queue<EmailTask>(connection: connection, name: "boundary", logger: reliabilityLogger())
+            let connection = try await NATSConnection.connect(
+                testConfiguration(server.url), logger: reliabilityLogger())
+            let queue = try await Queue<EmailTask>(
+                connection: connection, name: "boundary", logger: reliabilityLogger())
             #expect(connection.maxPayload == limit)
 
             // Ids of equal length keep the header size constant across attempts.
@@ -37,17 +42,25 @@ struct HostileServerTests {
                 try await queue.enqueue(Self.email(size: limit), options: .init(id: "boundary-0"))
             }
             let probeSize = try #require(probe.flatMap(Self.reportedSize), "\(String(describing: probe))")
-            let exact = limit - (probeSize - limit)  // `to` length giving exactly `limit` bytes (same 2-byte length prefix)
+            // `to` length giving exactly `limit` bytes (same 2-byte length prefix)
+            let exact = limit - (probeSize - limit)
             let receipt = try await queue.enqueue(Self.email(size: exact), options: .init(id: "boundary-1"))
             #expect(receipt.sequence == 1, "a task of exactly max_payload bytes must be stored")
 
-            let over = await expectTypedFailure([.payloadTooLarge], within: 1, "max_payload + 1") { () throws(ProtoqueueError) in
+            let over = await expectTypedFailure([.payloadTooLarge], within: 1, "max_payload + 1") {
+                () throws(ProtoqueueError) in
                 try await queue.enqueue(Self.email(size: exact + 1), options: .init(id: "boundary-2"))
             }
             #expect(over.flatMap(Self.reportedSize) == limit + 1, "\(String(describing: over))")
             #expect(over?.message.contains("\(limit)") == true)
-            let results = try await queue.enqueueBatch([EnqueueItem(Self.email(size: exact + 1), options: .init(id: "boundary-3"))])
-            if case .failure(let error) = results.first { #expect(error.code == .payloadTooLarge) } else { Issue.record("batch stored an oversized task") }
+            let results = try await queue.enqueueBatch([
+                EnqueueItem(Self.email(size: exact + 1), options: .init(id: "boundary-3"))
+            ])
+            if case .failure(let error) = results.first {
+                #expect(error.code == .payloadTooLarge)
+            } else {
+                Issue.record("batch stored an oversized task")
+            }
             #expect(try await queue.stats().lastSequence == 1, "nothing over the limit reached the server")
             await connection.close()
         }
@@ -57,7 +70,8 @@ struct HostileServerTests {
     /// js_PublishAsyncGetPendingList then dereferenced a NULL pending map when the batch finished (SIGSEGV).
     @Test func batchWhoseEveryTaskIsInvalidReportsEachWithoutCrashing() async throws {
         try await withNATSServer { server in
-            let connection = try await NATSConnection.connect(testConfiguration(server.url), logger: reliabilityLogger())
+            let connection = try await NATSConnection.connect(
+                testConfiguration(server.url), logger: reliabilityLogger())
             let queue = try await Queue<EmailTask>(connection: connection, name: "allbad", logger: reliabilityLogger())
             let items = [
                 EnqueueItem(Self.email(size: connection.maxPayload + 1), options: .init(id: "too-big")),
@@ -86,10 +100,13 @@ struct HostileServerTests {
             // Another process deletes the stream (here: via the JetStream API) and provisions it with a 512-byte limit.
             let second = try await NATSConnection.connect(testConfiguration(server.url), logger: reliabilityLogger())
             try RawNATS(url: server.url).deleteStream("shrunk")
-            let strict = try await Queue<EmailTask>(connection: second, name: "shrunk", configuration: .init(maxMessageSize: 512), logger: reliabilityLogger())
+            let strict = try await Queue<EmailTask>(
+                connection: second, name: "shrunk", configuration: .init(maxMessageSize: 512),
+                logger: reliabilityLogger())
 
             // The first queue still believes the stream is unlimited; the server refuses (JetStream error 10054).
-            let error = await expectTypedFailure([.payloadTooLarge], within: 3, "enqueue over the new stream limit") { () throws(ProtoqueueError) in
+            let error = await expectTypedFailure([.payloadTooLarge], within: 3, "enqueue over the new stream limit") {
+                () throws(ProtoqueueError) in
                 try await stale.enqueue(Self.email(size: 2000))
             }
             #expect(error?.jetStreamErrorCode == 10054, "\(String(describing: error))")
@@ -101,11 +118,13 @@ struct HostileServerTests {
 
     @Test func aStalledServerGivesATimeoutAndTheResendIsStoredOnce() async throws {
         try await withNATSServer { server in
-            let connection = try await NATSConnection.connect(testConfiguration(server.url, requestTimeout: .seconds(1)), logger: reliabilityLogger())
+            let connection = try await NATSConnection.connect(
+                testConfiguration(server.url, requestTimeout: .seconds(1)), logger: reliabilityLogger())
             let queue = try await Queue<EmailTask>(connection: connection, name: "stalled", logger: reliabilityLogger())
             #expect(server.pause(), "nats-server did not stop")
             // A single publish is sent 3 times, waiting the request timeout each.
-            await expectTypedFailure([.timeout], within: 6, "enqueue to a stopped server") { () throws(ProtoqueueError) in
+            await expectTypedFailure([.timeout], within: 6, "enqueue to a stopped server") {
+                () throws(ProtoqueueError) in
                 try await queue.enqueue(sampleEmail(), options: .init(id: "ambiguous-1"))
             }
             server.resume()
@@ -133,13 +152,17 @@ struct HostileServerTests {
             let failures = Mutex<[ProtoqueueError.Code: Int]>([:])
             let (items, continuation) = AsyncStream<EnqueueItem<EmailTask>>.makeStream()
             let producer = Task {
-                for index in 0..<total { continuation.yield(EnqueueItem(sampleEmail(index), options: .init(id: "v-\(index)"))) }
+                for index in 0..<total {
+                    continuation.yield(EnqueueItem(sampleEmail(index), options: .init(id: "v-\(index)")))
+                }
                 continuation.finish()
             }
             let killer = Task {
                 // Polls with Task.sleep: a blocking wait here would hold one of the few cooperative threads.
                 let deadline = ContinuousClock.now + .seconds(30)
-                while acknowledged.withLock({ $0.count }) < 2_000 && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(1)) }
+                while acknowledged.withLock({ $0.count }) < 2_000 && ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(1))
+                }
                 server.kill9()
             }
             let started = ContinuousClock.now
@@ -155,11 +178,15 @@ struct HostileServerTests {
             let failed = failures.withLock { $0 }
             #expect(summary.total == total && summary.succeeded + summary.failed == total, "\(summary)")
             #expect(acked.count >= 2_000 && acked.count < total, "acked \(acked.count)")
-            #expect(Set(failed.keys).isSubset(of: [.timeout, .connectionFailed, .connectionClosed, .backpressure]), "\(failed)")
+            #expect(
+                Set(failed.keys).isSubset(of: [.timeout, .connectionFailed, .connectionClosed, .backpressure]),
+                "\(failed)")
             #expect(seconds < 60, "enqueueBatch took \(seconds) s after the server vanished")
 
             // A call on the dead server fails typed, within the request timeout and a margin.
-            await expectTypedFailure([.timeout, .connectionFailed, .connectionClosed], within: 4, "stats with the server gone") { () throws(ProtoqueueError) in
+            await expectTypedFailure(
+                [.timeout, .connectionFailed, .connectionClosed], within: 4, "stats with the server gone"
+            ) { () throws(ProtoqueueError) in
                 try await queue.stats()
             }
             await connection.close()
@@ -171,9 +198,12 @@ struct HostileServerTests {
             let reopened = try await Queue<EmailTask>(connection: again, name: "vanish", logger: reliabilityLogger())
             let stored = try await reopened.stats().messages
             #expect(stored >= UInt64(acked.count), "stored \(stored) < acknowledged \(acked.count)")
-            let resent = try await reopened.enqueueBatch(acked.sorted().map { EnqueueItem(sampleEmail(), options: .init(id: $0)) })
+            let resent = try await reopened.enqueueBatch(
+                acked.sorted().map { EnqueueItem(sampleEmail(), options: .init(id: $0)) })
             let notDuplicates = resent.filter { (try? $0.get().duplicate) != true }.count
-            #expect(notDuplicates == 0, "\(notDuplicates) acknowledged tasks were not in the stream after kill -9 and restart")
+            #expect(
+                notDuplicates == 0,
+                "\(notDuplicates) acknowledged tasks were not in the stream after kill -9 and restart")
             #expect(try await reopened.stats().messages == stored)
             await again.close()
         }

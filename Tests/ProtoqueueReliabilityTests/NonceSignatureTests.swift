@@ -5,7 +5,7 @@ import Protoqueue
 import Testing
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Regression for the intermittent `Authorization Violation` on good NKey and `.creds` credentials.

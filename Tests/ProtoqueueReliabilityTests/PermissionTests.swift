@@ -6,7 +6,9 @@ import Testing
 
 /// Users missing one permission a queue needs get `permissionDenied` naming the subject within the request timeout
 /// (plus one second), never a bare timeout.
-@Suite("Security: permissions", .enabled(if: ReliabilityEnvironment.serverTestsEnabled, "no nats-server (CI=true makes this fail)"))
+@Suite(
+    "Security: permissions",
+    .enabled(if: ReliabilityEnvironment.serverTestsEnabled, "no nats-server (CI=true makes this fail)"))
 struct PermissionTests {
     static let requestTimeout = Duration.seconds(2)
     static let limit = 3.0  // request timeout + 1 s
@@ -21,11 +23,13 @@ struct PermissionTests {
             {user: noapi, password: p, permissions: {
               publish: { allow: ["protoqueue.>", "$JS.ACK.>"] }, subscribe: { allow: ["_INBOX.>"] } }}
             {user: infoonly, password: p, permissions: {
-              publish: { allow: ["$JS.API.STREAM.INFO.>", "$JS.API.CONSUMER.INFO.>"] }, subscribe: { allow: ["_INBOX.>"] } }}
+              publish: { allow: ["$JS.API.STREAM.INFO.>", "$JS.API.CONSUMER.INFO.>"] },
+              subscribe: { allow: ["_INBOX.>"] } }}
             {user: noack, password: p, permissions: {
               publish: { allow: ["$JS.API.>", "protoqueue.>"] }, subscribe: { allow: ["_INBOX.>"] } }}
             {user: nofetch, password: p, permissions: {
-              publish: { allow: ["$JS.API.STREAM.INFO.>", "$JS.API.CONSUMER.INFO.>", "$JS.ACK.>", "protoqueue.>"] }, subscribe: { allow: ["_INBOX.>"] } }}
+              publish: { allow: ["$JS.API.STREAM.INFO.>", "$JS.API.CONSUMER.INFO.>", "$JS.ACK.>", "protoqueue.>"] },
+              subscribe: { allow: ["_INBOX.>"] } }}
             {user: denied, password: p, permissions: {
               publish: { allow: [">"], deny: ["protoqueue.perm.ready.>"] }, subscribe: { allow: [">"] } }}
           ]
@@ -35,7 +39,9 @@ struct PermissionTests {
 
     func connection(_ server: NATSServerProcess, user: String, password: String = "p") async throws -> NATSConnection {
         try await NATSConnection.connect(
-            testConfiguration(server.url, authentication: .userPassword(user: user, password: password), requestTimeout: Self.requestTimeout),
+            testConfiguration(
+                server.url, authentication: .userPassword(user: user, password: password),
+                requestTimeout: Self.requestTimeout),
             logger: reliabilityLogger()
         )
     }
@@ -47,11 +53,14 @@ struct PermissionTests {
 
             for user in ["nopublish", "denied"] {
                 let restricted = try await connection(server, user: user)
-                let queue = try await Queue<EmailTask>(connection: restricted, name: "perm", logger: reliabilityLogger())
-                let error = await expectTypedFailure([.permissionDenied], within: Self.limit, "\(user): enqueue") { () throws(ProtoqueueError) in
+                let queue = try await Queue<EmailTask>(
+                    connection: restricted, name: "perm", logger: reliabilityLogger())
+                let error = await expectTypedFailure([.permissionDenied], within: Self.limit, "\(user): enqueue") {
+                    () throws(ProtoqueueError) in
                     try await queue.enqueue(sampleEmail())
                 }
-                #expect(error?.message.contains("protoqueue.perm.ready.default") == true, "\(String(describing: error))")
+                #expect(
+                    error?.message.contains("protoqueue.perm.ready.default") == true, "\(String(describing: error))")
 
                 let start = ContinuousClock.now
                 let results = try await queue.enqueueBatch((0..<20).map { sampleEmail($0) })
@@ -61,7 +70,9 @@ struct PermissionTests {
                     switch result {
                     case .success(let receipt): Issue.record("\(user): batch item stored as \(receipt.sequence)")
                     case .failure(let error):
-                        #expect(error.code == .permissionDenied && error.message.contains("protoqueue.perm.ready.default"), "\(user): \(error)")
+                        #expect(
+                            error.code == .permissionDenied && error.message.contains("protoqueue.perm.ready.default"),
+                            "\(user): \(error)")
                     }
                 }
                 // The connection stays usable for what the user may do.
@@ -79,7 +90,8 @@ struct PermissionTests {
             _ = try await adminQueue.enqueue(sampleEmail())
 
             let restricted = try await connection(server, user: "noapi")
-            let error = await expectTypedFailure([.permissionDenied], within: Self.limit, "noapi: open queue") { () throws(ProtoqueueError) in
+            let error = await expectTypedFailure([.permissionDenied], within: Self.limit, "noapi: open queue") {
+                () throws(ProtoqueueError) in
                 try await Queue<EmailTask>(connection: restricted, name: "perm", logger: reliabilityLogger())
             }
             #expect(error?.message.contains("$JS.API.STREAM.") == true, "\(String(describing: error))")
@@ -89,10 +101,12 @@ struct PermissionTests {
             let partial = try await connection(server, user: "infoonly")
             let queue = try await Queue<EmailTask>(connection: partial, name: "perm", logger: reliabilityLogger())
             #expect(try await queue.stats().messages == 1)
-            let peekError = await expectTypedFailure([.permissionDenied], within: Self.limit, "infoonly: peek") { () throws(ProtoqueueError) in
+            let peekError = await expectTypedFailure([.permissionDenied], within: Self.limit, "infoonly: peek") {
+                () throws(ProtoqueueError) in
                 try await queue.peek(sequence: 1)
             }
-            #expect(peekError?.message.contains("$JS.API.STREAM.MSG.GET.perm") == true, "\(String(describing: peekError))")
+            #expect(
+                peekError?.message.contains("$JS.API.STREAM.MSG.GET.perm") == true, "\(String(describing: peekError))")
             await partial.close()
             await restricted.close()
             await admin.close()
@@ -114,7 +128,9 @@ struct PermissionTests {
             let start = ContinuousClock.now
             let processing = Task { () async -> ProtoqueueError? in
                 do throws(ProtoqueueError) {
-                    try await queue.process(options: ProcessOptions(concurrency: 2, fetchTimeout: .milliseconds(500))) { _, _ in .success }
+                    try await queue.process(options: ProcessOptions(concurrency: 2, fetchTimeout: .milliseconds(500))) {
+                        _, _ in .success
+                    }
                     return nil
                 } catch {
                     return error
@@ -127,7 +143,8 @@ struct PermissionTests {
             let error = await processing.value
             watchdog.cancel()
             #expect(error?.code == .permissionDenied, "\(user): \(String(describing: error))")
-            #expect(elapsed(since: start) < Self.limit + 1, "\(user): process() stopped after \(elapsed(since: start)) s")
+            #expect(
+                elapsed(since: start) < Self.limit + 1, "\(user): process() stopped after \(elapsed(since: start)) s")
             #expect(error?.message.contains(subjectPrefix) == true, "\(String(describing: error))")
             #expect(try await adminQueue.stats().messages == 3, "unacknowledged tasks stay in the stream")
             await restricted.close()

@@ -8,25 +8,34 @@ typealias Auth = NATSConnectionConfiguration.Authentication
 
 /// Every authentication method against a nats-server configured for it by the test: good credentials connect and
 /// enqueue; wrong or missing ones fail fast with a typed error.
-@Suite("Security: authentication methods", .enabled(if: ReliabilityEnvironment.serverTestsEnabled, "no nats-server (CI=true makes this fail)"))
+@Suite(
+    "Security: authentication methods",
+    .enabled(if: ReliabilityEnvironment.serverTestsEnabled, "no nats-server (CI=true makes this fail)"))
 struct AuthenticationTests {
-    /// Good credentials enqueue; each wrong one and no credentials fail with `authenticationFailed` well before the connect timeout.
+    /// Good credentials enqueue; each wrong one and no credentials fail with `authenticationFailed` well before the
+    /// connect timeout.
     func checkMatrix(server: NATSServerProcess, good: Auth, wrong: [(String, Auth)], queue: String) async throws {
         let receipt = try await connectAndEnqueue(testConfiguration(server.url, authentication: good), queue: queue)
         #expect(receipt.sequence == 1 && !receipt.duplicate)
         for (label, credentials) in wrong {
-            let error = await expectTypedFailure([.authenticationFailed], within: fastFailureLimit, "\(label) credentials") { () throws(ProtoqueueError) in
-                try await NATSConnection.connect(testConfiguration(server.url, authentication: credentials), logger: reliabilityLogger())
+            let error = await expectTypedFailure(
+                [.authenticationFailed], within: fastFailureLimit, "\(label) credentials"
+            ) { () throws(ProtoqueueError) in
+                try await NATSConnection.connect(
+                    testConfiguration(server.url, authentication: credentials), logger: reliabilityLogger())
             }
             #expect(error?.message.lowercased().contains("authorization") == true, "\(String(describing: error))")
         }
-        await expectTypedFailure([.authenticationFailed], within: fastFailureLimit, "missing credentials") { () throws(ProtoqueueError) in
+        await expectTypedFailure([.authenticationFailed], within: fastFailureLimit, "missing credentials") {
+            () throws(ProtoqueueError) in
             try await NATSConnection.connect(testConfiguration(server.url), logger: reliabilityLogger())
         }
     }
 
     @Test func userAndPassword() async throws {
-        try await withNATSServer(configuration: "authorization { users = [ {user: worker, password: \"correct-horse-battery\"} ] }\n") { server in
+        try await withNATSServer(
+            configuration: "authorization { users = [ {user: worker, password: \"correct-horse-battery\"} ] }\n"
+        ) { server in
             try await checkMatrix(
                 server: server,
                 good: .userPassword(user: "worker", password: "correct-horse-battery"),
@@ -47,7 +56,10 @@ struct AuthenticationTests {
                 good: .token("t0k3n-for-tests"),
                 wrong: [
                     ("wrong token", .token("t0k3n-for-test")),
-                    ("user/password instead of token", .userPassword(user: "t0k3n-for-tests", password: "t0k3n-for-tests")),
+                    (
+                        "user/password instead of token",
+                        .userPassword(user: "t0k3n-for-tests", password: "t0k3n-for-tests")
+                    ),
                 ],
                 queue: "auth_token"
             )
@@ -66,7 +78,10 @@ struct AuthenticationTests {
                 server: server,
                 good: .nkey(publicKey: user.public, seedFile: user.seed_file),
                 wrong: [
-                    ("an NKey the server does not know", .nkey(publicKey: stranger.public, seedFile: stranger.seed_file)),
+                    (
+                        "an NKey the server does not know",
+                        .nkey(publicKey: stranger.public, seedFile: stranger.seed_file)
+                    ),
                     // Claims the known public key but signs the nonce with another seed.
                     ("known public key, wrong seed", .nkey(publicKey: user.public, seedFile: stranger.seed_file)),
                 ],
@@ -76,10 +91,19 @@ struct AuthenticationTests {
     }
 
     @Test func nkeySeedFileThatDoesNotExistIsATypedError() async throws {
-        try await withNATSServer(configuration: "authorization { users = [ {nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4} ] }\n") { server in
-            let error = await expectTypedFailure([.authenticationFailed, .invalidConfiguration], within: fastFailureLimit, "missing seed file") { () throws(ProtoqueueError) in
+        try await withNATSServer(
+            configuration:
+                "authorization { users = [ {nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4} ] }\n"
+        ) { server in
+            let error = await expectTypedFailure(
+                [.authenticationFailed, .invalidConfiguration], within: fastFailureLimit, "missing seed file"
+            ) { () throws(ProtoqueueError) in
                 try await NATSConnection.connect(
-                    testConfiguration(server.url, authentication: .nkey(publicKey: "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4", seedFile: "/nonexistent/user.seed")),
+                    testConfiguration(
+                        server.url,
+                        authentication: .nkey(
+                            publicKey: "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4",
+                            seedFile: "/nonexistent/user.seed")),
                     logger: reliabilityLogger()
                 )
             }
@@ -97,13 +121,20 @@ struct AuthenticationTests {
                 server: server,
                 good: .credentialsFile(credentials.users["userA"]!.creds),
                 wrong: [
-                    ("user of an account the server does not know", .credentialsFile(credentials.users["stranger"]!.creds)),
+                    (
+                        "user of an account the server does not know",
+                        .credentialsFile(credentials.users["stranger"]!.creds)
+                    ),
                     ("forged user JWT", .credentialsFile(credentials.users["forged"]!.creds)),
                 ],
                 queue: "auth_jwt"
             )
-            let error = await expectTypedFailure([.authenticationFailed, .invalidConfiguration], within: fastFailureLimit, "unreadable .creds") { () throws(ProtoqueueError) in
-                try await NATSConnection.connect(testConfiguration(server.url, authentication: .credentialsFile("/nonexistent/user.creds")), logger: reliabilityLogger())
+            let error = await expectTypedFailure(
+                [.authenticationFailed, .invalidConfiguration], within: fastFailureLimit, "unreadable .creds"
+            ) { () throws(ProtoqueueError) in
+                try await NATSConnection.connect(
+                    testConfiguration(server.url, authentication: .credentialsFile("/nonexistent/user.creds")),
+                    logger: reliabilityLogger())
             }
             #expect(error?.message.contains("/nonexistent/user.creds") == true, "\(String(describing: error))")
         }
@@ -116,8 +147,12 @@ struct AuthenticationTests {
         let credentials = try GeneratedCredentials.generate(into: directory)
         try await withNATSServer(configuration: credentials.serverConfiguration, directory: directory) { server in
 
-            let a = try await NATSConnection.connect(testConfiguration(server.url, authentication: .credentialsFile(credentials.users["userA"]!.creds)), logger: reliabilityLogger())
-            let b = try await NATSConnection.connect(testConfiguration(server.url, authentication: .credentialsFile(credentials.users["userB"]!.creds)), logger: reliabilityLogger())
+            let a = try await NATSConnection.connect(
+                testConfiguration(server.url, authentication: .credentialsFile(credentials.users["userA"]!.creds)),
+                logger: reliabilityLogger())
+            let b = try await NATSConnection.connect(
+                testConfiguration(server.url, authentication: .credentialsFile(credentials.users["userB"]!.creds)),
+                logger: reliabilityLogger())
             let queueA = try await Queue<EmailTask>(connection: a, name: "isolated", logger: reliabilityLogger())
             for index in 0..<3 { _ = try await queueA.enqueue(sampleEmail(index), options: .init(id: "a-\(index)")) }
             // The same queue name in account B is a different stream, empty, and B's enqueue does not reach A.
@@ -134,9 +169,13 @@ struct AuthenticationTests {
 }
 
 /// TLS with a CA and a hostname check, and mutual TLS, with certificates made during the test.
-@Suite("Security: TLS", .enabled(if: ReliabilityEnvironment.serverTestsEnabled, "no nats-server (CI=true makes this fail)"))
+@Suite(
+    "Security: TLS", .enabled(if: ReliabilityEnvironment.serverTestsEnabled, "no nats-server (CI=true makes this fail)")
+)
 struct TLSTests {
-    static func tlsBlock(_ certificates: TestCertificates, verifyClients: Bool, otherServerCertificate: Bool = false) -> String {
+    static func tlsBlock(
+        _ certificates: TestCertificates, verifyClients: Bool, otherServerCertificate: Bool = false
+    ) -> String {
         let cert = otherServerCertificate ? certificates.otherServerCertificate : certificates.serverCertificate
         let key = otherServerCertificate ? certificates.otherServerKey : certificates.serverKey
         return """
@@ -157,24 +196,40 @@ struct TLSTests {
         try await withNATSServer(configuration: Self.tlsBlock(certificates, verifyClients: false)) { server in
             let url = "tls://127.0.0.1:\(server.port)"
 
-            let good = try await connectAndEnqueue(testConfiguration(url, tls: .init(caFile: certificates.caFile, expectedHostname: "localhost")), queue: "tls_good")
+            let good = try await connectAndEnqueue(
+                testConfiguration(url, tls: .init(caFile: certificates.caFile, expectedHostname: "localhost")),
+                queue: "tls_good")
             #expect(good.sequence == 1)
             // The URL's host name is checked when no expected host name is given.
-            let byName = try await connectAndEnqueue(testConfiguration("tls://localhost:\(server.port)", tls: .init(caFile: certificates.caFile)), queue: "tls_byname")
+            let byName = try await connectAndEnqueue(
+                testConfiguration("tls://localhost:\(server.port)", tls: .init(caFile: certificates.caFile)),
+                queue: "tls_byname")
             #expect(byName.sequence == 1)
 
-            await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "wrong expected host name") { () throws(ProtoqueueError) in
-                try await NATSConnection.connect(testConfiguration(url, tls: .init(caFile: certificates.caFile, expectedHostname: "wrong.protoqueue.test")), logger: reliabilityLogger())
+            await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "wrong expected host name") {
+                () throws(ProtoqueueError) in
+                try await NATSConnection.connect(
+                    testConfiguration(
+                        url, tls: .init(caFile: certificates.caFile, expectedHostname: "wrong.protoqueue.test")),
+                    logger: reliabilityLogger())
             }
-            await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "untrusted CA") { () throws(ProtoqueueError) in
-                try await NATSConnection.connect(testConfiguration(url, tls: .init(caFile: certificates.otherCAFile, expectedHostname: "localhost")), logger: reliabilityLogger())
+            await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "untrusted CA") {
+                () throws(ProtoqueueError) in
+                try await NATSConnection.connect(
+                    testConfiguration(url, tls: .init(caFile: certificates.otherCAFile, expectedHostname: "localhost")),
+                    logger: reliabilityLogger())
             }
-            await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "system trust store only (test CA unknown)") { () throws(ProtoqueueError) in
-                try await NATSConnection.connect(testConfiguration(url, tls: .init(expectedHostname: "localhost")), logger: reliabilityLogger())
+            await expectTypedFailure(
+                [.tlsFailed], within: fastFailureLimit, "system trust store only (test CA unknown)"
+            ) { () throws(ProtoqueueError) in
+                try await NATSConnection.connect(
+                    testConfiguration(url, tls: .init(expectedHostname: "localhost")), logger: reliabilityLogger())
             }
             // A plain client against a TLS-only server: refused, never downgraded.
-            await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "plaintext client to a TLS server") { () throws(ProtoqueueError) in
-                try await NATSConnection.connect(testConfiguration("nats://127.0.0.1:\(server.port)"), logger: reliabilityLogger())
+            await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "plaintext client to a TLS server") {
+                () throws(ProtoqueueError) in
+                try await NATSConnection.connect(
+                    testConfiguration("nats://127.0.0.1:\(server.port)"), logger: reliabilityLogger())
             }
         }
     }
@@ -183,12 +238,18 @@ struct TLSTests {
         let certificates = try TestCertificates.generate(serverNames: ["DNS:elsewhere.protoqueue.test"])
         defer { try? FileManager.default.removeItem(at: certificates.directory) }
         try await withNATSServer(configuration: Self.tlsBlock(certificates, verifyClients: false)) { server in
-            await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "certificate for elsewhere.protoqueue.test, URL localhost") { () throws(ProtoqueueError) in
-                try await NATSConnection.connect(testConfiguration("tls://localhost:\(server.port)", tls: .init(caFile: certificates.caFile)), logger: reliabilityLogger())
+            await expectTypedFailure(
+                [.tlsFailed], within: fastFailureLimit, "certificate for elsewhere.protoqueue.test, URL localhost"
+            ) { () throws(ProtoqueueError) in
+                try await NATSConnection.connect(
+                    testConfiguration("tls://localhost:\(server.port)", tls: .init(caFile: certificates.caFile)),
+                    logger: reliabilityLogger())
             }
             // Naming the certificate's host explicitly is the supported way to connect by address.
             let receipt = try await connectAndEnqueue(
-                testConfiguration("tls://127.0.0.1:\(server.port)", tls: .init(caFile: certificates.caFile, expectedHostname: "elsewhere.protoqueue.test")),
+                testConfiguration(
+                    "tls://127.0.0.1:\(server.port)",
+                    tls: .init(caFile: certificates.caFile, expectedHostname: "elsewhere.protoqueue.test")),
                 queue: "tls_explicit"
             )
             #expect(receipt.sequence == 1)
@@ -199,11 +260,17 @@ struct TLSTests {
         let certificates = try TestCertificates.generate()
         defer { try? FileManager.default.removeItem(at: certificates.directory) }
         try await withNATSServer { server in
-            await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "TLS client to a plaintext server") { () throws(ProtoqueueError) in
-                try await NATSConnection.connect(testConfiguration(server.url, tls: .init(caFile: certificates.caFile, expectedHostname: "localhost")), logger: reliabilityLogger())
+            await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "TLS client to a plaintext server") {
+                () throws(ProtoqueueError) in
+                try await NATSConnection.connect(
+                    testConfiguration(
+                        server.url, tls: .init(caFile: certificates.caFile, expectedHostname: "localhost")),
+                    logger: reliabilityLogger())
             }
-            await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "tls:// URL to a plaintext server") { () throws(ProtoqueueError) in
-                try await NATSConnection.connect(testConfiguration("tls://127.0.0.1:\(server.port)"), logger: reliabilityLogger())
+            await expectTypedFailure([.tlsFailed], within: fastFailureLimit, "tls:// URL to a plaintext server") {
+                () throws(ProtoqueueError) in
+                try await NATSConnection.connect(
+                    testConfiguration("tls://127.0.0.1:\(server.port)"), logger: reliabilityLogger())
             }
         }
     }
@@ -214,22 +281,43 @@ struct TLSTests {
         try await withNATSServer(configuration: Self.tlsBlock(certificates, verifyClients: true)) { server in
             let url = "tls://127.0.0.1:\(server.port)"
             let receipt = try await connectAndEnqueue(
-                testConfiguration(url, tls: .init(caFile: certificates.caFile, clientCertificateFile: certificates.clientCertificate, clientKeyFile: certificates.clientKey, expectedHostname: "localhost")),
+                testConfiguration(
+                    url,
+                    tls: .init(
+                        caFile: certificates.caFile, clientCertificateFile: certificates.clientCertificate,
+                        clientKeyFile: certificates.clientKey, expectedHostname: "localhost")),
                 queue: "mtls_good"
             )
             #expect(receipt.sequence == 1)
-            await expectTypedFailure([.tlsFailed, .authenticationFailed], within: fastFailureLimit, "no client certificate") { () throws(ProtoqueueError) in
-                try await NATSConnection.connect(testConfiguration(url, tls: .init(caFile: certificates.caFile, expectedHostname: "localhost")), logger: reliabilityLogger())
-            }
-            await expectTypedFailure([.tlsFailed, .authenticationFailed], within: fastFailureLimit, "client certificate from an untrusted CA") { () throws(ProtoqueueError) in
+            await expectTypedFailure(
+                [.tlsFailed, .authenticationFailed], within: fastFailureLimit, "no client certificate"
+            ) { () throws(ProtoqueueError) in
                 try await NATSConnection.connect(
-                    testConfiguration(url, tls: .init(caFile: certificates.caFile, clientCertificateFile: certificates.otherClientCertificate, clientKeyFile: certificates.otherClientKey, expectedHostname: "localhost")),
+                    testConfiguration(url, tls: .init(caFile: certificates.caFile, expectedHostname: "localhost")),
+                    logger: reliabilityLogger())
+            }
+            await expectTypedFailure(
+                [.tlsFailed, .authenticationFailed], within: fastFailureLimit, "client certificate from an untrusted CA"
+            ) { () throws(ProtoqueueError) in
+                try await NATSConnection.connect(
+                    testConfiguration(
+                        url,
+                        tls: .init(
+                            caFile: certificates.caFile, clientCertificateFile: certificates.otherClientCertificate,
+                            clientKeyFile: certificates.otherClientKey, expectedHostname: "localhost")),
                     logger: reliabilityLogger()
                 )
             }
-            await expectTypedFailure([.tlsFailed, .invalidConfiguration], within: fastFailureLimit, "client key that does not match the certificate") { () throws(ProtoqueueError) in
+            await expectTypedFailure(
+                [.tlsFailed, .invalidConfiguration], within: fastFailureLimit,
+                "client key that does not match the certificate"
+            ) { () throws(ProtoqueueError) in
                 try await NATSConnection.connect(
-                    testConfiguration(url, tls: .init(caFile: certificates.caFile, clientCertificateFile: certificates.clientCertificate, clientKeyFile: certificates.otherClientKey, expectedHostname: "localhost")),
+                    testConfiguration(
+                        url,
+                        tls: .init(
+                            caFile: certificates.caFile, clientCertificateFile: certificates.clientCertificate,
+                            clientKeyFile: certificates.otherClientKey, expectedHostname: "localhost")),
                     logger: reliabilityLogger()
                 )
             }

@@ -8,14 +8,16 @@ import Testing
 /// Environment of the reliability tests.
 enum ReliabilityEnvironment {
     /// The package root (two levels above this file's directory).
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
 
     /// Whether tests that start their own nats-server run: always under CI (a missing server then fails them).
     static var serverTestsEnabled: Bool { HarnessEnvironment.isCI || HarnessEnvironment.serverAvailable }
 
     /// Whether tests that need the Python virtual environment run: always under CI.
     static var pythonTestsEnabled: Bool {
-        HarnessEnvironment.isCI || (serverTestsEnabled && (try? HarnessEnvironment.python(packageRoot: packageRoot)) != nil)
+        HarnessEnvironment.isCI
+            || (serverTestsEnabled && (try? HarnessEnvironment.python(packageRoot: packageRoot)) != nil)
     }
 
     static var serverVersion: ServerVersion? {
@@ -26,7 +28,8 @@ enum ReliabilityEnvironment {
 
 func reliabilityLogger() -> Logger {
     var logger = Logger(label: "protoqueue.reliability-tests", factory: { StreamLogHandler.standardError(label: $0) })
-    logger.logLevel = ProcessInfo.processInfo.environment["PROTOQUEUE_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
+    logger.logLevel =
+        ProcessInfo.processInfo.environment["PROTOQUEUE_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .critical
     return logger
 }
 
@@ -77,7 +80,9 @@ func expectTypedFailure<T>(
     } catch {
         let seconds = elapsed(since: start)
         #expect(codes.contains(error.code), "\(what): \(error)", sourceLocation: sourceLocation)
-        #expect(seconds < within, "\(what): took \(seconds) s (limit \(within) s): \(error)", sourceLocation: sourceLocation)
+        #expect(
+            seconds < within, "\(what): took \(seconds) s (limit \(within) s): \(error)", sourceLocation: sourceLocation
+        )
         return error
     }
 }
@@ -92,7 +97,8 @@ func sampleEmail(_ index: Int = 0) -> EmailTask {
 }
 
 /// Connects, opens a queue, enqueues one task and checks the receipt: proof that the credentials work end to end.
-func connectAndEnqueue(_ configuration: NATSConnectionConfiguration, queue name: String) async throws -> EnqueueReceipt {
+func connectAndEnqueue(_ configuration: NATSConnectionConfiguration, queue name: String) async throws -> EnqueueReceipt
+{
     let connection = try await NATSConnection.connect(configuration, logger: reliabilityLogger())
     do {
         let queue = try await Queue<EmailTask>(connection: connection, name: name, logger: reliabilityLogger())
@@ -118,10 +124,18 @@ struct GeneratedCredentials: Decodable {
 
     static func generate(into directory: URL) throws -> GeneratedCredentials {
         let python = try HarnessEnvironment.python(packageRoot: ReliabilityEnvironment.packageRoot)
-        let script = ReliabilityEnvironment.packageRoot.appendingPathComponent("Tests/ProtoqueueReliabilityTests/python/make_credentials.py").path
+        let script = ReliabilityEnvironment.packageRoot.appendingPathComponent(
+            "Tests/ProtoqueueReliabilityTests/python/make_credentials.py"
+        ).path
         let outputFile = directory.appendingPathComponent("credentials.json")
-        let (status, output) = try HarnessEnvironment.runTool("/bin/sh", ["-c", "'\(python)' '\(script)' '\(directory.path)' > '\(outputFile.path)'"])
-        guard status == 0 else { throw HarnessError("make_credentials.py failed (is the nkeys package installed? scripts/python-requirements.txt): \(output)") }
+        let (status, output) = try HarnessEnvironment.runTool(
+            "/bin/sh", ["-c", "'\(python)' '\(script)' '\(directory.path)' > '\(outputFile.path)'"])
+        guard status == 0 else {
+            throw HarnessError(
+                "make_credentials.py failed (is the nkeys package installed? scripts/python-requirements.txt): "
+                    + "\(output)"
+            )
+        }
         return try JSONDecoder().decode(GeneratedCredentials.self, from: Data(contentsOf: outputFile))
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import NATSServerHarness
-import Synchronization
 import NATSTestSupport
+import Synchronization
 import Testing
 
 @testable import Protoqueue
@@ -47,7 +47,9 @@ struct BatchTests {
             finished.withLock { $0 = results }
         }
         let deadline = ContinuousClock.now + .seconds(90)
-        while finished.withLock({ $0 == nil }) && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+        while finished.withLock({ $0 == nil }) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         guard let results = finished.withLock({ $0 }) else {
             Issue.record("the batch did not finish within 90 s")
             return
@@ -100,7 +102,8 @@ struct BatchTests {
         let name = uniqueName("stream")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
         let count = 5_000
-        let (input, continuation) = AsyncStream<EnqueueItem<InteropTask>>.makeStream(bufferingPolicy: .bufferingOldest(64))
+        let (input, continuation) = AsyncStream<EnqueueItem<InteropTask>>.makeStream(
+            bufferingPolicy: .bufferingOldest(64))
         let positions = Mutex<[Int]>([])
         let sequences = Mutex<[UInt64]>([])
         async let summary = queue.enqueueBatch(from: input, options: .init(window: 128)) { position, result in
@@ -138,14 +141,18 @@ struct BatchTests {
             let failures = Mutex<[ProtoqueueError]>([])
             let reported = Atomic<Int>(0)
             // Stall the server while the batch runs so acknowledgements time out and items are re-sent.
-            async let summary = queue.enqueueBatch(from: input, options: .init(window: 256, ackTimeout: .milliseconds(400), maxAttempts: 20)) { _, result in
+            async let summary = queue.enqueueBatch(
+                from: input, options: .init(window: 256, ackTimeout: .milliseconds(400), maxAttempts: 20)
+            ) { _, result in
                 reported.add(1, ordering: .relaxed)
                 switch result {
                 case .success(let receipt): sequences.withLock { $0.append(receipt.sequence) }
                 case .failure(let error): failures.withLock { $0.append(error) }
                 }
             }
-            for _ in 0..<600 where reported.load(ordering: .relaxed) < 100 { try await Task.sleep(for: .milliseconds(10)) }
+            for _ in 0..<600 where reported.load(ordering: .relaxed) < 100 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             server.signal(SIGSTOP)
             try await Task.sleep(for: .milliseconds(1_200))
             server.resume()
@@ -163,7 +170,8 @@ struct BatchTests {
     @Test func asyncBatchOnAClosedConnectionFailsInsteadOfHanging() async throws {
         let url = try await SharedServer.url()
         let connection = try await connect(url)
-        let queue = try await Queue<InteropTask>(connection: connection, name: uniqueName("closed"), logger: testLogger())
+        let queue = try await Queue<InteropTask>(
+            connection: connection, name: uniqueName("closed"), logger: testLogger())
         await connection.close()
         let input = AsyncStream<EnqueueItem<InteropTask>> { continuation in
             for index in 0..<10_000 { continuation.yield(EnqueueItem(InteropTask(to: "c\(index)"))) }
@@ -180,7 +188,8 @@ struct BatchTests {
     }
 }
 
-@Suite("enqueueBatch and close", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
+@Suite(
+    "enqueueBatch and close", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct BatchCloseTests {
     @Test func closingDuringABatchReportsEveryItemAndLosesNoneThatWasAcknowledged() async throws {
         let url = try await SharedServer.url()
@@ -205,7 +214,9 @@ struct BatchCloseTests {
             }
         }
         // Close once the batch is demonstrably running.
-        for _ in 0..<600 where reported.withLock({ $0.positions }) < 1_000 { try await Task.sleep(for: .milliseconds(50)) }
+        for _ in 0..<600 where reported.withLock({ $0.positions }) < 1_000 {
+            try await Task.sleep(for: .milliseconds(50))
+        }
         await connection.close()
         let result = try await summary
         let (stored, closed, other, positions) = reported.withLock { $0 }

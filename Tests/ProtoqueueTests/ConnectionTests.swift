@@ -1,13 +1,14 @@
 import Foundation
-import NATSServerHarness
-#if canImport(Glibc)
-import Glibc
-#endif
 import Logging
+import NATSServerHarness
 import Synchronization
 import Testing
 
 @testable import Protoqueue
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("Connection, authentication and permissions")
 struct ConnectionTests {
@@ -26,7 +27,9 @@ struct ConnectionTests {
             #expect(error.message.contains(url))
             #expect(error.message.contains("connect timeout 1.0 seconds"))
             // The library's own measurement of the connect attempt (nothing listens: refused at once).
-            let reported = error.message.split(separator: "gave up after ").last.flatMap { Double($0.split(separator: " ").first ?? "") }
+            let reported = error.message.split(separator: "gave up after ").last.flatMap {
+                Double($0.split(separator: " ").first ?? "")
+            }
             #expect((reported ?? 99) <= 1.5, "\(error.message)")
         }
         // End to end only a hang detector: on a loaded shared machine the test's own task can wait for a CPU far
@@ -42,19 +45,26 @@ struct ConnectionTests {
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) } }
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
         try #require(listen(fd, 8) == 0)
         let url = "nats://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
         let started = ContinuousClock.now
         do {
-            _ = try await NATSConnection.connect(.init(servers: [url], connectTimeout: .milliseconds(800)), logger: testLogger())
+            _ = try await NATSConnection.connect(
+                .init(servers: [url], connectTimeout: .milliseconds(800)), logger: testLogger())
             Issue.record("connected to a server that never answered")
         } catch {
             #expect(error.code == .connectionFailed, "\(error)")
             #expect(error.message.contains(url))
             // The library's own measurement of the attempt: it waited for the timeout, and not much longer.
-            let reported = error.message.split(separator: "gave up after ").last.flatMap { Double($0.split(separator: " ").first ?? "") }
+            let reported = error.message.split(separator: "gave up after ").last.flatMap {
+                Double($0.split(separator: " ").first ?? "")
+            }
             #expect((reported ?? 0) >= 0.7 && (reported ?? 99) <= 2.0, "\(error.message)")
         }
         let elapsed = ContinuousClock.now - started
@@ -80,9 +90,11 @@ struct ConnectionTests {
 
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func userPasswordAuthentication() async throws {
-        try await withNATSServer(configuration: """
-            authorization { users = [ { user: "app", password: "right-password" } ] }
-            """) { server in
+        try await withNATSServer(
+            configuration: """
+                authorization { users = [ { user: "app", password: "right-password" } ] }
+                """
+        ) { server in
             do throws(ProtoqueueError) {
                 _ = try await connect(server.url, authentication: .userPassword(user: "app", password: "wrong"))
                 Issue.record("connected with a wrong password")
@@ -95,7 +107,8 @@ struct ConnectionTests {
             } catch {
                 #expect(error.code == .authenticationFailed, "\(error)")
             }
-            let connection = try await connect(server.url, authentication: .userPassword(user: "app", password: "right-password"))
+            let connection = try await connect(
+                server.url, authentication: .userPassword(user: "app", password: "right-password"))
             let queue = try await Queue<InteropTask>(connection: connection, name: "auth", logger: testLogger())
             #expect(try await queue.enqueue(InteropTask(to: "x")).sequence == 1)
             await connection.close()
@@ -138,14 +151,17 @@ struct ConnectionTests {
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func publishWithoutPermissionIsReportedAsPermissionDeniedNotTimeout() async throws {
         try await withNATSServer(configuration: Self.permissionsConfiguration) { server in
-            let admin = try await connect(server.url, authentication: .userPassword(user: "admin", password: "admin-pw"))
+            let admin = try await connect(
+                server.url, authentication: .userPassword(user: "admin", password: "admin-pw"))
             _ = try await Queue<InteropTask>(connection: admin, name: "allowed", logger: testLogger())
             _ = try await Queue<InteropTask>(connection: admin, name: "denied", logger: testLogger())
 
             // Long enough that failing fast (on the asynchronous permission error) and waiting for the publish timeout
             // stay distinguishable even on a heavily loaded machine.
             let requestTimeout = Duration.seconds(20)
-            let limited = try await connect(server.url, authentication: .userPassword(user: "limited", password: "limited-pw"), requestTimeout: requestTimeout)
+            let limited = try await connect(
+                server.url, authentication: .userPassword(user: "limited", password: "limited-pw"),
+                requestTimeout: requestTimeout)
             let allowed = try await Queue<InteropTask>(connection: limited, name: "allowed", logger: testLogger())
             let denied = try await Queue<InteropTask>(connection: limited, name: "denied", logger: testLogger())
             #expect(try await allowed.enqueue(InteropTask(to: "ok")).sequence == 1)
@@ -158,10 +174,13 @@ struct ConnectionTests {
                 #expect(error.code == .permissionDenied, "\(error)")
                 #expect(error.message.contains("protoqueue.denied.ready.default"))
             }
-            #expect(ContinuousClock.now - started < requestTimeout / 2, "permission denial must not wait for the publish timeout")
+            #expect(
+                ContinuousClock.now - started < requestTimeout / 2,
+                "permission denial must not wait for the publish timeout")
 
             let batchStarted = ContinuousClock.now
-            let results = try await denied.enqueueBatch((0..<50).map { InteropTask(to: "b\($0)") }, options: .init(window: 8))
+            let results = try await denied.enqueueBatch(
+                (0..<50).map { InteropTask(to: "b\($0)") }, options: .init(window: 8))
             #expect(results.count == 50)
             for result in results {
                 guard case .failure(let error) = result else {
@@ -183,7 +202,9 @@ struct ConnectionTests {
     @Test(.enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
     func provisioningWithoutJetStreamAPIPermissionIsPermissionDenied() async throws {
         try await withNATSServer(configuration: Self.permissionsConfiguration) { server in
-            let connection = try await connect(server.url, authentication: .userPassword(user: "noapi", password: "noapi-pw"), requestTimeout: .seconds(1))
+            let connection = try await connect(
+                server.url, authentication: .userPassword(user: "noapi", password: "noapi-pw"),
+                requestTimeout: .seconds(1))
             do throws(ProtoqueueError) {
                 _ = try await Queue<InteropTask>(connection: connection, name: "anything", logger: testLogger())
                 Issue.record("provisioned without JetStream API permission")
@@ -201,7 +222,9 @@ struct ConnectionTests {
             let store = CapturingLogHandler.Store()
             let logger = Logger(label: "capture") { _ in CapturingLogHandler(store: store) }
             let connection = try await NATSConnection.connect(
-                .init(servers: [server.url], reconnect: .init(maxAttempts: 100, wait: .milliseconds(100)), connectTimeout: .seconds(1), requestTimeout: .seconds(1)),
+                .init(
+                    servers: [server.url], reconnect: .init(maxAttempts: 100, wait: .milliseconds(100)),
+                    connectTimeout: .seconds(1), requestTimeout: .seconds(1)),
                 logger: logger
             )
             let queue = try await Queue<InteropTask>(connection: connection, name: "reconnect", logger: testLogger())

@@ -7,7 +7,9 @@ import Testing
 struct DeadLetterRecordTests {
     typealias H = WireFormat.DeadLetterHeader
 
-    private func record(_ reason: DeadLetterReason, error: String = "boom", details: [String: String] = [:])
+    private func record(
+        _ reason: DeadLetterReason, error: String = "boom", details: [String: String] = [:]
+    )
         -> DeadLetterRecord
     {
         DeadLetterRecord(

@@ -4,7 +4,9 @@ import Testing
 
 @testable import Protoqueue
 
-@Suite("Enqueue against a real nats-server", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
+@Suite(
+    "Enqueue against a real nats-server",
+    .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct EnqueueTests {
     @Test func enqueueStoresTaskWithWireHeaders() async throws {
         let url = try await SharedServer.url()
@@ -55,7 +57,8 @@ struct EnqueueTests {
     @Test func statsReportDepth() async throws {
         let url = try await SharedServer.url()
         let connection = try await connect(url)
-        let queue = try await Queue<InteropTask>(connection: connection, name: uniqueName("stats"), logger: testLogger())
+        let queue = try await Queue<InteropTask>(
+            connection: connection, name: uniqueName("stats"), logger: testLogger())
         let empty = try await queue.stats()
         #expect(empty.messages == 0 && empty.pending == 0 && empty.deadLetters == 0 && empty.consumerCount == 1)
         for index in 0..<5 { _ = try await queue.enqueue(InteropTask(to: "t\(index)")) }
@@ -120,7 +123,8 @@ struct EnqueueTests {
         let url = try await SharedServer.url()
         let connection = try await connect(url)
         let queue = try await Queue<InteropTask>(
-            connection: connection, name: uniqueName("msgsize"), configuration: .init(maxMessageSize: 512), logger: testLogger()
+            connection: connection, name: uniqueName("msgsize"), configuration: .init(maxMessageSize: 512),
+            logger: testLogger()
         )
         _ = try await queue.enqueue(InteropTask(to: "small"))
         do {
@@ -154,7 +158,8 @@ struct EnqueueTests {
     @Test func closeIsIdempotentAndLaterCallsFail() async throws {
         let url = try await SharedServer.url()
         let connection = try await connect(url)
-        let queue = try await Queue<InteropTask>(connection: connection, name: uniqueName("close"), logger: testLogger())
+        let queue = try await Queue<InteropTask>(
+            connection: connection, name: uniqueName("close"), logger: testLogger())
         _ = try await queue.enqueue(InteropTask(to: "x"))
         async let first: Void = connection.close()
         async let second: Void = connection.close()

@@ -1,9 +1,11 @@
-import Testing
 import TaskSchemas
+import Testing
 
 @testable import Protoqueue
 
-@Suite("Generated message types on a queue", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
+@Suite(
+    "Generated message types on a queue",
+    .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct GeneratedTypeTests {
     @Test func peekingASequenceWithoutAMessageIsStreamNotFoundEveryTime() async throws {
         let url = try await SharedServer.url()

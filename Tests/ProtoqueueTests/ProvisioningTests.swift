@@ -10,10 +10,13 @@ struct ProvisioningTests {
         let connection = try await connect(url)
         let name = uniqueName("reopen")
         var configuration = QueueConfiguration(maxAge: .seconds(3600), maxMessageSize: 4096)
-        configuration.consumer = .init(ackWait: .seconds(10), maxDeliveries: 4, backoff: [.seconds(1), .seconds(5)], maxAckPending: 50)
-        let first = try await Queue<InteropTask>(connection: connection, name: name, configuration: configuration, logger: testLogger())
+        configuration.consumer = .init(
+            ackWait: .seconds(10), maxDeliveries: 4, backoff: [.seconds(1), .seconds(5)], maxAckPending: 50)
+        let first = try await Queue<InteropTask>(
+            connection: connection, name: name, configuration: configuration, logger: testLogger())
         _ = try await first.enqueue(InteropTask(to: "kept"))
-        let second = try await Queue<InteropTask>(connection: connection, name: name, configuration: configuration, logger: testLogger())
+        let second = try await Queue<InteropTask>(
+            connection: connection, name: name, configuration: configuration, logger: testLogger())
         #expect(try await second.stats().messages == 1)
         await connection.close()
     }
@@ -23,13 +26,15 @@ struct ProvisioningTests {
         let connection = try await connect(url)
         let name = uniqueName("mismatch")
         let original = QueueConfiguration(maxAge: .seconds(7 * 24 * 3600))
-        let queue = try await Queue<InteropTask>(connection: connection, name: name, configuration: original, logger: testLogger())
+        let queue = try await Queue<InteropTask>(
+            connection: connection, name: name, configuration: original, logger: testLogger())
         for index in 0..<3 { _ = try await queue.enqueue(InteropTask(to: "keep\(index)")) }
 
         // What the TypeScript Protoqueue does on every connect (one-hour max age), plus other differences.
         let different = QueueConfiguration(retention: .limits, maxAge: .seconds(3600), duplicateWindow: .seconds(60))
         do {
-            _ = try await Queue<InteropTask>(connection: connection, name: name, configuration: different, logger: testLogger())
+            _ = try await Queue<InteropTask>(
+                connection: connection, name: name, configuration: different, logger: testLogger())
             Issue.record("an incompatible stream was accepted")
         } catch {
             #expect(error.code == .configurationMismatch)
@@ -53,7 +58,8 @@ struct ProvisioningTests {
         configuration.consumer.maxDeliveries = 9
         configuration.consumer.ackWait = .seconds(5)
         do {
-            _ = try await Queue<InteropTask>(connection: connection, name: name, configuration: configuration, logger: testLogger())
+            _ = try await Queue<InteropTask>(
+                connection: connection, name: name, configuration: configuration, logger: testLogger())
             Issue.record("an incompatible consumer was accepted")
         } catch {
             #expect(error.code == .configurationMismatch)
@@ -74,7 +80,8 @@ struct ProvisioningTests {
             ("ok", QueueConfiguration(consumer: .init(durableName: "a.b"))),
         ] {
             do {
-                _ = try await Queue<InteropTask>(connection: connection, name: name, configuration: configuration, logger: testLogger())
+                _ = try await Queue<InteropTask>(
+                    connection: connection, name: name, configuration: configuration, logger: testLogger())
                 Issue.record("accepted \(name) \(configuration)")
             } catch {
                 #expect(error.code == .invalidName, "\(error)")

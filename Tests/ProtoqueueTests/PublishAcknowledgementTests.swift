@@ -12,11 +12,17 @@ struct PublishAcknowledgementTests {
 
     @Test func readsWhatServersSend() {
         #expect(parse(#"{"stream":"emails","seq":7}"#) == .stored(stream: "emails", sequence: 7, duplicate: false))
-        #expect(parse(#"{"stream":"emails","seq":7,"duplicate":true}"#) == .stored(stream: "emails", sequence: 7, duplicate: true))
-        #expect(parse(#" { "stream" : "e", "domain":"hub", "seq" : 18446744073709551615 , "duplicate":false } "#)
-            == .stored(stream: "e", sequence: .max, duplicate: false))
         #expect(
-            parse(#"{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"},"stream":"emails","seq":0}"#)
+            parse(#"{"stream":"emails","seq":7,"duplicate":true}"#)
+                == .stored(stream: "emails", sequence: 7, duplicate: true))
+        #expect(
+            parse(#" { "stream" : "e", "domain":"hub", "seq" : 18446744073709551615 , "duplicate":false } "#)
+                == .stored(stream: "e", sequence: .max, duplicate: false))
+        #expect(
+            parse(
+                #"{"error":{"code":503,"err_code":10077,"description":"maximum messages exceeded"},"#
+                    + #""stream":"emails","seq":0}"#
+            )
                 == .refused(code: 503, errorCode: 10077, description: "maximum messages exceeded")
         )
     }
@@ -32,14 +38,18 @@ struct PublishAcknowledgementTests {
         )
     }
 
-    @Test(arguments: ["", "null", "{}", #"{"stream":"s"}"#, #"{"seq":-1}"#, #"{"seq":99999999999999999999}"#, #"{"stream":"s","seq":1"#,
-                      #"{"stream":"s,"seq":1}"#, #"{"seq":1,}"#, "[1]", #"{"error":{"code":1}"#, #"{"stream":"\u12"}"#])
+    @Test(arguments: [
+        "", "null", "{}", #"{"stream":"s"}"#, #"{"seq":-1}"#, #"{"seq":99999999999999999999}"#,
+        #"{"stream":"s","seq":1"#,
+        #"{"stream":"s,"seq":1}"#, #"{"seq":1,}"#, "[1]", #"{"error":{"code":1}"#, #"{"stream":"\u12"}"#,
+    ])
     func refusesWhatIsNotAnAcknowledgement(_ text: String) {
         #expect(parse(text) == nil, "\(text)")
     }
 
     @Test func deepNestingIsRefusedNotRecursedWithoutBound() {
-        let deep = #"{"x":"# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + #","seq":1}"#
+        let deep =
+            #"{"x":"# + String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000) + #","seq":1}"#
         #expect(parse(deep) == nil)
     }
 
@@ -52,7 +62,8 @@ struct PublishAcknowledgementTests {
         #expect(written == "_INBOX.abc.\(position)")
         #expect(reply.byteCount == written.utf8.count)
         #expect(nats_Open(-1) == NATS_OK)  // a connection does this; here no connection is made
-        let message = try PreparedMessage(subject: "tasks.a", headers: [("k", "v")], body: [1, 2, 3], id: "x").makeMessage(reply: reply)
+        let message = try PreparedMessage(subject: "tasks.a", headers: [("k", "v")], body: [1, 2, 3], id: "x")
+            .makeMessage(reply: reply)
         defer { message.destroy() }
         #expect(String(cString: natsMsg_GetReply(message.pointer)) == written)
         #expect(natsMsg_GetDataLength(message.pointer) == 3)

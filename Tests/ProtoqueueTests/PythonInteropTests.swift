@@ -6,8 +6,11 @@ import Testing
 
 /// The Python peer (scripts/interop/python_interop.py) follows only docs/wire-format.md.
 enum PythonPeer {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static var interpreter: String { ProcessInfo.processInfo.environment["PROTOQUEUE_PYTHON"].flatMap { $0.isEmpty ? nil : $0 } ?? "python3" }
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static var interpreter: String {
+        ProcessInfo.processInfo.environment["PROTOQUEUE_PYTHON"].flatMap { $0.isEmpty ? nil : $0 } ?? "python3"
+    }
     static var script: String { repositoryRoot.appendingPathComponent("scripts/interop/python_interop.py").path }
 
     struct Output {
@@ -75,16 +78,21 @@ enum PythonPeer {
     /// that a missing package fails the run instead of skipping it.
     static let available: Bool = {
         if TestEnvironment.isCI { return true }
-        guard let check = try? runBlocking([interpreter, script, "check"], timeout: 30), check.status == 0 else { return false }
+        guard let check = try? runBlocking([interpreter, script, "check"], timeout: 30), check.status == 0 else {
+            return false
+        }
         return FileManager.default.isExecutableFile(atPath: "/usr/bin/protoc")
     }()
 
     /// Generates `interop_task_pb2.py` into a temporary directory.
     static func generateBindings() async throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("protoqueue-pb2-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "protoqueue-pb2-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let fixtures = repositoryRoot.appendingPathComponent("Tests/ProtoqueueTests/Fixtures").path
-        let result = try await run(["protoc", "--python_out=\(directory.path)", "-I", fixtures, "\(fixtures)/interop_task.proto"])
+        let result = try await run([
+            "protoc", "--python_out=\(directory.path)", "-I", fixtures, "\(fixtures)/interop_task.proto",
+        ])
         guard result.status == 0 else { throw HarnessError("protoc failed: \(result.stderr)") }
         return directory
     }
@@ -92,14 +100,19 @@ enum PythonPeer {
     static func checkPackages() async throws {
         let check = try await run([interpreter, script, "check"], timeout: 30)
         guard check.status == 0 else {
-            throw HarnessError("\(interpreter) lacks nats-py or protobuf (pip install -r scripts/python-requirements.txt): \(check.stderr)")
+            throw HarnessError(
+                "\(interpreter) lacks nats-py or protobuf (pip install -r scripts/python-requirements.txt): "
+                    + "\(check.stderr)"
+            )
         }
     }
 }
 
 @Suite(
     "Python interop (nats-py + protobuf, following docs/wire-format.md)",
-    .enabled(if: TestEnvironment.serverTestsEnabled && PythonPeer.available, "needs nats-server, protoc and a Python with nats-py and protobuf")
+    .enabled(
+        if: TestEnvironment.serverTestsEnabled && PythonPeer.available,
+        "needs nats-server, protoc and a Python with nats-py and protobuf")
 )
 struct PythonInteropTests {
     @Test func pythonProducesSwiftReadsTyped() async throws {
@@ -111,7 +124,9 @@ struct PythonInteropTests {
         let name = uniqueName("pyin")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
         let count = 20
-        let result = try await PythonPeer.run([PythonPeer.interpreter, PythonPeer.script, "produce", url, name, String(count), bindings.path])
+        let result = try await PythonPeer.run([
+            PythonPeer.interpreter, PythonPeer.script, "produce", url, name, String(count), bindings.path,
+        ])
         try #require(result.status == 0, "python failed: \(result.stderr)")
         struct Produced: Decodable {
             struct Item: Decodable { var id: String; var seq: UInt64; var duplicate: Bool }
@@ -126,7 +141,11 @@ struct PythonInteropTests {
         for (index, item) in produced.tasks.enumerated() {
             let stored = try await queue.peek(sequence: item.seq)
             #expect(stored.id == item.id)
-            #expect(stored.task == InteropTask(to: "py\(index)@example.com", subject: "from python", priority: Int32(index), tags: ["py", String(index)]))
+            #expect(
+                stored.task
+                    == InteropTask(
+                        to: "py\(index)@example.com", subject: "from python", priority: Int32(index),
+                        tags: ["py", String(index)]))
             #expect(stored.metadata == ["origin": "python"])
             #expect(stored.subject == "protoqueue.\(name).ready.default")
             #expect(stored.enqueuedAtUnixMilliseconds != nil)
@@ -143,10 +162,16 @@ struct PythonInteropTests {
         let connection = try await connect(url)
         let name = uniqueName("pyout")
         let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
-        let tasks = (0..<15).map { InteropTask(to: "swift\($0)@example.com", subject: "from swift", priority: Int32(-$0), tags: ["sw"]) }
-        let items = tasks.enumerated().map { EnqueueItem($1, options: .init(id: "swift-\($0)", metadata: ["tenant": "acme"])) }
+        let tasks = (0..<15).map {
+            InteropTask(to: "swift\($0)@example.com", subject: "from swift", priority: Int32(-$0), tags: ["sw"])
+        }
+        let items = tasks.enumerated().map {
+            EnqueueItem($1, options: .init(id: "swift-\($0)", metadata: ["tenant": "acme"]))
+        }
         let receipts = try await queue.enqueueBatch(items).map { try $0.get() }
-        let result = try await PythonPeer.run([PythonPeer.interpreter, PythonPeer.script, "consume", url, name, String(tasks.count), bindings.path])
+        let result = try await PythonPeer.run([
+            PythonPeer.interpreter, PythonPeer.script, "consume", url, name, String(tasks.count), bindings.path,
+        ])
         try #require(result.status == 0, "python failed: \(result.stderr)")
         struct Consumed: Decodable {
             var subject: String

@@ -26,7 +26,9 @@ struct ValidationTests {
         }
     }
 
-    @Test(arguments: ["bad key", "colon:key", "cr\rkey", "lf\nkey", "Nats-Msg-Id", "nats-expected-stream", "", "ümlaut"])
+    @Test(arguments: [
+        "bad key", "colon:key", "cr\rkey", "lf\nkey", "Nats-Msg-Id", "nats-expected-stream", "", "ümlaut",
+    ])
     func rejectsInvalidMetadataKeys(_ key: String) {
         do {
             try Validation.metadataKey(key)
@@ -75,12 +77,18 @@ struct ValidationTests {
     @Test func preparedMessageCarriesItsHeadersAndBodyAsNATSReadsThem() throws {
         #expect(nats_Open(-1) == NATS_OK)  // a connection does this; here no connection is made
         let body: [UInt8] = [0x0A, 0x03, 0x61, 0x62, 0x63, 0x00, 0xFF]
-        let headers = [("Nats-Msg-Id", "id-1"), ("Protoqueue-Type", "pkg.Task"), ("Protoqueue-Meta-note", "ümlaut ok"), ("Protoqueue-Meta-b", "x")]
-        let message = try PreparedMessage(subject: "protoqueue.q.ready.default", headers: headers, body: body, id: "id-1").makeMessage()
+        let headers = [
+            ("Nats-Msg-Id", "id-1"), ("Protoqueue-Type", "pkg.Task"), ("Protoqueue-Meta-note", "ümlaut ok"),
+            ("Protoqueue-Meta-b", "x"),
+        ]
+        let message = try PreparedMessage(
+            subject: "protoqueue.q.ready.default", headers: headers, body: body, id: "id-1"
+        ).makeMessage()
         defer { message.destroy() }
         #expect(String(cString: natsMsg_GetSubject(message.pointer)) == "protoqueue.q.ready.default")
         let length = Int(natsMsg_GetDataLength(message.pointer))
-        let data = natsMsg_GetData(message.pointer).map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
+        let data =
+            natsMsg_GetData(message.pointer).map { Array(UnsafeRawBufferPointer(start: $0, count: length)) } ?? []
         #expect(data == body)
         for (key, expected) in headers {
             var value: UnsafePointer<CChar>?
@@ -103,7 +111,8 @@ struct ValidationTests {
     @Test func parsesAckSubjects() throws {
         let plain = try #require(AckSubject("$JS.ACK.emails.emails-workers.3.1042.998.1795358701123000000.17"))
         #expect(plain == AckSubject(stream: "emails", consumer: "emails-workers", deliveries: 3, streamSequence: 1042))
-        let domain = try #require(AckSubject("$JS.ACK.hub.ACCHASH.emails.emails-workers.1.7.7.1795358701123000000.0.rand"))
+        let domain = try #require(
+            AckSubject("$JS.ACK.hub.ACCHASH.emails.emails-workers.1.7.7.1795358701123000000.0.rand"))
         #expect(domain == AckSubject(stream: "emails", consumer: "emails-workers", deliveries: 1, streamSequence: 7))
         for bad in [
             "", "$JS.ACK.a.b.1.2.3.4", "$JS.NAK.a.b.1.2.3.4.5", "$JS.ACK.a.b.x.2.3.4.5", "$JS.ACK.a.b.1..3.4.5",
@@ -114,7 +123,8 @@ struct ValidationTests {
     }
 
     @Test func parsesPermissionViolationText() throws {
-        let violation = try #require(NATSErrorMapping.permissionViolation(fromText: "Permissions Violation for Publish to \"tasks.a\""))
+        let violation = try #require(
+            NATSErrorMapping.permissionViolation(fromText: "Permissions Violation for Publish to \"tasks.a\""))
         #expect(violation.kind == .publish)
         #expect(violation.subject == "tasks.a")
         #expect(NATSErrorMapping.permissionViolation(fromText: "Authorization Violation") == nil)
@@ -129,7 +139,9 @@ struct ValidationTests {
         #expect(layout.consumerName == "emails-workers")
         #expect(layout.deadLetterStreamName == "emails_DLQ")
         #expect(layout.deadLetterSubject == "protoqueue.emails_dlq")
-        #expect(throws: ProtoqueueError.self) { try QueueLayout(queueName: "bad.name", configuration: QueueConfiguration()) }
+        #expect(throws: ProtoqueueError.self) {
+            try QueueLayout(queueName: "bad.name", configuration: QueueConfiguration())
+        }
     }
 
     @Test func configurationValidation() {

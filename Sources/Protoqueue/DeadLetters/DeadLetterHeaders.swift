@@ -19,7 +19,8 @@ extension WireFormat {
         public static let failedAt = "Protoqueue-DLQ-Failed-At"
         /// Prefix of one header per failure detail: detail `smtp` travels as `Protoqueue-DLQ-Detail-smtp`.
         public static let detailPrefix = "Protoqueue-DLQ-Detail-"
-        /// Prefix under which the original `Nats-*` headers are kept (`Nats-Msg-Id` → `Protoqueue-Original-Nats-Msg-Id`),
+        /// Prefix under which the original `Nats-*` headers are kept (`Nats-Msg-Id` →
+        /// `Protoqueue-Original-Nats-Msg-Id`),
         /// since the server would act on them again.
         public static let originalPrefix = "Protoqueue-Original-"
         /// The prefix every failure header shares.
@@ -34,7 +35,9 @@ extension WireFormat {
     /// `Nats-Msg-Id` of the dead-letter record of the task at `sequence` of `stream`.
     static func deadLetterMessageID(stream: String, sequence: UInt64) -> String { "dlq:\(stream):\(sequence)" }
     /// `Nats-Msg-Id` of the task replayed from the record at `sequence` of the dead-letter stream `stream`.
-    static func replayMessageID(deadLetterStream stream: String, sequence: UInt64) -> String { "replay:\(stream):\(sequence)" }
+    static func replayMessageID(deadLetterStream stream: String, sequence: UInt64) -> String {
+        "replay:\(stream):\(sequence)"
+    }
 
     /// A header value made safe: CR, LF and NUL become spaces, cut to `limit` bytes on a character boundary, spaces
     /// and tabs around it removed (NATS clients strip them), and `(empty)` for nothing: nats.c 3.4.1 reads an empty
@@ -43,7 +46,9 @@ extension WireFormat {
         var out = ""
         var size = 0
         for character in value {
-            let piece: String = (character == "\r" || character == "\n" || character == "\r\n" || character == "\0") ? " " : String(character)
+            let piece: String =
+                (character == "\r" || character == "\n" || character == "\r\n" || character == "\0")
+                ? " " : String(character)
             size += piece.utf8.count
             if size > limit { break }
             out += piece
@@ -57,7 +62,8 @@ extension String {
     /// The string without leading and trailing spaces and tabs.
     func trimmingSpacesAndTabs() -> String {
         let scalars = unicodeScalars
-        guard let start = scalars.firstIndex(where: { !$0.isSpaceOrTab }), let end = scalars.lastIndex(where: { !$0.isSpaceOrTab })
+        guard let start = scalars.firstIndex(where: { !$0.isSpaceOrTab }),
+            let end = scalars.lastIndex(where: { !$0.isSpaceOrTab })
         else { return "" }
         return String(scalars[start...end])
     }

@@ -47,7 +47,9 @@ extension Queue {
     ///   - fromSequence: Start at this dead-letter sequence (inclusive); `nil` starts at the oldest.
     /// - Returns: The records; typed decode when possible, raw bytes and headers always.
     /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when dead letters are disabled or the stream is missing.
-    public func deadLetters(limit: Int = 100, fromSequence: UInt64? = nil) async throws(ProtoqueueError) -> [DeadLetter<Message>] {
+    public func deadLetters(
+        limit: Int = 100, fromSequence: UInt64? = nil
+    ) async throws(ProtoqueueError) -> [DeadLetter<Message>] {
         let store = deadLetterStore
         let (first, last, count) = try await store.bounds()
         var records: [DeadLetter<Message>] = []

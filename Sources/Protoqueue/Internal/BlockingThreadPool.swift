@@ -55,7 +55,9 @@ final class BlockingThreadPool: @unchecked Sendable {
 
     /// Runs `body` on one of the pool's threads and returns its result.
     /// Cancellation does not interrupt a call already running; bound it with a nats.c timeout instead.
-    func run<R: Sendable>(_ body: @escaping @Sendable () throws(ProtoqueueError) -> R) async throws(ProtoqueueError) -> R {
+    func run<R: Sendable>(
+        _ body: @escaping @Sendable () throws(ProtoqueueError) -> R
+    ) async throws(ProtoqueueError) -> R {
         let result: Result<R, ProtoqueueError> = await withCheckedContinuation { continuation in
             let accepted = submit {
                 do throws(ProtoqueueError) {
@@ -65,7 +67,9 @@ final class BlockingThreadPool: @unchecked Sendable {
                 }
             }
             if !accepted {
-                continuation.resume(returning: .failure(ProtoqueueError(.connectionClosed, "the connection's thread pool is shut down")))
+                continuation.resume(
+                    returning: .failure(ProtoqueueError(.connectionClosed, "the connection's thread pool is shut down"))
+                )
             }
         }
         return try result.get()

@@ -51,10 +51,18 @@ public struct ProcessOptions: Sendable, Hashable {
     }
 
     func validated() throws(ProtoqueueError) -> ProcessOptions {
-        guard concurrency >= 1 else { throw ProtoqueueError(.invalidConfiguration, "concurrency must be at least 1, not \(concurrency)") }
-        guard concurrency <= 100_000 else { throw ProtoqueueError(.invalidConfiguration, "concurrency \(concurrency) is too large (at most 100,000)") }
-        guard fetchTimeout >= .milliseconds(10) else { throw ProtoqueueError(.invalidConfiguration, "fetchTimeout must be at least 10 ms") }
-        guard shutdownTimeout >= .zero else { throw ProtoqueueError(.invalidConfiguration, "shutdownTimeout must not be negative") }
+        guard concurrency >= 1 else {
+            throw ProtoqueueError(.invalidConfiguration, "concurrency must be at least 1, not \(concurrency)")
+        }
+        guard concurrency <= 100_000 else {
+            throw ProtoqueueError(.invalidConfiguration, "concurrency \(concurrency) is too large (at most 100,000)")
+        }
+        guard fetchTimeout >= .milliseconds(10) else {
+            throw ProtoqueueError(.invalidConfiguration, "fetchTimeout must be at least 10 ms")
+        }
+        guard shutdownTimeout >= .zero else {
+            throw ProtoqueueError(.invalidConfiguration, "shutdownTimeout must not be negative")
+        }
         return self
     }
 }

@@ -26,12 +26,19 @@ extension Queue {
     /// - Throws: ``ProtoqueueError`` when the consumer cannot be bound (``ProtoqueueError/Code/streamNotFound``),
     ///   the options are invalid, or the connection closed underneath the worker
     ///   (``ProtoqueueError/Code/connectionClosed``).
-    public func process(options: ProcessOptions = ProcessOptions(), handler: @escaping Handler) async throws(ProtoqueueError) {
+    public func process(
+        options: ProcessOptions = ProcessOptions(), handler: @escaping Handler
+    ) async throws(ProtoqueueError) {
         let options = try options.validated()
         let engine = try await ProcessorEngine.start(
-            transport: connection.transport, layout: layout, configuration: configuration, options: options, logger: logger
+            transport: connection.transport, layout: layout, configuration: configuration, options: options,
+            logger: logger
         )
-        logger.debug("processing", metadata: ["protoqueue.concurrency": "\(options.concurrency)", "protoqueue.consumer": "\(layout.consumerName)"])
+        logger.debug(
+            "processing",
+            metadata: [
+                "protoqueue.concurrency": "\(options.concurrency)", "protoqueue.consumer": "\(layout.consumerName)",
+            ])
         let runner = TaskRunner<Message>(engine: engine, configuration: configuration, logger: logger, handler: handler)
         let running = RunningHandlers()
         await withTaskCancellationOrGracefulShutdownHandler {
@@ -51,7 +58,8 @@ extension Queue {
                 if await !running.waitUntilIdle(timeout: options.shutdownTimeout) {
                     let still = running.count
                     if still > 0 {
-                        logger.warning("cancelling handlers still running at shutdown", metadata: ["protoqueue.count": "\(still)"])
+                        logger.warning(
+                            "cancelling handlers still running at shutdown", metadata: ["protoqueue.count": "\(still)"])
                         group.cancelAll()
                     }
                 }
@@ -79,7 +87,9 @@ extension Queue {
     ///   - options: Concurrency, fetch timeout, shutdown timeout, ack mode.
     ///   - handler: Called once per delivery.
     /// - Returns: The service.
-    public func processor(options: ProcessOptions = ProcessOptions(), handler: @escaping Handler) -> QueueProcessor<Message> {
+    public func processor(
+        options: ProcessOptions = ProcessOptions(), handler: @escaping Handler
+    ) -> QueueProcessor<Message> {
         QueueProcessor(queue: self, options: options, handler: handler)
     }
 }

@@ -67,13 +67,18 @@ public struct RetryPolicy: Sendable, Hashable, CustomStringConvertible {
         maximum: Duration = .seconds(300),
         jitter: Double = 0.2
     ) -> RetryPolicy {
-        RetryPolicy(kind: .exponential(initial: max(.zero, initial), multiplier: max(1, multiplier), maximum: max(.zero, maximum), jitter: min(1, max(0, jitter))))
+        RetryPolicy(
+            kind: .exponential(
+                initial: max(.zero, initial), multiplier: max(1, multiplier), maximum: max(.zero, maximum),
+                jitter: min(1, max(0, jitter))))
     }
 
     /// The delays in order: after attempt 1 the first, after attempt 2 the second, …; the last one repeats.
     /// An empty list means no delay.
     /// - Parameter delays: The delays.
-    public static func explicit(_ delays: [Duration]) -> RetryPolicy { RetryPolicy(kind: .explicit(delays.map { max(.zero, $0) })) }
+    public static func explicit(_ delays: [Duration]) -> RetryPolicy {
+        RetryPolicy(kind: .explicit(delays.map { max(.zero, $0) }))
+    }
 
     /// The default: exponential from 1 s, doubling, at most 5 minutes, ±20 % jitter.
     public static let `default` = RetryPolicy.exponential()

@@ -19,7 +19,8 @@ extension Queue {
         try await enqueueBatch(count: items.count, options: options) { items[$0] }
     }
 
-    /// Enqueues many tasks with default options (generated ids, no metadata); see ``enqueueBatch(_:options:)-(EnqueueItem)``.
+    /// Enqueues many tasks with default options (generated ids, no metadata); see
+    /// ``enqueueBatch(_:options:)-(EnqueueItem)``.
     /// - Parameters:
     ///   - tasks: The tasks.
     ///   - options: Window, ack timeout, attempts.

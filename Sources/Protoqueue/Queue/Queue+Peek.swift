@@ -19,7 +19,8 @@ extension Queue {
     /// - Parameter sequence: A stream sequence, such as ``EnqueueReceipt/sequence``.
     /// - Returns: The decoded task and its headers.
     /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when no message has that sequence (or it was consumed),
-    ///   ``ProtoqueueError/Code/decodingFailed`` when the body is not a `Message` or `Protoqueue-Type` names another type.
+    /// ``ProtoqueueError/Code/decodingFailed`` when the body is not a `Message` or `Protoqueue-Type` names another
+    /// type.
     public func peek(sequence: UInt64) async throws(ProtoqueueError) -> StoredTask<Message> {
         let stream = layout.streamName
         let operation = "read message \(sequence) of stream \"\(stream)\""
@@ -28,7 +29,9 @@ extension Queue {
         else { throw ProtoqueueError(.streamNotFound, "\(operation): no such message") }
         let (subject, body, headers) = (raw.subject, raw.body, raw.firstHeaderValues)
         if let type = headers[WireFormat.Header.messageType], type != Message.protoMessageName {
-            throw ProtoqueueError(.decodingFailed, "message \(sequence) of stream \"\(stream)\" is a \(type), not a \(Message.protoMessageName)")
+            throw ProtoqueueError(
+                .decodingFailed,
+                "message \(sequence) of stream \"\(stream)\" is a \(type), not a \(Message.protoMessageName)")
         }
         let task = try Message(serializedBytes: body)
         var metadata: [String: String] = [:]

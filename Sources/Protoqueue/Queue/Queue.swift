@@ -1,10 +1,11 @@
+import Logging
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Synchronization
-import Logging
 
 /// A typed task queue on a JetStream stream: every task is one protobuf-encoded `Message`.
 ///
@@ -134,13 +135,15 @@ extension Queue {
         if size > maxPayload {
             throw ProtoqueueError(
                 .payloadTooLarge,
-                "task \(id) is \(size) bytes (body \(body.count) + headers \(size - body.count)), over the server's max_payload of \(maxPayload) bytes"
+                "task \(id) is \(size) bytes (body \(body.count) + headers \(size - body.count)), over the server's "
+                    + "max_payload of \(maxPayload) bytes"
             )
         }
         if let limit = streamMaxMessageSize, size > limit {
             throw ProtoqueueError(
                 .payloadTooLarge,
-                "task \(id) is \(size) bytes (body \(body.count) + headers \(size - body.count)), over stream \"\(layout.streamName)\"'s maximum message size of \(limit) bytes"
+                "task \(id) is \(size) bytes (body \(body.count) + headers \(size - body.count)), over stream "
+                    + "\"\(layout.streamName)\"'s maximum message size of \(limit) bytes"
             )
         }
         return prepared
@@ -157,11 +160,14 @@ extension Queue {
     ///   ``ProtoqueueError/Code/payloadTooLarge`` before sending; ``ProtoqueueError/Code/permissionDenied`` (naming the
     ///   subject) as soon as the server reports it; ``ProtoqueueError/Code/noStreamForSubject``,
     ///   ``ProtoqueueError/Code/publishRejected``, ``ProtoqueueError/Code/timeout``.
-    public func enqueue(_ task: Message, options: EnqueueOptions = EnqueueOptions()) async throws(ProtoqueueError) -> EnqueueReceipt {
+    public func enqueue(
+        _ task: Message, options: EnqueueOptions = EnqueueOptions()
+    ) async throws(ProtoqueueError) -> EnqueueReceipt {
         let transport = connection.transport
         let prepared = try prepare(task, options: options, maxPayload: try transport.currentMaxPayload())
         let receipt = try await transport.publish(prepared, maxAttempts: 3)
-        logger.trace("enqueued", metadata: ["protoqueue.task_id": "\(receipt.id)", "protoqueue.sequence": "\(receipt.sequence)"])
+        logger.trace(
+            "enqueued", metadata: ["protoqueue.task_id": "\(receipt.id)", "protoqueue.sequence": "\(receipt.sequence)"])
         return receipt
     }
 }
@@ -214,8 +220,10 @@ enum TaskIDGenerator {
             }
             defer { pool.used += 16 }
             return pool.bytes.withUnsafeBytes { buffer in
-                (buffer.loadUnaligned(fromByteOffset: pool.used, as: UInt64.self),
-                 buffer.loadUnaligned(fromByteOffset: pool.used + 8, as: UInt64.self))
+                (
+                    buffer.loadUnaligned(fromByteOffset: pool.used, as: UInt64.self),
+                    buffer.loadUnaligned(fromByteOffset: pool.used + 8, as: UInt64.self)
+                )
             }
         }
         return withUnsafeMutableBytes(of: &random) { bytes in

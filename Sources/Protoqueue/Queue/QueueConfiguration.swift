@@ -5,7 +5,8 @@
 /// var configuration = QueueConfiguration()
 /// configuration.maxAge = .seconds(7 * 24 * 3600)
 /// configuration.consumer.maxDeliveries = 10
-/// let queue = try await Queue<EmailTask>(connection: connection, name: "emails", configuration: configuration, logger: logger)
+/// let queue = try await Queue<EmailTask>(connection: connection, name: "emails", configuration: configuration, logger:
+/// logger)
 /// ```
 /// A queue creates what is missing and uses what exists when it matches; it never changes or deletes an existing
 /// stream or consumer (a mismatch is a ``ProtoqueueError/Code/configurationMismatch`` error listing the differences).
@@ -169,7 +170,11 @@ public struct QueueLayout: Sendable, Hashable {
         deadLetterSubject = configuration.deadLetter.subject ?? "\(subject)_dlq"
         try Validation.subject(deadLetterSubject, kind: "dead-letter subject")
         if deadLetterSubject.hasPrefix(subject + ".") || deadLetterStreamName == streamName {
-            throw ProtoqueueError(.invalidConfiguration, "the dead-letter stream and subject (\"\(deadLetterStreamName)\", \"\(deadLetterSubject)\") must lie outside the work stream \"\(streamName)\" and its subjects \"\(subject).>\"")
+            throw ProtoqueueError(
+                .invalidConfiguration,
+                "the dead-letter stream and subject (\"\(deadLetterStreamName)\", \"\(deadLetterSubject)\") must lie "
+                    + "outside the work stream \"\(streamName)\" and its subjects \"\(subject).>\""
+            )
         }
     }
 }

@@ -6,7 +6,8 @@ import Testing
 @Suite("Dead-letter API", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct DeadLetterAPITests {
     /// Dead-letters `count` tasks through a worker that fails every task not yet replayed.
-    private func deadLetter(_ fixture: ProcessingFixture, count: Int, prefix: String = "task") async throws -> [String] {
+    private func deadLetter(_ fixture: ProcessingFixture, count: Int, prefix: String = "task") async throws -> [String]
+    {
         let ids = try await fixture.enqueue(count, prefix: prefix)
         try await withProcessor(fixture.queue) { _, context in
             .failure(error: "first run fails", details: ["run": "1"])
@@ -30,7 +31,9 @@ struct DeadLetterAPITests {
             #expect(try await fixture.queue.stats().deadLetters == 1)
             #expect(try await fixture.queue.stats().messages == 1)
             // The record is gone: a second replay of the same sequence is an error, not a second copy.
-            await #expect(throws: ProtoqueueError.self) { try await fixture.queue.replayDeadLetter(sequence: first.sequence) }
+            await #expect(throws: ProtoqueueError.self) {
+                try await fixture.queue.replayDeadLetter(sequence: first.sequence)
+            }
 
             let seen = Recorder<(String, Int, String?, String)>()
             try await withProcessor(fixture.queue) { task, context in
@@ -56,7 +59,10 @@ struct DeadLetterAPITests {
             // A replay that published and crashed before deleting the record: same Nats-Msg-Id as the library uses.
             _ = try fixture.raw.publish(
                 subject: layout.readySubject(), data: record.payload,
-                headers: ["Nats-Msg-Id": "replay:\(layout.deadLetterStreamName):\(record.sequence)", "Protoqueue-Type": EmailTask.protoMessageName]
+                headers: [
+                    "Nats-Msg-Id": "replay:\(layout.deadLetterStreamName):\(record.sequence)",
+                    "Protoqueue-Type": EmailTask.protoMessageName,
+                ]
             )
             #expect(try await fixture.queue.stats().messages == 1)
             let receipt = try await fixture.queue.replayDeadLetter(sequence: record.sequence)
@@ -81,11 +87,14 @@ struct DeadLetterAPITests {
             #expect(stats.messages == 5)
 
             // Fail them again and purge.
-            try await withProcessor(fixture.queue) { _, _ in .failure(error: "again") } body: {
+            try await withProcessor(fixture.queue) { _, _ in
+                .failure(error: "again")
+            } body: {
                 #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 5 })
             }
             let again = try await fixture.queue.deadLetters()
-            #expect(again.allSatisfy { $0.error == "again" && $0.details.isEmpty && $0.taskID?.hasPrefix("bulk-") == true })
+            #expect(
+                again.allSatisfy { $0.error == "again" && $0.details.isEmpty && $0.taskID?.hasPrefix("bulk-") == true })
             #expect(try await fixture.queue.purgeDeadLetters() == 5)
             stats = try await fixture.queue.stats()
             #expect(stats.deadLetters == 0)
@@ -105,7 +114,9 @@ struct DeadLetterAPITests {
 
             try await withProcessingFixture(deadLetter: .disabled) { off in
                 try await off.enqueue(1)
-                try await withProcessor(off.queue) { _, _ in .failure(error: "dropped") } body: {
+                try await withProcessor(off.queue) { _, _ in
+                    .failure(error: "dropped")
+                } body: {
                     #expect(await eventually { (try? await off.queue.stats().messages) == 0 })
                 }
                 #expect(try await off.queue.stats().deadLetters == 0)
@@ -121,7 +132,8 @@ struct DeadLetterAPITests {
             let name = uniqueName("overlap")
             configuration.deadLetter = .init(subject: "protoqueue.\(name).dead")
             await #expect(throws: ProtoqueueError.self) {
-                _ = try await Queue<EmailTask>(connection: connection, name: name, configuration: configuration, logger: testLogger())
+                _ = try await Queue<EmailTask>(
+                    connection: connection, name: name, configuration: configuration, logger: testLogger())
             }
         }
     }

@@ -4,14 +4,20 @@ import Synchronization
 import TaskSchemas
 import Testing
 
-@Suite("Processing against a real nats-server", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
+@Suite(
+    "Processing against a real nats-server",
+    .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct ProcessTests {
     @Test func successAcknowledgesEveryTaskOnce() async throws {
         try await withProcessingFixture { fixture in
             let ids = try await fixture.enqueue(25, metadata: ["tenant": "acme"])
             let seen = Recorder<(String, Int, String?, Bool)>()
             try await withProcessor(fixture.queue) { task, context in
-                seen.record((context.id, context.attempt, context.metadata["tenant"], context.enqueuedAt != nil && task.to.hasSuffix("@example.com")))
+                seen.record(
+                    (
+                        context.id, context.attempt, context.metadata["tenant"],
+                        context.enqueuedAt != nil && task.to.hasSuffix("@example.com")
+                    ))
                 return .success
             } body: {
                 #expect(await eventually { seen.count >= 25 })
@@ -29,13 +35,17 @@ struct ProcessTests {
 
     @Test func failureIsDeadLetteredWithEveryHeaderThenRemoved() async throws {
         try await withProcessingFixture { fixture in
-            let receipt = try await fixture.queue.enqueue(EmailTask(to: "bad@example.com", templateID: "nope"), options: .init(id: "fails-1", metadata: ["tenant": "acme"]))
+            let receipt = try await fixture.queue.enqueue(
+                EmailTask(to: "bad@example.com", templateID: "nope"),
+                options: .init(id: "fails-1", metadata: ["tenant": "acme"]))
             let original = try fixture.raw.message(stream: fixture.queue.layout.streamName, sequence: receipt.sequence)
             let calls = Recorder<Int>()
             let before = Int64(Date().timeIntervalSince1970 * 1000)
             try await withProcessor(fixture.queue) { task, context in
                 calls.record(context.attempt)
-                return .failure(error: "unknown template \(task.templateID)\r\nsecond line", details: ["template": task.templateID, "smtp code": "550"])
+                return .failure(
+                    error: "unknown template \(task.templateID)\r\nsecond line",
+                    details: ["template": task.templateID, "smtp code": "550"])
             } body: {
                 #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 1 })
                 #expect(await eventually { (try? await fixture.queue.stats().messages) == 0 })
@@ -117,7 +127,8 @@ struct ProcessTests {
             if seen.count == 3 {
                 let first = seen[1].1 - seen[0].1
                 let second = seen[2].1 - seen[1].1
-                // At least the policy's delay; well under the 5 s ack wait, so it was the NAK delay that brought it back
+                // At least the policy's delay; well under the 5 s ack wait, so it was the NAK delay that brought it
+                // back
                 // (the margin absorbs scheduling on a loaded 2-core machine).
                 #expect(first >= .milliseconds(290) && first < .milliseconds(2300), "gap 1: \(first)")
                 #expect(second >= .milliseconds(590) && second < .milliseconds(2600), "gap 2: \(second)")
@@ -183,7 +194,8 @@ struct ProcessTests {
             var wrongType = headers
             wrongType["Nats-Msg-Id"] = "poison-2"
             wrongType["Protoqueue-Type"] = "other.Message"
-            _ = try fixture.raw.publish(subject: layout.readySubject(), data: try EmailTask(to: "x").serializedBytes(), headers: wrongType)
+            _ = try fixture.raw.publish(
+                subject: layout.readySubject(), data: try EmailTask(to: "x").serializedBytes(), headers: wrongType)
             let calls = Recorder<String>()
             try await withProcessor(fixture.queue) { _, context in
                 calls.record(context.id)
@@ -213,7 +225,9 @@ struct ProcessTests {
         try await withProcessingFixture(maxDeliveries: 2, ackWait: .seconds(1)) { fixture in
             try await fixture.enqueue(1, prefix: "stuck")
             let calls = Recorder<Int>()
-            try await withProcessor(fixture.queue, options: .init(concurrency: 4, fetchTimeout: .milliseconds(200), shutdownTimeout: .zero)) { _, context in
+            try await withProcessor(
+                fixture.queue, options: .init(concurrency: 4, fetchTimeout: .milliseconds(200), shutdownTimeout: .zero)
+            ) { _, context in
                 calls.record(context.attempt)
                 // Simulates a worker that hangs (or crashed) on this task: never returns until cancelled.
                 try await Task.sleep(for: .seconds(60))
@@ -242,7 +256,8 @@ struct ProcessTests {
             let running = Atomic<Int>(0)
             let peak = Atomic<Int>(0)
             let done = Atomic<Int>(0)
-            try await withProcessor(fixture.queue, options: .init(concurrency: 3, fetchTimeout: .milliseconds(200))) { _, _ in
+            try await withProcessor(fixture.queue, options: .init(concurrency: 3, fetchTimeout: .milliseconds(200))) {
+                _, _ in
                 let now = running.add(1, ordering: .sequentiallyConsistent).newValue
                 peak.max(now, ordering: .sequentiallyConsistent)
                 try await Task.sleep(for: .milliseconds(15))
@@ -290,7 +305,10 @@ struct ProcessTests {
                 default: return .success
                 }
             } body: {
-                #expect(await eventually { (try? await fixture.queue.stats()).map { $0.messages == 0 && $0.deadLetters == 4 } ?? false })
+                #expect(
+                    await eventually {
+                        (try? await fixture.queue.stats()).map { $0.messages == 0 && $0.deadLetters == 4 } ?? false
+                    })
             }
             let stats = try await fixture.queue.stats()
             #expect(stats.messages == 0)

@@ -33,7 +33,8 @@ struct ProcessingFixture {
         var configuration = QueueConfiguration(consumer: .init(ackWait: ackWait, maxDeliveries: maxDeliveries))
         configuration.retry = retry
         configuration.deadLetter = deadLetter
-        let queue = try await Queue<EmailTask>(connection: connection, name: uniqueName(prefix), configuration: configuration, logger: testLogger())
+        let queue = try await Queue<EmailTask>(
+            connection: connection, name: uniqueName(prefix), configuration: configuration, logger: testLogger())
         return ProcessingFixture(connection: connection, queue: queue, raw: try RawNATS(url: url), url: url)
     }
 
@@ -47,7 +48,9 @@ struct ProcessingFixture {
         var ids: [String] = []
         for index in 0..<count {
             let id = "\(prefix)-\(index)"
-            _ = try await queue.enqueue(EmailTask(to: "user\(index)@example.com", subject: "hello \(index)"), options: .init(id: id, metadata: metadata))
+            _ = try await queue.enqueue(
+                EmailTask(to: "user\(index)@example.com", subject: "hello \(index)"),
+                options: .init(id: id, metadata: metadata))
             ids.append(id)
         }
         return ids

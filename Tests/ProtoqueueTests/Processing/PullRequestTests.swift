@@ -26,7 +26,8 @@ struct PullRequestTests {
                 #expect(await eventually(timeout: .seconds(3)) { started.count == 1 })
                 if let first = started.all.first {
                     #expect(
-                        first - enqueuedAt < .milliseconds(900), "the task waited \(first - enqueuedAt) for a pull request"
+                        first - enqueuedAt < .milliseconds(900),
+                        "the task waited \(first - enqueuedAt) for a pull request"
                     )
                 }
             }

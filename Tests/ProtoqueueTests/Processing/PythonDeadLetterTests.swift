@@ -36,10 +36,12 @@ enum PythonDeadLetterReader {
 )
 struct PythonDeadLetterTests {
     @Test func pythonConsumerUnderstandsTheRecords() async throws {
-        #expect(PythonDeadLetterReader.isAvailable, "\(PythonDeadLetterReader.interpreter) cannot import nats (nats-py)")
+        #expect(
+            PythonDeadLetterReader.isAvailable, "\(PythonDeadLetterReader.interpreter) cannot import nats (nats-py)")
         try await withProcessingFixture(maxDeliveries: 2) { fixture in
             let task = EmailTask(to: "py@example.com", subject: "from swift", templateID: "t-1")
-            let receipt = try await fixture.queue.enqueue(task, options: .init(id: "py-1", metadata: ["tenant": "acme"]))
+            let receipt = try await fixture.queue.enqueue(
+                task, options: .init(id: "py-1", metadata: ["tenant": "acme"]))
             _ = try fixture.raw.publish(
                 subject: fixture.queue.layout.readySubject(), data: [0xFF, 0xFF],
                 headers: ["Nats-Msg-Id": "py-poison", "Protoqueue-Type": EmailTask.protoMessageName]
@@ -67,7 +69,9 @@ struct PythonDeadLetterTests {
             #expect(failed["details"] as? [String: String] == ["template": "t-1"])
             #expect(failed["metadata"] as? [String: String] == ["tenant": "acme"])
             #expect(failed["type"] as? String == EmailTask.protoMessageName)
-            #expect(failed["payload_hex"] as? String == (try task.serializedBytes()).map { String(format: "%02x", $0) }.joined())
+            #expect(
+                failed["payload_hex"] as? String
+                    == (try task.serializedBytes()).map { String(format: "%02x", $0) }.joined())
             let poison = try #require(records.first { $0["task_id"] as? String == "py-poison" })
             #expect(poison["reason"] as? String == "decode")
             #expect(poison["payload_hex"] as? String == "ffff")

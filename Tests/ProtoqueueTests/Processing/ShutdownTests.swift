@@ -14,7 +14,9 @@ struct ShutdownTests {
             let started = Recorder<String>()
             let finished = Recorder<String>()
             let cancelled = Recorder<String>()
-            let processor = fixture.queue.processor(options: .init(concurrency: 8, fetchTimeout: .milliseconds(200), shutdownTimeout: .seconds(5))) { _, context in
+            let processor = fixture.queue.processor(
+                options: .init(concurrency: 8, fetchTimeout: .milliseconds(200), shutdownTimeout: .seconds(5))
+            ) { _, context in
                 started.record(context.id)
                 do {
                     try await Task.sleep(for: .milliseconds(300))
@@ -38,7 +40,8 @@ struct ShutdownTests {
 
             // Nothing lost: the rest is still in the stream and a second worker gets exactly the rest.
             let rest = Recorder<String>()
-            try await withProcessor(fixture.queue, options: .init(concurrency: 8, fetchTimeout: .milliseconds(200))) { _, context in
+            try await withProcessor(fixture.queue, options: .init(concurrency: 8, fetchTimeout: .milliseconds(200))) {
+                _, context in
                 rest.record(context.id)
                 return .success
             } body: {
@@ -54,7 +57,9 @@ struct ShutdownTests {
             let ids = try await fixture.enqueue(6, prefix: "slow")
             let started = Recorder<String>()
             let cancelled = Recorder<String>()
-            let processor = fixture.queue.processor(options: .init(concurrency: 3, fetchTimeout: .milliseconds(200), shutdownTimeout: .milliseconds(300))) { _, context in
+            let processor = fixture.queue.processor(
+                options: .init(concurrency: 3, fetchTimeout: .milliseconds(200), shutdownTimeout: .milliseconds(300))
+            ) { _, context in
                 started.record(context.id)
                 do {
                     try await Task.sleep(for: .seconds(30))
@@ -91,7 +96,11 @@ struct ShutdownTests {
 
     @Test func cancellingProcessReturnsPromptly() async throws {
         try await withProcessingFixture { fixture in
-            let worker = Task { try await fixture.queue.process(options: .init(concurrency: 2, fetchTimeout: .milliseconds(500))) { _, _ in .success } }
+            let worker = Task {
+                try await fixture.queue.process(options: .init(concurrency: 2, fetchTimeout: .milliseconds(500))) {
+                    _, _ in .success
+                }
+            }
             try await Task.sleep(for: .milliseconds(300))
             let cancelAt = ContinuousClock.now
             worker.cancel()
@@ -102,8 +111,12 @@ struct ShutdownTests {
 
     @Test func invalidOptionsAreRejected() async throws {
         try await withProcessingFixture { fixture in
-            await #expect(throws: ProtoqueueError.self) { try await fixture.queue.process(options: .init(concurrency: 0)) { _, _ in .success } }
-            await #expect(throws: ProtoqueueError.self) { try await fixture.queue.process(options: .init(fetchTimeout: .milliseconds(1))) { _, _ in .success } }
+            await #expect(throws: ProtoqueueError.self) {
+                try await fixture.queue.process(options: .init(concurrency: 0)) { _, _ in .success }
+            }
+            await #expect(throws: ProtoqueueError.self) {
+                try await fixture.queue.process(options: .init(fetchTimeout: .milliseconds(1))) { _, _ in .success }
+            }
         }
     }
 }
@@ -117,7 +130,8 @@ struct RetryPolicyTests {
         #expect(explicit.delay(afterAttempt: 2) == .seconds(5))
         #expect(explicit.delay(afterAttempt: 9) == .seconds(5))
         #expect(RetryPolicy.explicit([]).delay(afterAttempt: 1) == .zero)
-        let exponential = RetryPolicy.exponential(initial: .milliseconds(100), multiplier: 2, maximum: .seconds(1), jitter: 0)
+        let exponential = RetryPolicy.exponential(
+            initial: .milliseconds(100), multiplier: 2, maximum: .seconds(1), jitter: 0)
         #expect(exponential.delay(afterAttempt: 1) == .milliseconds(100))
         #expect(exponential.delay(afterAttempt: 3) == .milliseconds(400))
         #expect(exponential.delay(afterAttempt: 10) == .seconds(1))
@@ -136,7 +150,9 @@ struct RetryPolicyTests {
     }
 }
 
-@Suite("Closing the connection under a worker", .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
+@Suite(
+    "Closing the connection under a worker",
+    .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct CloseUnderWorkerTests {
     @Test func closeStopsTheWorkerWhichSettlesItsTasksFirst() async throws {
         let fixture = try await ProcessingFixture.make(ackWait: .seconds(30))
@@ -144,7 +160,8 @@ struct CloseUnderWorkerTests {
         let finished = Recorder<String>()
         let started = Recorder<String>()
         let worker = Task {
-            try await fixture.queue.process(options: .init(concurrency: 3, fetchTimeout: .milliseconds(200))) { _, context in
+            try await fixture.queue.process(options: .init(concurrency: 3, fetchTimeout: .milliseconds(200))) {
+                _, context in
                 started.record(context.id)
                 try? await Task.sleep(for: .milliseconds(300))
                 finished.record(context.id)

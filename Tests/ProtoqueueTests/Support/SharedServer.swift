@@ -4,7 +4,9 @@ import NATSServerHarness
 /// Environment of the test run.
 enum TestEnvironment {
     static var isCI: Bool { HarnessEnvironment.isCI }
-    static var externalURL: String? { ProcessInfo.processInfo.environment["NATS_URL"].flatMap { $0.isEmpty ? nil : $0 } }
+    static var externalURL: String? {
+        ProcessInfo.processInfo.environment["NATS_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
 
     /// Whether integration tests run. With `CI=true` they always run, so a missing server fails them.
     static var serverTestsEnabled: Bool { isCI || externalURL != nil || HarnessEnvironment.serverAvailable }

@@ -5,7 +5,8 @@ import Protoqueue
 /// A logger for tests: warnings and above to stderr.
 func testLogger(_ label: String = "protoqueue.tests") -> Logger {
     var logger = Logger(label: label, factory: { StreamLogHandler.standardError(label: $0) })
-    logger.logLevel = ProcessInfo.processInfo.environment["PROTOQUEUE_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
+    logger.logLevel =
+        ProcessInfo.processInfo.environment["PROTOQUEUE_TEST_LOG"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
     return logger
 }
 

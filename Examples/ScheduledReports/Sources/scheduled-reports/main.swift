@@ -13,8 +13,16 @@ do {
     let bytes = try request.serializedBytes()
     let decoded = try ScheduledReport(serializedBytes: bytes)
     print("\(ScheduledReport.protoMessageName): \(bytes.count) bytes")
-    print("report=\(decoded.reportID) range=\(decoded.range?.from ?? "-")..\(decoded.range?.to ?? "-") format=\(decoded.format)")
-    print("recipients=\(decoded.recipients.joined(separator: ",")) filters=\(decoded.filters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")) maxRows=\(decoded.maxRows.map(String.init) ?? "none")")
+    print(
+        "report=\(decoded.reportID) range=\(decoded.range?.from ?? "-")..\(decoded.range?.to ?? "-") "
+            + "format=\(decoded.format)"
+    )
+    let filters = decoded.filters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+    print(
+        "recipients=\(decoded.recipients.joined(separator: ",")) "
+            + "filters=\(filters) "
+            + "maxRows=\(decoded.maxRows.map(String.init) ?? "none")"
+    )
     print(decoded == request ? "round trip: equal" : "round trip: DIFFERENT")
 } catch {
     print("error: \(error)")

@@ -71,7 +71,9 @@ enum NATSErrorMapping {
         case JetStreamCode.notEnabled where status == NATS_NO_RESPONDERS && subject != nil:
             return make(.noStreamForSubject, "\(operation): no stream captures subject \"\(subject!)\" (no responders)")
         case JetStreamCode.notEnabled, JetStreamCode.notEnabledForAccount:
-            return make(.jetStreamNotEnabled, "\(operation): JetStream is not enabled on the server or for this account (\(detail))")
+            return make(
+                .jetStreamNotEnabled,
+                "\(operation): JetStream is not enabled on the server or for this account (\(detail))")
         case JetStreamCode.streamNotFound:
             return make(.streamNotFound, "\(operation): stream not found (\(detail))")
         case JetStreamCode.consumerNotFound:
@@ -79,7 +81,9 @@ enum NATSErrorMapping {
         case JetStreamCode.messageNotFound:
             return make(.streamNotFound, "\(operation): message not found (\(detail))")
         case JetStreamCode.messageExceedsMaximum:
-            return make(.payloadTooLarge, "\(operation): the stream refused the message as larger than its maximum message size (\(detail))")
+            return make(
+                .payloadTooLarge,
+                "\(operation): the stream refused the message as larger than its maximum message size (\(detail))")
         case JetStreamCode.streamNameInUse, JetStreamCode.subjectsOverlap:
             return make(.configurationMismatch, "\(operation): \(detail)")
         case 0:
@@ -93,7 +97,8 @@ enum NATSErrorMapping {
         switch status {
         case NATS_NO_RESPONDERS:
             if let subject {
-                return make(.noStreamForSubject, "\(operation): no stream captures subject \"\(subject)\" (no responders)")
+                return make(
+                    .noStreamForSubject, "\(operation): no stream captures subject \"\(subject)\" (no responders)")
             }
             return make(.jetStreamNotEnabled, "\(operation): nobody answered (no responders); is JetStream enabled?")
         case NATS_TIMEOUT:
@@ -109,7 +114,11 @@ enum NATSErrorMapping {
         case NATS_SSL_ERROR:
             return make(.tlsFailed, "\(operation): TLS error (\(detail))")
         case NATS_SECURE_CONNECTION_WANTED:
-            return make(.tlsFailed, "\(operation): TLS is required by this client but the server does not offer it; refusing a plaintext connection (\(detail))")
+            return make(
+                .tlsFailed,
+                "\(operation): TLS is required by this client but the server does not offer it; refusing a plaintext "
+                    + "connection (\(detail))"
+            )
         case NATS_SECURE_CONNECTION_REQUIRED:
             return make(.tlsFailed, "\(operation): the server requires TLS (\(detail))")
         case NATS_CONNECTION_CLOSED, NATS_DRAINING, NATS_ILLEGAL_STATE:
@@ -137,7 +146,8 @@ enum NATSErrorMapping {
     }
 
     /// A failed `natsConnection_Connect`: names the URLs, the connect timeout and how long it took. Refused
-    /// credentials stay ``ProtoqueueError/Code/authenticationFailed`` and TLS failures ``ProtoqueueError/Code/tlsFailed``.
+    /// credentials stay ``ProtoqueueError/Code/authenticationFailed`` and TLS failures
+    /// ``ProtoqueueError/Code/tlsFailed``.
     /// It also knows what a failed connect means for the configuration that was used:
     /// - a credentials or seed file nats.c could not read (it reads them while connecting) → `authenticationFailed`;
     /// - a TLS connection the server closed before answering the first PING → `tlsFailed`: with TLS 1.3 a server that
@@ -159,15 +169,22 @@ enum NATSErrorMapping {
             error.message = "\(operation): cannot use the credentials in \(file): \(detail)"
             return error
         }
-        if usesTLS, status == NATS_PROTOCOL_ERROR || status == NATS_IO_ERROR || status == NATS_CONNECTION_CLOSED || status == NATS_ERR {
+        if usesTLS,
+            status == NATS_PROTOCOL_ERROR || status == NATS_IO_ERROR || status == NATS_CONNECTION_CLOSED
+                || status == NATS_ERR
+        {
             error.code = .tlsFailed
-            error.message = "\(operation): the server closed the TLS connection before completing the connect (it refused the client certificate, or requires one: mutual TLS): \(detail)"
+            error.message =
+                "\(operation): the server closed the TLS connection before completing the connect (it refused the "
+                + "client certificate, or requires one: mutual TLS): \(detail)"
             return error
         }
         if error.code == .connectionFailed || error.code == .natsError || error.code == .timeout {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             error.code = .connectionFailed
-            error.message = "could not connect to \(servers) (connect timeout \(connectTimeout), gave up after \((seconds * 100).rounded() / 100) s): \(detail)"
+            error.message =
+                "could not connect to \(servers) (connect timeout \(connectTimeout), gave up after "
+                + "\((seconds * 100).rounded() / 100) s): \(detail)"
         }
         return error
     }

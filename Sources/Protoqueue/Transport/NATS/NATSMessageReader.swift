@@ -1,9 +1,9 @@
 import CNats
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
 /// Reads a nats.c message (`natsMsg*`) into Swift values: the only place that walks a message's body and headers.

@@ -47,7 +47,8 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
             signer: NonceSigner.make(for: configuration.authentication)
         )
         let (raw, options) = try NATSClient.openConnection(configuration, events: events)
-        let batched = BatchedConnection(raw: raw, options: options, events: events, flushTimeout: configuration.requestTimeout)
+        let batched = BatchedConnection(
+            raw: raw, options: options, events: events, flushTimeout: configuration.requestTimeout)
         let writer = Thread { batched.writeLoop() }
         writer.name = "protoqueue-write"
         writer.stackSize = 1 << 20
@@ -98,7 +99,10 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
         let status = natsConnection_FlushTimeout(raw, flushTimeout.milliseconds)
         if status != NATS_OK {
             events.logger.warning(
-                "no answer to a PING within the request timeout (disconnected?); messages the server did not get are sent after the reconnect or, for acknowledgements, come back after the ack wait",
+                """
+                no answer to a PING within the request timeout (disconnected?); messages the server did not get are \
+                sent after the reconnect or, for acknowledgements, come back after the ack wait
+                """,
                 metadata: ["protoqueue.status": "\(String(cString: natsStatus_GetText(status)))"]
             )
         }

@@ -101,7 +101,8 @@ final class ConnectionEvents: Sendable {
 
     func handleDisconnected(connection: OpaquePointer?) {
         if closing.load(ordering: .relaxed) {
-            logger.debug("NATS connection disconnected while closing", metadata: ["protoqueue.servers": "\(serverList)"])
+            logger.debug(
+                "NATS connection disconnected while closing", metadata: ["protoqueue.servers": "\(serverList)"])
             return
         }
         logger.warning("NATS connection lost; reconnecting", metadata: ["protoqueue.servers": "\(serverList)"])
@@ -138,7 +139,8 @@ final class ConnectionEvents: Sendable {
 
 let natsErrorTrampoline: natsErrHandler = { connection, _, status, closure in
     guard let closure else { return }
-    Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue().handleError(connection: connection, status: status)
+    Unmanaged<ConnectionEvents>.fromOpaque(closure).takeUnretainedValue().handleError(
+        connection: connection, status: status)
 }
 
 let natsDisconnectedTrampoline: natsConnectionHandler = { connection, closure in

@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-    import Glibc
-#elseif canImport(Darwin)
-    import Darwin
-#endif
 import CNats
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 extension NATSClient {
     /// Runs on a library thread: builds the options and connects (blocking up to the connect timeout per server).
@@ -66,18 +67,26 @@ extension NATSClient {
         }
         if let tls = configuration.tls {
             try check(natsOptions_SetSecure(options, true), "TLS")
-            if let ca = tls.caFile { try check(natsOptions_LoadCATrustedCertificates(options, ca), "TLS CA file \(ca)") }
+            if let ca = tls.caFile {
+                try check(natsOptions_LoadCATrustedCertificates(options, ca), "TLS CA file \(ca)")
+            }
             if let cert = tls.clientCertificateFile, let key = tls.clientKeyFile {
                 try check(natsOptions_LoadCertificatesChain(options, cert, key), "TLS client certificate \(cert)")
             }
-            if let host = tls.expectedHostname { try check(natsOptions_SetExpectedHostname(options, host), "TLS expected hostname") }
+            if let host = tls.expectedHostname {
+                try check(natsOptions_SetExpectedHostname(options, host), "TLS expected hostname")
+            }
         }
         let reconnect = configuration.reconnect
         try check(natsOptions_SetAllowReconnect(options, reconnect.enabled), "reconnect")
-        try check(natsOptions_SetMaxReconnect(options, Int32(clamping: reconnect.maxAttempts ?? -1)), "reconnect attempts")
+        try check(
+            natsOptions_SetMaxReconnect(options, Int32(clamping: reconnect.maxAttempts ?? -1)), "reconnect attempts")
         try check(natsOptions_SetReconnectWait(options, reconnect.wait.milliseconds), "reconnect wait")
-        try check(natsOptions_SetReconnectJitter(options, reconnect.jitter.milliseconds, reconnect.jitterTLS.milliseconds), "reconnect jitter")
-        try check(natsOptions_SetReconnectBufSize(options, Int32(clamping: reconnect.bufferSize)), "reconnect buffer size")
+        try check(
+            natsOptions_SetReconnectJitter(options, reconnect.jitter.milliseconds, reconnect.jitterTLS.milliseconds),
+            "reconnect jitter")
+        try check(
+            natsOptions_SetReconnectBufSize(options, Int32(clamping: reconnect.bufferSize)), "reconnect buffer size")
         try check(natsOptions_SetTimeout(options, configuration.connectTimeout.milliseconds), "connect timeout")
         try check(natsOptions_SetSendAsap(options, configuration.sendAsap), "send-asap")
 
@@ -106,7 +115,8 @@ extension NATSClient {
             }
             let elapsed = Duration.nanoseconds(Int64(MonotonicClock.nanoseconds() - started))
             throw NATSErrorMapping.connectError(
-                status: status, servers: events.serverList, connectTimeout: configuration.connectTimeout, elapsed: elapsed,
+                status: status, servers: events.serverList, connectTimeout: configuration.connectTimeout,
+                elapsed: elapsed,
                 usesTLS: usesTLS, credentialFiles: credentialFiles
             )
         }

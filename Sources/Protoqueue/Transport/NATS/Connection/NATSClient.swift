@@ -1,11 +1,12 @@
+import CNats
+import Logging
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CNats
-import Logging
-import Synchronization
 
 /// The nats.c side of a ``NATSConnection``: the connection and its JetStream context, a pool of library threads for
 /// blocking calls, and what is opened on first use (the ``BatchedConnection``, the ``ProcessingHub``, the shared
@@ -42,7 +43,10 @@ final class NATSClient: Sendable {
     private let retired = RetiredSubscriptions()
     private let idle = ConditionLock()
 
-    private init(configuration: NATSConnectionConfiguration, logger: Logger, events: ConnectionEvents, pool: BlockingThreadPool, handles: Handles) {
+    private init(
+        configuration: NATSConnectionConfiguration, logger: Logger, events: ConnectionEvents, pool: BlockingThreadPool,
+        handles: Handles
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.events = events
@@ -77,7 +81,8 @@ final class NATSClient: Sendable {
                 return Handles(connection: connection, options: options, jetStream: js)
             }
             logger.debug("NATS connected", metadata: ["protoqueue.servers": "\(serverList)"])
-            let client = NATSClient(configuration: configuration, logger: logger, events: events, pool: pool, handles: handles)
+            let client = NATSClient(
+                configuration: configuration, logger: logger, events: events, pool: pool, handles: handles)
             events.setPermissionListener { [weak client] violation in client?.permissionViolation(violation) }
             return client
         } catch {
@@ -90,7 +95,8 @@ final class NATSClient: Sendable {
         guard !configuration.servers.isEmpty else {
             throw ProtoqueueError(.invalidConfiguration, "at least one server URL is required")
         }
-        for url in configuration.servers where url.isEmpty || url.contains(where: { $0 == " " || $0 == "\n" || $0 == "\r" }) {
+        for url in configuration.servers
+        where url.isEmpty || url.contains(where: { $0 == " " || $0 == "\n" || $0 == "\r" }) {
             throw ProtoqueueError(.invalidConfiguration, "invalid server URL \"\(url)\"")
         }
         guard configuration.connectTimeout > .zero, configuration.requestTimeout > .zero else {
@@ -123,14 +129,17 @@ final class NATSClient: Sendable {
 
     /// Runs `body` on a connection thread with the raw handles, failing if the connection is closed.
     func withHandles<R: Sendable>(
-        _ body: @escaping @Sendable (_ connection: OpaquePointer, _ jetStream: OpaquePointer) throws(ProtoqueueError) -> R
+        _ body:
+            @escaping @Sendable (_ connection: OpaquePointer, _ jetStream: OpaquePointer) throws(ProtoqueueError) -> R
     ) async throws(ProtoqueueError) -> R {
         try beginCall()
         defer { endCall() }
         let handles = self.handles
         let started = MonotonicClock.nanoseconds()
         do throws(ProtoqueueError) {
-            return try await pool.run { () throws(ProtoqueueError) -> R in try body(handles.connection, handles.jetStream) }
+            return try await pool.run { () throws(ProtoqueueError) -> R in
+                try body(handles.connection, handles.jetStream)
+            }
         } catch {
             // A JetStream API request the user may not make is dropped by the server and times out; the cause arrives
             // asynchronously as a permission violation. Report that, not a bare timeout.
@@ -245,7 +254,8 @@ final class NATSClient: Sendable {
         let pool = self.pool
         let logger = self.logger
         // The blocking part runs on a thread of its own: it shuts the pool down, so it cannot run on the pool.
-        _ = try? await BlockingThreadPool.runDedicated(name: "protoqueue-close") { [self] () throws(ProtoqueueError) -> Void in
+        _ = try? await BlockingThreadPool.runDedicated(name: "protoqueue-close") {
+            [self] () throws(ProtoqueueError) -> Void in
             // Every call is bounded (publish: ack timeout × attempts; batch: stops taking input once closing is
             // seen and waits only for its in-flight acknowledgements), so this wait ends; the handles must stay
             // valid until it does.

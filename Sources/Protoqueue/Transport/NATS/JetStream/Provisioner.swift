@@ -1,9 +1,10 @@
+import CNats
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import CNats
 
 /// Creates the queue's stream and consumer when missing, verifies them when present, and never updates or deletes.
 /// Runs on a connection thread (every call here blocks on a JetStream API request).
@@ -22,11 +23,14 @@ enum Provisioner {
             if configuration.deadLetter.enabled {
                 try ensureDeadLetterStream(js: js, layout: layout, configuration: configuration)
             }
-            return ProvisionedStream(maxMessageSize: stream, createdStream: createdStream, createdConsumer: createdConsumer)
+            return ProvisionedStream(
+                maxMessageSize: stream, createdStream: createdStream, createdConsumer: createdConsumer)
         } catch {
             // A JetStream API request the user may not make times out; the real cause arrives asynchronously.
-            if error.code == .timeout, let violation = events.recentViolation(since: started, explaining: .jetStreamAPI) {
-                throw NATSErrorMapping.permissionDenied(operation: "provision stream \"\(layout.streamName)\"", violation: violation)
+            if error.code == .timeout, let violation = events.recentViolation(since: started, explaining: .jetStreamAPI)
+            {
+                throw NATSErrorMapping.permissionDenied(
+                    operation: "provision stream \"\(layout.streamName)\"", violation: violation)
             }
             throw error
         }
@@ -34,7 +38,9 @@ enum Provisioner {
 
     static func validate(_ configuration: QueueConfiguration) throws(ProtoqueueError) {
         func bad(_ text: String) -> ProtoqueueError { ProtoqueueError(.invalidConfiguration, text) }
-        guard [1, 3, 5].contains(configuration.replicas) else { throw bad("replicas must be 1, 3 or 5, not \(configuration.replicas)") }
+        guard [1, 3, 5].contains(configuration.replicas) else {
+            throw bad("replicas must be 1, 3 or 5, not \(configuration.replicas)")
+        }
         if let age = configuration.maxAge, age <= .zero { throw bad("maxAge must be positive") }
         if let bytes = configuration.maxBytes, bytes <= 0 { throw bad("maxBytes must be positive") }
         if let messages = configuration.maxMessages, messages <= 0 { throw bad("maxMessages must be positive") }
@@ -48,7 +54,10 @@ enum Provisioner {
         if let deliveries = consumer.maxDeliveries {
             guard deliveries >= 1 else { throw bad("consumer maxDeliveries must be at least 1") }
             if !consumer.backoff.isEmpty && deliveries <= consumer.backoff.count {
-                throw bad("consumer maxDeliveries (\(deliveries)) must be greater than the number of backoff steps (\(consumer.backoff.count))")
+                throw bad(
+                    "consumer maxDeliveries (\(deliveries)) must be greater than the number of backoff steps "
+                        + "(\(consumer.backoff.count))"
+                )
             }
         }
         guard consumer.backoff.allSatisfy({ $0 > .zero }) else { throw bad("consumer backoff steps must be positive") }
@@ -98,25 +107,37 @@ enum Provisioner {
 
         func differences(from existing: StreamSettings) -> [String] {
             var list: [String] = []
-            func add(_ name: String, _ have: String, _ want: String) { list.append("\(name): existing \(have), configured \(want)") }
+            func add(_ name: String, _ have: String, _ want: String) {
+                list.append("\(name): existing \(have), configured \(want)")
+            }
             func limit(_ value: Int64) -> String { value < 0 ? "unlimited" : "\(value)" }
             func duration(_ ns: Int64) -> String { ns == 0 ? "unlimited" : "\(Duration.nanoseconds(ns))" }
             if Set(existing.subjects) != Set(subjects) { add("subjects", "\(existing.subjects)", "\(subjects)") }
             if existing.retention != retention {
-                add("retention", QueueConfiguration.Retention(raw: existing.retention).description, QueueConfiguration.Retention(raw: retention).description)
+                add(
+                    "retention", QueueConfiguration.Retention(raw: existing.retention).description,
+                    QueueConfiguration.Retention(raw: retention).description)
             }
             if existing.storage != storage {
-                add("storage", QueueConfiguration.Storage(raw: existing.storage).description, QueueConfiguration.Storage(raw: storage).description)
+                add(
+                    "storage", QueueConfiguration.Storage(raw: existing.storage).description,
+                    QueueConfiguration.Storage(raw: storage).description)
             }
             if existing.replicas != replicas { add("replicas", "\(existing.replicas)", "\(replicas)") }
             if existing.maxAge != maxAge { add("maxAge", duration(existing.maxAge), duration(maxAge)) }
             if existing.maxBytes != maxBytes { add("maxBytes", limit(existing.maxBytes), limit(maxBytes)) }
-            if existing.maxMessages != maxMessages { add("maxMessages", limit(existing.maxMessages), limit(maxMessages)) }
+            if existing.maxMessages != maxMessages {
+                add("maxMessages", limit(existing.maxMessages), limit(maxMessages))
+            }
             if existing.maxMessageSize != maxMessageSize {
                 add("maxMessageSize", limit(Int64(existing.maxMessageSize)), limit(Int64(maxMessageSize)))
             }
-            if existing.duplicates != duplicates { add("duplicateWindow", duration(existing.duplicates), duration(duplicates)) }
-            if existing.discard != discard { add("discard", existing.discard == 0 ? "old" : "new", discard == 0 ? "old" : "new") }
+            if existing.duplicates != duplicates {
+                add("duplicateWindow", duration(existing.duplicates), duration(duplicates))
+            }
+            if existing.discard != discard {
+                add("discard", existing.discard == 0 ? "old" : "new", discard == 0 ? "old" : "new")
+            }
             return list
         }
     }
@@ -133,7 +154,9 @@ enum Provisioner {
                 guard differences.isEmpty else {
                     throw ProtoqueueError(
                         .configurationMismatch,
-                        "stream \"\(layout.streamName)\" exists (\(existing.messages) messages) with a different configuration; it was left unchanged. Differences: " + differences.joined(separator: "; ")
+                        "stream \"\(layout.streamName)\" exists (\(existing.messages) messages) with a different "
+                            + "configuration; it was left unchanged. Differences: "
+                            + differences.joined(separator: "; ")
                     )
                 }
                 return (existing.settings.maxMessageSize < 0 ? nil : Int(existing.settings.maxMessageSize), false)
@@ -164,26 +187,33 @@ enum Provisioner {
             if status == NATS_OK { return (wanted.maxMessageSize < 0 ? nil : Int(wanted.maxMessageSize), true) }
             // Someone created it at the same moment: compare with theirs.
             if Int(jerr.rawValue) == NATSErrorMapping.JetStreamCode.streamNameInUse { continue }
-            throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "create stream \"\(layout.streamName)\" for \(wanted.subjects)")
+            throw NATSErrorMapping.error(
+                status: status, jsCode: Int(jerr.rawValue),
+                operation: "create stream \"\(layout.streamName)\" for \(wanted.subjects)")
         }
         throw ProtoqueueError(.natsError, "stream \"\(layout.streamName)\" could not be created or read")
     }
 
-    private static func streamSettings(js: OpaquePointer, name: String) throws(ProtoqueueError) -> (settings: StreamSettings, messages: UInt64)? {
+    private static func streamSettings(
+        js: OpaquePointer, name: String
+    ) throws(ProtoqueueError) -> (settings: StreamSettings, messages: UInt64)? {
         var info: UnsafeMutablePointer<jsStreamInfo>?
         var jerr = jsErrCode(0)
         let status = js_GetStreamInfo(&info, js, name, nil, &jerr)
         defer { if let info { jsStreamInfo_Destroy(info) } }
         if NATSErrorMapping.isNotFound(.stream, status: status, jsCode: Int(jerr.rawValue)) { return nil }
         guard status == NATS_OK, let info, let config = info.pointee.Config else {
-            throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read stream \"\(name)\"")
+            throw NATSErrorMapping.error(
+                status: status, jsCode: Int(jerr.rawValue), operation: "read stream \"\(name)\"")
         }
         return (StreamSettings(existing: config.pointee), info.pointee.State.Msgs)
     }
 
     // MARK: Consumer
 
-    static func ensureConsumer(js: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration) throws(ProtoqueueError) -> Bool {
+    static func ensureConsumer(
+        js: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration
+    ) throws(ProtoqueueError) -> Bool {
         let consumer = configuration.consumer
         let wantedBackoff = consumer.backoff.map(\.nanoseconds)
         // Attempts plus grace deliveries, in which a worker dead-letters the task (Processing/Delivery.swift).
@@ -195,11 +225,15 @@ enum Provisioner {
             defer { if let info { jsConsumerInfo_Destroy(info) } }
             if status == NATS_OK, let info, let config = info.pointee.Config?.pointee {
                 var differences: [String] = []
-                func add(_ name: String, _ have: String, _ want: String) { differences.append("\(name): existing \(have), configured \(want)") }
+                func add(_ name: String, _ have: String, _ want: String) {
+                    differences.append("\(name): existing \(have), configured \(want)")
+                }
                 if config.DeliverSubject != nil { add("type", "push consumer", "pull consumer") }
                 if config.AckPolicy != js_AckExplicit { add("ackPolicy", "\(config.AckPolicy.rawValue)", "explicit") }
                 let filter = config.FilterSubject.map { String(cString: $0) } ?? ""
-                if filter != layout.consumerFilter { add("filterSubject", "\"\(filter)\"", "\"\(layout.consumerFilter)\"") }
+                if filter != layout.consumerFilter {
+                    add("filterSubject", "\"\(filter)\"", "\"\(layout.consumerFilter)\"")
+                }
                 let backoff = (0..<Int(config.BackOffLen)).map { config.BackOff[$0] }
                 if backoff != wantedBackoff {
                     add("backoff", "\(backoff.map { Duration.nanoseconds($0) })", "\(consumer.backoff)")
@@ -210,7 +244,9 @@ enum Provisioner {
                 let maxDeliver = config.MaxDeliver <= 0 ? -1 : config.MaxDeliver
                 if maxDeliver != wantedMaxDeliver {
                     // Shown in attempts, as configured (the server holds attempts + grace deliveries).
-                    func attempts(_ value: Int64) -> String { value < 0 ? "unlimited" : "\(value - Int64(QueueLayout.graceDeliveries))" }
+                    func attempts(_ value: Int64) -> String {
+                        value < 0 ? "unlimited" : "\(value - Int64(QueueLayout.graceDeliveries))"
+                    }
                     add("maxDeliveries", attempts(maxDeliver), attempts(wantedMaxDeliver))
                 }
                 if config.MaxAckPending != Int64(consumer.maxAckPending) {
@@ -219,14 +255,17 @@ enum Provisioner {
                 guard differences.isEmpty else {
                     throw ProtoqueueError(
                         .configurationMismatch,
-                        "consumer \"\(layout.consumerName)\" on stream \"\(layout.streamName)\" exists with a different configuration; it was left unchanged. Differences: " + differences.joined(separator: "; ")
+                        "consumer \"\(layout.consumerName)\" on stream \"\(layout.streamName)\" exists with a "
+                            + "different configuration; it was left unchanged. Differences: "
+                            + differences.joined(separator: "; ")
                     )
                 }
                 return false
             }
             let notFound = NATSErrorMapping.isNotFound(.consumer, status: status, jsCode: Int(jerr.rawValue))
             guard notFound else {
-                throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: "read consumer \"\(layout.consumerName)\"")
+                throw NATSErrorMapping.error(
+                    status: status, jsCode: Int(jerr.rawValue), operation: "read consumer \"\(layout.consumerName)\"")
             }
             if attempt == 1 { break }
             var config = jsConsumerConfig()
@@ -256,7 +295,9 @@ enum Provisioner {
             if createStatus == NATS_OK { return true }
             // Created concurrently by another process (same name, maybe other settings): compare on the next pass.
             if Int(createError.rawValue) == 10148 || Int(createError.rawValue) == 10013 { continue }
-            throw NATSErrorMapping.error(status: createStatus, jsCode: Int(createError.rawValue), operation: "create consumer \"\(layout.consumerName)\" on stream \"\(layout.streamName)\"")
+            throw NATSErrorMapping.error(
+                status: createStatus, jsCode: Int(createError.rawValue),
+                operation: "create consumer \"\(layout.consumerName)\" on stream \"\(layout.streamName)\"")
         }
         throw ProtoqueueError(.natsError, "consumer \"\(layout.consumerName)\" could not be created or read")
     }

@@ -98,7 +98,8 @@ struct Acknowledger {
         }
     }
 
-    /// Publishes the dead-letter record through the connection's publisher (``NATSClient/publishAndWait(_:maxAttempts:)``)
+    /// Publishes the dead-letter record through the connection's publisher
+    /// (``NATSClient/publishAndWait(_:maxAttempts:)``)
     /// and waits for the server to store it. Its `Nats-Msg-Id` is derived from the task's stream and sequence, so a
     /// record sent again (after a timeout, or when the task comes back) is stored once.
     private func publish(

@@ -4,12 +4,13 @@ import Logging
 import Synchronization
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #elseif canImport(Darwin)
-    import Darwin
+import Darwin
 #endif
 
-/// The processing side of one ``NATSClient`` (its ``DeliveryTransport``), shared by every processor on it: one inbox subscription where all
+/// The processing side of one ``NATSClient`` (its ``DeliveryTransport``), shared by every processor on it: one inbox
+/// subscription where all
 /// their consumers deliver, and one thread that sends their pull requests and their acknowledgements.
 ///
 /// Processors register with an id; the `n`th pull request of each names `<inbox prefix>.<id>.<n>` as reply

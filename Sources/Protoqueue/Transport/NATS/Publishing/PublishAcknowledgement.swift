@@ -107,7 +107,9 @@ private struct JSONReader {
                 case UInt8(ascii: "b"): utf8.append(0x08)
                 case UInt8(ascii: "f"): utf8.append(0x0C)
                 case UInt8(ascii: "u"):
-                    guard position + 4 <= bytes.count, let unit = UInt16(String(decoding: bytes[position..<position + 4], as: UTF8.self), radix: 16) else {
+                    guard position + 4 <= bytes.count,
+                        let unit = UInt16(String(decoding: bytes[position..<position + 4], as: UTF8.self), radix: 16)
+                    else {
                         return nil
                     }
                     position += 4
@@ -126,7 +128,8 @@ private struct JSONReader {
         skipSpace()
         let start = position
         while let byte = current, DecimalDigits.isDigit(byte) { position += 1 }
-        return DecimalDigits.value(UnsafeRawBufferPointer(rebasing: bytes[start..<position]).assumingMemoryBound(to: UInt8.self))
+        return DecimalDigits.value(
+            UnsafeRawBufferPointer(rebasing: bytes[start..<position]).assumingMemoryBound(to: UInt8.self))
     }
 
     mutating func readBool() -> Bool? {
@@ -168,7 +171,11 @@ private struct JSONReader {
         default:
             // A number: sign, digits, fraction, exponent.
             let start = position
-            while let byte = current, (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e") || byte == UInt8(ascii: "E") {
+            while let byte = current,
+                (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-")
+                    || byte == UInt8(ascii: "+") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "e")
+                    || byte == UInt8(ascii: "E")
+            {
                 position += 1
             }
             return position > start
