@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a Debian machine, installing what is missing first:
-# the generated-code drift check, a warnings-as-errors build, the codec tests and the decode fuzzer under
-# AddressSanitizer,
-# the example package that applies our plugins, the integration tests against a current nats-server, the
-# chaos scenarios at CI size, and every unit and integration test.
+# the format and lint check, the generated-code drift check, a warnings-as-errors build, the codec tests and the
+# decode fuzzer under AddressSanitizer, the example package that applies our plugins, the integration tests against
+# a current nats-server, the chaos scenarios at CI size, and every unit and integration test.
 # Integration tests start their own nats-server on 127.0.0.1 (or use NATS_URL when it is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +13,9 @@ export PROTOQUEUE_PYTHON="$PWD/.venv/bin/python"
 export PATH="$PATH:/usr/sbin"  # Debian installs nats-server there
 
 step() { printf '\n== %s\n' "$*"; }
+
+step "format and lint (.swift-format, 120 columns; scripts/lint.sh --fix formats)"
+scripts/lint.sh
 
 step "generated code matches its generator"
 scripts/check-generated.sh
