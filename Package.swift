@@ -107,7 +107,7 @@ let codecProducts: [Product] = [
     .plugin(name: "ProtoqueueSwiftGenerator", targets: ["ProtoqueueSwiftGenerator"]),
 ]
 
-// MARK: - Queue: connection, provisioning, enqueue (branch `queue`)
+// MARK: - Queue: connection, provisioning, enqueue
 
 let queueTargets: [Target] = [
     .target(
@@ -141,7 +141,7 @@ let queueTargets: [Target] = [
             "Protoqueue",
             "TaskSchemas",
             .product(name: "Logging", package: "swift-log"),
-            // the worker runs as a Service in a ServiceGroup (branch `process`)
+            // the worker runs as a Service in a ServiceGroup
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ],
         swiftSettings: swiftSettings
@@ -152,7 +152,7 @@ let queueProducts: [Product] = [
     .library(name: "Protoqueue", targets: ["Protoqueue"])
 ]
 
-// MARK: - Reliability: security, hostile input, server versions, chaos (branch `reliability`)
+// MARK: - Reliability: security, hostile input, server versions, chaos
 
 let reliabilityTargets: [Target] = [
     // Starts and kills nats-server processes by pid on 127.0.0.1, makes certificates; shared by the reliability

@@ -71,8 +71,9 @@ public enum ProtoqueueRuntime {
     ///   - bytes: The encoded message.
     ///   - descriptor: The protobuf-c descriptor of the message.
     ///   - messageName: The full protobuf name, for error messages.
-    ///   - checkDepth: Whether the schema is recursive. Kept for generated code; nesting is now checked for every
-    ///     message, together with the structural checks protobuf-c lacks.
+    ///   - checkDepth: Whether the schema is recursive (its nesting is unbounded). Then the structural pass
+    ///     (``ProtoqueueWireCheck``: nesting depth and the checks protobuf-c lacks) runs before protobuf-c unpacks.
+    ///     For other schemas it runs only when protobuf-c refused the bytes or read a field number 0.
     ///   - type: The protoc-c struct of the message.
     ///   - message: The Swift value to read into, passed through to `read`.
     ///   - read: Sets the Swift value's fields from the unpacked C struct, in place. (A message built by value,

@@ -11,19 +11,6 @@ public enum ProtoqueueWireCheck {
         var message: String
     }
 
-    /// Throws `nestingTooDeep` when `bytes` nest messages deeper than ``ProtoqueueDecodingLimits/maximumDepth``.
-    /// Other problems are left to protobuf-c, which stops at them before going deeper.
-    public static func checkDepth(
-        _ bytes: [UInt8],
-        descriptor: UnsafePointer<ProtobufCMessageDescriptor>,
-        messageName: String
-    ) throws(ProtoqueueError) {
-        guard let problem = walk(bytes, descriptor: descriptor, checkRequired: false),
-            problem.code == .nestingTooDeep
-        else { return }
-        throw ProtoqueueError(.nestingTooDeep, "\(messageName): \(problem.message)")
-    }
-
     /// The error for bytes protobuf-c refused, naming the message type and, when the walker can tell, what was
     /// wrong and where.
     public static func diagnose(
@@ -31,7 +18,7 @@ public enum ProtoqueueWireCheck {
         descriptor: UnsafePointer<ProtobufCMessageDescriptor>,
         messageName: String
     ) -> ProtoqueueError {
-        guard let problem = walk(bytes, descriptor: descriptor, checkRequired: true) else {
+        guard let problem = walk(bytes, descriptor: descriptor) else {
             return ProtoqueueError(.decodingFailed, "\(messageName): protobuf-c rejected the \(bytes.count) bytes")
         }
         return ProtoqueueError(problem.code, "\(messageName): \(problem.message)")
@@ -39,11 +26,10 @@ public enum ProtoqueueWireCheck {
 
     static func walk(
         _ bytes: [UInt8],
-        descriptor: UnsafePointer<ProtobufCMessageDescriptor>,
-        checkRequired: Bool
+        descriptor: UnsafePointer<ProtobufCMessageDescriptor>
     ) -> Problem? {
         bytes.withUnsafeBufferPointer { buffer -> Problem? in
-            var walker = Walker(bytes: buffer, checkRequired: checkRequired)
+            var walker = Walker(bytes: buffer)
             do throws(Problem) {
                 try walker.message(from: 0, to: buffer.count, descriptor: descriptor, depth: 1, path: "")
                 return nil
@@ -55,7 +41,6 @@ public enum ProtoqueueWireCheck {
 
     struct Walker {
         let bytes: UnsafeBufferPointer<UInt8>
-        let checkRequired: Bool
 
         func varint(at offset: inout Int, end: Int, what: @autoclosure () -> String) throws(Problem) -> UInt64 {
             let start = offset
@@ -159,7 +144,6 @@ public enum ProtoqueueWireCheck {
                         message: "invalid wire type \(wireType) for \(label) at byte \(tagOffset)")
                 }
             }
-            guard checkRequired else { return }
             for field in UnsafeBufferPointer(start: descriptor.pointee.fields, count: Int(descriptor.pointee.n_fields))
             where field.label == PROTOBUF_C_LABEL_REQUIRED && !seen.contains(field.id) {
                 let name = String(cString: descriptor.pointee.name)

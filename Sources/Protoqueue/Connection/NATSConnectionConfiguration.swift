@@ -24,7 +24,7 @@ public struct NATSConnectionConfiguration: Sendable {
     public var requestTimeout: Duration
     /// Send every protocol message at once instead of letting nats.c's flusher batch them for about 1 ms.
     /// On by default: it made one-at-a-time enqueue and fetch/ack loops several times faster and did not slow
-    /// batch publishing (see `docs/connection.md`).
+    /// batch publishing (`docs/benchmarks.md` has the measurements).
     public var sendAsap: Bool
     /// Threads the connection owns for blocking nats.c calls.
     public var blockingThreads: Int

@@ -237,7 +237,7 @@ struct ProcessTests {
                 #expect(await eventually { (try? await fixture.queue.stats().messages) == 0 })
             }
             // The handler ran on the two allowed attempts, never on the grace delivery. (Under a heavily loaded
-            // machine one run reported [1, 1]: see the report of branch `process`; the count is what matters here.)
+            // machine one run reported [1, 1]: see attemptCountWentBackwards below; the count is what matters here.)
             #expect(calls.count == 2)
             #expect(calls.all.allSatisfy { $0 <= 2 })
             let letter = try #require(try await fixture.queue.deadLetters().first)
@@ -321,7 +321,7 @@ struct ProcessTests {
     }
 }
 
-/// OPEN ISSUE (branch `process` report): on a heavily loaded machine (load average ~10 on 2 cores, full suite in
+/// OPEN ISSUE: on a heavily loaded machine (load average ~10 on 2 cores, full suite in
 /// parallel) a handler was, rarely, given an attempt number lower than the previous one ([1, 1, 3], [1, 2, 1]) while
 /// the server kept counting (the task then ends in the dead-letter stream through the grace delivery, reason
 /// `maxDeliveries`). Not reproduced in isolation; cause not found yet (server 2.9.10 delivery count, or a client-side

@@ -1,7 +1,8 @@
 import Protoqueue
 
-/// A TEST FIXTURE standing in for a generated message type until the code generator (branch `codegen`) lands.
-/// It hand-encodes real protobuf bytes for this schema (Tests/ProtoqueueTests/Fixtures/interop_task.proto):
+/// A TEST FIXTURE written by hand, without the code generator, so that the wire-format and interop tests do not
+/// depend on it. It hand-encodes real protobuf bytes for this schema
+/// (Tests/ProtoqueueTests/Fixtures/interop_task.proto):
 ///
 ///     package protoqueue.testing;
 ///     message InteropTask { string to = 1; string subject = 2; int32 priority = 3; repeated string tags = 4; }

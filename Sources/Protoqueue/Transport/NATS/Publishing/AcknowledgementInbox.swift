@@ -1,5 +1,10 @@
 import CNats
+
+#if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// A synchronous subscription on `<inbox>.*` where the server acknowledges one batch's publishes. A task published
 /// with reply subject `<inbox>.<position>` is acknowledged on that subject, so the acknowledgement names its task.
