@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Runs blocking harness work (process start, polling, waiting for an exit) on a thread of its own, so tasks on the
 /// Swift cooperative pool are not starved and the timing tests running in parallel measure the library.

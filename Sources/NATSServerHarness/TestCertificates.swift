@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// Certificates made with `openssl` during the test run, in a temporary directory: a CA, a server certificate
 /// it signed (for `localhost` and 127.0.0.1 unless told otherwise), a client certificate it signed, and a second,

@@ -1,9 +1,9 @@
 public import CProtobufC
 
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #elseif canImport(Darwin)
-import Darwin
+public import Darwin
 #endif
 
 /// A bump allocator for the C structs, arrays and strings one encode builds before protobuf-c packs them.

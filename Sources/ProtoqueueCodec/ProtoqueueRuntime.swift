@@ -2,9 +2,9 @@ public import CProtobufC
 public import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+public import Glibc
 #elseif canImport(Darwin)
-import Darwin
+public import Darwin
 #endif
 
 /// The helpers generated messages call to pack and unpack through protobuf-c. Generated code only: the

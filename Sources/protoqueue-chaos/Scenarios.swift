@@ -1,6 +1,7 @@
 import Foundation
 import NATSServerHarness
 import Protoqueue
+import Synchronization
 import TaskSchemas
 
 #if canImport(Glibc)

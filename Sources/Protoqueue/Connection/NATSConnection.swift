@@ -1,4 +1,4 @@
-import Logging
+public import Logging
 
 /// One connection to a NATS server or cluster, shared by any number of ``Queue``s.
 ///

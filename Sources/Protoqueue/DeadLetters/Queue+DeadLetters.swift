@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 
 /// One record of the dead-letter stream: the failed task as it was, and why it failed.
 ///

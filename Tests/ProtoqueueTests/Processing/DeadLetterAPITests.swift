@@ -1,4 +1,5 @@
 import Foundation
+import NATSTestSupport
 import Protoqueue
 import TaskSchemas
 import Testing

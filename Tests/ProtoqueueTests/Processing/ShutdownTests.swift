@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NATSTestSupport
 import Protoqueue
 import ServiceLifecycle
 import Synchronization

@@ -1,5 +1,6 @@
 import CNats
 import Foundation
+import Logging
 import Synchronization
 
 /// The connection's window for single publishes (enqueues, dead-letter replays, dead-letter records): any number of
