@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Checks the Swift sources against .swift-format (swift format lint --strict) and the 120-column limit, which
-# swift-format does not enforce on lines it cannot break (long string literals and comments). Exits non-zero on
-# any violation. `scripts/lint.sh --fix` formats the files in place first.
+# Checks the Swift sources against .swift-format (swift format lint --strict), the 120-column limit, which
+# swift-format does not enforce on lines it cannot break (long string literals and comments), and the 400-line limit
+# of the files under Sources. Exits non-zero on any violation. `scripts/lint.sh --fix` formats the files in place first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,16 @@ swift format lint --strict --parallel "${files[@]}" || status=1
 long=$(awk 'length > 120 { printf "%s:%d: line of %d columns (limit 120)\n", FILENAME, FNR, length }' "${files[@]}")
 if [ -n "$long" ]; then
     echo "$long"
+    status=1
+fi
+# A file per main type: no Swift file under Sources over 400 lines.
+big=$(for file in "${files[@]}"; do
+    case "$file" in
+        Sources/*) lines=$(wc -l < "$file"); [ "$lines" -gt 400 ] && echo "$file: $lines lines (limit 400)" ;;
+    esac
+done || true)
+if [ -n "$big" ]; then
+    echo "$big"
     status=1
 fi
 [ "$status" -eq 0 ] && echo "lint: ${#files[@]} files clean"
