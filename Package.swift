@@ -97,7 +97,8 @@ let codecTargets: [Target] = [
     .testTarget(
         name: "ProtoqueueCodecTests",
         dependencies: [
-            "KitchenSink", "CKitchenSink", "TaskSchemas", "ProtoqueueCodec", "CProtobufC", "protoc-gen-protoqueue",
+            "KitchenSink", "CKitchenSink", "TaskSchemas", "ProtoqueueCodec", "CProtobufC", "CProtoDescriptors",
+            "protoc-gen-protoqueue",
         ],
         swiftSettings: swiftSettings
     ),
