@@ -91,6 +91,16 @@ struct PublishAttemptsTests {
         #expect(noStream?.code == .noStreamForSubject)
     }
 
+    @Test func aClosingConnectionSaysWhetherTheTaskMayBeStored() {
+        let unsent = attempts(sent: 0, of: 3).closedError(sent: false)
+        #expect(unsent.code == .connectionClosed)
+        #expect(unsent.message.hasSuffix("the task was not sent"), "\(unsent.message)")
+        let pending = attempts(sent: 1, of: 3).closedError(sent: true)
+        #expect(pending.code == .connectionClosed)
+        #expect(pending.message.contains("may or may not be stored"), "\(pending.message)")
+        #expect(pending.message.hasPrefix("publish task task-1 to \"\(subject)\""), "\(pending.message)")
+    }
+
     private func acknowledgement(_ body: String) throws -> PublishEvent? {
         var pointer: OpaquePointer?
         let status = body.withCString { natsMsg_Create(&pointer, "_INBOX.x.1", nil, $0, Int32(body.utf8.count)) }

@@ -166,10 +166,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         let status = natsConnection_PublishMsg(transport, pending.message.pointer)
         guard status == NATS_OK else {
             release(pending.message)
-            return complete(
-                index,
-                .failure(NATSErrorMapping.error(status: status, operation: pending.operation, subject: pending.subject))
-            )
+            return complete(index, .failure(pending.attempts.refused(status)))
         }
         if case .pending = slots[index % window] {} else { pendingCount += 1 }
         slots[index % window] = .pending(pending)
@@ -248,15 +245,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
                     .failure(NATSErrorMapping.permissionDenied(operation: pending.operation, violation: violation)))
             } else if connection.isClosing {
                 release(pending.message)
-                complete(
-                    index,
-                    .failure(
-                        ProtoqueueError(
-                            .connectionClosed,
-                            "\(pending.operation): the connection was closed before the server acknowledged "
-                                + "the task; it may or may not be stored, so enqueue it again with the same id "
-                                + "(deduplicated)"
-                        )))
+                complete(index, .failure(pending.attempts.closedError(sent: true)))
             } else {
                 failed(
                     index, pending, after: .failed(status: NATS_TIMEOUT, jsCode: 0, text: "no acknowledgement"),

@@ -55,6 +55,19 @@ struct PublishAttempts {
         NATSErrorMapping.error(status: status, operation: operation, subject: subject)
     }
 
+    /// The error for a publish the closing connection ends: before its first send (`sent` false) or while the
+    /// server's acknowledgement was still awaited.
+    func closedError(sent: Bool) -> ProtoqueueError {
+        guard sent else {
+            return ProtoqueueError(.connectionClosed, "\(operation): the connection is closed; the task was not sent")
+        }
+        return ProtoqueueError(
+            .connectionClosed,
+            "\(operation): the connection was closed before the server acknowledged the task; it may or may not be "
+                + "stored, so enqueue it again with the same id (deduplicated)"
+        )
+    }
+
     /// What follows the answer to the latest send.
     func next(after event: PublishEvent, events: ConnectionEvents) -> Step {
         switch event {

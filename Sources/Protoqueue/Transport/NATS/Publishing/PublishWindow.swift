@@ -60,6 +60,7 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
     /// Publishes `prepared` until the server stores it or ``PublishAttempts`` gives up; `completion` is called
     /// once, on this thread when the publish fails at once, else on a library thread.
     func publish(_ prepared: PreparedMessage, maxAttempts: Int, completion: @escaping Completion) {
+        var attempts = PublishAttempts(id: prepared.id, subject: prepared.subject, maxAttempts: maxAttempts)
         guard
             let index = lock.withLock({ () -> Int? in
                 if finished { return nil }
@@ -67,7 +68,7 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
                 return nextIndex
             })
         else {
-            return completion(.failure(Self.closedError(prepared.id, sent: false)))
+            return completion(.failure(attempts.closedError(sent: false)))
         }
         let message: OwnedMessage
         do throws(ProtoqueueError) {
@@ -75,7 +76,6 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
         } catch {
             return completion(.failure(error))
         }
-        var attempts = PublishAttempts(id: prepared.id, subject: prepared.subject, maxAttempts: maxAttempts)
         attempts.sending()
         send(index, Entry(attempts: attempts, message: message, deadline: 0, completion: completion))
     }
@@ -92,7 +92,7 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
         }
         guard accepted else {
             entry.message.destroy()
-            return entry.completion(.failure(Self.closedError(entry.attempts.id, sent: entry.attempts.attempt > 1)))
+            return entry.completion(.failure(entry.attempts.closedError(sent: entry.attempts.attempt > 1)))
         }
         let status = natsConnection_PublishMsg(raw, entry.message.pointer)
         guard status != NATS_OK else { return }
@@ -198,22 +198,10 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
         guard let unanswered else { return }
         for entry in unanswered {
             entry.message.destroy()
-            entry.completion(.failure(Self.closedError(entry.attempts.id, sent: true)))
+            entry.completion(.failure(entry.attempts.closedError(sent: true)))
         }
         box.window = nil
         owner.retire(subscription)
-    }
-
-    private static func closedError(_ id: String, sent: Bool) -> ProtoqueueError {
-        guard sent else {
-            return ProtoqueueError(
-                .connectionClosed, "publish task \(id): the connection is closed; the task was not sent")
-        }
-        return ProtoqueueError(
-            .connectionClosed,
-            "publish task \(id): the connection was closed before the server acknowledged it; it may or may not be "
-                + "stored, so enqueue it again with the same id (deduplicated)"
-        )
     }
 }
 
