@@ -2,6 +2,21 @@ import CNats
 
 /// The library's own inboxes: a unique name, and a subscription below it whose pending limits are off (every
 /// caller bounds what can arrive: a window of publishes, the free slots of processors).
+/// What an asynchronous subscription's C handler holds as its closure (the owner keeps it alive): a weak reference
+/// to the owner, set right after the subscription is made. A message arriving after the owner stopped or went finds
+/// nothing, and the handler only frees it.
+final class SubscriptionTarget<Owner: AnyObject & Sendable>: @unchecked Sendable {
+    weak var owner: Owner?
+
+    /// The pointer to pass to nats.c as the handler's closure.
+    var closure: UnsafeMutableRawPointer { Unmanaged.passUnretained(self).toOpaque() }
+
+    /// The owner a handler's `closure` leads to, if it is still there.
+    static func owner(of closure: UnsafeMutableRawPointer?) -> Owner? {
+        closure.flatMap { Unmanaged<SubscriptionTarget>.fromOpaque($0).takeUnretainedValue().owner }
+    }
+}
+
 enum NATSInbox {
     /// A new unique inbox name (`_INBOX.<unique>`); `purpose` names it in errors.
     static func makeName(for purpose: String) throws(ProtoqueueError) -> String {

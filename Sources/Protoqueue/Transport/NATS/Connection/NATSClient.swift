@@ -200,7 +200,8 @@ final class NATSClient: Sendable {
     /// or when the connection closes (``RetiredSubscriptions``).
     func retire(_ subscription: OpaquePointer) { retired.retire(subscription) }
 
-    /// The shared asynchronous publisher used by single ``Queue/enqueue(_:options:)`` calls.
+    /// The connection's ``PublishWindow`` for single publishes (enqueues, replays, dead-letter records), made on
+    /// first use.
     /// - Parameter whileClosing: Also once ``close()`` has begun (for the processors' dead-letter records, which
     ///   ``close()`` waits for), until it finishes the publisher.
     func publishWindow(whileClosing: Bool = false) throws(ProtoqueueError) -> PublishWindow {

@@ -39,7 +39,7 @@ final class ProcessingHub: @unchecked Sendable {
     private let subscription: OpaquePointer  // natsSubscription*, asynchronous, on "<inboxPrefix>.*.*"
     private let acknowledger: Acknowledger
     private let jetStream: OpaquePointer  // jsCtx*, used on the hub thread only
-    private let box: HubBox
+    private let box: SubscriptionTarget<ProcessingHub>
     private let rawConnection: OpaquePointer  // natsConnection*, the send-asap one
     private let logger: Logger
 
@@ -57,7 +57,7 @@ final class ProcessingHub: @unchecked Sendable {
 
     private init(
         connection: NATSClient, rawConnection: OpaquePointer, batched: BatchedConnection, inboxPrefix: String,
-        subscription: OpaquePointer, jetStream: OpaquePointer, box: HubBox
+        subscription: OpaquePointer, jetStream: OpaquePointer, box: SubscriptionTarget<ProcessingHub>
     ) {
         self.box = box
         self.rawConnection = rawConnection
@@ -86,7 +86,7 @@ final class ProcessingHub: @unchecked Sendable {
         guard status == NATS_OK, let js else {
             throw NATSErrorMapping.error(status: status, operation: "create JetStream context for processing")
         }
-        let box = HubBox()
+        let box = SubscriptionTarget<ProcessingHub>()
         let prefix: String
         let subscription: OpaquePointer
         do throws(ProtoqueueError) {
@@ -95,7 +95,7 @@ final class ProcessingHub: @unchecked Sendable {
             // concurrency.
             subscription = try NATSInbox.subscribe(
                 rawConnection, to: prefix + ".*.*", handler: hubMessageHandler,
-                closure: Unmanaged.passUnretained(box).toOpaque(), purpose: "the processors' inbox")
+                closure: box.closure, purpose: "the processors' inbox")
         } catch {
             jsCtx_Destroy(js)
             throw error
@@ -104,7 +104,7 @@ final class ProcessingHub: @unchecked Sendable {
             connection: connection, rawConnection: rawConnection, batched: batched, inboxPrefix: prefix,
             subscription: subscription, jetStream: js, box: box
         )
-        box.hub = hub
+        box.owner = hub
         hub.startThread()
         return hub
     }
@@ -330,15 +330,9 @@ final class ProcessingHub: @unchecked Sendable {
     }
 }
 
-/// What the subscription's C handler holds (the hub keeps it alive): set to the hub right after the subscription is
-/// made.
-final class HubBox: @unchecked Sendable {
-    weak var hub: ProcessingHub?
-}
-
 private let hubMessageHandler: natsMsgHandler = { _, _, message, closure in
     guard let message else { return }
-    guard let closure, let hub = Unmanaged<HubBox>.fromOpaque(closure).takeUnretainedValue().hub else {
+    guard let hub = SubscriptionTarget<ProcessingHub>.owner(of: closure) else {
         natsMsg_Destroy(message)
         return
     }

@@ -28,7 +28,7 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
     /// `<inbox>.`, the prefix of every reply subject.
     private let prefix: [UInt8]
     private let subscription: OpaquePointer  // natsSubscription*, asynchronous, on "<inbox>.*"
-    private let box: WindowBox
+    private let box: SubscriptionTarget<PublishWindow>
 
     private let lock = ConditionLock()
     private var entries: [Int: Entry] = [:]
@@ -45,12 +45,12 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
         ackTimeout = UInt64(max(1, connection.configuration.requestTimeout.nanoseconds))
         let name = try NATSInbox.makeName(for: "the publish acknowledgement inbox")
         prefix = Array(name.utf8) + [UInt8(ascii: ".")]
-        let box = WindowBox()
+        let box = SubscriptionTarget<PublishWindow>()
         subscription = try NATSInbox.subscribe(
-            raw, to: name + ".*", handler: windowAckHandler, closure: Unmanaged.passUnretained(box).toOpaque(),
+            raw, to: name + ".*", handler: windowAckHandler, closure: box.closure,
             purpose: "the publish acknowledgement inbox")
         self.box = box
-        box.window = self
+        box.owner = self
         let thread = Thread { [self] in timeouts() }
         thread.name = "protoqueue-publish"
         thread.stackSize = 1 << 20
@@ -200,19 +200,14 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
             entry.message.destroy()
             entry.completion(.failure(entry.attempts.closedError(sent: true)))
         }
-        box.window = nil
+        box.owner = nil
         owner.retire(subscription)
     }
 }
 
-/// What the subscription's C handler holds (the window keeps it alive).
-private final class WindowBox: @unchecked Sendable {
-    weak var window: PublishWindow?
-}
-
 private let windowAckHandler: natsMsgHandler = { _, _, message, closure in
     guard let message else { return }
-    guard let closure, let window = Unmanaged<WindowBox>.fromOpaque(closure).takeUnretainedValue().window else {
+    guard let window = SubscriptionTarget<PublishWindow>.owner(of: closure) else {
         natsMsg_Destroy(message)
         return
     }
