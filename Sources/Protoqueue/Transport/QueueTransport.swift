@@ -82,6 +82,8 @@ protocol DeliveryTransport: AnyObject, Sendable {
 
 /// A delivery as its transport holds it until settlement.
 protocol TransportMessage: Sendable {
+    /// The subject the task was published to.
+    var subject: String { get }
     /// Subject, payload, headers and the delivery's metadata. Call before settling.
     func read() -> ReceivedMessage
     /// Stream, consumer, delivery count and stream sequence.

@@ -38,11 +38,11 @@ final class Delivery: Sendable {
     /// The dead-letter record of this delivery failing for `reason`, stamped now. Call before the settlement is
     /// on the wire.
     func deadLetterRecord(reason: DeadLetterReason, error: String, details: [String: String]) -> DeadLetterRecord {
-        let received = message.read()
+        let metadata = message.metadata()
         return DeadLetterRecord(
-            reason: reason, error: error, details: details, attempts: received.metadata.deliveries,
-            subject: received.subject, stream: received.metadata.stream, sequence: received.metadata.streamSequence,
-            consumer: received.metadata.consumer, failedAt: WallClock.unixMilliseconds()
+            reason: reason, error: error, details: details, attempts: metadata.deliveries, subject: message.subject,
+            stream: metadata.stream, sequence: metadata.streamSequence, consumer: metadata.consumer,
+            failedAt: WallClock.unixMilliseconds()
         )
     }
 }

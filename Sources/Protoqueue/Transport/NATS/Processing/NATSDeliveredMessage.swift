@@ -10,9 +10,11 @@ struct NATSDeliveredMessage: TransportMessage, @unchecked Sendable {
         (delivery.message as! NATSDeliveredMessage).pointer
     }
 
+    var subject: String { NATSMessageReader.subject(pointer) }
+
     func read() -> ReceivedMessage {
         ReceivedMessage(
-            subject: NATSMessageReader.subject(pointer), data: NATSMessageReader.body(pointer),
+            subject: subject, data: NATSMessageReader.body(pointer),
             headers: NATSMessageReader.firstHeaderValues(pointer), metadata: metadata()
         )
     }
