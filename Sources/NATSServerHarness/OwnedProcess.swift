@@ -22,20 +22,45 @@ public func freeLoopbackPort() -> Int {
 }
 
 private func kernelFreeLoopbackPort() -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    _ = withUnsafePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+    let socket = LoopbackSocket()
+    defer { socket.close() }
+    return socket.port
+}
+
+/// A TCP socket bound to a port the kernel picked on 127.0.0.1, listening when asked: for a port nobody uses, or a
+/// peer that accepts connections and never speaks.
+public struct LoopbackSocket: Sendable {
+    public let descriptor: Int32
+    public let port: Int
+    /// Whether `listen` succeeded (false when no backlog was given).
+    public let isListening: Bool
+
+    /// Binds a new socket; with `backlog`, also listens.
+    public init(listeningWithBacklog backlog: Int32? = nil) {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, length) }
+        }
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(descriptor, $0, &length) }
+        }
+        self.descriptor = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+        isListening = backlog.map { listen(descriptor, $0) == 0 } ?? false
     }
-    _ = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+
+    public func close() {
+        #if canImport(Glibc)
+        _ = Glibc.close(descriptor)
+        #else
+        _ = Darwin.close(descriptor)
+        #endif
     }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// Pids of every process the harness started and has not reaped, killed at exit as a last resort.

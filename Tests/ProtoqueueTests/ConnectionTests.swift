@@ -6,10 +6,6 @@ import Testing
 
 @testable import Protoqueue
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 @Suite("Connection, authentication and permissions")
 struct ConnectionTests {
     @Test func unreachableServerFailsWithinTheConnectTimeoutNamingTheURL() async throws {
@@ -39,20 +35,10 @@ struct ConnectionTests {
 
     @Test func silentServerFailsAfterTheConnectTimeout() async throws {
         // A socket that accepts TCP connections but never speaks NATS: the client waits for INFO until the timeout.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
-        }
-        _ = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        try #require(listen(fd, 8) == 0)
-        let url = "nats://127.0.0.1:\(UInt16(bigEndian: address.sin_port))"
+        let listener = LoopbackSocket(listeningWithBacklog: 8)
+        defer { listener.close() }
+        try #require(listener.isListening)
+        let url = "nats://127.0.0.1:\(listener.port)"
         let started = ContinuousClock.now
         do {
             _ = try await NATSConnection.connect(
