@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a Debian machine, installing what is missing first:
-# the format and lint check, the generated-code drift check, a warnings-as-errors build, the codec tests and the
-# decode fuzzer under AddressSanitizer, the example package that applies our plugins, the integration tests against
-# a current nats-server, the chaos scenarios at CI size, and every unit and integration test.
+# the format and lint check, the generated-code drift check, a warnings-as-errors build, the DocC documentation with
+# warnings as errors, the example package that applies our plugins, the codec tests and the decode fuzzer under
+# AddressSanitizer, the integration tests against a current nats-server, the chaos scenarios at CI size, and every
+# unit and integration test.
 # Integration tests start their own nats-server on 127.0.0.1 (or use NATS_URL when it is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +23,9 @@ scripts/check-generated.sh
 
 step "build with warnings as errors"
 swift build --build-tests -Xswiftc -warnings-as-errors
+
+step "DocC documentation of Protoqueue and ProtoqueueCodec (any warning fails)"
+scripts/docs.sh
 
 step "example package built through the plugins"
 scripts/build-example.sh

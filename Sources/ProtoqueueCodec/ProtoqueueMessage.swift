@@ -1,5 +1,5 @@
 /// A protobuf message as a Swift value: what the code generator emits for every `message` in a `.proto` file,
-/// and what a ``Queue`` carries.
+/// and what a `Queue` of the Protoqueue module carries.
 ///
 /// ## Overview
 /// Generated types encode to and decode from standard protobuf bytes through protobuf-c, so a producer in any

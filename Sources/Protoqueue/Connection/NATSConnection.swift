@@ -10,8 +10,9 @@ public import Logging
 /// await connection.close()
 /// ```
 /// The connection owns the nats.c connection and a few threads for blocking nats.c calls. ``close()`` drains it
-/// and frees everything exactly once; calls made after it fail with ``ProtoqueueError/Code/connectionClosed``.
-/// Disconnects, reconnects, closing and asynchronous server errors are logged to the logger you pass.
+/// and frees everything exactly once; calls made after it fail with
+/// ``ProtoqueueCodec/ProtoqueueError/Code/connectionClosed``. Disconnects, reconnects, closing and asynchronous server
+/// errors are logged to the logger you pass.
 public final class NATSConnection: Sendable {
     /// The configuration the connection was made with.
     public var configuration: NATSConnectionConfiguration { client.configuration }
@@ -30,10 +31,11 @@ public final class NATSConnection: Sendable {
     ///   - configuration: Servers, credentials, TLS, timeouts.
     ///   - logger: Where connection events go. The library never bootstraps logging.
     /// - Returns: An open connection.
-    /// - Throws: ``ProtoqueueError`` with ``ProtoqueueError/Code/connectionFailed`` (naming the URLs) when no
-    ///   server answered within ``NATSConnectionConfiguration/connectTimeout``,
-    ///   ``ProtoqueueError/Code/authenticationFailed`` for refused credentials,
-    ///   ``ProtoqueueError/Code/tlsFailed`` or ``ProtoqueueError/Code/invalidConfiguration``.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError`` with ``ProtoqueueCodec/ProtoqueueError/Code/connectionFailed``
+    ///   (naming the URLs) when no server answered within ``NATSConnectionConfiguration/connectTimeout``,
+    ///   ``ProtoqueueCodec/ProtoqueueError/Code/authenticationFailed`` for refused credentials,
+    ///   ``ProtoqueueCodec/ProtoqueueError/Code/tlsFailed`` or
+    ///   ``ProtoqueueCodec/ProtoqueueError/Code/invalidConfiguration``.
     public static func connect(
         _ configuration: NATSConnectionConfiguration,
         logger: Logger

@@ -143,7 +143,7 @@ public struct NATSConnectionConfiguration: Sendable {
         /// Random extra pause added to ``wait`` (TLS connections).
         public var jitterTLS: Duration
         /// Bytes of publishes buffered while disconnected; a publish beyond it fails with
-        /// ``ProtoqueueError/Code/backpressure``.
+        /// ``ProtoqueueCodec/ProtoqueueError/Code/backpressure``.
         public var bufferSize: Int
 
         /// Creates reconnect settings (defaults: on, 60 attempts, 2 s wait, 100 ms / 1 s jitter, 8 MiB buffer).

@@ -6,8 +6,8 @@ public import Foundation
 /// ```swift
 /// for record in try await queue.deadLetters() {
 ///     print(record.sequence, record.reason, record.error, record.task?.to ?? "<undecodable>")
+///     if record.reason == .failed { try await queue.replayDeadLetter(sequence: record.sequence) }
 /// }
-/// try await queue.replayDeadLetter(sequence: record.sequence)
 /// ```
 public struct DeadLetter<Message: ProtoqueueMessage>: Sendable {
     /// The record's sequence in the dead-letter stream (what ``Queue/replayDeadLetter(sequence:)`` takes).
@@ -46,7 +46,8 @@ extension Queue {
     ///   - limit: At most this many records.
     ///   - fromSequence: Start at this dead-letter sequence (inclusive); `nil` starts at the oldest.
     /// - Returns: The records; typed decode when possible, raw bytes and headers always.
-    /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when dead letters are disabled or the stream is missing.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` when dead letters are disabled or the stream
+    ///   is missing.
     public func deadLetters(
         limit: Int = 100, fromSequence: UInt64? = nil
     ) async throws(ProtoqueueError) -> [DeadLetter<Message>] {
@@ -65,7 +66,7 @@ extension Queue {
     /// Reads one dead-letter record.
     /// - Parameter sequence: Its sequence in the dead-letter stream.
     /// - Returns: The record.
-    /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when there is no such record.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` when there is no such record.
     public func deadLetter(sequence: UInt64) async throws(ProtoqueueError) -> DeadLetter<Message> {
         return decode(try await deadLetterStore.existing(sequence: sequence))
     }
@@ -78,7 +79,8 @@ extension Queue {
     /// twice.
     /// - Parameter sequence: The record's sequence in the dead-letter stream.
     /// - Returns: The receipt of the republished task.
-    /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when there is no such record, or a publish error.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` when there is no such record, or a publish
+    ///   error.
     @discardableResult
     public func replayDeadLetter(sequence: UInt64) async throws(ProtoqueueError) -> EnqueueReceipt {
         let store = deadLetterStore
@@ -105,7 +107,8 @@ extension Queue {
 
     /// Deletes every dead-letter record.
     /// - Returns: How many records there were.
-    /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when dead letters are disabled, or a connection error.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` when dead letters are disabled, or a
+    ///   connection error.
     @discardableResult
     public func purgeDeadLetters() async throws(ProtoqueueError) -> UInt64 {
         let store = deadLetterStore

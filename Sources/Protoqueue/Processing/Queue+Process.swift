@@ -23,9 +23,9 @@ extension Queue {
     /// - Parameters:
     ///   - options: Concurrency, fetch timeout, shutdown timeout, ack mode.
     ///   - handler: Called once per delivery with the decoded task and its context.
-    /// - Throws: ``ProtoqueueError`` when the consumer cannot be bound (``ProtoqueueError/Code/streamNotFound``),
-    ///   the options are invalid, or the connection closed underneath the worker
-    ///   (``ProtoqueueError/Code/connectionClosed``).
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError`` when the consumer cannot be bound
+    ///   (``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound``), the options are invalid, or the connection closed
+    ///   underneath the worker (``ProtoqueueCodec/ProtoqueueError/Code/connectionClosed``).
     public func process(
         options: ProcessOptions = ProcessOptions(), handler: @escaping Handler
     ) async throws(ProtoqueueError) {

@@ -1,4 +1,4 @@
-/// Settings of one ``Queue/enqueueBatch(_:options:)`` call.
+/// Settings of one ``Queue/enqueueBatch(_:options:)-([EnqueueItem<Message>],_)`` call.
 public struct BatchOptions: Sendable, Hashable {
     /// Tasks published and not yet reported, at most (the pending-acknowledgement window). Bounds memory:
     /// a batch of millions holds at most this many encoded tasks at once.

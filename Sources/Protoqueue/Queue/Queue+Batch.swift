@@ -20,7 +20,7 @@ extension Queue {
     }
 
     /// Enqueues many tasks with default options (generated ids, no metadata); see
-    /// ``enqueueBatch(_:options:)-(EnqueueItem)``.
+    /// ``enqueueBatch(_:options:)-([EnqueueItem<Message>],_)``.
     /// - Parameters:
     ///   - tasks: The tasks.
     ///   - options: Window, ack timeout, attempts.
@@ -66,7 +66,7 @@ extension Queue {
     ///   - onResult: Called with `(position, result)` for every task, in order.
     /// - Returns: Counts of the batch.
     /// - Throws: The input sequence's error (tasks read before it are still enqueued and reported), or a
-    ///   ``ProtoqueueError`` when the batch cannot run.
+    ///   ``ProtoqueueCodec/ProtoqueueError`` when the batch cannot run.
     public func enqueueBatch<Input: AsyncSequence & Sendable>(
         from items: Input,
         options: BatchOptions = BatchOptions(),

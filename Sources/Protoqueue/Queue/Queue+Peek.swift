@@ -18,9 +18,9 @@ extension Queue {
     /// Reads the task stored at `sequence` without consuming it (JetStream direct read of one message).
     /// - Parameter sequence: A stream sequence, such as ``EnqueueReceipt/sequence``.
     /// - Returns: The decoded task and its headers.
-    /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when no message has that sequence (or it was consumed),
-    /// ``ProtoqueueError/Code/decodingFailed`` when the body is not a `Message` or `Protoqueue-Type` names another
-    /// type.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` when no message has that sequence (or it
+    ///   was consumed), ``/ProtoqueueCodec/ProtoqueueError/Code/decodingFailed`` when the body is not a `Message` or
+    ///   `Protoqueue-Type` names another type.
     public func peek(sequence: UInt64) async throws(ProtoqueueError) -> StoredTask<Message> {
         let stream = layout.streamName
         let operation = "read message \(sequence) of stream \"\(stream)\""

@@ -17,8 +17,8 @@ import Darwin
 /// print(try await queue.stats().messages)
 /// ```
 /// Creating a queue provisions its stream and durable consumer: it creates what is missing and verifies what exists,
-/// throwing ``ProtoqueueError/Code/configurationMismatch`` (with every difference listed) rather than changing a
-/// stream that may hold tasks. Subjects and headers follow `docs/wire-format.md`.
+/// throwing ``ProtoqueueCodec/ProtoqueueError/Code/configurationMismatch`` (with every difference listed) rather than
+/// changing a stream that may hold tasks. Subjects and headers follow `docs/wire-format.md`.
 public struct Queue<Message: ProtoqueueMessage>: Sendable {
     /// The queue's name.
     public let name: String
@@ -37,9 +37,10 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
     ///   - name: The queue name: one subject token, also a valid stream name (no `.`, `*`, `>`, whitespace).
     ///   - configuration: Stream and consumer settings.
     ///   - logger: Where the queue logs (at `debug` and above). The library never bootstraps logging.
-    /// - Throws: ``ProtoqueueError`` with ``ProtoqueueError/Code/invalidName``,
-    ///   ``ProtoqueueError/Code/invalidConfiguration``, ``ProtoqueueError/Code/configurationMismatch``,
-    ///   ``ProtoqueueError/Code/permissionDenied`` or a connection error.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError`` with ``ProtoqueueCodec/ProtoqueueError/Code/invalidName``,
+    ///   ``ProtoqueueCodec/ProtoqueueError/Code/invalidConfiguration``,
+    ///   ``ProtoqueueCodec/ProtoqueueError/Code/configurationMismatch``,
+    ///   ``ProtoqueueCodec/ProtoqueueError/Code/permissionDenied`` or a connection error.
     public init(
         connection: NATSConnection,
         name: String,
@@ -156,10 +157,12 @@ extension Queue {
     ///   - task: The task.
     ///   - options: Id and metadata.
     /// - Returns: The receipt: id, stream sequence, duplicate flag.
-    /// - Throws: ``ProtoqueueError``: ``ProtoqueueError/Code/invalidName`` / ``ProtoqueueError/Code/invalidHeader`` /
-    ///   ``ProtoqueueError/Code/payloadTooLarge`` before sending; ``ProtoqueueError/Code/permissionDenied`` (naming the
-    ///   subject) as soon as the server reports it; ``ProtoqueueError/Code/noStreamForSubject``,
-    ///   ``ProtoqueueError/Code/publishRejected``, ``ProtoqueueError/Code/timeout``.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError``: ``ProtoqueueCodec/ProtoqueueError/Code/invalidName`` /
+    ///   ``ProtoqueueCodec/ProtoqueueError/Code/invalidHeader`` /
+    ///   ``ProtoqueueCodec/ProtoqueueError/Code/payloadTooLarge`` before sending;
+    ///   ``ProtoqueueCodec/ProtoqueueError/Code/permissionDenied`` (naming the subject) as soon as the server reports
+    ///   it; ``ProtoqueueCodec/ProtoqueueError/Code/noStreamForSubject``,
+    ///   ``ProtoqueueCodec/ProtoqueueError/Code/publishRejected``, ``ProtoqueueCodec/ProtoqueueError/Code/timeout``.
     public func enqueue(
         _ task: Message, options: EnqueueOptions = EnqueueOptions()
     ) async throws(ProtoqueueError) -> EnqueueReceipt {

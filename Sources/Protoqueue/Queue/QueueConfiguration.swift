@@ -9,7 +9,8 @@
 /// logger)
 /// ```
 /// A queue creates what is missing and uses what exists when it matches; it never changes or deletes an existing
-/// stream or consumer (a mismatch is a ``ProtoqueueError/Code/configurationMismatch`` error listing the differences).
+/// stream or consumer (a mismatch is a ``ProtoqueueCodec/ProtoqueueError/Code/configurationMismatch`` error listing the
+/// differences).
 public struct QueueConfiguration: Sendable, Hashable {
     /// The stream's name; `nil` uses the queue name.
     public var streamName: String?

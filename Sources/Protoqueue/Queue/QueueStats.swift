@@ -42,7 +42,8 @@ public struct QueueStats: Sendable, Hashable {
 extension Queue {
     /// Reads the stream, the consumer and the dead-letter stream.
     /// - Returns: Current depth and progress.
-    /// - Throws: ``ProtoqueueError/Code/streamNotFound`` if the stream or consumer was deleted, or a connection error.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` if the stream or consumer was deleted, or a
+    ///   connection error.
     public func stats() async throws(ProtoqueueError) -> QueueStats {
         let layout = self.layout
         let transport = connection.transport

@@ -1,0 +1,9 @@
+#!/bin/sh
+# Builds the DocC documentation of the Protoqueue and ProtoqueueCodec modules (their Documentation.docc catalogs and
+# every public symbol) with swift-docc-plugin. Any DocC warning, such as a symbol link that does not resolve, fails
+# the run. The archives land in .build/plugins/Swift-DocC/outputs/; `swift package --disable-sandbox
+# preview-documentation --target Protoqueue` serves them locally.
+set -eu
+cd "$(dirname "$0")/.."
+swift package generate-documentation --target ProtoqueueCodec --target Protoqueue \
+    --enable-experimental-combined-documentation --warnings-as-errors
