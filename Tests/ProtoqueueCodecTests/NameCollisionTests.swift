@@ -28,6 +28,14 @@ struct NameCollisionTests {
             schemas: ["foo.proto": proto2("message Foo { optional int32 init = 1; optional int32 init_ = 2; }")],
             error: "foo.proto: message repro.Foo: fields 'init' and 'init_' both become Swift name 'init_'"),
         Case(
+            description: "leading acronym",
+            schemas: [
+                "foo.proto": proto2("message Foo { optional int32 HTTPHeader = 1; optional int32 http_header = 2; }")
+            ],
+            error:
+                "foo.proto: message repro.Foo: fields 'HTTPHeader' and 'http_header' both become Swift name "
+                + "'httpHeader'"),
+        Case(
             description: "oneof and field",
             schemas: ["foo.proto": proto2("message Foo { oneof kind { int32 a = 1; } optional int32 kind_ = 2; }")],
             error: "foo.proto: message repro.Foo: oneof 'kind' and field 'kind_' both become Swift name 'kind'"),
