@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a Debian machine, installing what is missing first:
 # the format and lint check, the generated-code drift check, a warnings-as-errors build, the codec tests and the
-# decode fuzzer under AddressSanitizer, the example package that applies our plugins, the integration tests against
-# a current nats-server, the chaos scenarios at CI size, and every unit and integration test.
+# decode fuzzer under AddressSanitizer, the example package that applies our plugins, the plugins' setup errors, the
+# integration tests against a current nats-server, the chaos scenarios at CI size, and every unit and integration test.
 # Integration tests start their own nats-server on 127.0.0.1 (or use NATS_URL when it is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,9 @@ swift build --build-tests -Xswiftc -warnings-as-errors
 
 step "example package built through the plugins"
 scripts/build-example.sh
+
+step "plugin setup errors: a manifest without experimentalCGen, a C target without include/"
+scripts/check-plugin-setup.sh
 
 step "codec tests and 50,000 fuzzed decodes under AddressSanitizer (leaks are errors)"
 # The one suppression is a 32-byte leak inside Foundation's Process.run(); XCTest's runner is left out because
