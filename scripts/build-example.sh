@@ -12,8 +12,9 @@ output=$(cd "$example" && swift run scheduled-reports 2>&1) || {
 echo "$output"
 expected='report=monthly-revenue range=2026-10-01..2026-10-31 format=pdf
 recipients=cfo@example.com,ops@example.com filters=currency=EUR,region=EMEA maxRows=500
-round trip: equal'
-actual=$(printf '%s\n' "$output" | grep -E '^(report=|recipients=|round trip:)')
+round trip: equal
+ScheduledReport(reportID: "monthly-revenue", range: DateRange(from: "2026-10-01", to: "2026-10-31"), format: .pdf, recipients: ["cfo@example.com", "ops@example.com"], filters: ["currency": "EUR", "region": "EMEA"], maxRows: 500)'
+actual=$(printf '%s\n' "$output" | grep -E '^(report=|recipients=|round trip:|ScheduledReport\()')
 if [ "$actual" != "$expected" ]; then
     echo "error: Examples/ScheduledReports printed" >&2
     echo "$actual" >&2

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a Debian machine, installing what is missing first:
 # the format and lint check, the generated-code drift check, a warnings-as-errors build, the DocC documentation with
-# warnings as errors, the example package that applies our plugins, the codec tests and the decode fuzzer under
-# AddressSanitizer, the integration tests against a current nats-server, the chaos scenarios at CI size, and every
-# unit and integration test.
+# warnings as errors, the example package that applies our plugins, the plugins' setup and schema errors, the codec
+# tests and the decode fuzzer under AddressSanitizer, the integration tests against a current nats-server, the chaos
+# scenarios at CI size, and every unit and integration test.
 # Integration tests start their own nats-server on 127.0.0.1 (or use NATS_URL when it is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +29,12 @@ scripts/docs.sh
 
 step "example package built through the plugins"
 scripts/build-example.sh
+
+step "plugin setup errors: a manifest without experimentalCGen, a C target without include/"
+scripts/check-plugin-setup.sh
+
+step "plugin schema errors: a missing file in protoqueue.json, a syntax error, a well-known type, no protoc"
+scripts/check-plugin-errors.sh
 
 step "codec tests and 50,000 fuzzed decodes under AddressSanitizer (leaks are errors)"
 # The one suppression is a 32-byte leak inside Foundation's Process.run(); XCTest's runner is left out because

@@ -13,6 +13,7 @@ struct ProtoqueueCGenerator: BuildToolPlugin {
                 "ProtoqueueCGenerator applies to C targets only ('\(target.name)' is not one); "
                     + "use ProtoqueueSwiftGenerator on the Swift target")
         }
+        try checkCGenerationEnabled(context.package, target: target.name)
         let schemas = try SchemaSet.discover(
             targetDirectory: target.directoryURL, packageDirectory: context.package.directoryURL,
             targetName: target.name)
@@ -62,5 +63,26 @@ struct ProtoqueueCGenerator: BuildToolPlugin {
                 outputFiles: outputs
             )
         ]
+    }
+
+    /// Fails before anything is generated when the manifest does not turn on `experimentalCGen`: SwiftPM would drop
+    /// the C with a warning and the build would fail later, far from the cause. The plugin API gives the tools
+    /// version but not the experimental features, so the manifest files are read (see `PackageSetup`).
+    func checkCGenerationEnabled(_ package: Package, target: String) throws {
+        let directory = package.directoryURL
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        let manifests = names.filter {
+            $0 == "Package.swift" || ($0.hasPrefix("Package@swift-") && $0.hasSuffix(".swift"))
+        }
+        .sorted().compactMap { name -> (path: String, text: String)? in
+            let url = directory.appending(path: name)
+            return (try? String(contentsOf: url, encoding: .utf8)).map { (url.path, $0) }
+        }
+        let version = package.toolsVersion
+        if let problem = PackageSetup.cGenerationProblem(
+            toolsVersion: [version.major, version.minor, version.patch], manifests: manifests, target: target)
+        {
+            throw ProtoqueuePluginError(problem)
+        }
     }
 }

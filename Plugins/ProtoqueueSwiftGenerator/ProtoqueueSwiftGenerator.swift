@@ -43,6 +43,9 @@ struct ProtoqueueSwiftGenerator: BuildToolPlugin {
     func cDependency(of target: SwiftSourceModuleTarget, in package: Package) throws -> ClangSourceModuleTarget {
         if let (config, url) = try SchemaSet.configuration(in: target.directoryURL), let name = config.cModule {
             guard let found = package.targets.first(where: { $0.name == name }) as? ClangSourceModuleTarget else {
+                if let skipped = skippedCTargets(in: package).first(where: { $0.name == name }) {
+                    throw ProtoqueuePluginError("\(target.name): \(skipped.problem)")
+                }
                 throw ProtoqueuePluginError("\(url.path): cModule '\(name)' is not a C target of this package")
             }
             return found
@@ -50,6 +53,9 @@ struct ProtoqueueSwiftGenerator: BuildToolPlugin {
         let candidates = target.dependencies.compactMap { dependency -> ClangSourceModuleTarget? in
             if case .target(let dependencyTarget) = dependency { return dependencyTarget as? ClangSourceModuleTarget }
             return nil
+        }
+        if candidates.isEmpty, let skipped = skippedCTargets(in: package).first {
+            throw ProtoqueuePluginError("\(target.name): \(skipped.problem)")
         }
         guard candidates.count == 1, let only = candidates.first else {
             throw ProtoqueuePluginError(
@@ -59,8 +65,34 @@ struct ProtoqueueSwiftGenerator: BuildToolPlugin {
                         : "candidates: \(candidates.map(\.name).joined(separator: ", "))")
                     + "); add it as a dependency or name it as cModule in "
                     + "\(target.directoryURL.appending(path: SchemaSet.configurationName).path)"
+                    + (candidates.isEmpty ? ". " + PackageSetup.skippedCTargetHint : "")
             )
         }
         return only
+    }
+
+    /// Directories under `Sources/` that hold schemas but are no target the plugin API shows: C targets SwiftPM
+    /// skipped because they have no header of their own in `include/`.
+    func skippedCTargets(in package: Package) -> [(name: String, problem: String)] {
+        let sources = package.directoryURL.appending(path: "Sources")
+        let known = Set(package.targets.map { $0.directoryURL.standardizedFileURL.path })
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: sources.path)) ?? []
+        return names.sorted().compactMap { name in
+            let directory = sources.appending(path: name)
+            let include = directory.appending(path: "include")
+            let headers = (try? FileManager.default.contentsOfDirectory(atPath: include.path)) ?? []
+            guard !known.contains(directory.standardizedFileURL.path), !headers.contains(where: { $0.hasSuffix(".h") }),
+                !SchemaSet.protos(under: directory).isEmpty
+                    || FileManager.default.fileExists(
+                        atPath: directory.appending(path: SchemaSet.configurationName).path)
+            else { return nil }
+            var isDirectory: ObjCBool = false
+            let hasInclude = FileManager.default.fileExists(atPath: include.path, isDirectory: &isDirectory)
+            return (
+                name,
+                PackageSetup.skippedCTarget(
+                    name: name, directory: directory.path, hasIncludeDirectory: hasInclude && isDirectory.boolValue)
+            )
+        }
     }
 }

@@ -10,8 +10,9 @@
 /// let back = try EmailTask(serializedBytes: bytes)
 /// ```
 /// Fields a newer schema added and this build does not know survive a decode → encode round trip
-/// (see ``unknownFields``).
-public protocol ProtoqueueMessage: Sendable, Hashable {
+/// (see ``unknownFields``). `print(message)` shows the type and the fields that differ from their defaults
+/// (see ``description``).
+public protocol ProtoqueueMessage: Sendable, Hashable, CustomStringConvertible {
     /// The full protobuf name of the message, package included (for example `protoqueue.examples.EmailTask`).
     static var protoMessageName: String { get }
 

@@ -42,6 +42,15 @@ enum CWrapperMode {
                 clearProto3Optional(message!)
             }
         }
+        let toGenerate = Set(
+            DescriptorReader.buffer(request.pointee.file_to_generate, request.pointee.n_file_to_generate)
+                .map { DescriptorReader.string($0) })
+        let files = DescriptorReader.buffer(request.pointee.proto_file, request.pointee.n_proto_file)
+            .map { DescriptorReader.file($0!) }.filter { toGenerate.contains($0.name) }
+        if let clash = NameCollisions.cClash(in: files) {
+            PluginIO.respond(files: [], error: clash.description, features: proto3OptionalFeature)
+            return 0
+        }
         free(request.pointee.parameter)
         request.pointee.parameter = nil
         let rewritten = withUnsafePointer(to: &request.pointee.base) { PluginIO.pack($0) }

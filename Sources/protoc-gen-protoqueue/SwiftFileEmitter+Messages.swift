@@ -35,6 +35,8 @@ extension SwiftFileEmitter {
                 line("set { _protoqueueStorage_\(property) = newValue.map { ProtoqueueCodec.ProtoqueueBox($0) } }")
                 indent -= 1
                 line("}")
+                // Stored right after its property, so that a message's description lists fields in schema order.
+                line("var _protoqueueStorage_\(property): ProtoqueueCodec.ProtoqueueBox<\(valueType(field))>? = nil")
             } else {
                 line("public var \(SwiftNaming.escaped(property)): \(type) = \(defaultValue)")
             }
@@ -47,10 +49,6 @@ extension SwiftFileEmitter {
                 )
             }
             initParameters.append((property, type, defaultValue))
-        }
-        for field in message.fields where isBoxed(field, in: message) {
-            let property = SwiftNaming.member(field.name)
-            line("var _protoqueueStorage_\(property): ProtoqueueCodec.ProtoqueueBox<\(valueType(field))>? = nil")
         }
         line()
         line("/// Fields read from the wire that this schema does not declare; encoding writes them back.")

@@ -16,11 +16,18 @@ struct SwiftGenerator {
             throw GeneratorError("missing parameter c_module=<name of the C module holding the protoc-c output>")
         }
         let toGenerate = Set(names)
+        let generated = names.compactMap { name in files.first { $0.name == name } }
+        for file in generated { try validate(file, toGenerate: toGenerate) }
+        if let clash = NameCollisions.cClash(in: generated) ?? NameCollisions.swiftTopLevelClash(in: generated) {
+            throw clash
+        }
         var output: [(name: String, content: String)] = []
-        for name in names {
-            guard let file = files.first(where: { $0.name == name }) else { continue }
-            try validate(file, toGenerate: toGenerate)
+        for file in generated {
+            let name = file.name
             var emitter = SwiftFileEmitter(file: file, index: index, cModule: cModule)
+            for message in file.messages where !message.isMapEntry {
+                if let clash = emitter.swiftMemberClash(in: message) { throw clash }
+            }
             let stem = name.hasSuffix(".proto") ? String(name.dropLast(6)) : name
             output.append((stem.replacingOccurrences(of: "/", with: "_") + ".protoqueue.swift", emitter.emit()))
         }

@@ -58,7 +58,8 @@ enum SwiftNaming {
         return result
     }
 
-    /// `image_url` → `imageURL`, `RetryCount` → `retryCount`, `PRIORITY_HIGH` → `priorityHigh`.
+    /// `image_url` → `imageURL`, `RetryCount` → `retryCount`, `PRIORITY_HIGH` → `priorityHigh`,
+    /// `HTTPHeader` → `httpHeader`.
     static func lowerCamel(_ name: String) -> String {
         let parts = words(name)
         var result = ""
@@ -66,7 +67,7 @@ enum SwiftNaming {
             let lower = word.lowercased()
             let isShouting = word == word.uppercased()
             if index == 0 {
-                result += isShouting ? lower : word.prefix(1).lowercased() + word.dropFirst()
+                result += lowerLeadingCapitals(word)
             } else if acronyms.contains(lower) {
                 result += lower.uppercased()
             } else {
@@ -76,6 +77,17 @@ enum SwiftNaming {
         }
         if result.isEmpty || result.first!.isNumber { return "_" + result }
         return result
+    }
+
+    /// Lowers the leading run of capitals of a name's first word, except its last letter when a lowercase letter
+    /// follows (that capital starts the next word): `HTTPHeader` → `httpHeader`, `URL` → `url`, `IOError` →
+    /// `ioError`, `RetryCount` → `retryCount`, `HTTP2Header` → `http2Header`.
+    static func lowerLeadingCapitals(_ word: String) -> String {
+        let characters = Array(word)
+        var run = 0
+        while run < characters.count && characters[run].isUppercase { run += 1 }
+        if run > 1 && run < characters.count && characters[run].isLowercase { run -= 1 }
+        return String(characters[..<run]).lowercased() + String(characters[run...])
     }
 
     /// A name safe to declare: keywords get backticks.

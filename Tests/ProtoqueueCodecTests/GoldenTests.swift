@@ -1,4 +1,3 @@
-import CProtoDescriptors
 import Foundation
 import Testing
 
@@ -17,9 +16,6 @@ struct GoldenTests {
         var files: [String]
         var description: String { name }
     }
-
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
 
     /// The kitchen sink (scalars, proto2, keyword clashes, nested and recursive types, imports across packages)
     /// and the example schemas.
@@ -40,36 +36,13 @@ struct GoldenTests {
 
     /// The files the generator emits for `set`, by name.
     static func generate(_ set: SchemaSet) throws -> [(name: String, content: String)] {
-        let descriptorSet = FileManager.default.temporaryDirectory
-            .appendingPathComponent("protoqueue-golden-\(UUID().uuidString).pb")
-        defer { try? FileManager.default.removeItem(at: descriptorSet) }
-        let protoc = Process()
-        protoc.executableURL = URL(fileURLWithPath: "/usr/bin/protoc")
-        protoc.currentDirectoryURL = repository
-        protoc.arguments =
-            [
-                "--include_imports", "--include_source_info", "--descriptor_set_out=\(descriptorSet.path)",
-                "--proto_path=\(set.root)",
-            ] + set.files
-        try protoc.run()
-        protoc.waitUntilExit()
-        try #require(protoc.terminationStatus == 0, "protoc failed for \(set.name)")
-        let bytes = try [UInt8](Data(contentsOf: descriptorSet))
-        let unpacked = bytes.withUnsafeBufferPointer {
-            google__protobuf__file_descriptor_set__unpack(nil, $0.count, $0.baseAddress)
-        }
-        let files = try #require(unpacked, "not a FileDescriptorSet")
-        defer { google__protobuf__file_descriptor_set__free_unpacked(files, nil) }
-        let protoFiles = DescriptorReader.buffer(files.pointee.file, files.pointee.n_file).map {
-            DescriptorReader.file($0!)
-        }
-        return try SwiftGenerator(files: protoFiles, parameters: PluginParameters("c_module=\(set.cModule)"))
-            .generate(set.files)
+        try GeneratorSupport.generate(
+            root: GeneratorSupport.repository.appendingPathComponent(set.root), files: set.files, cModule: set.cModule)
     }
 
     @Test(arguments: sets)
     func generatedSwiftMatchesTheGoldenFiles(_ set: SchemaSet) throws {
-        let directory = Self.repository.appendingPathComponent("Tests/Golden/\(set.name)")
+        let directory = GeneratorSupport.repository.appendingPathComponent("Tests/Golden/\(set.name)")
         let generated = try Self.generate(set)
         if ProcessInfo.processInfo.environment["PROTOQUEUE_REGENERATE_GOLDEN"] == "1" {
             try? FileManager.default.removeItem(at: directory)

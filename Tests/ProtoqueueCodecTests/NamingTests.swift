@@ -35,6 +35,43 @@ struct NamingTests {
         #expect(SwiftNaming.stringLiteral("a\"b\\\n\u{1}") == #""a\"b\\\n\u{1}""#)
     }
 
+    /// Proto names and the Swift names they become (properties and enum cases use `member`, types `typeName`).
+    static let memberNames: [(proto: String, swift: String)] = [
+        ("HTTPHeader", "httpHeader"), ("URL", "url"), ("IOError", "ioError"), ("HTTP2Header", "http2Header"),
+        ("ABc", "aBc"), ("RetryCount", "retryCount"), ("fooBar", "fooBar"), ("foo_bar", "fooBar"),
+        ("image_url", "imageURL"), ("user_id", "userID"), ("url_path", "urlPath"), ("id", "id"),
+        ("PRIORITY_HIGH", "priorityHigh"), ("my_HTTPHeader", "myHTTPHeader"), ("_leading", "leading"),
+        ("leading", "leading"), ("init", "init_"), ("init_", "init_"), ("description", "description_"),
+        ("class", "class"), ("x2y", "x2y"), ("2fast", "_2fast"),
+    ]
+
+    @Test(arguments: memberNames)
+    func memberName(_ proto: String, _ swift: String) {
+        #expect(SwiftNaming.member(proto) == swift)
+    }
+
+    static let typeNames: [(proto: String, swift: String)] = [
+        ("email_task", "EmailTask"), ("HTTPHeader", "HTTPHeader"), ("http_header", "HTTPHeader"),
+        ("HTTPRequest_v2", "HTTPRequestV2"), ("Type", "Type_"), ("Type_", "Type_"), ("Self", "Self_"),
+        ("kind", "Kind"),
+    ]
+
+    @Test(arguments: typeNames)
+    func typeName(_ proto: String, _ swift: String) {
+        #expect(SwiftNaming.typeName(proto) == swift)
+    }
+
+    @Test func enumCaseNames() {
+        let values = [("PRIORITY_HIGH", 0), ("FOR", 1), ("PRIORITY_FOR", 2), ("PRIORITY_2X", 3), ("HTTPNotFound", 4)]
+        let enumeration = ProtoEnum(
+            name: "Priority", fullName: "p.Priority",
+            values: values.map { ProtoEnumValue(name: $0.0, number: Int32($0.1), comment: nil) }, comment: nil)
+        #expect(
+            SwiftFileEmitter.caseNames(enumeration).map(\.name) == [
+                "high", "for", "for_", "priority2X", "httpNotFound",
+            ])
+    }
+
     @Test func bytesDefaultsAreUnescaped() {
         #expect(SwiftFileEmitter.unescapeC("a\\001\\377\\n\\x41") == [0x61, 1, 0xFF, 10, 0x41])
     }

@@ -199,4 +199,12 @@ struct EdgeCaseTests {
         #expect(try Edges(serializedBytes: bytes) == value)
         #expect(try Empty(serializedBytes: []) == Empty())
     }
+
+    @Test func leadingAcronymsAreLowered() throws {
+        let value = Acronyms(
+            httpHeader: "h", url: "u", ioError: 5, http2Header: "h2", imageURL: "i", httpBody: .jsonText("{}"),
+            code: .httpNotFound)
+        #expect(try Acronyms(serializedBytes: value.serializedBytes()) == value)
+        #expect(Acronyms.Code.allCases == [.httpError, .httpNotFound])
+    }
 }

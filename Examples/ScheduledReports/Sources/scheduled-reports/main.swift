@@ -24,6 +24,7 @@ do {
             + "maxRows=\(decoded.maxRows.map(String.init) ?? "none")"
     )
     print(decoded == request ? "round trip: equal" : "round trip: DIFFERENT")
+    print(decoded)  // the fields that differ from their defaults
 } catch {
     print("error: \(error)")
 }
