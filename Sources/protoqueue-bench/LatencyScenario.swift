@@ -139,7 +139,7 @@ enum LatencyBench {
         }
         consumer.start()
         usleep(200_000)
-        let subject = queue.layout.readySubject()
+        let subject = queue.layout.readySubject
         let start = Bench.now()
         for index in 0..<count {
             let due = start + UInt64(index) * 1_000_000_000 / UInt64(rate)

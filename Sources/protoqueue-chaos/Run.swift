@@ -212,25 +212,29 @@ final class ChaosRun: @unchecked Sendable {
             let unexpected = Mutex<ProtoqueueError?>(nil)
             let reported = Mutex<Set<Int>>([])
             let (items, continuation) = AsyncStream<EnqueueItem<EmailTask>>.makeStream()
-            for id in batch { continuation.yield(EnqueueItem(Self.task(id), options: .init(id: id))) }
+            for id in batch { continuation.yield(EnqueueItem(Self.task(id), options: .init(id: TaskID(id)))) }
             continuation.finish()
             do {
                 let summary = try await queue.enqueueBatch(from: items, options: .init(window: 1024)) {
-                    [self] index, result in
-                    let id = batch[index]
-                    _ = reported.withLock { $0.insert(index) }
-                    switch result {
-                    case .success(let receipt):
-                        if receipt.duplicate { dedupHits.add(1, ordering: .relaxed) }
-                        _ = acked.withLock { $0.insert(id) }
-                    case .failure(let error):
-                        if firstAttempt.withLock({ $0.remove(id) }) != nil { ambiguous.add(1, ordering: .relaxed) }
-                        let retryable: Set<ProtoqueueError.Code> = [
-                            .timeout, .connectionFailed, .connectionClosed, .backpressure, .noStreamForSubject,
-                            .jetStreamNotEnabled, .natsError, .publishRejected,
-                        ]
-                        if !retryable.contains(error.code) { unexpected.withLock { $0 = $0 ?? error } }
-                        failed.withLock { $0.append(id) }
+                    [self] results in
+                    for await outcome in results {
+                        let id = batch[outcome.position]
+                        _ = reported.withLock { $0.insert(outcome.position) }
+                        switch outcome.result {
+                        case .success(let receipt):
+                            if receipt.duplicate { dedupHits.add(1, ordering: .relaxed) }
+                            _ = acked.withLock { $0.insert(id) }
+                        case .failure(let error):
+                            if firstAttempt.withLock({ $0.remove(id) }) != nil {
+                                ambiguous.add(1, ordering: .relaxed)
+                            }
+                            let retryable: Set<ProtoqueueError.Code> = [
+                                .timeout, .connectionFailed, .connectionClosed, .backpressure, .noStreamForSubject,
+                                .jetStreamNotEnabled, .natsError, .publishRejected,
+                            ]
+                            if !retryable.contains(error.code) { unexpected.withLock { $0 = $0 ?? error } }
+                            failed.withLock { $0.append(id) }
+                        }
                     }
                 }
                 libraryResends.add(summary.resent, ordering: .relaxed)
@@ -317,7 +321,7 @@ final class ChaosRun: @unchecked Sendable {
         while sequence <= stats.lastSequence && sequence - stats.firstSequence < 1_000_000 {
             if let stored = try? await queue.peek(sequence: sequence) {
                 count += 1
-                if done[stored.id] == nil { unprocessed += 1 }
+                if done[stored.id?.rawValue ?? ""] == nil { unprocessed += 1 }
             }
             sequence += 1
         }

@@ -191,16 +191,20 @@ enum ChaosScenarios {
         let poisonTask = Task.detached {
             var stored = 0
             for id in poison
-            where raw.publishPoison(subject: queue.layout.readySubject(), id: id, typeName: EmailTask.protoMessageName)
-            { stored += 1 }
+            where raw.publishPoison(subject: queue.layout.readySubject, id: id, typeName: EmailTask.protoMessageName) {
+                stored += 1
+            }
             return stored
         }
         try await run.enqueueAll(ids, queue: queue)
         let poisonStored = await poisonTask.value
         let expectedDead = UInt64(failing.count + poisonStored)
         let (drain, stats) = await run.drain(queue: queue, deadLetters: expectedDead, timeout: drainTimeout(tasks))
-        let letters = (try? await queue.deadLetters(limit: Int(expectedDead) + 100)) ?? []
-        let letterIDs = letters.compactMap(\.taskID)
+        let letters =
+            (try? await queue.deadLetters().prefix(Int(expectedDead) + 100).reduce(into: [DeadLetter<EmailTask>]()) {
+                $0.append($1)
+            }) ?? []
+        let letterIDs = letters.compactMap(\.id?.rawValue)
         let uniqueLetters = Set(letterIDs)
         let failingProcessed = run.processed().filter { $0.key.hasPrefix("f-") }
         await connection.close()

@@ -37,8 +37,8 @@ enum Worker {
         }
         FileHandle.standardOutput.write(Data("worker \(getpid()) ready\n".utf8))
         try await queue!.process(options: ProcessOptions(concurrency: concurrency)) { _, context in
-            ledger.append(context.id)
-            if context.id.hasPrefix("f-") { throw ChaosError("task \(context.id) always fails") }
+            ledger.append(context.id.rawValue)
+            if context.id.rawValue.hasPrefix("f-") { throw ChaosError("task \(context.id) always fails") }
             if workMs > 0 { try await Task.sleep(for: .milliseconds(workMs)) }
             return .success
         }

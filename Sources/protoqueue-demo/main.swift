@@ -91,12 +91,12 @@ do {
 
     // Worker.
     let templates = Mutex<Set<String>>(["welcome-v3", "invoice", "report"])
-    let outcomes = Mutex<[String: String]>([:])
+    let outcomes = Mutex<[TaskID: String]>([:])
     let processor = queue.processor(options: .init(concurrency: 4, fetchTimeout: .milliseconds(200))) { task, context in
         let tag = "task \(context.id) attempt \(context.attempt)"
         guard templates.withLock({ $0.contains(task.templateID) }) else {
             say("worker: \(tag): template \"\(task.templateID)\" does not exist → failure, dead-lettered")
-            return .failure(error: "template \(task.templateID) not found", details: ["template": task.templateID])
+            return .failure("template \(task.templateID) not found", details: ["template": task.templateID])
         }
         switch context.metadata["smtp"] {
         case "flaky" where context.attempt < 3:
@@ -133,12 +133,13 @@ do {
     say("stats: \(statsLine(try await queue.stats()))")
 
     // Dead letters.
-    let letters = try await queue.deadLetters()
+    let letters = try await queue.deadLetters().reduce(into: [DeadLetter<EmailTask>]()) { $0.append($1) }
     for letter in letters {
+        let recipient = letter.task?.to ?? "<undecodable>"
+        let details = letter.details.isEmpty ? "" : " \(letter.details)"
         say(
-            "dead letter #\(letter.sequence): task \(letter.taskID ?? "?") to \(letter.task?.to ?? "<undecodable>"), "
-                + "reason \(letter.reason), after \(letter.attempts) attempt(s): "
-                + "\(letter.error)\(letter.details.isEmpty ? "" : " \(letter.details)")"
+            "dead letter #\(letter.sequence): task \(letter.id?.description ?? "?") to \(recipient), "
+                + "reason \(letter.reason), after \(letter.attempts) attempt(s): \(letter.error)\(details)"
         )
     }
 

@@ -166,10 +166,15 @@ struct HostileServerTests {
                 server.kill9()
             }
             let started = ContinuousClock.now
-            let summary = try await queue.enqueueBatch(from: items, options: .init(window: 256)) { index, result in
-                switch result {
-                case .success: _ = acknowledged.withLock { $0.insert("v-\(index)") }
-                case .failure(let error): failures.withLock { $0[error.code, default: 0] += 1 }
+            let summary = try await queue.enqueueBatch(from: items, options: .init(window: 256)) { results in
+                for await outcome in results {
+                    let index = outcome.position
+                    let result = outcome.result
+                    switch result {
+                    case .success: _ = acknowledged.withLock { $0.insert("v-\(index)") }
+                    case .failure(let error): failures.withLock { $0[error.code, default: 0] += 1 }
+                    }
+
                 }
             }
             _ = await (producer.value, killer.value)
@@ -199,7 +204,7 @@ struct HostileServerTests {
             let stored = try await reopened.stats().messages
             #expect(stored >= UInt64(acked.count), "stored \(stored) < acknowledged \(acked.count)")
             let resent = try await reopened.enqueueBatch(
-                acked.sorted().map { EnqueueItem(sampleEmail(), options: .init(id: $0)) })
+                acked.sorted().map { EnqueueItem(sampleEmail(), options: .init(id: TaskID($0))) })
             let notDuplicates = resent.filter { (try? $0.get().duplicate) != true }.count
             #expect(
                 notDuplicates == 0,

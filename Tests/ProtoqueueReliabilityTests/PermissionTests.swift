@@ -30,6 +30,8 @@ struct PermissionTests {
             {user: nofetch, password: p, permissions: {
               publish: { allow: ["$JS.API.STREAM.INFO.>", "$JS.API.CONSUMER.INFO.>", "$JS.ACK.>", "protoqueue.>"] },
               subscribe: { allow: ["_INBOX.>"] } }}
+            {user: publishonly, password: p, permissions: {
+              publish: { allow: ["protoqueue.perm.ready.>"] }, subscribe: { allow: ["_INBOX.>"] } }}
             {user: denied, password: p, permissions: {
               publish: { allow: [">"], deny: ["protoqueue.perm.ready.>"] }, subscribe: { allow: [">"] } }}
           ]
@@ -44,6 +46,29 @@ struct PermissionTests {
                 requestTimeout: Self.requestTimeout),
             logger: reliabilityLogger()
         )
+    }
+
+    @Test func aProducerThatMayOnlyPublishOpensItsQueueWithoutProvisioning() async throws {
+        try await withNATSServer(configuration: Self.configuration) { server in
+            let admin = try await connection(server, user: "admin", password: "admin")
+            let adminQueue = try await Queue<EmailTask>(connection: admin, name: "perm", logger: reliabilityLogger())
+
+            let producer = try await connection(server, user: "publishonly")
+            let error = await expectTypedFailure([.permissionDenied], within: Self.limit, "open with provisioning") {
+                () throws(ProtoqueueError) in
+                _ = try await Queue<EmailTask>(connection: producer, name: "perm", logger: reliabilityLogger())
+            }
+            #expect(error?.message.contains("$JS.API") == true, "\(String(describing: error))")
+            let queue = try await Queue<EmailTask>(
+                connection: producer, name: "perm", provisioning: .none, logger: reliabilityLogger())
+            let receipt = try await queue.enqueue(sampleEmail(), options: .init(id: "from-publish-only"))
+            #expect(receipt.sequence == 1 && receipt.id == "from-publish-only")
+            let results = try await queue.enqueueBatch((0..<20).map { sampleEmail($0) })
+            #expect(results.allSatisfy { (try? $0.get()) != nil })
+            #expect(try await adminQueue.stats().messages == 21)
+            await producer.close()
+            await admin.close()
+        }
     }
 
     @Test func publishWithoutPermissionNamesTheSubject() async throws {

@@ -24,7 +24,7 @@ struct BatchTests {
         for index in [0, 999, 1_999] {
             let stored = try raw.message(stream: name, sequence: receipts[index].sequence)
             #expect(try InteropTask(serializedBytes: stored.data) == tasks[index])
-            #expect(stored.headers["Nats-Msg-Id"] == receipts[index].id)
+            #expect(stored.headers["Nats-Msg-Id"] == receipts[index].id.rawValue)
         }
         #expect(try await queue.stats().messages == UInt64(tasks.count))
         await connection.close()
@@ -106,9 +106,14 @@ struct BatchTests {
             bufferingPolicy: .bufferingOldest(64))
         let positions = Mutex<[Int]>([])
         let sequences = Mutex<[UInt64]>([])
-        async let summary = queue.enqueueBatch(from: input, options: .init(window: 128)) { position, result in
-            positions.withLock { $0.append(position) }
-            if case .success(let receipt) = result { sequences.withLock { $0.append(receipt.sequence) } }
+        async let summary = queue.enqueueBatch(from: input, options: .init(window: 128)) { results in
+            for await outcome in results {
+                let position = outcome.position
+                let result = outcome.result
+                positions.withLock { $0.append(position) }
+                if case .success(let receipt) = result { sequences.withLock { $0.append(receipt.sequence) } }
+
+            }
         }
         for index in 0..<count {
             var item = EnqueueItem(InteropTask(to: "s\(index)"))
@@ -143,11 +148,13 @@ struct BatchTests {
             // Stall the server while the batch runs so acknowledgements time out and items are re-sent.
             async let summary = queue.enqueueBatch(
                 from: input, options: .init(window: 256, ackTimeout: .milliseconds(400), maxAttempts: 20)
-            ) { _, result in
-                reported.add(1, ordering: .relaxed)
-                switch result {
-                case .success(let receipt): sequences.withLock { $0.append(receipt.sequence) }
-                case .failure(let error): failures.withLock { $0.append(error) }
+            ) { results in
+                for await outcome in results {
+                    reported.add(1, ordering: .relaxed)
+                    switch outcome.result {
+                    case .success(let receipt): sequences.withLock { $0.append(receipt.sequence) }
+                    case .failure(let error): failures.withLock { $0.append(error) }
+                    }
                 }
             }
             for _ in 0..<600 where reported.load(ordering: .relaxed) < 100 {
@@ -179,7 +186,7 @@ struct BatchTests {
         }
         let started = ContinuousClock.now
         do {
-            _ = try await queue.enqueueBatch(from: input, options: .init(window: 16)) { _, _ in }
+            _ = try await queue.enqueueBatch(from: input, options: .init(window: 16))
             Issue.record("a batch on a closed connection succeeded")
         } catch let error as ProtoqueueError {
             #expect(error.code == .connectionClosed)
@@ -202,15 +209,20 @@ struct BatchCloseTests {
             continuation.finish()
         }
         let reported = Mutex<(stored: Int, closed: Int, other: [ProtoqueueError], positions: Int)>((0, 0, [], 0))
-        async let summary = queue.enqueueBatch(from: input, options: .init(window: 256)) { position, result in
-            reported.withLock { state in
-                #expect(position == state.positions)
-                state.positions += 1
-                switch result {
-                case .success: state.stored += 1
-                case .failure(let error) where error.code == .connectionClosed: state.closed += 1
-                case .failure(let error): state.other.append(error)
+        async let summary = queue.enqueueBatch(from: input, options: .init(window: 256)) { results in
+            for await outcome in results {
+                let position = outcome.position
+                let result = outcome.result
+                reported.withLock { state in
+                    #expect(position == state.positions)
+                    state.positions += 1
+                    switch result {
+                    case .success: state.stored += 1
+                    case .failure(let error) where error.code == .connectionClosed: state.closed += 1
+                    case .failure(let error): state.other.append(error)
+                    }
                 }
+
             }
         }
         // Close once the batch is demonstrably running.

@@ -66,6 +66,25 @@ struct DeadLetterRecordTests {
         #expect(DeadLetterRecord.detailKey(String(repeating: "k", count: 200)).count == 128)
     }
 
+    @Test func detailKeysThatCleanAlikeAreAllKeptWithANumber() {
+        let written = record(.failed, details: ["a b": "1", "a/b": "2", "a_b": "3"]).headers(original: [])
+        // Key order: "a b" < "a/b" < "a_b"; each cleans to "a_b".
+        #expect(
+            written.filter { $0.0.hasPrefix(H.detailPrefix) }.map { "\($0.0)=\($0.1)" } == [
+                H.detailPrefix + "a_b=1", H.detailPrefix + "a_b_2=2", H.detailPrefix + "a_b_3=3",
+            ])
+        #expect(DeadLetterRecord(headers: firstValues(written)).details == ["a_b": "1", "a_b_2": "2", "a_b_3": "3"])
+    }
+
+    @Test func theErrorIsCutOnACharacterBoundaryThenTrimmed() {
+        // 1,023 ASCII bytes, then a 2-byte character that would pass the limit: cut before it.
+        let text = String(repeating: "x", count: 1_022) + " é tail"
+        let written = firstValues(record(.failed, error: text).headers(original: []))[H.error]
+        #expect(written == String(repeating: "x", count: 1_022))
+        #expect(WireFormat.sanitizedHeaderValue("a\0b\rc\nd\r\ne") == "a b c d e")
+        #expect(WireFormat.sanitizedHeaderValue(" \t\r\n ") == "(empty)")
+    }
+
     @Test func aRecordMissingFieldsReadsAsUnknownAndZero() {
         let parsed = DeadLetterRecord(headers: [H.attempts: "many", H.failedAt: ""])
         #expect(parsed.reason.name == "unknown")

@@ -134,7 +134,7 @@ struct ValidationTests {
         let layout = try QueueLayout(queueName: "emails", configuration: QueueConfiguration())
         #expect(layout.streamName == "emails")
         #expect(layout.streamSubjects == ["protoqueue.emails.>"])
-        #expect(layout.readySubject() == "protoqueue.emails.ready.default")
+        #expect(layout.readySubject == "protoqueue.emails.ready.default")
         #expect(layout.consumerFilter == "protoqueue.emails.ready.>")
         #expect(layout.consumerName == "emails-workers")
         #expect(layout.deadLetterStreamName == "emails_DLQ")
@@ -148,14 +148,14 @@ struct ValidationTests {
         var configuration = QueueConfiguration()
         configuration.consumer.maxDeliveries = 2
         configuration.consumer.backoff = [.seconds(1), .seconds(2)]
-        do {
-            try Provisioner.validate(configuration)
+        do throws(ProtoqueueError) {
+            try configuration.validate()
             Issue.record("accepted maxDeliveries <= backoff steps")
         } catch {
             #expect(error.code == .invalidConfiguration)
         }
         configuration = QueueConfiguration(replicas: 2)
-        #expect(throws: ProtoqueueError.self) { try Provisioner.validate(configuration) }
+        #expect(throws: ProtoqueueError.self) { try configuration.validate() }
     }
 
     @Test func fixtureRoundTrip() throws {

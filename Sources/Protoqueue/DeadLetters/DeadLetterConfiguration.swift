@@ -45,7 +45,7 @@ public struct DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
     /// - Parameter name: The header value.
     public init(_ name: String) { self.name = name }
 
-    /// The handler returned ``TaskResult/failure(error:details:)``.
+    /// The handler returned ``TaskResult/failure(_:details:)-enum.case``.
     public static let failed = DeadLetterReason("failed")
     /// The handler threw or asked for a retry on the last allowed attempt.
     public static let retriesExhausted = DeadLetterReason("retriesExhausted")

@@ -38,9 +38,18 @@ struct DeadLetterRecord: Sendable, Equatable {
         headers.append((H.sequence, String(sequence)))
         headers.append((H.consumer, consumer))
         if let failedAt { headers.append((H.failedAt, String(failedAt))) }
+        var usedKeys: Set<String> = []
         for key in details.keys.sorted() {
-            let safeKey = Self.detailKey(key)
-            guard !safeKey.isEmpty else { continue }
+            let cleaned = Self.detailKey(key)
+            guard !cleaned.isEmpty else { continue }
+            // Two keys that clean alike both stay: the later one (in key order) gets `_2`, `_3`, ...
+            var safeKey = cleaned
+            var copy = 1
+            while usedKeys.contains(safeKey) {
+                copy += 1
+                safeKey = "\(cleaned)_\(copy)"
+            }
+            usedKeys.insert(safeKey)
             headers.append((H.detailPrefix + safeKey, WireFormat.sanitizedHeaderValue(details[key]!)))
         }
         return headers
@@ -82,8 +91,8 @@ struct DeadLetterRecord: Sendable, Equatable {
     }
 
     /// The task id a record carries: the replayed task's `Protoqueue-Task-Id`, else the original `Nats-Msg-Id`.
-    static func taskID(headers: [String: String]) -> String? {
-        headers[WireFormat.taskIDHeader] ?? headers[H.originalPrefix + WireFormat.Header.messageID]
+    static func taskID(headers: [String: String]) -> TaskID? {
+        (headers[WireFormat.taskIDHeader] ?? headers[H.originalPrefix + WireFormat.Header.messageID]).map { TaskID($0) }
     }
 
     /// The headers a replay of a record republishes: the producer's own headers, without the failure headers,

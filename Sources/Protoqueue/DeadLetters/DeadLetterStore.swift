@@ -36,17 +36,18 @@ struct DeadLetterStore: Sendable {
     /// Republishes the record's task to its original subject (fresh attempt count) through the transport's
     /// publisher, which re-sends under the same `Nats-Msg-Id` after a timeout; then deletes the record.
     func replay(_ record: RawRecord) async throws(ProtoqueueError) -> EnqueueReceipt {
-        var subject = record.headers[WireFormat.DeadLetterHeader.subject] ?? layout.readySubject()
-        if !subject.hasPrefix(layout.subject + ".ready.") { subject = layout.readySubject() }
+        var subject = record.headers[WireFormat.DeadLetterHeader.subject] ?? layout.readySubject
+        if !subject.hasPrefix(layout.subject + ".ready.") { subject = layout.readySubject }
         let taskID = DeadLetterRecord.taskID(headers: record.headers)
         var headers = DeadLetterRecord.replayedHeaders(of: record.allHeaders)
-        if let taskID { headers.append((WireFormat.taskIDHeader, taskID)) }
+        if let taskID { headers.append((WireFormat.taskIDHeader, taskID.rawValue)) }
         headers.append((WireFormat.replayedFromHeader, "\(stream):\(record.sequence)"))
         let messageID = WireFormat.replayMessageID(deadLetterStream: stream, sequence: record.sequence)
         headers.append((WireFormat.Header.messageID, messageID))
-        let prepared = PreparedMessage(subject: subject, headers: headers, body: record.payload, id: messageID)
+        let prepared = PreparedMessage(
+            subject: subject, headers: headers, body: record.payload, id: TaskID(messageID))
         var receipt = try await transport.publish(prepared, maxAttempts: 3)
-        receipt.id = taskID ?? messageID
+        receipt.id = taskID ?? TaskID(messageID)
         if receipt.stream.isEmpty { receipt.stream = layout.streamName }
         try await transport.deleteMessage(
             stream: stream, sequence: record.sequence,

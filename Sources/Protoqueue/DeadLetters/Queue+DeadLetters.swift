@@ -20,8 +20,8 @@ public struct DeadLetter<Message: ProtoqueueMessage>: Sendable {
     public var payload: [UInt8]
     /// Every header of the record (first value of each): the original task's and the `Protoqueue-DLQ-*` ones.
     public var headers: [String: String]
-    /// The task id, when the producer set one.
-    public var taskID: String?
+    /// The task's id: `nil` only for a task that arrived without one (a producer that sent no `Nats-Msg-Id`).
+    public var id: TaskID?
     /// Why it was dead-lettered.
     public var reason: DeadLetterReason
     /// The error text.
@@ -41,26 +41,21 @@ public struct DeadLetter<Message: ProtoqueueMessage>: Sendable {
 }
 
 extension Queue {
-    /// Lists dead-letter records, oldest first.
-    /// - Parameters:
-    ///   - limit: At most this many records.
-    ///   - fromSequence: Start at this dead-letter sequence (inclusive); `nil` starts at the oldest.
+    /// The dead-letter records, oldest first, read one at a time as the sequence is iterated.
+    ///
+    /// ```swift
+    /// for try await record in queue.deadLetters() {
+    ///     print(record.sequence, record.reason, record.error)
+    /// }
+    /// let firstTen = try await queue.deadLetters().prefix(10).reduce(into: []) { $0.append($1) }
+    /// ```
+    /// The records are those up to the stream's last sequence when iteration begins; records replayed or purged
+    /// meanwhile are skipped. Iterating throws ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` when dead
+    /// letters are disabled or the stream is missing.
+    /// - Parameter fromSequence: Start at this dead-letter sequence (inclusive); `nil` starts at the oldest.
     /// - Returns: The records; typed decode when possible, raw bytes and headers always.
-    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` when dead letters are disabled or the stream
-    ///   is missing.
-    public func deadLetters(
-        limit: Int = 100, fromSequence: UInt64? = nil
-    ) async throws(ProtoqueueError) -> [DeadLetter<Message>] {
-        let store = deadLetterStore
-        let (first, last, count) = try await store.bounds()
-        var records: [DeadLetter<Message>] = []
-        guard count > 0, limit > 0 else { return records }
-        var sequence = max(first, fromSequence ?? first)
-        while sequence <= last && records.count < limit {
-            if let record = try await store.get(sequence: sequence) { records.append(decode(record)) }
-            sequence += 1
-        }
-        return records
+    public func deadLetters(fromSequence: UInt64? = nil) -> DeadLetters<Message> {
+        DeadLetters(queue: self, fromSequence: fromSequence)
     }
 
     /// Reads one dead-letter record.
@@ -93,16 +88,12 @@ extension Queue {
     @discardableResult
     public func replayAllDeadLetters() async throws(ProtoqueueError) -> Int {
         var replayed = 0
-        var next: UInt64? = nil
-        while true {
-            let batch = try await deadLetters(limit: 256, fromSequence: next)
-            guard let last = batch.last else { return replayed }
-            for record in batch {
-                try await replayDeadLetter(sequence: record.sequence)
-                replayed += 1
-            }
-            next = last.sequence + 1
+        var records = deadLetters().makeAsyncIterator()
+        while let record = try await records.nextRecord() {
+            try await replayDeadLetter(sequence: record.sequence)
+            replayed += 1
         }
+        return replayed
     }
 
     /// Deletes every dead-letter record.
@@ -117,9 +108,9 @@ extension Queue {
         return count
     }
 
-    private var deadLetterStore: DeadLetterStore { DeadLetterStore(transport: connection.transport, layout: layout) }
+    var deadLetterStore: DeadLetterStore { DeadLetterStore(transport: connection.transport, layout: layout) }
 
-    private func decode(_ raw: RawRecord) -> DeadLetter<Message> {
+    func decode(_ raw: RawRecord) -> DeadLetter<Message> {
         let headers = raw.headers
         var task: Message?
         var decodeError: ProtoqueueError?
@@ -139,7 +130,7 @@ extension Queue {
             decodeError: decodeError,
             payload: raw.payload,
             headers: headers,
-            taskID: DeadLetterRecord.taskID(headers: headers),
+            id: DeadLetterRecord.taskID(headers: headers),
             reason: record.reason,
             error: record.error,
             details: record.details,
@@ -159,4 +150,49 @@ struct RawRecord: Sendable {
     var payload: [UInt8]
     var headers: [String: String]
     var allHeaders: [(name: String, value: String)]
+}
+
+/// The dead-letter records of a queue, oldest first (``Queue/deadLetters(fromSequence:)``).
+public struct DeadLetters<Message: ProtoqueueMessage>: AsyncSequence, Sendable {
+    /// One record.
+    public typealias Element = DeadLetter<Message>
+    /// Reading a record can fail (the stream is missing, the connection closed); the error is always a
+    /// ``ProtoqueueCodec/ProtoqueueError``. (Declared untyped: Swift 6.3's compiler crashes on `try?` over `reduce`
+    /// of a sequence with a typed failure.)
+    public typealias Failure = any Error
+
+    let queue: Queue<Message>
+    let fromSequence: UInt64?
+
+    /// Creates the iterator.
+    public func makeAsyncIterator() -> Iterator { Iterator(queue: queue, next: fromSequence) }
+
+    /// Reads the records in order, one request per record.
+    public struct Iterator: AsyncIteratorProtocol {
+        let queue: Queue<Message>
+        var next: UInt64?
+        var last: UInt64?
+
+        /// The next record, or `nil` after the last.
+        public mutating func next() async throws -> DeadLetter<Message>? { try await nextRecord() }
+
+        mutating func nextRecord() async throws(ProtoqueueError) -> DeadLetter<Message>? {
+            let store = queue.deadLetterStore
+            if last == nil {
+                let (first, last, count) = try await store.bounds()
+                guard count > 0 else {
+                    self.last = 0
+                    self.next = 1
+                    return nil
+                }
+                self.last = last
+                next = Swift.max(first, next ?? first)
+            }
+            while let sequence = next, let last, sequence <= last {
+                next = sequence + 1
+                if let record = try await store.get(sequence: sequence) { return queue.decode(record) }
+            }
+            return nil
+        }
+    }
 }

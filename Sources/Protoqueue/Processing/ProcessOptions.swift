@@ -18,6 +18,10 @@ public struct ProcessOptions: Sendable, Hashable {
     public var shutdownTimeout: Duration
     /// Whether each acknowledgement waits for the server's confirmation.
     public var ackMode: AckMode
+    /// Whether the worker stops on its own once the queue is idle: no task waits to be delivered and none is
+    /// delivered and unsettled (running on any worker, or waiting for its retry delay). For batch jobs and tests.
+    /// Idleness is checked at about every ``fetchTimeout`` while no handler of this worker runs.
+    public var stopWhenIdle: Bool
 
     /// Creates options.
     /// - Parameters:
@@ -25,16 +29,19 @@ public struct ProcessOptions: Sendable, Hashable {
     ///   - fetchTimeout: Pull request wait, 0.5 to 1.5 times this (default 500 ms, at least 10 ms).
     ///   - shutdownTimeout: Grace for running handlers on graceful shutdown (default 10 s).
     ///   - ackMode: ``AckMode/fireAndForget`` (default) or ``AckMode/confirmed``.
+    ///   - stopWhenIdle: Return once the queue is idle (default `false`: run until stopped).
     public init(
         concurrency: Int = 8,
         fetchTimeout: Duration = .milliseconds(500),
         shutdownTimeout: Duration = .seconds(10),
-        ackMode: AckMode = .fireAndForget
+        ackMode: AckMode = .fireAndForget,
+        stopWhenIdle: Bool = false
     ) {
         self.concurrency = concurrency
         self.fetchTimeout = fetchTimeout
         self.shutdownTimeout = shutdownTimeout
         self.ackMode = ackMode
+        self.stopWhenIdle = stopWhenIdle
     }
 
     /// How a successful task is acknowledged.

@@ -43,6 +43,9 @@ extension Queue {
         let running = RunningHandlers()
         await withTaskCancellationOrGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
+                if options.stopWhenIdle {
+                    group.addTask { await stopWhenIdle(engine: engine, running: running, every: options.fetchTimeout) }
+                }
                 while let delivery = await engine.handOff.next() {
                     running.started()
                     group.addTask {
@@ -70,6 +73,27 @@ extension Queue {
         await engine.finish()
         logger.debug("processing stopped")
         if let error = engine.fatalError { throw error }
+    }
+
+    /// Stops `engine` once no handler runs and the consumer has neither undelivered nor unsettled tasks (see
+    /// ``ProcessOptions/stopWhenIdle``); returns when the engine stops for any reason.
+    private func stopWhenIdle(engine: ProcessorEngine, running: RunningHandlers, every interval: Duration) async {
+        while !engine.isStopping {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { return }
+            guard !engine.isStopping, running.count == 0 else { continue }
+            do throws(ProtoqueueError) {
+                let state = try await connection.transport.consumerState(
+                    stream: layout.streamName, consumer: layout.consumerName)
+                if state.pending == 0 && state.ackPending == 0 && running.count == 0 {
+                    logger.debug("queue idle; the worker stops")
+                    engine.requestStop()
+                }
+            } catch {
+                logger.debug(
+                    "cannot read the consumer to check for idleness", metadata: ["protoqueue.error": "\(error)"])
+            }
+        }
     }
 
     /// A `Service` running ``process(options:handler:)``, for a `ServiceGroup`: SIGTERM triggers the graceful

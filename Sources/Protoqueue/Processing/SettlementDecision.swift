@@ -1,12 +1,12 @@
 /// What happened to one delivery before its settlement was decided.
-enum TaskOutcome: Sendable, Equatable {
+enum TaskOutcome: Sendable {
     /// The payload did not decode as the queue's type, or `Protoqueue-Type` named another type; the handler
     /// was not called.
     case undecodable(String)
     /// The handler returned a result.
     case returned(TaskResult)
-    /// The handler threw; the text is the error's description.
-    case threw(String)
+    /// The handler threw.
+    case threw(any Error)
     /// The handler threw after it was cancelled (the worker is stopping): not the task's fault.
     case cancelled
 }
@@ -19,13 +19,16 @@ enum Settlement: Sendable, Equatable {
     case nak(delay: Duration)
     /// A dead-letter record (stored by the server first), then `+TERM`; only `+TERM` when dead letters are off.
     case deadLetter(reason: DeadLetterReason, error: String, details: [String: String])
+    /// `+TERM` without a dead-letter record: the handler discarded the task.
+    case discard(reason: String)
 
-    /// The metric and log name of the settlement: `ack`, `nak` or `dlq`.
+    /// The metric and log name of the settlement: `ack`, `nak`, `dlq` or `term`.
     var name: String {
         switch self {
         case .ack: "ack"
         case .nak: "nak"
         case .deadLetter: "dlq"
+        case .discard: "term"
         }
     }
 }
@@ -84,12 +87,17 @@ enum SettlementDecision {
             }
             return .nak(delay: after ?? retryDelay(attempt))
         case .returned(.failure(let error, let details)):
-            return .deadLetter(reason: .failed, error: error, details: details)
+            return .deadLetter(reason: .failed, error: errorText(error), details: details)
+        case .returned(.discard(let reason)):
+            return .discard(reason: reason)
         case .threw(let error):
-            if lastAttempt { return .deadLetter(reason: .retriesExhausted, error: error, details: [:]) }
+            if lastAttempt { return .deadLetter(reason: .retriesExhausted, error: errorText(error), details: [:]) }
             return .nak(delay: retryDelay(attempt))
         case .cancelled:
             return .nak(delay: .zero)
         }
     }
+
+    /// The text a dead-letter record keeps of a handler's error: its description.
+    static func errorText(_ error: any Error) -> String { String(describing: error) }
 }

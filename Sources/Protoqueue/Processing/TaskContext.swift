@@ -13,8 +13,8 @@ public import Logging
 /// }
 /// ```
 public struct TaskContext: Sendable {
-    /// The task id (the producer's idempotency key).
-    public let id: String
+    /// The task id (the producer's idempotency key), the same on every attempt and after a dead-letter replay.
+    public let id: TaskID
     /// Which delivery this is, starting at 1 (JetStream's delivery count).
     public let attempt: Int
     /// The attempts allowed (``QueueConfiguration/Consumer/maxDeliveries``), `nil` when unlimited.
@@ -28,14 +28,14 @@ public struct TaskContext: Sendable {
     /// The subject the task was published to.
     public let subject: String
     /// The task's sequence number in the work stream.
-    public let streamSequence: UInt64
+    public let sequence: UInt64
     /// The queue's logger with `protoqueue.task_id`, `protoqueue.attempt` and `protoqueue.sequence` set.
-    public var logger: Logger { Self.taskLogger(baseLogger, id: id, attempt: attempt, sequence: streamSequence) }
+    public var logger: Logger { Self.taskLogger(baseLogger, id: id, attempt: attempt, sequence: sequence) }
 
     /// `base` with a task's `protoqueue.task_id`, `protoqueue.attempt` and `protoqueue.sequence` set.
-    static func taskLogger(_ base: Logger, id: String, attempt: Int, sequence: UInt64) -> Logger {
+    static func taskLogger(_ base: Logger, id: TaskID?, attempt: Int, sequence: UInt64) -> Logger {
         var logger = base
-        logger[metadataKey: "protoqueue.task_id"] = "\(id)"
+        if let id { logger[metadataKey: "protoqueue.task_id"] = "\(id)" }
         logger[metadataKey: "protoqueue.attempt"] = "\(attempt)"
         logger[metadataKey: "protoqueue.sequence"] = "\(sequence)"
         return logger

@@ -3,30 +3,57 @@
 /// ## Overview
 /// ```swift
 /// try await queue.process(options: .init(concurrency: 8)) { task, context in
-///     guard isValid(task) else { return .failure(error: "unknown template", details: ["template": task.templateID]) }
-///     guard try await send(task) else { return .retry(after: .seconds(30)) }
+///     guard let template = templates[task.templateID] else {
+///         return .failure(TemplateError.unknown(task.templateID), details: ["template": task.templateID])
+///     }
+///     guard !task.to.isEmpty else { return .discard(reason: "no recipient") }
+///     guard try await send(task, with: template) else { return .retry(after: .seconds(30)) }
 ///     return .success
 /// }
 /// ```
-/// A handler that **throws** is treated like ``retry(after:)`` with no delay given: the queue's
-/// ``RetryPolicy`` picks the delay, and after the last attempt the task is dead-lettered with the error's text.
-public enum TaskResult: Sendable, Hashable {
+/// A handler that **throws** is treated like ``retry`` with no delay given: the queue's ``RetryPolicy`` picks the
+/// delay, and after the last attempt the task is dead-lettered with the error's text.
+public enum TaskResult: Sendable {
     /// Done: the task is acknowledged and removed from the work stream.
     case success
     /// Try again later. The task is negatively acknowledged with a delay: `after`, or the queue's
     /// ``RetryPolicy`` delay for this attempt when `nil`. On the last allowed attempt the task is dead-lettered
     /// (reason ``DeadLetterReason/retriesExhausted``) instead.
     case retry(after: Duration?)
-    /// Give up: the task is copied to the dead-letter stream with `error` and `details`, then terminated
-    /// (reason ``DeadLetterReason/failed``). It is never retried.
-    case failure(error: String, details: [String: String])
+    /// Give up and keep the task: it is copied to the dead-letter stream with the error's text and `details`, then
+    /// terminated (reason ``DeadLetterReason/failed``). It is never retried.
+    case failure(any Error, details: [String: String])
+    /// Give up and drop the task: it is terminated without a dead-letter record, and `reason` is logged. For tasks
+    /// that are no longer wanted (the order was cancelled), not for failures worth a look.
+    case discard(reason: String)
 
     /// Try again after the ``RetryPolicy`` delay for this attempt.
     public static var retry: TaskResult { .retry(after: nil) }
 
-    /// Give up with an error text and no details.
-    /// - Parameter error: Why the task failed; stored in the dead-letter record.
-    public static func failure(error: String) -> TaskResult { .failure(error: error, details: [:]) }
+    /// Give up with an error and no details; see ``failure(_:details:)-enum.case``.
+    /// - Parameter error: Why the task failed; its description is the dead-letter record's error text.
+    public static func failure(_ error: any Error) -> TaskResult { .failure(error, details: [:]) }
+
+    /// Give up with a message; see ``failure(_:details:)-enum.case``.
+    /// - Parameters:
+    ///   - message: Why the task failed; the dead-letter record's error text.
+    ///   - details: Extra facts for the record (`Protoqueue-DLQ-Detail-<key>` headers).
+    public static func failure(_ message: String, details: [String: String] = [:]) -> TaskResult {
+        .failure(TaskFailure(message), details: details)
+    }
+}
+
+/// An error that is only a message, for ``TaskResult/failure(_:details:)-(String,_)``.
+public struct TaskFailure: Error, Hashable, CustomStringConvertible {
+    /// What went wrong.
+    public var message: String
+
+    /// Creates a failure.
+    /// - Parameter message: What went wrong.
+    public init(_ message: String) { self.message = message }
+
+    /// The message.
+    public var description: String { message }
 }
 
 /// How long to wait before the next attempt of a task whose handler threw or returned ``TaskResult/retry``.

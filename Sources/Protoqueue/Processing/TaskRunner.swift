@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 
 /// Runs one delivery: checks, decodes, calls the handler, turns the outcome into a ``Settlement``.
@@ -14,32 +13,34 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         let received = delivery.read()
         let attempt = Int(clamping: received.metadata.deliveries)
         let maxAttempts = configuration.consumer.maxDeliveries
-        let id =
-            received.headers[WireFormat.taskIDHeader] ?? received.headers[WireFormat.Header.messageID]
-            ?? "seq-\(received.metadata.streamSequence)"
+        let sequence = received.metadata.streamSequence
+        let headers = TaskHeaders(received.headers)
         // Built only when something is logged: setting metadata costs a log handler more than running a no-op task.
-        var taskLogger: Logger {
-            TaskContext.taskLogger(logger, id: id, attempt: attempt, sequence: received.metadata.streamSequence)
-        }
+        var taskLogger: Logger { TaskContext.taskLogger(logger, id: headers.id, attempt: attempt, sequence: sequence) }
 
-        if received.metadata.streamSequence == 0 {
+        if sequence == 0 {
             logger.warning("cannot read the delivery's metadata; treating it as attempt 1")
         }
-        let outcome: TaskOutcome
         if let maxAttempts, SettlementDecision.isGraceDelivery(attempt: attempt, maxAttempts: maxAttempts) {
             // Ack timeouts or worker crashes used the attempts up: dead-letter it without running the handler.
             taskLogger.warning("task delivered past its attempts without being settled; dead-lettering it")
             delivery.settle(SettlementDecision.graceDelivery(attempt: attempt, maxAttempts: maxAttempts))
             return
-        } else if let type = received.headers[WireFormat.Header.messageType], type != Message.protoMessageName {
-            taskLogger.error(
-                "task has another message type; dead-lettering it", metadata: ["protoqueue.type": "\(type)"])
-            outcome = .undecodable("message type \(type), expected \(Message.protoMessageName)")
-        } else {
+        }
+        let outcome: TaskOutcome
+        switch headers.admission(expectedType: Message.protoMessageName) {
+        case .refuse(let refusal):
+            taskLogger.error("task refused; dead-lettering it", metadata: ["protoqueue.error": "\(refusal)"])
+            outcome = .undecodable(refusal)
+        case .run(let id):
             do throws(ProtoqueueError) {
                 let task = try Message(serializedBytes: received.data)
-                outcome = await handle(
-                    task, received: received, id: id, attempt: attempt, maxAttempts: maxAttempts, delivery: delivery)
+                let context = TaskContext(
+                    id: id, attempt: attempt, maxAttempts: maxAttempts, enqueuedAt: headers.enqueuedAt,
+                    metadata: headers.metadata, headers: received.headers, subject: received.subject,
+                    sequence: sequence, baseLogger: logger, delivery: delivery
+                )
+                outcome = await handle(task, context: context)
             } catch {
                 taskLogger.error(
                     "task payload does not decode; dead-lettering it", metadata: ["protoqueue.error": "\(error)"])
@@ -60,6 +61,8 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             taskLogger.warning(
                 "task failed; dead-lettering it",
                 metadata: ["protoqueue.reason": "\(reason)", "protoqueue.error": "\(error)"])
+        case (_, .discard(let reason)):
+            taskLogger.info("task discarded by its handler", metadata: ["protoqueue.reason": "\(reason)"])
         default:
             break
         }
@@ -67,26 +70,12 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
     }
 
     /// Calls the handler with the decoded task.
-    private func handle(
-        _ task: Message, received: ReceivedMessage, id: String, attempt: Int, maxAttempts: Int?, delivery: Delivery
-    ) async -> TaskOutcome {
-        var metadata: [String: String] = [:]
-        for (key, value) in received.headers where key.hasPrefix(WireFormat.metadataPrefix) {
-            metadata[String(key.dropFirst(WireFormat.metadataPrefix.count))] = value
-        }
-        let enqueuedAt = received.headers[WireFormat.Header.enqueuedAt].flatMap(Int64.init).map {
-            Date(timeIntervalSince1970: Double($0) / 1000)
-        }
-        let context = TaskContext(
-            id: id, attempt: attempt, maxAttempts: maxAttempts, enqueuedAt: enqueuedAt, metadata: metadata,
-            headers: received.headers, subject: received.subject, streamSequence: received.metadata.streamSequence,
-            baseLogger: logger, delivery: delivery
-        )
+    private func handle(_ task: Message, context: TaskContext) async -> TaskOutcome {
         do {
             return .returned(try await handler(task, context))
         } catch {
             // Stopped while running: not the task's fault.
-            return Task.isCancelled ? .cancelled : .threw(String(describing: error))
+            return Task.isCancelled ? .cancelled : .threw(error)
         }
     }
 }

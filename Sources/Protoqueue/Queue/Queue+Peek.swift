@@ -1,13 +1,15 @@
+public import Foundation
+
 /// A task as stored in the stream, decoded, with what its headers say.
 public struct StoredTask<Message: ProtoqueueMessage>: Sendable {
-    /// The task id (`Nats-Msg-Id`).
-    public var id: String
+    /// The task id; `nil` for a message a producer stored without one (`Nats-Msg-Id`).
+    public var id: TaskID?
     /// The stream sequence.
     public var sequence: UInt64
     /// The subject it was published to.
     public var subject: String
-    /// The enqueue time in Unix milliseconds (`Protoqueue-Enqueued-At`), if present and valid.
-    public var enqueuedAtUnixMilliseconds: Int64?
+    /// When it was enqueued (`Protoqueue-Enqueued-At`), `nil` when the producer did not say.
+    public var enqueuedAt: Date?
     /// The metadata (`Protoqueue-Meta-*` headers, prefix removed).
     public var metadata: [String: String]
     /// The decoded task.
@@ -27,24 +29,15 @@ extension Queue {
         guard
             let raw = try await connection.transport.message(stream: stream, sequence: sequence, operation: operation)
         else { throw ProtoqueueError(.streamNotFound, "\(operation): no such message") }
-        let (subject, body, headers) = (raw.subject, raw.body, raw.firstHeaderValues)
-        if let type = headers[WireFormat.Header.messageType], type != Message.protoMessageName {
+        let headers = TaskHeaders(raw.firstHeaderValues)
+        if let type = headers.type, type != Message.protoMessageName {
             throw ProtoqueueError(
                 .decodingFailed,
                 "message \(sequence) of stream \"\(stream)\" is a \(type), not a \(Message.protoMessageName)")
         }
-        let task = try Message(serializedBytes: body)
-        var metadata: [String: String] = [:]
-        for (key, value) in headers where key.hasPrefix(WireFormat.metadataPrefix) {
-            metadata[String(key.dropFirst(WireFormat.metadataPrefix.count))] = value
-        }
         return StoredTask(
-            id: headers[WireFormat.Header.messageID] ?? "",
-            sequence: sequence,
-            subject: subject,
-            enqueuedAtUnixMilliseconds: headers[WireFormat.Header.enqueuedAt].flatMap { Int64($0) },
-            metadata: metadata,
-            task: task
+            id: headers.id, sequence: sequence, subject: raw.subject, enqueuedAt: headers.enqueuedAt,
+            metadata: headers.metadata, task: try Message(serializedBytes: raw.body)
         )
     }
 }

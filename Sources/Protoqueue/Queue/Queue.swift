@@ -1,5 +1,4 @@
 public import Logging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -31,11 +30,12 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
     let logger: Logger
     let streamMaxMessageSize: Int?
 
-    /// Opens a queue, creating its stream and consumer if they do not exist.
+    /// Opens a queue, by default creating its streams and consumer if they do not exist.
     /// - Parameters:
     ///   - connection: An open connection.
     ///   - name: The queue name: one subject token, also a valid stream name (no `.`, `*`, `>`, whitespace).
     ///   - configuration: Stream and consumer settings.
+    ///   - provisioning: Create what is missing and verify what exists (the default), only verify, or neither.
     ///   - logger: Where the queue logs (at `debug` and above). The library never bootstraps logging.
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError`` with ``ProtoqueueCodec/ProtoqueueError/Code/invalidName``,
     ///   ``ProtoqueueCodec/ProtoqueueError/Code/invalidConfiguration``,
@@ -45,16 +45,22 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
         connection: NATSConnection,
         name: String,
         configuration: QueueConfiguration = QueueConfiguration(),
+        provisioning: Provisioning = .createOrVerify,
         logger: Logger
     ) async throws(ProtoqueueError) {
         let layout = try QueueLayout(queueName: name, configuration: configuration)
-        let provisioned = try await connection.transport.provision(layout, configuration: configuration)
+        try configuration.validate()
         var logger = logger
         logger[metadataKey: "protoqueue.queue"] = "\(name)"
+        var provisioned = ProvisionedStream(maxMessageSize: nil, createdStream: false, createdConsumer: false)
+        if provisioning != .none {
+            provisioned = try await connection.transport.provision(
+                layout, configuration: configuration, create: provisioning == .createOrVerify)
+        }
         logger.debug(
             "queue ready",
             metadata: [
-                "protoqueue.stream": "\(layout.streamName)",
+                "protoqueue.stream": "\(layout.streamName)", "protoqueue.provisioning": "\(provisioning)",
                 "protoqueue.createdStream": "\(provisioned.createdStream)",
                 "protoqueue.createdConsumer": "\(provisioned.createdConsumer)",
             ]
@@ -71,8 +77,8 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
 /// Options for one enqueued task.
 public struct EnqueueOptions: Sendable, Hashable {
     /// The task id and idempotency key, sent as `Nats-Msg-Id`: enqueueing the same id again inside the stream's
-    /// duplicate window stores the task once. `nil` generates a random UUID.
-    public var id: String?
+    /// duplicate window stores the task once. `nil` generates a random one (``TaskID/random()``).
+    public var id: TaskID?
     /// String metadata carried as `Protoqueue-Meta-<key>` headers. Keys: letters, digits, `-`, `_`, `.`, not
     /// starting with `Nats-`; values: no CR, LF or NUL.
     public var metadata: [String: String]
@@ -81,7 +87,7 @@ public struct EnqueueOptions: Sendable, Hashable {
     /// - Parameters:
     ///   - id: Idempotency key; `nil` generates one.
     ///   - metadata: String metadata.
-    public init(id: String? = nil, metadata: [String: String] = [:]) {
+    public init(id: TaskID? = nil, metadata: [String: String] = [:]) {
         self.id = id
         self.metadata = metadata
     }
@@ -90,7 +96,7 @@ public struct EnqueueOptions: Sendable, Hashable {
 /// What the server said about one enqueued task.
 public struct EnqueueReceipt: Sendable, Hashable {
     /// The task id (`Nats-Msg-Id`).
-    public var id: String
+    public var id: TaskID
     /// The task's sequence number in the stream (for a duplicate: the sequence of the copy already stored).
     public var sequence: UInt64
     /// Whether the server recognised the id inside the duplicate window and did not store the task again.
@@ -99,7 +105,7 @@ public struct EnqueueReceipt: Sendable, Hashable {
     public var stream: String
 
     /// Creates a receipt.
-    public init(id: String, sequence: UInt64, duplicate: Bool, stream: String) {
+    public init(id: TaskID, sequence: UInt64, duplicate: Bool, stream: String) {
         self.id = id
         self.sequence = sequence
         self.duplicate = duplicate
@@ -110,15 +116,15 @@ public struct EnqueueReceipt: Sendable, Hashable {
 extension Queue {
     /// Encodes and validates a task into the wire format; nothing touches the network.
     func prepare(_ task: Message, options: EnqueueOptions, maxPayload: Int) throws(ProtoqueueError) -> PreparedMessage {
-        let id: String
+        let id: TaskID
         if let given = options.id {
-            try Validation.taskID(given)
+            try Validation.taskID(given.rawValue)
             id = given
         } else {
-            id = TaskIDGenerator.make()  // always valid
+            id = .random()  // always valid
         }
         var headers: [(String, String)] = [
-            (WireFormat.Header.messageID, id),
+            (WireFormat.Header.messageID, id.rawValue),
             (WireFormat.Header.messageType, Message.protoMessageName),
             (WireFormat.Header.enqueuedAt, String(WallClock.unixMilliseconds())),
             (WireFormat.Header.version, WireFormat.version),
@@ -131,7 +137,7 @@ extension Queue {
             headers.append((WireFormat.metadataPrefix + key, value))
         }
         let body = try task.serializedBytes()
-        let prepared = PreparedMessage(subject: layout.readySubject(), headers: headers, body: body, id: id)
+        let prepared = PreparedMessage(subject: layout.readySubject, headers: headers, body: body, id: id)
         let size = prepared.totalSize
         if size > maxPayload {
             throw ProtoqueueError(
@@ -172,80 +178,6 @@ extension Queue {
         logger.trace(
             "enqueued", metadata: ["protoqueue.task_id": "\(receipt.id)", "protoqueue.sequence": "\(receipt.sequence)"])
         return receipt
-    }
-}
-
-/// Random task ids: RFC 4122 version-4 UUIDs in lower case.
-///
-/// Randomness is read from the kernel 4 KiB at a time (256 ids per read): the system generator makes a system call
-/// per 8 bytes, which cost more than the rest of preparing a task.
-enum TaskIDGenerator {
-    private struct Pool {
-        var bytes = [UInt8](repeating: 0, count: 4096)
-        var used = 4096
-        var generation: UInt = 0
-    }
-    private static let pool = Mutex(Pool())
-    /// Bumped in a forked child (`pthread_atfork`), which then refills instead of repeating its parent's ids.
-    private static let forkGeneration: Atomic<UInt> = {
-        pthread_atfork(nil, nil, { TaskIDGenerator.forkGeneration.add(1, ordering: .relaxed) })
-        return Atomic<UInt>(1)
-    }()
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
-
-    /// Fills `buffer` from `/dev/urandom`, or from the system generator if that cannot be read.
-    private static func refill(_ buffer: UnsafeMutableRawBufferPointer) {
-        var filled = 0
-        let descriptor = open("/dev/urandom", O_RDONLY | O_CLOEXEC)
-        if descriptor >= 0 {
-            while filled < buffer.count {
-                let count = read(descriptor, buffer.baseAddress! + filled, buffer.count - filled)
-                if count <= 0 { break }
-                filled += count
-            }
-            close(descriptor)
-        }
-        if filled < buffer.count {
-            var generator = SystemRandomNumberGenerator()
-            for offset in stride(from: 0, to: buffer.count, by: 8) {
-                buffer.storeBytes(of: generator.next(), toByteOffset: offset, as: UInt64.self)
-            }
-        }
-    }
-
-    static func make() -> String {
-        var random: (UInt64, UInt64) = pool.withLock { pool in
-            let generation = forkGeneration.load(ordering: .relaxed)
-            if pool.used == pool.bytes.count || pool.generation != generation {
-                pool.bytes.withUnsafeMutableBytes(refill)
-                pool.used = 0
-                pool.generation = generation
-            }
-            defer { pool.used += 16 }
-            return pool.bytes.withUnsafeBytes { buffer in
-                (
-                    buffer.loadUnaligned(fromByteOffset: pool.used, as: UInt64.self),
-                    buffer.loadUnaligned(fromByteOffset: pool.used + 8, as: UInt64.self)
-                )
-            }
-        }
-        return withUnsafeMutableBytes(of: &random) { bytes in
-            bytes[6] = (bytes[6] & 0x0F) | 0x40
-            bytes[8] = (bytes[8] & 0x3F) | 0x80
-            return String(unsafeUninitializedCapacity: 36) { text in
-                var position = 0
-                for index in 0..<16 {
-                    if index == 4 || index == 6 || index == 8 || index == 10 {
-                        text[position] = UInt8(ascii: "-")
-                        position += 1
-                    }
-                    text[position] = hex[Int(bytes[index] >> 4)]
-                    text[position + 1] = hex[Int(bytes[index] & 0x0F)]
-                    position += 2
-                }
-                return position
-            }
-        }
     }
 }
 

@@ -36,9 +36,9 @@ public struct QueueConfiguration: Sendable, Hashable {
     /// The durable pull consumer workers share.
     public var consumer: Consumer
     /// Delays between attempts of a task whose handler threw or asked for a retry.
-    public var retry: RetryPolicy = .default
+    public var retry: RetryPolicy
     /// The dead-letter stream (on by default).
-    public var deadLetter: DeadLetterConfiguration = DeadLetterConfiguration()
+    public var deadLetter: DeadLetterConfiguration
 
     /// Creates a configuration with the defaults described on each property.
     public init(
@@ -52,7 +52,9 @@ public struct QueueConfiguration: Sendable, Hashable {
         maxMessages: Int64? = nil,
         maxMessageSize: Int32? = nil,
         duplicateWindow: Duration = .seconds(120),
-        consumer: Consumer = Consumer()
+        consumer: Consumer = Consumer(),
+        retry: RetryPolicy = .default,
+        deadLetter: DeadLetterConfiguration = DeadLetterConfiguration()
     ) {
         self.streamName = streamName
         self.subject = subject
@@ -65,6 +67,8 @@ public struct QueueConfiguration: Sendable, Hashable {
         self.maxMessageSize = maxMessageSize
         self.duplicateWindow = duplicateWindow
         self.consumer = consumer
+        self.retry = retry
+        self.deadLetter = deadLetter
     }
 
     /// Stream retention policy.
@@ -124,6 +128,37 @@ public struct QueueConfiguration: Sendable, Hashable {
     }
 }
 
+extension QueueConfiguration {
+    /// Throws ``ProtoqueueError/Code/invalidConfiguration`` naming the first setting out of range.
+    func validate() throws(ProtoqueueError) {
+        func bad(_ text: String) -> ProtoqueueError { ProtoqueueError(.invalidConfiguration, text) }
+        guard [1, 3, 5].contains(replicas) else {
+            throw bad("replicas must be 1, 3 or 5, not \(replicas)")
+        }
+        if let age = maxAge, age <= .zero { throw bad("maxAge must be positive") }
+        if let bytes = maxBytes, bytes <= 0 { throw bad("maxBytes must be positive") }
+        if let messages = maxMessages, messages <= 0 { throw bad("maxMessages must be positive") }
+        if let size = maxMessageSize, size <= 0 { throw bad("maxMessageSize must be positive") }
+        guard duplicateWindow > .zero else { throw bad("duplicateWindow must be positive") }
+        if let age = maxAge, duplicateWindow > age {
+            throw bad("duplicateWindow (\(duplicateWindow)) must not exceed maxAge (\(age))")
+        }
+        let consumer = self.consumer
+        guard consumer.ackWait > .zero else { throw bad("consumer ackWait must be positive") }
+        if let deliveries = consumer.maxDeliveries {
+            guard deliveries >= 1 else { throw bad("consumer maxDeliveries must be at least 1") }
+            if !consumer.backoff.isEmpty && deliveries <= consumer.backoff.count {
+                throw bad(
+                    "consumer maxDeliveries (\(deliveries)) must be greater than the number of backoff steps "
+                        + "(\(consumer.backoff.count))"
+                )
+            }
+        }
+        guard consumer.backoff.allSatisfy({ $0 > .zero }) else { throw bad("consumer backoff steps must be positive") }
+        guard consumer.maxAckPending >= 1 else { throw bad("consumer maxAckPending must be at least 1") }
+    }
+}
+
 /// The subjects and names one queue uses; derived from its name and configuration.
 ///
 /// Layout (version 1, see `docs/wire-format.md`):
@@ -146,16 +181,13 @@ public struct QueueLayout: Sendable, Hashable {
     public let deadLetterSubject: String
     /// Deliveries the server allows beyond the attempts, in which a worker only dead-letters the task.
     public static let graceDeliveries = 2
-    /// The tier every task goes to until priorities exist.
-    public static let defaultTier = "default"
 
     /// What the stream captures.
     public var streamSubjects: [String] { ["\(subject).>"] }
     /// The consumer's filter subject.
     public var consumerFilter: String { "\(subject).ready.>" }
-
-    /// The subject a task of `tier` is published to.
-    public func readySubject(tier: String = QueueLayout.defaultTier) -> String { "\(subject).ready.\(tier)" }
+    /// The subject tasks are published to (`<subject>.ready.default`; priorities will add tiers).
+    public var readySubject: String { "\(subject).ready.default" }
 
     init(queueName: String, configuration: QueueConfiguration) throws(ProtoqueueError) {
         try Validation.token(queueName, kind: "queue name")

@@ -12,10 +12,10 @@ protocol QueueTransport: AnyObject, Sendable {
     /// The largest message (headers plus body) the server accepts, in bytes.
     func currentMaxPayload() throws(ProtoqueueError) -> Int
 
-    /// Creates the queue's streams and consumer when missing and verifies them when present; never updates or
-    /// deletes.
+    /// Verifies the queue's streams and consumer and, when `create` is set, creates those that are missing; never
+    /// updates or deletes.
     func provision(
-        _ layout: QueueLayout, configuration: QueueConfiguration
+        _ layout: QueueLayout, configuration: QueueConfiguration, create: Bool
     ) async throws(ProtoqueueError) -> ProvisionedStream
 
     /// The state of `stream`, or `nil` when there is no such stream.
@@ -45,7 +45,7 @@ protocol QueueTransport: AnyObject, Sendable {
 }
 
 /// One message of a batch: its id, and the prepared message or why it could not be prepared.
-typealias BatchInput = (id: String, prepared: Result<PreparedMessage, ProtoqueueError>)
+typealias BatchInput = (id: TaskID?, prepared: Result<PreparedMessage, ProtoqueueError>)
 /// What became of the batch message at `index`.
 typealias BatchOutput = (index: Int, result: Result<EnqueueReceipt, ProtoqueueError>)
 

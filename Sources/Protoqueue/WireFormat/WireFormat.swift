@@ -19,16 +19,6 @@ public enum WireFormat {
         public static let version = "Protoqueue-Version"
         /// `application/x-protobuf`.
         public static let contentType = "Content-Type"
-        /// Reserved: W3C trace context of the producer (`traceparent`, `tracestate`).
-        public static let traceParent = "traceparent"
-        /// Reserved: W3C trace state.
-        public static let traceState = "tracestate"
-        /// Reserved: the priority tier (also the last subject token).
-        public static let priority = "Protoqueue-Priority"
-        /// Reserved: earliest processing time of a delayed task (Unix ms).
-        public static let notBefore = "Protoqueue-Not-Before"
-        /// Reserved: attempt number carried across a dead-letter replay.
-        public static let attempt = "Protoqueue-Attempt"
     }
 
     /// Bytes that headers add to a message as nats.c encodes them: `NATS/1.0\r\n`, one `key: value\r\n` per header,
@@ -71,11 +61,11 @@ struct PreparedMessage: Sendable {
     let subject: String
     let headers: [(String, String)]
     let body: [UInt8]
-    let id: String
+    let id: TaskID
     /// Bytes of the encoded header block (``WireFormat/encodedHeaderSize(_:)``), computed once.
     let headerSize: Int
 
-    init(subject: String, headers: [(String, String)], body: [UInt8], id: String) {
+    init(subject: String, headers: [(String, String)], body: [UInt8], id: TaskID) {
         self.subject = subject
         self.headers = headers
         self.body = body

@@ -12,7 +12,7 @@ struct ProcessTests {
     @Test func successAcknowledgesEveryTaskOnce() async throws {
         try await withProcessingFixture { fixture in
             let ids = try await fixture.enqueue(25, metadata: ["tenant": "acme"])
-            let seen = Recorder<(String, Int, String?, Bool)>()
+            let seen = Recorder<(TaskID, Int, String?, Bool)>()
             try await withProcessor(fixture.queue) { task, context in
                 seen.record(
                     (
@@ -45,7 +45,7 @@ struct ProcessTests {
             try await withProcessor(fixture.queue) { task, context in
                 calls.record(context.attempt)
                 return .failure(
-                    error: "unknown template \(task.templateID)\r\nsecond line",
+                    "unknown template \(task.templateID)\r\nsecond line",
                     details: ["template": task.templateID, "smtp code": "550"])
             } body: {
                 #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 1 })
@@ -65,7 +65,7 @@ struct ProcessTests {
             #expect(record.headers["Protoqueue-DLQ-Reason"] == "failed")
             #expect(record.headers["Protoqueue-DLQ-Error"] == "unknown template nope second line")
             #expect(record.headers["Protoqueue-DLQ-Attempts"] == "1")
-            #expect(record.headers["Protoqueue-DLQ-Subject"] == layout.readySubject())
+            #expect(record.headers["Protoqueue-DLQ-Subject"] == layout.readySubject)
             #expect(record.headers["Protoqueue-DLQ-Stream"] == layout.streamName)
             #expect(record.headers["Protoqueue-DLQ-Sequence"] == String(receipt.sequence))
             #expect(record.headers["Protoqueue-DLQ-Consumer"] == layout.consumerName)
@@ -74,11 +74,11 @@ struct ProcessTests {
             let failedAt = try #require(record.headers["Protoqueue-DLQ-Failed-At"].flatMap { Int64($0) })
             #expect(failedAt >= before - 1000 && failedAt <= Int64(Date().timeIntervalSince1970 * 1000) + 1000)
 
-            let listed = try await fixture.queue.deadLetters()
+            let listed = try await fixture.queue.deadLetters().all()
             #expect(listed.count == 1)
             let letter = try #require(listed.first)
             #expect(letter.task?.to == "bad@example.com")
-            #expect(letter.taskID == "fails-1")
+            #expect(letter.id == "fails-1")
             #expect(letter.reason == .failed)
             #expect(letter.details == ["template": "nope", "smtp_code": "550"])
             #expect(letter.attempts == 1)
@@ -96,15 +96,15 @@ struct ProcessTests {
         try await withProcessingFixture { fixture in
             _ = try await fixture.queue.enqueue(EmailTask(to: "x@example.com"), options: .init(id: "empty-failure"))
             try await withProcessor(fixture.queue) { _, _ in
-                .failure(error: "", details: ["blank": "", "padded": "  v  "])
+                .failure("", details: ["blank": "", "padded": "  v  "])
             } body: {
                 #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 1 })
             }
-            let letter = try #require(try await fixture.queue.deadLetters().first)
+            let letter = try #require(try await fixture.queue.deadLetters().all().first)
             #expect(letter.error == "(empty)")
             #expect(letter.attempts == 1)
             #expect(letter.details == ["blank": "(empty)", "padded": "v"])
-            #expect(letter.taskID == "empty-failure")
+            #expect(letter.id == "empty-failure")
             #expect(letter.reason == .failed)
         }
     }
@@ -121,7 +121,7 @@ struct ProcessTests {
                 #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 1 })
             }
             let seen = attempts.all
-            let letter = try #require(try await fixture.queue.deadLetters().first)
+            let letter = try #require(try await fixture.queue.deadLetters().all().first)
             #expect(try await fixture.queue.stats().messages == 0)
             guard !attemptCountWentBackwards(seen.map(\.0), letter) else { return }
             #expect(seen.map(\.0) == [1, 2, 3])
@@ -168,7 +168,7 @@ struct ProcessTests {
                 #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 1 })
             }
             let seen = attempts.all
-            let letter = try #require(try await fixture.queue.deadLetters().first)
+            let letter = try #require(try await fixture.queue.deadLetters().all().first)
             #expect(try await fixture.queue.stats().messages == 0)
             guard !attemptCountWentBackwards(seen.map(\.0), letter) else { return }
             #expect(seen.map(\.0) == [1, 2, 3])
@@ -191,13 +191,13 @@ struct ProcessTests {
                 "Nats-Msg-Id": "poison-1", "Protoqueue-Type": EmailTask.protoMessageName, "Protoqueue-Version": "1",
                 "Content-Type": "application/x-protobuf", "Protoqueue-Enqueued-At": "1700000000000",
             ]
-            let sequence = try fixture.raw.publish(subject: layout.readySubject(), data: garbage, headers: headers)
+            let sequence = try fixture.raw.publish(subject: layout.readySubject, data: garbage, headers: headers)
             var wrongType = headers
             wrongType["Nats-Msg-Id"] = "poison-2"
             wrongType["Protoqueue-Type"] = "other.Message"
             _ = try fixture.raw.publish(
-                subject: layout.readySubject(), data: try EmailTask(to: "x").serializedBytes(), headers: wrongType)
-            let calls = Recorder<String>()
+                subject: layout.readySubject, data: try EmailTask(to: "x").serializedBytes(), headers: wrongType)
+            let calls = Recorder<TaskID>()
             try await withProcessor(fixture.queue) { _, context in
                 calls.record(context.id)
                 return .success
@@ -206,9 +206,9 @@ struct ProcessTests {
                 #expect(await eventually { (try? await fixture.queue.stats().messages) == 0 })
             }
             #expect(calls.count == 0)
-            let letters = try await fixture.queue.deadLetters()
+            let letters = try await fixture.queue.deadLetters().all()
             #expect(letters.count == 2)
-            let poison = try #require(letters.first { $0.taskID == "poison-1" })
+            let poison = try #require(letters.first { $0.id == "poison-1" })
             #expect(poison.reason == .decode)
             #expect(poison.attempts == 1)
             #expect(poison.task == nil)
@@ -216,7 +216,7 @@ struct ProcessTests {
             #expect(poison.payload == garbage)
             #expect(poison.originalSequence == sequence)
             #expect(!poison.error.isEmpty)
-            let other = try #require(letters.first { $0.taskID == "poison-2" })
+            let other = try #require(letters.first { $0.id == "poison-2" })
             #expect(other.reason == .decode)
             #expect(other.error.contains("other.Message"))
         }
@@ -241,10 +241,10 @@ struct ProcessTests {
             // machine one run reported [1, 1]: see attemptCountWentBackwards below; the count is what matters here.)
             #expect(calls.count == 2)
             #expect(calls.all.allSatisfy { $0 <= 2 })
-            let letter = try #require(try await fixture.queue.deadLetters().first)
+            let letter = try #require(try await fixture.queue.deadLetters().all().first)
             #expect(letter.reason == .maxDeliveries)
             #expect(letter.attempts == 3)
-            #expect(letter.taskID == "stuck-0")
+            #expect(letter.id == "stuck-0")
             let stats = try await fixture.queue.stats()
             #expect(stats.messages == 0)
             #expect(stats.deadLetters == 1)
@@ -300,7 +300,7 @@ struct ProcessTests {
             try await withProcessor(fixture.queue) { task, context in
                 let index = Int(task.subject.split(separator: " ").last!)!
                 switch index % 5 {
-                case 0: return .failure(error: "bad")
+                case 0: return .failure("bad")
                 case 1: throw HandlerFailure(description: "always")
                 case 2: return context.attempt == 1 ? .retry(after: .milliseconds(10)) : .success
                 default: return .success
@@ -316,7 +316,7 @@ struct ProcessTests {
             #expect(stats.ackPending == 0)
             #expect(stats.pending == 0)
             #expect(stats.deadLetters == 4)
-            let reasons = try await fixture.queue.deadLetters().map(\.reason.name).sorted()
+            let reasons = try await fixture.queue.deadLetters().all().map(\.reason.name).sorted()
             #expect(reasons == ["failed", "failed", "retriesExhausted", "retriesExhausted"])
         }
     }

@@ -44,10 +44,10 @@ struct ProcessingFixture {
 
     /// Enqueues `count` tasks with ids `<prefix>-<n>` and returns the ids.
     @discardableResult
-    func enqueue(_ count: Int, prefix: String = "task", metadata: [String: String] = [:]) async throws -> [String] {
-        var ids: [String] = []
+    func enqueue(_ count: Int, prefix: String = "task", metadata: [String: String] = [:]) async throws -> [TaskID] {
+        var ids: [TaskID] = []
         for index in 0..<count {
-            let id = "\(prefix)-\(index)"
+            let id: TaskID = "\(prefix)-\(index)"
             _ = try await queue.enqueue(
                 EmailTask(to: "user\(index)@example.com", subject: "hello \(index)"),
                 options: .init(id: id, metadata: metadata))
@@ -111,4 +111,9 @@ func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -
 
 struct HandlerFailure: Error, CustomStringConvertible {
     var description: String
+}
+
+extension DeadLetters {
+    /// Every record, for assertions.
+    func all() async throws -> [DeadLetter<Message>] { try await reduce(into: []) { $0.append($1) } }
 }

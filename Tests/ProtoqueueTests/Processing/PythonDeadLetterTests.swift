@@ -44,11 +44,11 @@ struct PythonDeadLetterTests {
             let receipt = try await fixture.queue.enqueue(
                 task, options: .init(id: "py-1", metadata: ["tenant": "acme"]))
             _ = try fixture.raw.publish(
-                subject: fixture.queue.layout.readySubject(), data: [0xFF, 0xFF],
+                subject: fixture.queue.layout.readySubject, data: [0xFF, 0xFF],
                 headers: ["Nats-Msg-Id": "py-poison", "Protoqueue-Type": EmailTask.protoMessageName]
             )
             try await withProcessor(fixture.queue) { _, _ in
-                .failure(error: "template missing", details: ["template": "t-1"])
+                .failure("template missing", details: ["template": "t-1"])
             } body: {
                 #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 2 })
             }
@@ -66,7 +66,7 @@ struct PythonDeadLetterTests {
             #expect(failed["attempts"] as? Int == 1)
             #expect(failed["original_sequence"] as? Int == Int(receipt.sequence))
             #expect(failed["original_stream"] as? String == fixture.queue.layout.streamName)
-            #expect(failed["original_subject"] as? String == fixture.queue.layout.readySubject())
+            #expect(failed["original_subject"] as? String == fixture.queue.layout.readySubject)
             #expect(failed["details"] as? [String: String] == ["template": "t-1"])
             #expect(failed["metadata"] as? [String: String] == ["tenant": "acme"])
             #expect(failed["type"] as? String == EmailTask.protoMessageName)

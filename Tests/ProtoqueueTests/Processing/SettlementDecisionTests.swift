@@ -47,21 +47,38 @@ struct SettlementDecisionTests {
 
     @Test(arguments: [1, 3])
     func failureIsDeadLetteredWithItsErrorAndDetailsAtOnce(attempt: Int) {
-        let outcome = TaskOutcome.returned(.failure(error: "unknown template", details: ["template": "t-9"]))
+        let outcome = TaskOutcome.returned(.failure("unknown template", details: ["template": "t-9"]))
         let expected = Settlement.deadLetter(reason: .failed, error: "unknown template", details: ["template": "t-9"])
         #expect(decide(outcome, attempt: attempt) == expected)
         #expect(decide(outcome, attempt: attempt, maxAttempts: nil) == expected)
     }
 
+    @Test(arguments: [1, 3])
+    func aDiscardIsTerminatedWithoutARecordOnAnyAttempt(attempt: Int) {
+        let outcome = TaskOutcome.returned(.discard(reason: "order cancelled"))
+        #expect(decide(outcome, attempt: attempt) == .discard(reason: "order cancelled"))
+        #expect(decide(outcome, attempt: attempt, maxAttempts: nil) == .discard(reason: "order cancelled"))
+    }
+
+    @Test func aFailureKeepsTheDescriptionOfAnyError() {
+        struct Refused: Error, CustomStringConvertible { var description: String { "refused by policy" } }
+        #expect(
+            decide(.returned(.failure(Refused())), attempt: 1)
+                == .deadLetter(reason: .failed, error: "refused by policy", details: [:]))
+        #expect(
+            decide(.threw(Refused()), attempt: 3)
+                == .deadLetter(reason: .retriesExhausted, error: "refused by policy", details: [:]))
+    }
+
     @Test func aThrownErrorNaksWithThePolicyDelayBeforeTheLastAttempt() {
-        #expect(decide(.threw("smtp down"), attempt: 1) == .nak(delay: .seconds(1)))
-        #expect(decide(.threw("smtp down"), attempt: 2) == .nak(delay: .seconds(2)))
-        #expect(decide(.threw("smtp down"), attempt: 50, maxAttempts: nil) == .nak(delay: .seconds(50)))
+        #expect(decide(.threw(TaskFailure("smtp down")), attempt: 1) == .nak(delay: .seconds(1)))
+        #expect(decide(.threw(TaskFailure("smtp down")), attempt: 2) == .nak(delay: .seconds(2)))
+        #expect(decide(.threw(TaskFailure("smtp down")), attempt: 50, maxAttempts: nil) == .nak(delay: .seconds(50)))
     }
 
     @Test func aThrownErrorOnTheLastAttemptIsDeadLetteredWithItsText() {
         #expect(
-            decide(.threw("smtp down"), attempt: 3)
+            decide(.threw(TaskFailure("smtp down")), attempt: 3)
                 == .deadLetter(reason: .retriesExhausted, error: "smtp down", details: [:])
         )
     }
@@ -87,8 +104,8 @@ struct SettlementDecisionTests {
             details: [:]
         )
         let outcomes: [TaskOutcome] = [
-            .returned(.success), .returned(.retry), .returned(.failure(error: "x")), .threw("x"), .cancelled,
-            .undecodable("x"),
+            .returned(.success), .returned(.retry), .returned(.failure("x")), .returned(.discard(reason: "x")),
+            .threw(TaskFailure("x")), .cancelled, .undecodable("x"),
         ]
         for outcome in outcomes { #expect(decide(outcome, attempt: 4) == expected) }
         #expect(SettlementDecision.graceDelivery(attempt: 4, maxAttempts: 3) == expected)
@@ -103,7 +120,7 @@ struct SettlementDecisionTests {
 
     @Test func oneAttemptAllowedMakesTheFirstTheLast() {
         #expect(
-            decide(.threw("e"), attempt: 1, maxAttempts: 1)
+            decide(.threw(TaskFailure("e")), attempt: 1, maxAttempts: 1)
                 == .deadLetter(reason: .retriesExhausted, error: "e", details: [:]))
         #expect(decide(.returned(.success), attempt: 1, maxAttempts: 1) == .ack)
     }

@@ -12,9 +12,9 @@ struct ShutdownTests {
     @Test func gracefulShutdownLetsInFlightHandlersFinishAndLosesNothing() async throws {
         try await withProcessingFixture(ackWait: .seconds(2)) { fixture in
             let ids = try await fixture.enqueue(40, prefix: "drain")
-            let started = Recorder<String>()
-            let finished = Recorder<String>()
-            let cancelled = Recorder<String>()
+            let started = Recorder<TaskID>()
+            let finished = Recorder<TaskID>()
+            let cancelled = Recorder<TaskID>()
             let processor = fixture.queue.processor(
                 options: .init(concurrency: 8, fetchTimeout: .milliseconds(200), shutdownTimeout: .seconds(5))
             ) { _, context in
@@ -40,7 +40,7 @@ struct ShutdownTests {
             #expect(processedFirst.count < 40)
 
             // Nothing lost: the rest is still in the stream and a second worker gets exactly the rest.
-            let rest = Recorder<String>()
+            let rest = Recorder<TaskID>()
             try await withProcessor(fixture.queue, options: .init(concurrency: 8, fetchTimeout: .milliseconds(200))) {
                 _, context in
                 rest.record(context.id)
@@ -56,8 +56,8 @@ struct ShutdownTests {
     @Test func shutdownTimeoutCancelsSlowHandlersAndTheirTasksComeBack() async throws {
         try await withProcessingFixture(maxDeliveries: 5, ackWait: .seconds(2)) { fixture in
             let ids = try await fixture.enqueue(6, prefix: "slow")
-            let started = Recorder<String>()
-            let cancelled = Recorder<String>()
+            let started = Recorder<TaskID>()
+            let cancelled = Recorder<TaskID>()
             let processor = fixture.queue.processor(
                 options: .init(concurrency: 3, fetchTimeout: .milliseconds(200), shutdownTimeout: .milliseconds(300))
             ) { _, context in
@@ -79,7 +79,7 @@ struct ShutdownTests {
             #expect(ContinuousClock.now - stopAt < .seconds(3))
             #expect(Set(cancelled.all) == Set(started.all))
 
-            let all = Recorder<(String, Int)>()
+            let all = Recorder<(TaskID, Int)>()
             try await withProcessor(fixture.queue) { _, context in
                 all.record((context.id, context.attempt))
                 return .success
@@ -158,8 +158,8 @@ struct CloseUnderWorkerTests {
     @Test func closeStopsTheWorkerWhichSettlesItsTasksFirst() async throws {
         let fixture = try await ProcessingFixture.make(ackWait: .seconds(30))
         try await fixture.enqueue(3, prefix: "closing")
-        let finished = Recorder<String>()
-        let started = Recorder<String>()
+        let finished = Recorder<TaskID>()
+        let started = Recorder<TaskID>()
         let worker = Task {
             try await fixture.queue.process(options: .init(concurrency: 3, fetchTimeout: .milliseconds(200))) {
                 _, context in

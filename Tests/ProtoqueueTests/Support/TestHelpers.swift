@@ -10,38 +10,39 @@ func testLogger(_ label: String = "protoqueue.tests") -> Logger {
     return logger
 }
 
-/// Connects the library to `url` with short timeouts suitable for tests.
-func connect(
+/// The configuration of a test connection to `url`: short timeouts.
+func testConfiguration(
     _ url: String,
     authentication: NATSConnectionConfiguration.Authentication? = nil,
     requestTimeout: Duration = .seconds(5)
-) async throws(ProtoqueueError) -> NATSConnection {
-    let configuration = NATSConnectionConfiguration(
+) -> NATSConnectionConfiguration {
+    NATSConnectionConfiguration(
         servers: [url],
         name: "protoqueue-tests",
         authentication: authentication,
         connectTimeout: .seconds(2),
         requestTimeout: requestTimeout
     )
-    return try await NATSConnection.connect(configuration, logger: testLogger())
+}
+
+/// Connects the library to `url` with short timeouts suitable for tests.
+func connect(
+    _ url: String,
+    authentication: NATSConnectionConfiguration.Authentication? = nil,
+    requestTimeout: Duration = .seconds(5)
+) async throws(ProtoqueueError) -> NATSConnection {
+    try await NATSConnection.connect(
+        testConfiguration(url, authentication: authentication, requestTimeout: requestTimeout), logger: testLogger())
 }
 
 /// Connects like ``connect(_:authentication:requestTimeout:)``, runs `body` with the connection and awaits its close
-/// afterwards, also when `body` throws.
-func withConnection<R>(
+/// afterwards, also when `body` throws (``withNATSConnection(_:logger:_:)``).
+func withConnection<R: Sendable>(
     _ url: String,
     authentication: NATSConnectionConfiguration.Authentication? = nil,
     _ body: (NATSConnection) async throws -> R
 ) async throws -> R {
-    let connection = try await connect(url, authentication: authentication)
-    do {
-        let result = try await body(connection)
-        await connection.close()
-        return result
-    } catch {
-        await connection.close()
-        throw error
-    }
+    try await withNATSConnection(testConfiguration(url, authentication: authentication), logger: testLogger(), body)
 }
 
 /// A log handler that keeps messages, to check what the library logged.

@@ -81,6 +81,9 @@ final class ProcessorEngine: Sendable {
         deliveries.touch(id)
     }
 
+    /// Whether the processor stopped fetching.
+    var isStopping: Bool { state.withLock { $0.stopping } }
+
     /// Waits for the open pull requests to end, returns unstarted deliveries to the server (no delay), lets the
     /// transport put every queued settlement on the wire, then unregisters. Call after every handler returned.
     func finish() async {

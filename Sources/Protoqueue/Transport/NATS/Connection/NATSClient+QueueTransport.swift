@@ -2,11 +2,12 @@ import CNats
 
 extension NATSClient: QueueTransport {
     func provision(
-        _ layout: QueueLayout, configuration: QueueConfiguration
+        _ layout: QueueLayout, configuration: QueueConfiguration, create: Bool
     ) async throws(ProtoqueueError) -> ProvisionedStream {
         let events = self.events
         return try await withHandles { _, js throws(ProtoqueueError) in
-            try Provisioner.provision(js: js, layout: layout, configuration: configuration, events: events)
+            try Provisioner.provision(
+                js: js, layout: layout, configuration: configuration, create: create, events: events)
         }
     }
 

@@ -4,7 +4,7 @@ extension Provisioner {
     /// Creates the dead-letter stream when missing (limits retention, so records can be browsed and replayed),
     /// or checks that the existing one captures the dead-letter subject. Never changes an existing stream.
     static func ensureDeadLetterStream(
-        js: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration
+        js: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration, create: Bool
     ) throws(ProtoqueueError) {
         let name = layout.deadLetterStreamName
         let subject = layout.deadLetterSubject
@@ -38,6 +38,7 @@ extension Provisioner {
                 throw NATSErrorMapping.error(
                     status: status, jsCode: Int(jerr.rawValue), operation: "read dead-letter stream \"\(name)\"")
             }
+            guard create else { throw missing("dead-letter stream \"\(name)\"") }
             if attempt == 1 { break }
             var config = jsStreamConfig()
             jsStreamConfig_Init(&config)

@@ -13,15 +13,17 @@ enum Provisioner {
         js: OpaquePointer,
         layout: QueueLayout,
         configuration: QueueConfiguration,
+        create: Bool,
         events: ConnectionEvents
     ) throws(ProtoqueueError) -> ProvisionedStream {
-        try validate(configuration)
         let started = MonotonicClock.nanoseconds()
         do throws(ProtoqueueError) {
-            let (stream, createdStream) = try ensureStream(js: js, layout: layout, configuration: configuration)
-            let createdConsumer = try ensureConsumer(js: js, layout: layout, configuration: configuration)
+            let (stream, createdStream) = try ensureStream(
+                js: js, layout: layout, configuration: configuration, create: create)
+            let createdConsumer = try ensureConsumer(
+                js: js, layout: layout, configuration: configuration, create: create)
             if configuration.deadLetter.enabled {
-                try ensureDeadLetterStream(js: js, layout: layout, configuration: configuration)
+                try ensureDeadLetterStream(js: js, layout: layout, configuration: configuration, create: create)
             }
             return ProvisionedStream(
                 maxMessageSize: stream, createdStream: createdStream, createdConsumer: createdConsumer)
@@ -36,32 +38,11 @@ enum Provisioner {
         }
     }
 
-    static func validate(_ configuration: QueueConfiguration) throws(ProtoqueueError) {
-        func bad(_ text: String) -> ProtoqueueError { ProtoqueueError(.invalidConfiguration, text) }
-        guard [1, 3, 5].contains(configuration.replicas) else {
-            throw bad("replicas must be 1, 3 or 5, not \(configuration.replicas)")
-        }
-        if let age = configuration.maxAge, age <= .zero { throw bad("maxAge must be positive") }
-        if let bytes = configuration.maxBytes, bytes <= 0 { throw bad("maxBytes must be positive") }
-        if let messages = configuration.maxMessages, messages <= 0 { throw bad("maxMessages must be positive") }
-        if let size = configuration.maxMessageSize, size <= 0 { throw bad("maxMessageSize must be positive") }
-        guard configuration.duplicateWindow > .zero else { throw bad("duplicateWindow must be positive") }
-        if let age = configuration.maxAge, configuration.duplicateWindow > age {
-            throw bad("duplicateWindow (\(configuration.duplicateWindow)) must not exceed maxAge (\(age))")
-        }
-        let consumer = configuration.consumer
-        guard consumer.ackWait > .zero else { throw bad("consumer ackWait must be positive") }
-        if let deliveries = consumer.maxDeliveries {
-            guard deliveries >= 1 else { throw bad("consumer maxDeliveries must be at least 1") }
-            if !consumer.backoff.isEmpty && deliveries <= consumer.backoff.count {
-                throw bad(
-                    "consumer maxDeliveries (\(deliveries)) must be greater than the number of backoff steps "
-                        + "(\(consumer.backoff.count))"
-                )
-            }
-        }
-        guard consumer.backoff.allSatisfy({ $0 > .zero }) else { throw bad("consumer backoff steps must be positive") }
-        guard consumer.maxAckPending >= 1 else { throw bad("consumer maxAckPending must be at least 1") }
+    /// The error for what provisioning ``Provisioning/verify`` found missing.
+    static func missing(_ what: String) -> ProtoqueueError {
+        ProtoqueueError(
+            .streamNotFound,
+            "\(what) does not exist, and the queue was opened with provisioning \"verify\", which creates nothing")
     }
 
     // MARK: Stream
@@ -145,7 +126,8 @@ enum Provisioner {
     private static func ensureStream(
         js: OpaquePointer,
         layout: QueueLayout,
-        configuration: QueueConfiguration
+        configuration: QueueConfiguration,
+        create: Bool
     ) throws(ProtoqueueError) -> (maxMessageSize: Int?, created: Bool) {
         let wanted = StreamSettings(layout: layout, configuration: configuration)
         for attempt in 0..<2 {
@@ -161,6 +143,7 @@ enum Provisioner {
                 }
                 return (existing.settings.maxMessageSize < 0 ? nil : Int(existing.settings.maxMessageSize), false)
             }
+            guard create else { throw missing("stream \"\(layout.streamName)\"") }
             if attempt == 1 { break }
             var config = jsStreamConfig()
             jsStreamConfig_Init(&config)
@@ -212,7 +195,7 @@ enum Provisioner {
     // MARK: Consumer
 
     static func ensureConsumer(
-        js: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration
+        js: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration, create: Bool = true
     ) throws(ProtoqueueError) -> Bool {
         let consumer = configuration.consumer
         let wantedBackoff = consumer.backoff.map(\.nanoseconds)
@@ -266,6 +249,9 @@ enum Provisioner {
             guard notFound else {
                 throw NATSErrorMapping.error(
                     status: status, jsCode: Int(jerr.rawValue), operation: "read consumer \"\(layout.consumerName)\"")
+            }
+            guard create else {
+                throw missing("consumer \"\(layout.consumerName)\" on stream \"\(layout.streamName)\"")
             }
             if attempt == 1 { break }
             var config = jsConsumerConfig()

@@ -34,6 +34,8 @@ struct Acknowledger {
             status = reply(to: message, "+ACK", confirmed: engine.confirmedAcks)
         case .nak(let delay):
             status = reply(to: message, delay > .zero ? "-NAK {\"delay\":\(delay.nanoseconds)}" : "-NAK")
+        case .discard:
+            status = reply(to: message, "+TERM")
         case .deadLetter(let reason, let error, let details):
             let record = delivery.deadLetterRecord(reason: reason, error: error, details: details)
             guard engine.deadLettersEnabled else {
@@ -109,7 +111,7 @@ struct Acknowledger {
         var headers = record.headers(original: NATSMessageReader.headers(message))
         headers.append((WireFormat.Header.messageID, messageID))
         let prepared = PreparedMessage(
-            subject: subject, headers: headers, body: NATSMessageReader.body(message), id: messageID)
+            subject: subject, headers: headers, body: NATSMessageReader.body(message), id: TaskID(messageID))
         _ = try client.publishAndWait(prepared, maxAttempts: 3)
     }
 }

@@ -30,14 +30,14 @@ struct PublishAttempts {
     }
 
     /// The task id (`Nats-Msg-Id`) and subject.
-    let id: String
+    let id: TaskID
     let subject: String
     let maxAttempts: Int
     /// When the publishing began (monotonic ns): violations reported since then may explain a timeout.
     let since: UInt64
     private(set) var attempt = 0
 
-    init(id: String, subject: String, maxAttempts: Int, since: UInt64 = MonotonicClock.nanoseconds()) {
+    init(id: TaskID, subject: String, maxAttempts: Int, since: UInt64 = MonotonicClock.nanoseconds()) {
         self.id = id
         self.subject = subject
         self.maxAttempts = max(1, maxAttempts)

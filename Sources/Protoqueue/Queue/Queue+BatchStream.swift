@@ -1,0 +1,146 @@
+extension Queue {
+    /// Enqueues the tasks of an asynchronous sequence as they arrive, for pipelines that stream their records, and
+    /// hands their results to `body` as they come.
+    ///
+    /// ```swift
+    /// let summary = try await queue.enqueueBatch(from: records) { results in
+    ///     for await outcome in results {
+    ///         if case .failure(let error) = outcome.result { log.error("record \(outcome.position): \(error)") }
+    ///     }
+    /// }
+    /// ```
+    /// `body` runs on the calling task and reads one ``BatchItemResult`` per task, in input order. Memory stays
+    /// bounded by ``BatchOptions/window`` however long the sequence is: a `body` that reads slowly holds the batch
+    /// back. When `body` returns before the results end, the batch still enqueues the rest of the input. When it
+    /// throws, the batch stops reading the input, settles the tasks already sent, and the error is rethrown.
+    /// - Parameters:
+    ///   - items: The input; iteration stops early only if it (or `body`) throws.
+    ///   - options: Window, ack timeout, attempts.
+    ///   - body: Reads the results.
+    /// - Returns: Counts of the batch.
+    /// - Throws: A ``ProtoqueueCodec/ProtoqueueError`` when the batch cannot run, else the error `body` threw, else
+    ///   the input sequence's error (tasks read before it are still enqueued and reported).
+    public func enqueueBatch<Input: AsyncSequence & Sendable>(
+        from items: Input,
+        options: BatchOptions = BatchOptions(),
+        results body: (BatchResults) async throws -> Void = { _ in }
+    ) async throws -> BatchSummary where Input.Element == EnqueueItem<Message> {
+        try await streamBatch(from: items, item: { $0 }, options: options, body: body)
+    }
+
+    /// Enqueues the messages of an asynchronous sequence as they arrive, each with a generated id and no
+    /// metadata; see ``enqueueBatch(from:options:results:)-(_,_,_)``.
+    /// - Parameters:
+    ///   - tasks: The input; iteration stops early only if it (or `body`) throws.
+    ///   - options: Window, ack timeout, attempts.
+    ///   - body: Reads the results.
+    /// - Returns: Counts of the batch.
+    /// - Throws: As ``enqueueBatch(from:options:results:)-(_,_,_)``.
+    public func enqueueBatch<Input: AsyncSequence & Sendable>(
+        fromTasks tasks: Input,
+        options: BatchOptions = BatchOptions(),
+        results body: (BatchResults) async throws -> Void = { _ in }
+    ) async throws -> BatchSummary where Input.Element == Message {
+        try await streamBatch(from: tasks, item: { EnqueueItem($0) }, options: options, body: body)
+    }
+
+    private enum BatchPart: Sendable {
+        case input((any Error)?)
+        case batch(Result<BatchSummary, ProtoqueueError>)
+    }
+
+    private func streamBatch<Input: AsyncSequence & Sendable>(
+        from items: Input,
+        item: @escaping @Sendable (Input.Element) -> EnqueueItem<Message>,
+        options: BatchOptions,
+        body: (BatchResults) async throws -> Void
+    ) async throws -> BatchSummary {
+        let transport = connection.transport
+        let maxPayload = try transport.currentMaxPayload()
+        let input = BlockingChannel<BatchInput>(capacity: max(16, options.window))
+        let output = AsyncResultChannel<BatchItemResult>(capacity: max(16, options.window))
+        let (summary, bodyError, inputError) = await withTaskGroup(of: BatchPart.self) { group in
+            // The input is read on a child of the calling task (its task-local values included).
+            group.addTask { [self] in
+                do {
+                    for try await element in items {
+                        if !(await input.send(prepareInput(item(element), maxPayload: maxPayload))) { break }
+                    }
+                    input.finish()
+                    return .input(nil)
+                } catch {
+                    input.finish()
+                    return .input(error)
+                }
+            }
+            group.addTask {
+                // If the batch stops early (it cannot start, or fails), the input is closed so its reader never
+                // waits for space that will not come.
+                defer {
+                    input.close()
+                    output.finish()
+                }
+                do throws(ProtoqueueError) {
+                    return .batch(
+                        .success(
+                            try await transport.publishBatch(
+                                options: options, source: { input.receive() },
+                                sink: { output.put(BatchItemResult(position: $0.index, result: $0.result)) }
+                            )))
+                } catch {
+                    return .batch(.failure(error))
+                }
+            }
+            var bodyError: (any Error)?
+            do {
+                try await body(BatchResults(channel: output))
+            } catch {
+                bodyError = error
+                input.close()
+            }
+            output.discard()
+            var inputError: (any Error)?
+            var summary = Result<BatchSummary, ProtoqueueError>.success(BatchSummary())
+            for await part in group {
+                switch part {
+                case .input(let error): inputError = error
+                case .batch(let result): summary = result
+                }
+            }
+            return (summary, bodyError, inputError)
+        }
+        let result = try summary.get()
+        if let error = bodyError ?? inputError { throw error }
+        return result
+    }
+}
+
+/// The result of one task of a streamed batch (``Queue/enqueueBatch(from:options:results:)-(_,_,_)``).
+public struct BatchItemResult: Sendable {
+    /// The task's zero-based position in the input.
+    public var position: Int
+    /// Its receipt, or why it was not enqueued.
+    public var result: Result<EnqueueReceipt, ProtoqueueError>
+}
+
+/// The results of a streamed batch, one per task in input order, read by the body of
+/// ``Queue/enqueueBatch(from:options:results:)-(_,_,_)``.
+public struct BatchResults: AsyncSequence, Sendable {
+    /// One task's result.
+    public typealias Element = BatchItemResult
+    /// Reading never fails: a task's failure is its result.
+    public typealias Failure = Never
+
+    let channel: AsyncResultChannel<BatchItemResult>
+
+    /// Creates the iterator.
+    public func makeAsyncIterator() -> Iterator { Iterator(channel: channel) }
+
+    /// Reads the results in order.
+    public struct Iterator: AsyncIteratorProtocol {
+        let channel: AsyncResultChannel<BatchItemResult>
+
+        /// The next result, or `nil` after the last.
+        public mutating func next() async -> BatchItemResult? { await channel.next() }
+    }
+}

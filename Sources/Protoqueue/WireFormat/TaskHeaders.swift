@@ -1,0 +1,53 @@
+import Foundation
+
+/// What a delivered task's headers say, read once, and whether a worker may run it.
+struct TaskHeaders: Sendable {
+    /// `Protoqueue-Task-Id` (a replayed task), else `Nats-Msg-Id`.
+    let id: TaskID?
+    /// `Protoqueue-Type`.
+    let type: String?
+    /// `Protoqueue-Enqueued-At`, when present and a valid number of Unix milliseconds.
+    let enqueuedAt: Date?
+    /// The `Protoqueue-Meta-*` headers, prefix removed.
+    let metadata: [String: String]
+    /// `Protoqueue-Version`.
+    let version: String?
+
+    init(_ headers: [String: String]) {
+        id = (headers[WireFormat.taskIDHeader] ?? headers[WireFormat.Header.messageID]).map { TaskID($0) }
+        type = headers[WireFormat.Header.messageType]
+        enqueuedAt = headers[WireFormat.Header.enqueuedAt].flatMap(Int64.init).map {
+            Date(timeIntervalSince1970: Double($0) / 1000)
+        }
+        var metadata: [String: String] = [:]
+        for (key, value) in headers where key.hasPrefix(WireFormat.metadataPrefix) {
+            metadata[String(key.dropFirst(WireFormat.metadataPrefix.count))] = value
+        }
+        self.metadata = metadata
+        version = headers[WireFormat.Header.version]
+    }
+
+    /// Whether a worker expecting `expectedType` may run the task.
+    enum Admission: Equatable {
+        /// It may; this is its id.
+        case run(TaskID)
+        /// It may not; the text becomes the dead-letter record's error (reason `decode`).
+        case refuse(String)
+    }
+
+    /// Refuses a task when a required header is missing (`Nats-Msg-Id`, `Protoqueue-Type`, `Protoqueue-Version`),
+    /// when its version is not one this library reads, or when its type is another message's.
+    func admission(expectedType: String) -> Admission {
+        guard let id else { return .refuse("the task has no \(WireFormat.Header.messageID) header (its id)") }
+        guard let type else {
+            return .refuse("the task has no \(WireFormat.Header.messageType) header (its message type)")
+        }
+        guard let version else { return .refuse("the task has no \(WireFormat.Header.version) header") }
+        guard version == WireFormat.version else {
+            return .refuse(
+                "the task is in wire-format version \(version); this worker reads version \(WireFormat.version)")
+        }
+        guard type == expectedType else { return .refuse("message type \(type), expected \(expectedType)") }
+        return .run(id)
+    }
+}
