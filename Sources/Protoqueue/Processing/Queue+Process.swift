@@ -39,7 +39,9 @@ extension Queue {
             metadata: [
                 "protoqueue.concurrency": "\(options.concurrency)", "protoqueue.consumer": "\(layout.consumerName)",
             ])
-        let runner = TaskRunner<Message>(engine: engine, configuration: configuration, logger: logger, handler: handler)
+        let runner = TaskRunner<Message>(
+            engine: engine, queueName: name, configuration: configuration, middleware: middleware, logger: logger,
+            handler: handler)
         let running = RunningHandlers()
         await withTaskCancellationOrGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in

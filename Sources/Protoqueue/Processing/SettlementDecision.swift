@@ -9,6 +9,14 @@ enum TaskOutcome: Sendable {
     case threw(any Error)
     /// The handler threw after it was cancelled (the worker is stopping): not the task's fault.
     case cancelled
+
+    /// The handler's error: what it threw or failed with.
+    var error: (any Error)? {
+        switch self {
+        case .threw(let error), .returned(.failure(let error, _)): error
+        default: nil
+        }
+    }
 }
 
 /// What a delivery's outcome turns into: the acknowledgement it gets, or the dead-letter record it becomes.

@@ -1,11 +1,13 @@
 import Logging
 
-/// Runs one delivery: checks, decodes, calls the handler, turns the outcome into a ``Settlement``.
-/// The decision itself is ``SettlementDecision``; per-task concerns that come later (heartbeats, deadlines,
-/// tracing spans, metrics per outcome) hook in here.
+/// Runs one delivery: checks, decodes, calls the handler (inside the queue's middleware), turns the outcome into a
+/// ``Settlement`` and, when the queue has middleware, tells it the final outcome. The decision itself is
+/// ``SettlementDecision``.
 struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
     let engine: ProcessorEngine
+    let queueName: String
     let configuration: QueueConfiguration
+    let middleware: MiddlewareChain
     let logger: Logger
     let handler: Queue<Message>.Handler
 
@@ -21,58 +23,76 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         if sequence == 0 {
             logger.warning("cannot read the delivery's metadata; treating it as attempt 1")
         }
+        let outcome: TaskOutcome
         if let maxAttempts, SettlementDecision.isGraceDelivery(attempt: attempt, maxAttempts: maxAttempts) {
             // Ack timeouts or worker crashes used the attempts up: dead-letter it without running the handler.
             taskLogger.warning("task delivered past its attempts without being settled; dead-lettering it")
-            delivery.settle(SettlementDecision.graceDelivery(attempt: attempt, maxAttempts: maxAttempts))
-            return
-        }
-        let outcome: TaskOutcome
-        switch headers.admission(expectedType: Message.protoMessageName) {
-        case .refuse(let refusal):
-            taskLogger.error("task refused; dead-lettering it", metadata: ["protoqueue.error": "\(refusal)"])
-            outcome = .undecodable(refusal)
-        case .run(let id):
-            do throws(ProtoqueueError) {
-                let task = try Message(serializedBytes: received.data)
-                let context = TaskContext(
-                    id: id, attempt: attempt, maxAttempts: maxAttempts, enqueuedAt: headers.enqueuedAt,
-                    metadata: headers.metadata, headers: received.headers, subject: received.subject,
-                    sequence: sequence, baseLogger: logger, delivery: delivery
-                )
-                outcome = await handle(task, context: context)
-            } catch {
-                taskLogger.error(
-                    "task payload does not decode; dead-lettering it", metadata: ["protoqueue.error": "\(error)"])
-                outcome = .undecodable(error.description)
+            outcome = .undecodable("")  // not used: a grace delivery's settlement does not depend on the outcome
+        } else {
+            switch headers.admission(expectedType: Message.protoMessageName) {
+            case .refuse(let refusal):
+                taskLogger.error("task refused; dead-lettering it", metadata: ["protoqueue.error": "\(refusal)"])
+                outcome = .undecodable(refusal)
+            case .run(let id):
+                do throws(ProtoqueueError) {
+                    let task = try Message(serializedBytes: received.data)
+                    let context = TaskContext(
+                        queue: queueName, id: id, attempt: attempt, maxAttempts: maxAttempts,
+                        enqueuedAt: headers.enqueuedAt, metadata: headers.metadata, headers: received.headers,
+                        subject: received.subject, sequence: sequence, baseLogger: logger, delivery: delivery
+                    )
+                    outcome = await handle(task, context: context)
+                } catch {
+                    taskLogger.error(
+                        "task payload does not decode; dead-lettering it", metadata: ["protoqueue.error": "\(error)"])
+                    outcome = .undecodable(error.description)
+                }
             }
         }
         let settlement = SettlementDecision.settlement(
             for: outcome, attempt: attempt, maxAttempts: maxAttempts,
             retryDelay: { configuration.retry.delay(afterAttempt: $0) }
         )
+        log(outcome, settlement, taskLogger)
+        guard !middleware.isEmpty else {
+            delivery.settle(settlement)
+            return
+        }
+        let final = await withCheckedContinuation {
+            (continuation: CheckedContinuation<TaskSettlement.Outcome, Never>) in
+            if !delivery.settle(settlement, then: { continuation.resume(returning: $0) }) {
+                continuation.resume(returning: .unsettled(error: "the task was settled already"))
+            }
+        }
+        await middleware.settled(
+            TaskSettlement(
+                queue: queueName, taskType: Message.protoMessageName, id: headers.id, attempt: attempt,
+                sequence: sequence, outcome: final, error: outcome.error))
+    }
+
+    private func log(_ outcome: TaskOutcome, _ settlement: Settlement, _ taskLogger: @autoclosure () -> Logger) {
         switch (outcome, settlement) {
         case (.cancelled, _):
-            taskLogger.debug("handler cancelled; returning the task")
+            taskLogger().debug("handler cancelled; returning the task")
         case (.threw(let error), .nak(let delay)):
-            taskLogger.debug(
+            taskLogger().debug(
                 "handler threw; retrying", metadata: ["protoqueue.error": "\(error)", "protoqueue.delay": "\(delay)"])
         case (.returned, .deadLetter(let reason, let error, _)), (.threw, .deadLetter(let reason, let error, _)):
-            taskLogger.warning(
+            taskLogger().warning(
                 "task failed; dead-lettering it",
                 metadata: ["protoqueue.reason": "\(reason)", "protoqueue.error": "\(error)"])
         case (_, .discard(let reason)):
-            taskLogger.info("task discarded by its handler", metadata: ["protoqueue.reason": "\(reason)"])
+            taskLogger().info("task discarded by its handler", metadata: ["protoqueue.reason": "\(reason)"])
         default:
             break
         }
-        delivery.settle(settlement)
     }
 
-    /// Calls the handler with the decoded task.
+    /// Calls the handler with the decoded task, inside the middleware when there is any.
     private func handle(_ task: Message, context: TaskContext) async -> TaskOutcome {
         do {
-            return .returned(try await handler(task, context))
+            if middleware.isEmpty { return .returned(try await handler(task, context)) }
+            return .returned(try await middleware.process(task, context: context) { try await handler(task, context) })
         } catch {
             // Stopped while running: not the task's fault.
             return Task.isCancelled ? .cancelled : .threw(error)

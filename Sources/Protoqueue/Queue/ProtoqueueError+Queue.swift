@@ -36,4 +36,6 @@ extension ProtoqueueError.Code {
     public static let natsError = Self("natsError")
     /// The operation was cancelled.
     public static let cancelled = Self("cancelled")
+    /// A ``QueueMiddleware`` refused the task; nothing was sent.
+    public static let refused = Self("refused")
 }

@@ -32,12 +32,28 @@ extension Queue {
         try await enqueueBatch(count: tasks.count, options: options) { EnqueueItem(tasks[$0]) }
     }
 
-    /// The array variants: items read by position on the batch thread, results collected in order.
+    /// The array variants: items read by position on the batch thread, results collected in order. With middleware,
+    /// which runs on a child of the calling task, the items take the streaming path instead.
     private func enqueueBatch(
         count: Int,
         options: BatchOptions,
         item: @escaping @Sendable (Int) -> EnqueueItem<Message>
     ) async throws(ProtoqueueError) -> [Result<EnqueueReceipt, ProtoqueueError>] {
+        guard middleware.isEmpty else {
+            var results: [Result<EnqueueReceipt, ProtoqueueError>] = []
+            results.reserveCapacity(count)
+            do {
+                _ = try await streamBatch(from: Positions(count: count), item: item, options: options) { stream in
+                    for await outcome in stream { results.append(outcome.result) }
+                }
+            } catch let error as ProtoqueueError {
+                throw error
+            } catch {
+                // Neither the positions nor the body above throw.
+                throw ProtoqueueError(.natsError, "batch of \(count) tasks: \(error)")
+            }
+            return results
+        }
         let transport = connection.transport
         let maxPayload = try transport.currentMaxPayload()
         let cursor = Atomic<Int>(0)
@@ -55,12 +71,46 @@ extension Queue {
         return results.withLock { $0 }
     }
 
+    /// A batch item prepared where the batch reads it, for a queue without middleware.
     func prepareInput(_ item: EnqueueItem<Message>, maxPayload: Int) -> BatchInput {
+        let id = item.options.id ?? .random()
         do throws(ProtoqueueError) {
-            let prepared = try prepare(item.task, options: item.options, maxPayload: maxPayload)
+            let prepared = try prepare(
+                item.task, id: id, metadata: item.options.metadata, headers: [:], maxPayload: maxPayload)
+            return (id, .success(prepared))
+        } catch {
+            return (id, .failure(error))
+        }
+    }
+
+    /// A batch item prepared on the task that reads the input, through the middleware when there is any.
+    func prepareInputThroughMiddleware(_ item: EnqueueItem<Message>, maxPayload: Int) async -> BatchInput {
+        guard !middleware.isEmpty else { return prepareInput(item, maxPayload: maxPayload) }
+        do throws(ProtoqueueError) {
+            let prepared = try await prepare(item.task, options: item.options, maxPayload: maxPayload)
             return (prepared.id, .success(prepared))
         } catch {
             return (item.options.id, .failure(error))
+        }
+    }
+}
+
+/// The positions `0..<count` as an asynchronous sequence: the input of an array batch on the streaming path.
+struct Positions: AsyncSequence, Sendable {
+    typealias Element = Int
+    typealias Failure = Never
+    let count: Int
+
+    func makeAsyncIterator() -> Iterator { Iterator(count: count) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        let count: Int
+        var next = 0
+
+        mutating func next() async -> Int? {
+            guard next < count else { return nil }
+            defer { next += 1 }
+            return next
         }
     }
 }

@@ -49,7 +49,7 @@ extension Queue {
         case batch(Result<BatchSummary, ProtoqueueError>)
     }
 
-    private func streamBatch<Input: AsyncSequence & Sendable>(
+    func streamBatch<Input: AsyncSequence & Sendable>(
         from items: Input,
         item: @escaping @Sendable (Input.Element) -> EnqueueItem<Message>,
         options: BatchOptions,
@@ -64,7 +64,8 @@ extension Queue {
             group.addTask { [self] in
                 do {
                     for try await element in items {
-                        if !(await input.send(prepareInput(item(element), maxPayload: maxPayload))) { break }
+                        let prepared = await prepareInputThroughMiddleware(item(element), maxPayload: maxPayload)
+                        if !(await input.send(prepared)) { break }
                     }
                     input.finish()
                     return .input(nil)

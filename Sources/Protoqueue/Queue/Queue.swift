@@ -29,6 +29,8 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
     public let layout: QueueLayout
     let logger: Logger
     let streamMaxMessageSize: Int?
+    /// The queue's middleware, in order.
+    let middleware: MiddlewareChain
 
     /// Opens a queue, by default creating its streams and consumer if they do not exist.
     /// - Parameters:
@@ -36,6 +38,7 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
     ///   - name: The queue name: one subject token, also a valid stream name (no `.`, `*`, `>`, whitespace).
     ///   - configuration: Stream and consumer settings.
     ///   - provisioning: Create what is missing and verify what exists (the default), only verify, or neither.
+    ///   - middleware: Hooks around enqueueing and processing every task, in order (``QueueMiddleware``).
     ///   - logger: Where the queue logs (at `debug` and above). The library never bootstraps logging.
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError`` with ``ProtoqueueCodec/ProtoqueueError/Code/invalidName``,
     ///   ``ProtoqueueCodec/ProtoqueueError/Code/invalidConfiguration``,
@@ -46,6 +49,7 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
         name: String,
         configuration: QueueConfiguration = QueueConfiguration(),
         provisioning: Provisioning = .createOrVerify,
+        middleware: [any QueueMiddleware] = [],
         logger: Logger
     ) async throws(ProtoqueueError) {
         let layout = try QueueLayout(queueName: name, configuration: configuration)
@@ -71,6 +75,7 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
         self.layout = layout
         self.logger = logger
         self.streamMaxMessageSize = provisioned.maxMessageSize
+        self.middleware = MiddlewareChain(list: middleware)
     }
 }
 
@@ -114,15 +119,11 @@ public struct EnqueueReceipt: Sendable, Hashable {
 }
 
 extension Queue {
-    /// Encodes and validates a task into the wire format; nothing touches the network.
-    func prepare(_ task: Message, options: EnqueueOptions, maxPayload: Int) throws(ProtoqueueError) -> PreparedMessage {
-        let id: TaskID
-        if let given = options.id {
-            try Validation.taskID(given.rawValue)
-            id = given
-        } else {
-            id = .random()  // always valid
-        }
+    /// Encodes and validates a task into the wire format; nothing touches the network. Middleware has run.
+    func prepare(
+        _ task: Message, id: TaskID, metadata: [String: String], headers extra: [String: String], maxPayload: Int
+    ) throws(ProtoqueueError) -> PreparedMessage {
+        try Validation.taskID(id.rawValue)
         var headers: [(String, String)] = [
             (WireFormat.Header.messageID, id.rawValue),
             (WireFormat.Header.messageType, Message.protoMessageName),
@@ -130,11 +131,16 @@ extension Queue {
             (WireFormat.Header.version, WireFormat.version),
             (WireFormat.Header.contentType, WireFormat.contentType),
         ]
-        for key in options.metadata.keys.sorted() {
-            let value = options.metadata[key]!
+        for key in metadata.keys.sorted() {
+            let value = metadata[key]!
             try Validation.metadataKey(key)
             try Validation.metadataValue(value, key: key)
             headers.append((WireFormat.metadataPrefix + key, value))
+        }
+        for name in extra.keys.sorted() {
+            let value = extra[name]!
+            try Validation.extraHeader(name, value: value)
+            headers.append((name, value))
         }
         let body = try task.serializedBytes()
         let prepared = PreparedMessage(subject: layout.readySubject, headers: headers, body: body, id: id)
@@ -156,6 +162,22 @@ extension Queue {
         return prepared
     }
 
+    /// Runs the middleware on a task (when there is any), then ``prepare(_:id:metadata:headers:maxPayload:)``.
+    func prepare(
+        _ task: Message, options: EnqueueOptions, maxPayload: Int
+    ) async throws(ProtoqueueError) -> PreparedMessage {
+        let id = options.id ?? .random()
+        guard !middleware.isEmpty else {
+            return try prepare(task, id: id, metadata: options.metadata, headers: [:], maxPayload: maxPayload)
+        }
+        var outgoing = OutgoingTask(
+            queue: name, taskType: Message.protoMessageName, task: task, id: id, metadata: options.metadata,
+            headers: [:])
+        try await middleware.willEnqueue(&outgoing)
+        return try prepare(
+            task, id: outgoing.id, metadata: outgoing.metadata, headers: outgoing.headers, maxPayload: maxPayload)
+    }
+
     /// Enqueues one task and waits for the server to store it.
     ///
     /// A publish whose acknowledgement times out is sent again (same id, so never stored twice) up to three times.
@@ -173,7 +195,7 @@ extension Queue {
         _ task: Message, options: EnqueueOptions = EnqueueOptions()
     ) async throws(ProtoqueueError) -> EnqueueReceipt {
         let transport = connection.transport
-        let prepared = try prepare(task, options: options, maxPayload: try transport.currentMaxPayload())
+        let prepared = try await prepare(task, options: options, maxPayload: try transport.currentMaxPayload())
         let receipt = try await transport.publish(prepared, maxAttempts: 3)
         logger.trace(
             "enqueued", metadata: ["protoqueue.task_id": "\(receipt.id)", "protoqueue.sequence": "\(receipt.sequence)"])

@@ -63,15 +63,15 @@ enum Validation {
     }
 
     /// A metadata key: 1…128 bytes of `A–Z a–z 0–9 - _ .`, not starting with `Nats-` (any case).
-    static func metadataKey(_ key: String) throws(ProtoqueueError) {
-        guard !key.isEmpty else { throw ProtoqueueError(.invalidHeader, "metadata key must not be empty") }
+    static func metadataKey(_ key: String, kind: String = "metadata key") throws(ProtoqueueError) {
+        guard !key.isEmpty else { throw ProtoqueueError(.invalidHeader, "\(kind) must not be empty") }
         guard key.utf8.count <= 128 else {
-            throw ProtoqueueError(.invalidHeader, "metadata key \"\(key)\" is longer than 128 bytes")
+            throw ProtoqueueError(.invalidHeader, "\(kind) \"\(key)\" is longer than 128 bytes")
         }
         if key.lowercased().hasPrefix("nats-") {
             throw ProtoqueueError(
                 .invalidHeader,
-                "metadata key \"\(key)\" starts with \"Nats-\", which the server reserves for control headers")
+                "\(kind) \"\(key)\" starts with \"Nats-\", which the server reserves for control headers")
         }
         for scalar in key.unicodeScalars {
             let ok =
@@ -80,7 +80,7 @@ enum Validation {
             if !ok {
                 throw ProtoqueueError(
                     .invalidHeader,
-                    "metadata key \"\(key)\" contains \"\(escaped(scalar))\"; keys may hold only letters, digits, '-', "
+                    "\(kind) \"\(key)\" contains \"\(escaped(scalar))\"; keys may hold only letters, digits, '-', "
                         + "'_' and '.' (no ':', whitespace, CR or LF)"
                 )
             }
@@ -88,14 +88,16 @@ enum Validation {
     }
 
     /// A metadata value: any UTF-8 except CR, LF and NUL (nats.c would silently turn CR/LF into spaces).
-    static func metadataValue(_ value: String, key: String) throws(ProtoqueueError) {
+    static func metadataValue(
+        _ value: String, key: String, kind: String = "metadata value"
+    ) throws(ProtoqueueError) {
         guard value.utf8.count <= 4096 else {
-            throw ProtoqueueError(.invalidHeader, "metadata value for \"\(key)\" is longer than 4096 bytes")
+            throw ProtoqueueError(.invalidHeader, "\(kind) for \"\(key)\" is longer than 4096 bytes")
         }
         for scalar in value.unicodeScalars where scalar == "\r" || scalar == "\n" || scalar == "\0" {
             throw ProtoqueueError(
                 .invalidHeader,
-                "metadata value for \"\(key)\" contains \"\(escaped(scalar))\"; header values cannot hold CR, LF or NUL"
+                "\(kind) for \"\(key)\" contains \"\(escaped(scalar))\"; header values cannot hold CR, LF or NUL"
             )
         }
         // nats.c 3.4.1 reads an empty header value as the whole next header line (which is then lost), and strips
@@ -103,17 +105,28 @@ enum Validation {
         if value.isEmpty {
             throw ProtoqueueError(
                 .invalidHeader,
-                "metadata value for \"\(key)\" is empty; NATS headers cannot carry an empty value (omit the key "
+                "\(kind) for \"\(key)\" is empty; NATS headers cannot carry an empty value (omit the key "
                     + "instead)"
             )
         }
         if value.unicodeScalars.first?.isSpaceOrTab == true || value.unicodeScalars.last?.isSpaceOrTab == true {
             throw ProtoqueueError(
                 .invalidHeader,
-                "metadata value for \"\(key)\" starts or ends with a space or tab, which NATS clients strip when "
+                "\(kind) for \"\(key)\" starts or ends with a space or tab, which NATS clients strip when "
                     + "reading headers"
             )
         }
+    }
+    /// An extra header a middleware adds (``OutgoingTask/headers``): named like a metadata key but outside the
+    /// `Nats-` and `Protoqueue-` names, valued like metadata.
+    static func extraHeader(_ name: String, value: String) throws(ProtoqueueError) {
+        if name.lowercased().hasPrefix("protoqueue-") {
+            throw ProtoqueueError(
+                .invalidHeader,
+                "header \"\(name)\" starts with \"Protoqueue-\", which the library reserves; use metadata instead")
+        }
+        try metadataKey(name, kind: "header")
+        try metadataValue(value, key: name, kind: "header value")
     }
 
     static func escaped(_ scalar: Unicode.Scalar) -> String {

@@ -21,13 +21,14 @@ final class Delivery: Sendable {
         }
     }
 
-    /// Hands the settlement to the transport; returns `false` if the delivery was settled already.
+    /// Hands the settlement to the transport, which calls `observer` with the final outcome once it is on the wire;
+    /// returns `false` (and never calls `observer`) if the delivery was settled already.
     @discardableResult
-    func settle(_ settlement: Settlement) -> Bool {
+    func settle(_ settlement: Settlement, then observer: SettlementObserver? = nil) -> Bool {
         settled.withLock { done -> Bool in
             if done { return false }
             done = true
-            engine.deliveries.settle(self, settlement)
+            engine.deliveries.settle(self, settlement, then: observer)
             return true
         }
     }

@@ -26,16 +26,24 @@ struct Acknowledger {
     }
 
     /// Puts `settlement` of `delivery` (whose nats.c message is `message`) on the wire.
-    func perform(_ settlement: Settlement, on message: OpaquePointer, of delivery: Delivery) {
+    /// - Returns: What the server was told.
+    @discardableResult
+    func perform(
+        _ settlement: Settlement, on message: OpaquePointer, of delivery: Delivery
+    ) -> TaskSettlement.Outcome {
         let engine = delivery.engine
         var status = NATS_OK
+        var outcome: TaskSettlement.Outcome
         switch settlement {
         case .ack:
             status = reply(to: message, "+ACK", confirmed: engine.confirmedAcks)
+            outcome = .acknowledged
         case .nak(let delay):
             status = reply(to: message, delay > .zero ? "-NAK {\"delay\":\(delay.nanoseconds)}" : "-NAK")
-        case .discard:
+            outcome = .retried(after: max(.zero, delay))
+        case .discard(let reason):
             status = reply(to: message, "+TERM")
+            outcome = .terminated(reason: reason)
         case .deadLetter(let reason, let error, let details):
             let record = delivery.deadLetterRecord(reason: reason, error: error, details: details)
             guard engine.deadLettersEnabled else {
@@ -47,6 +55,7 @@ struct Acknowledger {
                     ]
                 )
                 status = reply(to: message, "+TERM")
+                outcome = .terminated(reason: "\(reason): \(error) (dead letters are disabled)")
                 break
             }
             do throws(ProtoqueueError) {
@@ -59,6 +68,7 @@ struct Acknowledger {
                     ]
                 )
                 status = reply(to: message, "+TERM")
+                outcome = .deadLettered(reason: reason, error: record.error)
             } catch {
                 // Never lose it: it comes back after a pause and is dead-lettered again (same Nats-Msg-Id, so
                 // stored once).
@@ -67,6 +77,7 @@ struct Acknowledger {
                     metadata: ["protoqueue.error": "\(error)", "protoqueue.sequence": "\(record.sequence)"]
                 )
                 status = reply(to: message, "-NAK {\"delay\":1000000000}")
+                outcome = .retried(after: .seconds(1))
             }
         }
         if status != NATS_OK {
@@ -77,7 +88,9 @@ struct Acknowledger {
                     "protoqueue.status": "\(String(cString: natsStatus_GetText(status)))",
                 ]
             )
+            outcome = .unsettled(error: String(cString: natsStatus_GetText(status)))
         }
+        return outcome
     }
 
     /// Publishes an acknowledgement to the delivery's reply subject; `confirmed` waits for the server's answer (a

@@ -29,8 +29,8 @@ extension ProcessingHub: DeliveryTransport {
         enqueue(.inProgress(NATSDeliveredMessage.pointer(of: delivery), delivery.engine))
     }
 
-    func settle(_ delivery: Delivery, _ settlement: Settlement) {
-        enqueue(.settle(delivery, settlement))
+    func settle(_ delivery: Delivery, _ settlement: Settlement, then observer: SettlementObserver?) {
+        enqueue(.settle(delivery, settlement, observer))
     }
 
     func checkConsumer(of engine: ProcessorEngine, reason: String) {

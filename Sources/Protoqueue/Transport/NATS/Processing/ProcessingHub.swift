@@ -27,7 +27,7 @@ import Darwin
 final class ProcessingHub: @unchecked Sendable {
     enum Command {
         case inProgress(OpaquePointer, ProcessorEngine)
-        case settle(Delivery, Settlement)
+        case settle(Delivery, Settlement, SettlementObserver?)
         /// The server ended a request of the processor in a way that may mean its consumer is gone.
         case checkConsumer(ProcessorEngine, String)
         /// Every earlier command of the processor is done: flush, then let it finish.
@@ -284,9 +284,10 @@ final class ProcessingHub: @unchecked Sendable {
                 switch command {
                 case .inProgress(let message, let engine):
                     acknowledger.signalInProgress(message, engine: engine)
-                case .settle(let delivery, let settlement):
+                case .settle(let delivery, let settlement, let observer):
                     let message = NATSDeliveredMessage.pointer(of: delivery)
-                    acknowledger.perform(settlement, on: message, of: delivery)
+                    let outcome = acknowledger.perform(settlement, on: message, of: delivery)
+                    observer?(outcome)
                     settled.append(message)
                     let engine = delivery.engine
                     releases[engine.id, default: (engine, 0)].1 += 1
