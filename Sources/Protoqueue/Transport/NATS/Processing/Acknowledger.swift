@@ -25,77 +25,49 @@ struct Acknowledger {
         }
     }
 
-    /// Puts `settlement` of `delivery` (whose nats.c message is `message`) on the wire.
+    /// Puts `settlement` of `delivery` (whose nats.c message is `message`) on the wire
+    /// (``SettlementWire/perform(_:of:)``).
     /// - Returns: What the server was told.
     @discardableResult
     func perform(
         _ settlement: Settlement, on message: OpaquePointer, of delivery: Delivery
     ) -> TaskSettlement.Outcome {
-        let engine = delivery.engine
-        var status = NATS_OK
-        var outcome: TaskSettlement.Outcome
-        switch settlement {
-        case .ack:
-            status = reply(to: message, "+ACK", confirmed: engine.confirmedAcks)
-            outcome = .acknowledged
-        case .nak(let delay):
-            status = reply(to: message, delay > .zero ? "-NAK {\"delay\":\(delay.nanoseconds)}" : "-NAK")
-            outcome = .retried(after: max(.zero, delay))
-        case .discard(let reason):
-            status = reply(to: message, "+TERM")
-            outcome = .terminated(reason: reason)
-        case .deadLetter(let reason, let error, let details):
-            let record = delivery.deadLetterRecord(reason: reason, error: error, details: details)
-            guard engine.deadLettersEnabled else {
-                engine.logger.error(
-                    "task failed; dead letters are disabled, so it is terminated and dropped",
-                    metadata: [
-                        "protoqueue.reason": "\(reason)", "protoqueue.error": "\(error)",
-                        "protoqueue.sequence": "\(record.sequence)",
-                    ]
-                )
-                status = reply(to: message, "+TERM")
-                outcome = .terminated(reason: "\(reason): \(error) (dead letters are disabled)")
-                break
-            }
-            do throws(ProtoqueueError) {
-                try publish(record, original: message, to: engine.layout.deadLetterSubject)
-                engine.logger.debug(
-                    "task dead-lettered",
-                    metadata: [
-                        "protoqueue.reason": "\(record.reason)", "protoqueue.sequence": "\(record.sequence)",
-                        "protoqueue.attempt": "\(record.attempts)",
-                    ]
-                )
-                status = reply(to: message, "+TERM")
-                outcome = .deadLettered(reason: reason, error: record.error)
-            } catch {
-                // Never lose it: it comes back after a pause and is dead-lettered again (same Nats-Msg-Id, so
-                // stored once).
-                engine.logger.error(
-                    "dead-letter publish failed; the task will be retried",
-                    metadata: ["protoqueue.error": "\(error)", "protoqueue.sequence": "\(record.sequence)"]
-                )
-                status = reply(to: message, "-NAK {\"delay\":1000000000}")
-                outcome = .retried(after: .seconds(1))
-            }
+        Wire(acknowledger: self, message: message).perform(settlement, of: delivery)
+    }
+
+    /// The wire of one nats.c delivery.
+    private struct Wire: SettlementWire {
+        let acknowledger: Acknowledger
+        let message: OpaquePointer
+
+        func acknowledge(confirmed: Bool) -> String? {
+            Self.text(acknowledger.reply(to: message, "+ACK", confirmed: confirmed))
         }
-        if status != NATS_OK {
-            engine.logger.warning(
-                "acknowledgement failed; the task will be redelivered after the ack wait",
-                metadata: [
-                    "protoqueue.result": "\(settlement.name)",
-                    "protoqueue.status": "\(String(cString: natsStatus_GetText(status)))",
-                ]
-            )
-            outcome = .unsettled(error: String(cString: natsStatus_GetText(status)))
+
+        func negativelyAcknowledge(delay: Duration) -> String? {
+            Self.text(
+                acknowledger.reply(to: message, delay > .zero ? "-NAK {\"delay\":\(delay.nanoseconds)}" : "-NAK"))
         }
-        return outcome
+
+        func terminate() -> String? { Self.text(acknowledger.reply(to: message, "+TERM")) }
+
+        func originalHeaders() -> [(name: String, value: String)] { NATSMessageReader.headers(message) }
+
+        func originalBody() -> [UInt8] { NATSMessageReader.body(message) }
+
+        /// Publishes through the connection's publisher (``NATSClient/publishAndWait(_:maxAttempts:)``).
+        func publishDeadLetter(_ record: PreparedMessage) throws(ProtoqueueError) {
+            _ = try acknowledger.client.publishAndWait(record, maxAttempts: 3)
+        }
+
+        private static func text(_ status: natsStatus) -> String? {
+            status == NATS_OK ? nil : String(cString: natsStatus_GetText(status))
+        }
     }
 
     /// Publishes an acknowledgement to the delivery's reply subject; `confirmed` waits for the server's answer (a
     /// request), as nats.c's `natsMsg_AckSync` does.
-    private func reply(to message: OpaquePointer, _ body: String, confirmed: Bool = false) -> natsStatus {
+    fileprivate func reply(to message: OpaquePointer, _ body: String, confirmed: Bool = false) -> natsStatus {
         guard let subject = natsMsg_GetReply(message) else { return NATS_ILLEGAL_STATE }
         var body = body
         return body.withUTF8 { bytes -> natsStatus in
@@ -111,20 +83,5 @@ struct Acknowledger {
             if let answer { natsMsg_Destroy(answer) }
             return status
         }
-    }
-
-    /// Publishes the dead-letter record through the connection's publisher
-    /// (``NATSClient/publishAndWait(_:maxAttempts:)``)
-    /// and waits for the server to store it. Its `Nats-Msg-Id` is derived from the task's stream and sequence, so a
-    /// record sent again (after a timeout, or when the task comes back) is stored once.
-    private func publish(
-        _ record: DeadLetterRecord, original message: OpaquePointer, to subject: String
-    ) throws(ProtoqueueError) {
-        let messageID = WireFormat.deadLetterMessageID(stream: record.stream, sequence: record.sequence)
-        var headers = record.headers(original: NATSMessageReader.headers(message))
-        headers.append((WireFormat.Header.messageID, messageID))
-        let prepared = PreparedMessage(
-            subject: subject, headers: headers, body: NATSMessageReader.body(message), id: TaskID(messageID))
-        _ = try client.publishAndWait(prepared, maxAttempts: 3)
     }
 }

@@ -1,0 +1,98 @@
+import Logging
+
+/// What a transport does to put one delivery's settlement on the wire: the acknowledgements and the dead-letter
+/// publish. ``perform(_:of:)`` holds the transport-independent part (which acknowledgement a settlement becomes,
+/// the dead-letter record and its headers, the `+TERM` after the record is stored, the retry when storing it
+/// failed) for every transport.
+protocol SettlementWire {
+    /// Sends `+ACK` (a confirmed one when `confirmed`); returns an error text when it could not be sent.
+    func acknowledge(confirmed: Bool) -> String?
+    /// Sends `-NAK`, with `delay` when positive; returns an error text when it could not be sent.
+    func negativelyAcknowledge(delay: Duration) -> String?
+    /// Sends `+TERM`; returns an error text when it could not be sent.
+    func terminate() -> String?
+    /// Every header of the delivered message, in order.
+    func originalHeaders() -> [(name: String, value: String)]
+    /// The delivered message's body.
+    func originalBody() -> [UInt8]
+    /// Publishes a dead-letter record and waits for the server to store it.
+    func publishDeadLetter(_ record: PreparedMessage) throws(ProtoqueueError)
+}
+
+extension SettlementWire {
+    /// Puts `settlement` of `delivery` on the wire.
+    /// - Returns: What the server was told.
+    func perform(_ settlement: Settlement, of delivery: Delivery) -> TaskSettlement.Outcome {
+        let engine = delivery.engine
+        var failure: String?
+        var outcome: TaskSettlement.Outcome
+        switch settlement {
+        case .ack:
+            failure = acknowledge(confirmed: engine.confirmedAcks)
+            outcome = .acknowledged
+        case .nak(let delay):
+            failure = negativelyAcknowledge(delay: delay)
+            outcome = .retried(after: max(.zero, delay))
+        case .discard(let reason):
+            failure = terminate()
+            outcome = .terminated(reason: reason)
+        case .deadLetter(let reason, let error, let details):
+            let record = delivery.deadLetterRecord(reason: reason, error: error, details: details)
+            guard engine.deadLettersEnabled else {
+                engine.logger.error(
+                    "task failed; dead letters are disabled, so it is terminated and dropped",
+                    metadata: [
+                        "protoqueue.reason": "\(reason)", "protoqueue.error": "\(error)",
+                        "protoqueue.sequence": "\(record.sequence)",
+                    ]
+                )
+                failure = terminate()
+                outcome = .terminated(reason: "\(reason): \(error) (dead letters are disabled)")
+                break
+            }
+            do throws(ProtoqueueError) {
+                try publishDeadLetter(
+                    record.prepared(
+                        original: originalHeaders(), body: originalBody(), to: engine.layout.deadLetterSubject))
+                engine.logger.debug(
+                    "task dead-lettered",
+                    metadata: [
+                        "protoqueue.reason": "\(record.reason)", "protoqueue.sequence": "\(record.sequence)",
+                        "protoqueue.attempt": "\(record.attempts)",
+                    ]
+                )
+                failure = terminate()
+                outcome = .deadLettered(reason: reason, error: record.error)
+            } catch {
+                // Never lose it: it comes back after a pause and is dead-lettered again (same Nats-Msg-Id, so
+                // stored once).
+                engine.logger.error(
+                    "dead-letter publish failed; the task will be retried",
+                    metadata: ["protoqueue.error": "\(error)", "protoqueue.sequence": "\(record.sequence)"]
+                )
+                failure = negativelyAcknowledge(delay: .seconds(1))
+                outcome = .retried(after: .seconds(1))
+            }
+        }
+        if let failure {
+            engine.logger.warning(
+                "acknowledgement failed; the task will be redelivered after the ack wait",
+                metadata: ["protoqueue.result": "\(settlement.name)", "protoqueue.status": "\(failure)"]
+            )
+            outcome = .unsettled(error: failure)
+        }
+        return outcome
+    }
+}
+
+extension DeadLetterRecord {
+    /// The record as a message for the dead-letter `subject`: the task's body, its headers with the failure
+    /// headers (``headers(original:)``), and a `Nats-Msg-Id` derived from the task's stream and sequence, so that a
+    /// record sent again (after a timeout, or when the task comes back) is stored once.
+    func prepared(original: [(name: String, value: String)], body: [UInt8], to subject: String) -> PreparedMessage {
+        let messageID = WireFormat.deadLetterMessageID(stream: stream, sequence: sequence)
+        var headers = headers(original: original)
+        headers.append((WireFormat.Header.messageID, messageID))
+        return PreparedMessage(subject: subject, headers: headers, body: body, id: TaskID(messageID))
+    }
+}
