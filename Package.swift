@@ -124,10 +124,17 @@ let queueTargets: [Target] = [
         ],
         swiftSettings: swiftSettings
     ),
+    // An in-memory transport for tests without a server (docs/testing.md).
+    .target(
+        name: "ProtoqueueTesting",
+        dependencies: ["Protoqueue"],
+        swiftSettings: swiftSettings
+    ),
     .testTarget(
         name: "ProtoqueueTests",
         dependencies: [
             "Protoqueue",
+            "ProtoqueueTesting",
             "NATSServerHarness",
             "NATSTestSupport",
             "TaskSchemas",
@@ -152,7 +159,8 @@ let queueTargets: [Target] = [
 ]
 
 let queueProducts: [Product] = [
-    .library(name: "Protoqueue", targets: ["Protoqueue"])
+    .library(name: "Protoqueue", targets: ["Protoqueue"]),
+    .library(name: "ProtoqueueTesting", targets: ["ProtoqueueTesting"]),
 ]
 
 // MARK: - Reliability: security, hostile input, server versions, chaos

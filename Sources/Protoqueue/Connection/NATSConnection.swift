@@ -15,16 +15,20 @@ public import Logging
 /// errors are logged to the logger you pass.
 public final class NATSConnection: Sendable {
     /// The configuration the connection was made with.
-    public var configuration: NATSConnectionConfiguration { client.configuration }
-    /// What the queues on this connection talk to.
-    let client: NATSClient
+    public let configuration: NATSConnectionConfiguration
+    /// The transport the queues on this connection use: a ``NATSClient``, or a ``MemoryBroker`` (`ProtoqueueTesting`).
+    let transport: any QueueTransport
 
-    private init(client: NATSClient) {
-        self.client = client
+    private init(transport: any QueueTransport, configuration: NATSConnectionConfiguration) {
+        self.transport = transport
+        self.configuration = configuration
     }
 
-    /// The transport the queues on this connection use.
-    var transport: any QueueTransport { client }
+    /// A connection to an in-memory broker instead of a server (what `ProtoqueueTesting` hands out); its
+    /// configuration names the server `memory://`.
+    package static func inMemory(_ broker: MemoryBroker) -> NATSConnection {
+        NATSConnection(transport: broker, configuration: NATSConnectionConfiguration(servers: ["memory://"]))
+    }
 
     /// Connects to the configured servers.
     /// - Parameters:
@@ -40,16 +44,17 @@ public final class NATSConnection: Sendable {
         _ configuration: NATSConnectionConfiguration,
         logger: Logger
     ) async throws(ProtoqueueError) -> NATSConnection {
-        NATSConnection(client: try await NATSClient.connect(configuration, logger: logger))
+        let client = try await NATSClient.connect(configuration, logger: logger)
+        return NATSConnection(transport: client, configuration: client.configuration)
     }
 
     /// The largest message (headers plus body) the server accepts, in bytes (as announced by the server the
     /// connection is attached to; 0 once closed).
-    public var maxPayload: Int { client.maxPayload }
+    public var maxPayload: Int { transport.maxPayload }
 
     /// Drains and closes the connection, then frees it. Safe to call more than once and from several tasks;
     /// only the first call does the work. Waits for calls in progress (at most the request timeout) first.
     public func close() async {
-        await client.close()
+        await transport.close()
     }
 }

@@ -1,5 +1,6 @@
 /// The seam between the queue logic and the messaging system: everything a ``Queue`` and its processors ask of the
-/// server, in Swift values. ``NATSClient`` implements it over nats.c; nothing above this protocol sees nats.c.
+/// server, in Swift values. ``NATSClient`` implements it over nats.c, ``MemoryBroker`` in memory (for
+/// `ProtoqueueTesting`); nothing above this protocol sees nats.c.
 ///
 /// Failures are ``ProtoqueueError``s, mapped by the transport; "not found" answers of queries are `nil` or `false`.
 /// Calls are bounded by the transport's request timeout.
@@ -9,6 +10,10 @@ protocol QueueTransport: AnyObject, Sendable {
     func beginCall() throws(ProtoqueueError)
     /// Ends a call begun with ``beginCall()``.
     func endCall()
+    /// The largest message (headers plus body) the server accepts, in bytes (0 once closed).
+    var maxPayload: Int { get }
+    /// Closes the connection once the calls in progress ended; safe to call more than once.
+    func close() async
     /// The largest message (headers plus body) the server accepts, in bytes.
     func currentMaxPayload() throws(ProtoqueueError) -> Int
 

@@ -1,0 +1,284 @@
+import Synchronization
+
+/// An in-memory stand-in for a JetStream server, behind the same ``QueueTransport`` as ``NATSClient``: the
+/// `ProtoqueueTesting` product wraps it. Its ack waits, `-NAK` delays and duplicate windows run on a virtual clock
+/// that only ``advance(by:)`` moves; pull requests expire on the processors' own (real) clock, as they must for
+/// ``ProcessorEngine``.
+package final class MemoryBroker: QueueTransport, Sendable {
+    struct State {
+        var store = MemoryStore()
+        /// The virtual clock, ns.
+        var now: UInt64 = 0
+        var closed = false
+        /// Calls in progress (``beginCall()``), running processors included.
+        var calls = 0
+    }
+
+    let state = Mutex(State())
+    private let hubs = Mutex<MemoryHub?>(nil)
+    /// The largest message accepted, as a server's `max_payload`.
+    package let maxPayload: Int
+
+    /// Creates an empty broker.
+    /// - Parameter maxPayload: The largest message (headers plus body) it accepts.
+    package init(maxPayload: Int = 1_048_576) {
+        self.maxPayload = maxPayload
+    }
+
+    /// The virtual time elapsed since the broker was made.
+    package var elapsed: Duration { .nanoseconds(Int64(state.withLock { $0.now })) }
+
+    /// Moves the virtual clock: ack waits and `-NAK` delays that pass make their tasks due again.
+    package func advance(by duration: Duration) {
+        state.withLock { state in
+            state.now += UInt64(max(0, duration.nanoseconds))
+            state.store.expireAckWaits(now: state.now)
+        }
+        hubs.withLock { $0 }?.wake()
+    }
+
+    /// Whether no task is deliverable now and none is held by a processor (settlements in flight included).
+    package var isIdle: Bool {
+        let storeIdle = state.withLock { $0.store.isIdle(now: $0.now) }
+        return storeIdle && (hubs.withLock { $0 }?.isQuiet ?? true)
+    }
+
+    /// Whether the delivery thread has nothing queued and is not running anything.
+    package var isQuiet: Bool { hubs.withLock { $0 }?.isQuiet ?? true }
+
+    /// The stored messages of `stream` in sequence order: sequence, subject, headers and body.
+    package func messages(
+        of stream: String
+    ) -> [(sequence: UInt64, subject: String, headers: [(name: String, value: String)], body: [UInt8])] {
+        state.withLock { state in
+            guard let stream = state.store.streams[stream] else { return [] }
+            return stream.messages.keys.sorted().map { sequence in
+                let message = stream.messages[sequence]!
+                return (sequence, message.subject, message.headers, message.body)
+            }
+        }
+    }
+
+    /// The next task the consumer of `layout` delivers now, marked delivered, or `nil`.
+    func nextDelivery(layout: QueueLayout) -> MemoryMessage? {
+        state.withLock { state in
+            guard let next = state.store.nextDelivery(stream: layout.streamName, now: state.now),
+                let message = state.store.streams[layout.streamName]?.messages[next.sequence]
+            else { return nil }
+            return MemoryMessage(
+                subject: message.subject, headers: message.headers, body: message.body,
+                delivery: DeliveryMetadata(
+                    stream: layout.streamName, consumer: layout.consumerName, deliveries: next.deliveries,
+                    streamSequence: next.sequence))
+        }
+    }
+
+    // MARK: QueueTransport
+
+    func beginCall() throws(ProtoqueueError) {
+        try state.withLock { state throws(ProtoqueueError) in
+            guard !state.closed else {
+                throw ProtoqueueError(.connectionClosed, "the in-memory connection is closed")
+            }
+            state.calls += 1
+        }
+    }
+
+    func endCall() { state.withLock { $0.calls -= 1 } }
+
+    /// Throws once the broker is closed.
+    private func checkOpen() throws(ProtoqueueError) {
+        if state.withLock({ $0.closed }) {
+            throw ProtoqueueError(.connectionClosed, "the in-memory connection is closed")
+        }
+    }
+
+    func currentMaxPayload() throws(ProtoqueueError) -> Int {
+        try checkOpen()
+        return maxPayload
+    }
+
+    /// Stops the running processors (they finish their handlers), waits for them, then ends the delivery thread.
+    func close() async {
+        state.withLock { $0.closed = true }
+        let hub = hubs.withLock { $0 }
+        hub?.connectionClosing()
+        while state.withLock({ $0.calls > 0 }) { try? await Task.sleep(for: .milliseconds(1)) }
+        hubs.withLock { $0 = nil }
+        hub?.stop()
+    }
+
+    func provision(
+        _ layout: QueueLayout, configuration: QueueConfiguration, create: Bool
+    ) async throws(ProtoqueueError) -> ProvisionedStream {
+        try checkOpen()
+        return try state.withLock { state throws(ProtoqueueError) -> ProvisionedStream in
+            var result = ProvisionedStream(
+                maxMessageSize: configuration.maxMessageSize.map(Int.init), createdStream: false,
+                createdConsumer: false)
+            if state.store.streams[layout.streamName] == nil {
+                guard create else {
+                    throw ProtoqueueError(.streamNotFound, "verify stream \"\(layout.streamName)\": stream not found")
+                }
+                state.store.streams[layout.streamName] = MemoryStore.Stream(
+                    name: layout.streamName, subjects: layout.streamSubjects,
+                    workQueue: configuration.retention == .workQueue,
+                    duplicateWindow: UInt64(configuration.duplicateWindow.nanoseconds),
+                    maxMessageSize: result.maxMessageSize)
+                result.createdStream = true
+            }
+            if configuration.deadLetter.enabled && state.store.streams[layout.deadLetterStreamName] == nil && create {
+                state.store.streams[layout.deadLetterStreamName] = MemoryStore.Stream(
+                    name: layout.deadLetterStreamName, subjects: [layout.deadLetterSubject], workQueue: false,
+                    duplicateWindow: UInt64(configuration.duplicateWindow.nanoseconds), maxMessageSize: nil)
+            }
+            if state.store.streams[layout.streamName]!.consumer == nil {
+                guard create else {
+                    throw ProtoqueueError(
+                        .streamNotFound, "verify consumer \"\(layout.consumerName)\": consumer not found")
+                }
+                let consumer = configuration.consumer
+                state.store.streams[layout.streamName]!.consumer = MemoryStore.Consumer(
+                    name: layout.consumerName, filterPrefix: String(layout.consumerFilter.dropLast()),
+                    ackWait: UInt64(consumer.ackWait.nanoseconds),
+                    backoff: consumer.backoff.map { UInt64($0.nanoseconds) },
+                    maxDeliver: consumer.maxDeliveries.map { UInt64($0 + QueueLayout.graceDeliveries) },
+                    maxAckPending: consumer.maxAckPending)
+                result.createdConsumer = true
+            }
+            return result
+        }
+    }
+
+    func streamState(_ stream: String) async throws(ProtoqueueError) -> StreamState? {
+        try checkOpen()
+        return state.withLock { $0.store.streamState(stream) }
+    }
+
+    func consumerState(stream: String, consumer: String) async throws(ProtoqueueError) -> ConsumerState {
+        try checkOpen()
+        let found = state.withLock { state -> ConsumerState? in
+            guard state.store.streams[stream]?.consumer?.name == consumer else { return nil }
+            return state.store.consumerState(stream: stream)
+        }
+        guard var found else {
+            throw ProtoqueueError(.streamNotFound, "read consumer \"\(consumer)\": consumer not found")
+        }
+        found.waitingPulls = Int64(hubs.withLock { $0 }?.waitingPulls(stream: stream) ?? 0)
+        return found
+    }
+
+    func message(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> StoredMessage? {
+        try checkOpen()
+        return try state.withLock { state throws(ProtoqueueError) -> StoredMessage? in
+            guard let found = state.store.streams[stream] else {
+                throw ProtoqueueError(.streamNotFound, "\(operation): stream not found")
+            }
+            return found.messages[sequence].map {
+                StoredMessage(subject: $0.subject, body: $0.body, headers: $0.headers)
+            }
+        }
+    }
+
+    @discardableResult
+    func deleteMessage(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> Bool {
+        try checkOpen()
+        return state.withLock { $0.store.remove(stream: stream, sequence: sequence) }
+    }
+
+    func purge(stream: String, operation: String) async throws(ProtoqueueError) {
+        try checkOpen()
+        try state.withLock { state throws(ProtoqueueError) in
+            guard state.store.streams[stream] != nil else {
+                throw ProtoqueueError(.streamNotFound, "\(operation): stream not found")
+            }
+            state.store.streams[stream]!.messages.removeAll()
+            state.store.streams[stream]!.consumer?.pending.removeAll()
+        }
+    }
+
+    func publish(_ prepared: PreparedMessage, maxAttempts: Int) async throws(ProtoqueueError) -> EnqueueReceipt {
+        try checkOpen()
+        return try store(prepared)
+    }
+
+    /// Stores a message as published by a foreign producer; returns its sequence.
+    package func publishRaw(
+        subject: String, headers: [(name: String, value: String)], body: [UInt8]
+    ) throws(ProtoqueueError) -> UInt64 {
+        let id = headers.first { $0.name == WireFormat.Header.messageID }?.value
+        let prepared = PreparedMessage(
+            subject: subject, headers: headers.map { ($0.name, $0.value) }, body: body, id: TaskID(id ?? ""))
+        return try store(prepared).sequence
+    }
+
+    /// Stores `prepared` in the stream capturing its subject and wakes the processors.
+    func store(_ prepared: PreparedMessage) throws(ProtoqueueError) -> EnqueueReceipt {
+        if prepared.totalSize > maxPayload {
+            throw ProtoqueueError(.payloadTooLarge, "message of \(prepared.totalSize) bytes over max_payload")
+        }
+        let stored = state.withLock { state in
+            state.store.store(
+                subject: prepared.subject, headers: prepared.headers, body: prepared.body,
+                id: prepared.headers.first { $0.0 == WireFormat.Header.messageID }?.1, now: state.now)
+        }
+        guard let stored else {
+            throw ProtoqueueError(.noStreamForSubject, "no stream captures subject \"\(prepared.subject)\"")
+        }
+        hubs.withLock { $0 }?.wake()
+        return EnqueueReceipt(
+            id: prepared.id, sequence: stored.sequence, duplicate: stored.duplicate, stream: stored.stream)
+    }
+
+    func publishBatch(
+        options: BatchOptions, source: @escaping @Sendable () -> BatchInput?,
+        sink: @escaping @Sendable (BatchOutput) -> Void
+    ) async throws(ProtoqueueError) -> BatchSummary {
+        try checkOpen()
+        // The source may block (a streamed batch): read it on a thread of its own, never on the cooperative pool.
+        return try await BlockingThreadPool.runDedicated(name: "protoqueue-memory-batch") {
+            [self] () throws(ProtoqueueError) -> BatchSummary in
+            var summary = BatchSummary()
+            var index = 0
+            while let input = source() {
+                summary.total += 1
+                let result: Result<EnqueueReceipt, ProtoqueueError>
+                switch input.prepared {
+                case .success(let prepared):
+                    do throws(ProtoqueueError) {
+                        result = .success(try store(prepared))
+                    } catch {
+                        result = .failure(error)
+                    }
+                case .failure(let error): result = .failure(error)
+                }
+                switch result {
+                case .success(let receipt):
+                    summary.succeeded += 1
+                    if receipt.duplicate { summary.duplicates += 1 }
+                case .failure: summary.failed += 1
+                }
+                sink((index, result))
+                index += 1
+            }
+            return summary
+        }
+    }
+
+    func deliveries(for layout: QueueLayout) async throws(ProtoqueueError) -> any DeliveryTransport {
+        try checkOpen()
+        let exists = state.withLock { $0.store.streams[layout.streamName]?.consumer?.name == layout.consumerName }
+        guard exists else {
+            throw ProtoqueueError(
+                .streamNotFound,
+                "bind to consumer \"\(layout.consumerName)\" of stream \"\(layout.streamName)\": "
+                    + "consumer not found")
+        }
+        return hubs.withLock { hub in
+            if let hub { return hub }
+            let made = MemoryHub(broker: self)
+            hub = made
+            return made
+        }
+    }
+}
