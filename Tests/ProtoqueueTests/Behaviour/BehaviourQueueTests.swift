@@ -1,0 +1,275 @@
+import Foundation
+import Protoqueue
+import TaskSchemas
+import Testing
+
+/// Enqueueing, ids, stats, dead letters, worker modes and middleware, run on both transports.
+@Suite("Behaviour: queue")
+struct BehaviourQueueTests {
+    @Test(arguments: Backend.available)
+    func enqueueStoresTheTaskWithItsIdAndMetadata(_ backend: Backend) async throws {
+        try await withBackend(backend) { env in
+            let receipt = try await env.queue.enqueue(
+                EmailTask(to: "ada@example.com", subject: "hi"), options: .init(id: "welcome", metadata: ["k": "v"]))
+            #expect(receipt.id == "welcome" && !receipt.duplicate && receipt.stream == env.queue.layout.streamName)
+            let stored = try await env.queue.peek(sequence: receipt.sequence)
+            #expect(stored.id == "welcome")
+            #expect(stored.task.to == "ada@example.com")
+            #expect(stored.metadata == ["k": "v"])
+            #expect(stored.subject == env.queue.layout.readySubject)
+            #expect(stored.enqueuedAt != nil)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func aSecondEnqueueOfAnIdInsideTheWindowIsADuplicateStoredOnce(_ backend: Backend) async throws {
+        try await withBackend(backend) { env in
+            let first = try await env.queue.enqueue(EmailTask(to: "a"), options: .init(id: "once"))
+            let second = try await env.queue.enqueue(EmailTask(to: "b"), options: .init(id: "once"))
+            #expect(!first.duplicate)
+            #expect(second.duplicate)
+            #expect(second.sequence == first.sequence)
+            #expect(try await env.queue.stats().messages == 1)
+            #expect(try await env.queue.peek(sequence: first.sequence).task.to == "a")
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func batchResultsComeInInputOrderWithDuplicatesMarked(_ backend: Backend) async throws {
+        try await withBackend(backend) { env in
+            let items = ["a", "b", "a", "c"].map { EnqueueItem(EmailTask(to: $0), options: .init(id: TaskID($0))) }
+            let results = try await env.queue.enqueueBatch(items)
+            let receipts = try results.map { try $0.get() }
+            #expect(receipts.map(\.id) == ["a", "b", "a", "c"])
+            #expect(receipts.map(\.duplicate) == [false, false, true, false])
+            #expect(receipts[2].sequence == receipts[0].sequence)
+            let stats = try await env.queue.stats()
+            #expect(stats.messages == 3)
+            #expect(stats.pending == 3)
+            #expect(stats.lastSequence - stats.firstSequence == 2)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func streamedBatchSummaryCountsDuplicates(_ backend: Backend) async throws {
+        try await withBackend(backend) { env in
+            let items = (0..<5).map { EnqueueItem(EmailTask(to: "\($0)"), options: .init(id: TaskID("s\($0 % 3)"))) }
+            let stream = AsyncStream<EnqueueItem<EmailTask>> { continuation in
+                for item in items { continuation.yield(item) }
+                continuation.finish()
+            }
+            let positions = Recorder<Int>()
+            let summary = try await env.queue.enqueueBatch(from: stream) { results in
+                for await result in results { positions.record(result.position) }
+            }
+            #expect(summary.total == 5 && summary.succeeded == 5 && summary.duplicates == 2 && summary.failed == 0)
+            #expect(positions.all == [0, 1, 2, 3, 4])
+            #expect(try await env.queue.stats().messages == 3)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func statsCountPendingAndAckPendingWhileHandlersRun(_ backend: Backend) async throws {
+        try await withBackend(backend) { env in
+            try await env.enqueue(5)
+            let gate = Gate()
+            let running = ConcurrencyGauge()
+            let options = ProcessOptions(concurrency: 2, fetchTimeout: .milliseconds(200))
+            try await withProcessor(env.queue, options: options) { _, _ in
+                running.enter()
+                await gate.wait()
+                running.leave()
+                return .success
+            } body: {
+                #expect(await eventually { running.now == 2 })
+                await env.settle()
+                let stats = try await env.queue.stats()
+                #expect(stats.messages == 5)
+                #expect(stats.ackPending == 2)
+                #expect(stats.pending == 3)
+                gate.release()
+                #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
+            }
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func aTaskWaitingForItsRetryDelayHoldsAnAckPendingSlot(_ backend: Backend) async throws {
+        try await withBackend(backend, maxAckPending: 1) { env in
+            try await env.enqueue(2)
+            let seen = Recorder<(TaskID, Int)>()
+            try await withProcessor(env.queue) { _, context in
+                seen.record((context.id, context.attempt))
+                return context.attempt == 1 && context.id == "task-0" ? .retry(after: .milliseconds(500)) : .success
+            } body: {
+                #expect(await eventually { seen.count == 1 })
+                await env.settle()
+                // The delayed task-0 still counts against MaxAckPending = 1: task-1 waits.
+                let stats = try await env.queue.stats()
+                #expect(stats.ackPending == 1)
+                #expect(stats.pending == 1)
+                #expect(seen.count == 1)
+                await env.advance(by: .milliseconds(600))
+                #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
+            }
+            #expect(seen.all.map(\.0) == ["task-0", "task-0", "task-1"])
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func theConcurrencyLimitIsNeverExceeded(_ backend: Backend) async throws {
+        try await withBackend(backend) { env in
+            try await env.enqueue(12)
+            let gauge = ConcurrencyGauge()
+            let done = Recorder<TaskID>()
+            let options = ProcessOptions(concurrency: 3, fetchTimeout: .milliseconds(200))
+            try await withProcessor(env.queue, options: options) { _, context in
+                gauge.enter()
+                try? await Task.sleep(for: .milliseconds(15))
+                gauge.leave()
+                done.record(context.id)
+                return .success
+            } body: {
+                #expect(await eventually { done.count == 12 })
+            }
+            #expect(gauge.most <= 3)
+            #expect(gauge.most >= 2)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func deadLettersCanBeListedAndReadOneByOne(_ backend: Backend) async throws {
+        try await withBackend(backend) { env in
+            try await env.enqueue(3)
+            try await withProcessor(env.queue) { task, _ in
+                .failure("no \(task.to)")
+            } body: {
+                #expect(await eventually { (try? await env.queue.stats().deadLetters) == 3 })
+            }
+            let letters = try await env.queue.deadLetters().all()
+            #expect(Set(letters.compactMap(\.id)) == ["task-0", "task-1", "task-2"])
+            let one = try await env.queue.deadLetter(sequence: letters[1].sequence)
+            #expect(one.id == letters[1].id && one.error == letters[1].error)
+            let later = try await env.queue.deadLetters(fromSequence: letters[1].sequence).all()
+            #expect(later.count == 2)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func aReplayedDeadLetterStartsOverAtAttemptOne(_ backend: Backend) async throws {
+        try await withBackend(backend, maxDeliveries: 2, retry: .fixed(.milliseconds(200))) { env in
+            try await env.enqueue(1)
+            let fail = Gate()
+            let attempts = Recorder<Int>()
+            try await withProcessor(env.queue) { _, context in
+                attempts.record(context.attempt)
+                return fail.isOpen ? .success : .failure("down")
+            } body: {
+                #expect(await eventually { (try? await env.queue.stats().deadLetters) == 1 })
+                fail.release()
+                let letter = try #require(try await env.queue.deadLetters().all().first)
+                let receipt = try await env.queue.replayDeadLetter(sequence: letter.sequence)
+                #expect(receipt.id == "task-0")
+                #expect(await eventually { attempts.count == 2 })
+                #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
+            }
+            #expect(attempts.all == [1, 1])
+            #expect(try await env.queue.stats().deadLetters == 0)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func replayAllRepublishesEveryRecord(_ backend: Backend) async throws {
+        try await withBackend(backend) { env in
+            try await env.deadLetterNewTasks(3)
+            #expect(try await env.queue.replayAllDeadLetters() == 3)
+            let stats = try await env.queue.stats()
+            #expect(stats.deadLetters == 0)
+            #expect(stats.messages == 3)
+            let ids = Recorder<TaskID>()
+            try await withProcessor(env.queue) { _, context in
+                ids.record(context.id)
+                return .success
+            } body: {
+                #expect(await eventually { ids.count == 3 })
+            }
+            #expect(Set(ids.all) == ["task-0", "task-1", "task-2"])
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func purgeDeletesEveryDeadLetter(_ backend: Backend) async throws {
+        try await withBackend(backend) { env in
+            try await env.deadLetterNewTasks(2)
+            #expect(try await env.queue.purgeDeadLetters() == 2)
+            #expect(try await env.queue.stats().deadLetters == 0)
+            #expect(try await env.queue.deadLetters().all().isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func stopWhenIdleReturnsOnceEveryTaskIsSettled(_ backend: Backend) async throws {
+        try await withBackend(backend) { env in
+            try await env.enqueue(6)
+            let done = Recorder<TaskID>()
+            let options = ProcessOptions(concurrency: 2, fetchTimeout: .milliseconds(100), stopWhenIdle: true)
+            try await env.queue.process(options: options) { _, context in
+                done.record(context.id)
+                return .success
+            }
+            #expect(done.count == 6)
+            #expect(try await env.queue.stats().messages == 0)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func gracefulShutdownWithTasksInFlightLosesNone(_ backend: Backend) async throws {
+        try await withBackend(backend) { env in
+            try await env.enqueue(8)
+            let finished = Recorder<TaskID>()
+            let started = ConcurrencyGauge()
+            let options = ProcessOptions(concurrency: 4, fetchTimeout: .milliseconds(200), shutdownTimeout: .seconds(5))
+            try await withProcessor(env.queue, options: options) { _, context in
+                started.enter()
+                try? await Task.sleep(for: .milliseconds(100))
+                finished.record(context.id)
+                return .success
+            } body: {
+                #expect(await eventually { started.now >= 1 })
+            }
+            // Every handler that started finished and was acknowledged; the rest are back in the stream.
+            #expect(finished.count == started.now)
+            #expect(await eventually { (try? await env.queue.stats().messages) == UInt64(8 - finished.count) })
+            #expect(await eventually { (try? await env.queue.stats().ackPending) == 0 })
+            let rest = Recorder<TaskID>()
+            let idle = ProcessOptions(concurrency: 4, fetchTimeout: .milliseconds(100), stopWhenIdle: true)
+            try await env.queue.process(options: idle) { _, context in
+                rest.record(context.id)
+                return .success
+            }
+            #expect(Set(finished.all + rest.all).count == 8)
+            #expect(try await env.queue.stats().messages == 0)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func middlewareSeesEnqueueProcessingAndTheSettledOutcome(_ backend: Backend) async throws {
+        let events = Recorder<String>()
+        let middleware = RecordingMiddleware("m", events: events)
+        try await withBackend(backend, middleware: [middleware]) { env in
+            _ = try await env.queue.enqueue(EmailTask(to: "x"), options: .init(id: "mw"))
+            let metadata = Recorder<[String: String]>()
+            try await withProcessor(env.queue) { _, context in
+                metadata.record(context.metadata)
+                return .failure("no")
+            } body: {
+                #expect(await eventually { middleware.settlements.count == 1 })
+            }
+            #expect(events.all == ["m.enqueue mw", "m.before mw", "m.after mw", "m.settled mw"])
+            #expect(metadata.all.first?["seen-by-m"] == "yes")
+            let settlement = try #require(middleware.settlements.all.first)
+            #expect(settlement.outcome == .deadLettered(reason: .failed, error: "no"))
+            #expect(settlement.attempt == 1)
+        }
+    }
+}
