@@ -87,6 +87,7 @@ func withBackend(
     ackWait: Duration = .seconds(5),
     retry: RetryPolicy = .fixed(.milliseconds(300)),
     maxAckPending: Int = 1000,
+    duplicateWindow: Duration = .seconds(120),
     deadLetter: DeadLetterConfiguration = DeadLetterConfiguration(),
     middleware: [any QueueMiddleware] = [],
     _ body: (BackendQueue) async throws -> Void
@@ -94,6 +95,7 @@ func withBackend(
     var configuration = QueueConfiguration(
         consumer: .init(ackWait: ackWait, maxDeliveries: maxDeliveries, maxAckPending: maxAckPending))
     configuration.retry = retry
+    configuration.duplicateWindow = duplicateWindow
     configuration.deadLetter = deadLetter
     let connection: NATSConnection
     var memory: InMemoryQueueServer?

@@ -35,6 +35,20 @@ struct BehaviourQueueTests {
     }
 
     @Test(arguments: Backend.available)
+    func anIdIsNewAgainOnceTheDuplicateWindowHasPassed(_ backend: Backend) async throws {
+        try await withBackend(backend, duplicateWindow: .seconds(1)) { env in
+            let first = try await env.queue.enqueue(EmailTask(to: "a"), options: .init(id: "again"))
+            await env.advance(by: .milliseconds(400))
+            #expect(try await env.queue.enqueue(EmailTask(to: "b"), options: .init(id: "again")).duplicate)
+            await env.advance(by: .milliseconds(900))
+            let third = try await env.queue.enqueue(EmailTask(to: "c"), options: .init(id: "again"))
+            #expect(!third.duplicate)
+            #expect(third.sequence == first.sequence + 1)
+            #expect(try await env.queue.stats().messages == 2)
+        }
+    }
+
+    @Test(arguments: Backend.available)
     func batchResultsComeInInputOrderWithDuplicatesMarked(_ backend: Backend) async throws {
         try await withBackend(backend) { env in
             let items = ["a", "b", "a", "c"].map { EnqueueItem(EmailTask(to: $0), options: .init(id: TaskID($0))) }
