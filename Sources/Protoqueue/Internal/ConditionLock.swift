@@ -48,6 +48,18 @@ final class ConditionLock: @unchecked Sendable {
     /// Waits for a broadcast; the mutex must be held.
     func wait() { pthread_cond_wait(condition, mutex) }
 
+    /// Waits for broadcasts while `blocked()` holds, or until `deadline` (monotonic ns) when given; the mutex must be
+    /// held.
+    func wait(while blocked: () -> Bool, deadline: UInt64?) {
+        while blocked() {
+            if let deadline {
+                if !wait(untilNanoseconds: deadline) { return }
+            } else {
+                wait()
+            }
+        }
+    }
+
     /// Waits for a broadcast or until `deadline` (a ``MonotonicClock`` reading in nanoseconds); the mutex must be held.
     /// - Returns: `false` when the deadline passed.
     @discardableResult

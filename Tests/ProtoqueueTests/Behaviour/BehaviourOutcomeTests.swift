@@ -28,42 +28,35 @@ struct BehaviourOutcomeTests {
     @Test(arguments: Backend.available)
     func retryWithADelayWaitsForIt(_ backend: Backend) async throws {
         try await withBackend(backend) { env in
-            try await env.enqueue(1)
-            let attempts = Recorder<Int>()
-            try await withProcessor(env.queue) { _, context in
-                attempts.record(context.attempt)
-                return context.attempt == 1 ? .retry(after: .milliseconds(500)) : .success
-            } body: {
-                #expect(await eventually { attempts.count == 1 })
-                await env.advance(by: .milliseconds(150))
-                await env.settle()
-                #expect(attempts.all == [1])
-                await env.advance(by: .milliseconds(450))
-                #expect(await eventually { attempts.count == 2 })
-                #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
-            }
-            #expect(attempts.all == [1, 2])
+            try await expectSecondAttemptAfter500ms(env, firstResult: .retry(after: .milliseconds(500)))
         }
     }
 
     @Test(arguments: Backend.available)
     func retryWithoutADelayUsesThePolicyDelay(_ backend: Backend) async throws {
         try await withBackend(backend, retry: .fixed(.milliseconds(500))) { env in
-            try await env.enqueue(1)
-            let attempts = Recorder<Int>()
-            try await withProcessor(env.queue) { _, context in
-                attempts.record(context.attempt)
-                return context.attempt == 1 ? .retry : .success
-            } body: {
-                #expect(await eventually { attempts.count == 1 })
-                await env.advance(by: .milliseconds(150))
-                await env.settle()
-                #expect(attempts.all == [1])
-                await env.advance(by: .milliseconds(450))
-                #expect(await eventually { attempts.count == 2 })
-            }
-            #expect(attempts.all == [1, 2])
+            try await expectSecondAttemptAfter500ms(env, firstResult: .retry)
         }
+    }
+
+    /// One task whose first attempt returns `firstResult` and whose second succeeds: the second comes neither
+    /// before 150 ms nor much after 600 ms, and the task is then acknowledged.
+    private func expectSecondAttemptAfter500ms(_ env: BackendQueue, firstResult: TaskResult) async throws {
+        try await env.enqueue(1)
+        let attempts = Recorder<Int>()
+        try await withProcessor(env.queue) { _, context in
+            attempts.record(context.attempt)
+            return context.attempt == 1 ? firstResult : .success
+        } body: {
+            #expect(await eventually { attempts.count == 1 })
+            await env.advance(by: .milliseconds(150))
+            await env.settle()
+            #expect(attempts.all == [1])
+            await env.advance(by: .milliseconds(450))
+            #expect(await eventually { attempts.count == 2 })
+            #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
+        }
+        #expect(attempts.all == [1, 2])
     }
 
     @Test(arguments: Backend.available)

@@ -149,13 +149,7 @@ final class MemoryHub: DeliveryTransport, @unchecked Sendable {
             let next = (deadlines.values + lock.withLock { pulls.map(\.expiresAt) }).min()
             lock.lock()
             busy = false
-            while commands.isEmpty && touched.isEmpty && !woken && !stopping {
-                if let next {
-                    if !lock.wait(untilNanoseconds: next) { break }
-                } else {
-                    lock.wait()
-                }
-            }
+            lock.wait(while: { commands.isEmpty && touched.isEmpty && !woken && !stopping }, deadline: next)
             if stopping && commands.isEmpty {
                 lock.unlock()
                 return

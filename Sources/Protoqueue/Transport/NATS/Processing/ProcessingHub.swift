@@ -258,13 +258,7 @@ final class ProcessingHub: @unchecked Sendable {
         while true {
             let next = deadlines.values.min()
             lock.lock()
-            while commands.isEmpty && touched.isEmpty && !stopping {
-                if let next {
-                    if !lock.wait(untilNanoseconds: next) { break }
-                } else {
-                    lock.wait()
-                }
-            }
+            lock.wait(while: { commands.isEmpty && touched.isEmpty && !stopping }, deadline: next)
             if stopping && commands.isEmpty {
                 lock.unlock()
                 break
