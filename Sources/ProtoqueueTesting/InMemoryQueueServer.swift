@@ -12,11 +12,14 @@ public import Protoqueue
 /// try await server.runUntilIdle(queue) { task, context in .success }
 /// #expect(try await server.tasks(of: queue).isEmpty)
 /// ```
-/// Queues opened on its ``connection`` (or on further ``connect()`` connections) run the same ``Queue`` and worker
+/// Queues opened on its ``connection`` run the same `Queue` and worker
 /// code as on a server, with the same semantics: ids and the duplicate window, work-queue retention, ack waits,
 /// `-NAK` delays, `MaxDeliver` (attempts plus grace deliveries), `MaxAckPending`, dead-letter records with the
 /// same headers, replay, purge and stats. Ack waits, retry delays and duplicate windows run on a virtual clock that
 /// only ``advance(by:)`` moves; a worker's pull requests use real time, as they must.
+///
+/// Closing the ``connection`` stops the workers on it (as a closed connection does) and ends the server's delivery
+/// thread; the server refuses calls afterwards. `docs/testing.md` lists what it models and what it does not.
 public final class InMemoryQueueServer: Sendable {
     let broker: MemoryBroker
     /// A connection to this server.
@@ -28,9 +31,6 @@ public final class InMemoryQueueServer: Sendable {
         broker = MemoryBroker(maxPayload: maxPayload)
         connection = NATSConnection.inMemory(broker)
     }
-
-    /// Another connection to this server (closing one closes the server for every connection).
-    public func connect() -> NATSConnection { connection }
 
     /// The virtual time elapsed since the server was made.
     public var elapsed: Duration { broker.elapsed }
@@ -47,7 +47,8 @@ public final class InMemoryQueueServer: Sendable {
     public var isIdle: Bool { broker.isIdle }
 
     /// Waits until ``isIdle`` holds.
-    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/timeout`` after `timeout` of real time.
+    /// - Parameter timeout: How long to wait at most, in real time.
+    /// - Throws: `ProtoqueueError.Code.timeout` after `timeout` of real time.
     public func waitUntilIdle(timeout: Duration = .seconds(10)) async throws(ProtoqueueError) {
         let deadline = ContinuousClock.now + timeout
         while !broker.isIdle {
@@ -62,8 +63,9 @@ public final class InMemoryQueueServer: Sendable {
     /// - Parameters:
     ///   - queue: A queue on this server.
     ///   - options: The worker's options.
+    ///   - timeout: How long to wait for idleness at most, in real time.
     ///   - handler: The task handler.
-    /// - Throws: What ``Queue/process(options:handler:)`` throws, or a timeout after `timeout` of real time.
+    /// - Throws: What `Queue.process(options:handler:)` throws, or a timeout after `timeout` of real time.
     public func runUntilIdle<Message>(
         _ queue: Queue<Message>,
         options: ProcessOptions = ProcessOptions(concurrency: 4, fetchTimeout: .milliseconds(200)),
@@ -103,11 +105,11 @@ public final class InMemoryQueueServer: Sendable {
     /// Stores a message as a foreign producer would publish it (any headers, any body), for tests of what a
     /// worker does with tasks it did not enqueue.
     /// - Parameters:
-    ///   - subject: The subject, such as a queue's ``Protoqueue/QueueLayout/readySubject``.
+    ///   - subject: The subject, such as a queue's `QueueLayout.readySubject`.
     ///   - headers: The headers, in order; a `Nats-Msg-Id` takes part in the duplicate window.
     ///   - body: The payload.
     /// - Returns: The stream sequence it got (that of the earlier message for a duplicate).
-    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/noStreamForSubject`` when no stream captures `subject`.
+    /// - Throws: `ProtoqueueError.Code.noStreamForSubject` when no stream captures `subject`.
     @discardableResult
     public func publish(
         subject: String, headers: [(name: String, value: String)] = [], body: [UInt8]
