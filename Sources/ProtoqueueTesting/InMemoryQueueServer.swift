@@ -37,6 +37,10 @@ public final class InMemoryQueueServer: Sendable {
 
     /// Moves the virtual clock by `duration`: ack waits and retry delays that pass make their tasks deliverable
     /// again. Returns once the server has handed them to waiting workers.
+    ///
+    /// A retry delay starts when the handler's settlement reaches the server, as on a real one: to let a delay pass
+    /// after a handler returned, wait for that first (``waitUntilIdle(timeout:)``); time advanced while the handler
+    /// still runs passes before its delay starts.
     public func advance(by duration: Duration) async {
         broker.advance(by: duration)
         await settle()

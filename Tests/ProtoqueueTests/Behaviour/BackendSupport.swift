@@ -35,7 +35,8 @@ struct BackendQueue {
         }
     }
 
-    /// Gives the backend a moment to do whatever is due now (nothing that needs time to pass).
+    /// Gives the backend a moment to do whatever is due now (nothing that needs time to pass): on memory, waits
+    /// until no handler holds a task and every settlement is applied (at most 1 s).
     func settle() async {
         if let memory {
             _ = try? await memory.waitUntilIdle(timeout: .seconds(1))
