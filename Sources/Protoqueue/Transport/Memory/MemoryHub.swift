@@ -202,6 +202,10 @@ final class MemoryHub: DeliveryTransport, @unchecked Sendable {
 
     /// Answers the waiting pull requests in the order they came: tasks the store has for them, `408` for the
     /// expired ones and those of stopping processors. The engines hear of it after the lock is let go.
+    ///
+    /// `isStopping` takes an engine's lock under the hub's. The other order, an engine calling `pull` or
+    /// `returnUnclaimed` under its own lock, happens only on this thread (in ``loop()``, from `turn` and
+    /// `delivered`) with the hub's lock not held, so the two cannot wait on each other.
     private func dispatch(now: UInt64) {
         var deliveries: [(ProcessorEngine, MemoryMessage)] = []
         var ended: [(ProcessorEngine, UInt64)] = []
