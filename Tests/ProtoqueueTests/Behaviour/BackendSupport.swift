@@ -25,6 +25,12 @@ struct BackendQueue {
     let queue: Queue<EmailTask>
     let memory: InMemoryQueueServer?
     let raw: RawNATS?
+    /// When the scenario started, on the real clock.
+    let started = ContinuousClock.now
+
+    /// The backend's time since the scenario started: virtual on memory, real on NATS. Gaps between events measured
+    /// with it show whether a delay was respected on either backend, however loaded the machine is.
+    func now() -> Duration { memory?.elapsed ?? (ContinuousClock.now - started) }
 
     /// Lets `duration` pass: the memory server's virtual clock, or a real sleep.
     func advance(by duration: Duration) async {
