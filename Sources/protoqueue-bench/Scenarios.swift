@@ -8,6 +8,7 @@ enum Scenarios {
         enqueueBatchHeadersScenario,
         enqueueSendAsapScenario,
         processScenario,
+        processMiddlewareScenario,
         latencyP50Scenario,
         latencyP99Scenario,
         processMemoryScenario,
