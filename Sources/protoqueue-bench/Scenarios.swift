@@ -9,6 +9,7 @@ enum Scenarios {
         enqueueSendAsapScenario,
         processScenario,
         processMiddlewareScenario,
+        processTenQueuesScenario,
         latencyP50Scenario,
         latencyP99Scenario,
         processMemoryScenario,
