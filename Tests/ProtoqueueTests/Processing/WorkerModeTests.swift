@@ -45,7 +45,7 @@ struct WorkerModeTests {
         try await withProcessingFixture { fixture in
             let started = ContinuousClock.now
             try await fixture.queue.process(options: Self.idle) { _, _ in .success }
-            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(ContinuousClock.now - started < .seconds(5))  // one idleness check, with room for a loaded machine
         }
     }
 
