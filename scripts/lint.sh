@@ -14,7 +14,17 @@ if [ "${1:-}" = "--fix" ]; then
 fi
 status=0
 swift format lint --strict --parallel "${files[@]}" || status=1
-long=$(awk 'length > 120 { printf "%s:%d: line of %d columns (limit 120)\n", FILENAME, FNR, length }' "${files[@]}")
+# Characters, not bytes (mawk's length counts bytes, so a line with a few en-dashes read as too long).
+long=$(python3 - "${files[@]}" <<'PY'
+import sys
+for path in sys.argv[1:]:
+    with open(path, encoding="utf-8") as source:
+        for number, line in enumerate(source, 1):
+            width = len(line.rstrip("\n"))
+            if width > 120:
+                print(f"{path}:{number}: line of {width} columns (limit 120)")
+PY
+)
 if [ -n "$long" ]; then
     echo "$long"
     status=1

@@ -54,22 +54,25 @@ enum ProcessBench {
 
     /// Runs the library's processor over `count` queued tasks; returns tasks/s and the peak RSS while it ran.
     static func library(
-        count: Int, concurrency: Int, label: String, measureMemory: Bool = false
+        count: Int, concurrency: Int, label: String, measureMemory: Bool = false,
+        middleware: [any QueueMiddleware] = []
     ) throws -> (rate: Double, peakMiB: Double) {
         try library(
             prepared: prepare(count: count, name: "bench_ours_\(label)"), count: count, concurrency: concurrency,
-            measureMemory: measureMemory)
+            measureMemory: measureMemory, middleware: middleware)
     }
 
     static func library(
-        prepared: Queue<EmailTask>, count: Int, concurrency: Int, measureMemory: Bool
+        prepared: Queue<EmailTask>, count: Int, concurrency: Int, measureMemory: Bool,
+        middleware: [any QueueMiddleware] = []
     ) throws -> (rate: Double, peakMiB: Double) {
         try runAsync {
             let connection = try await BenchNATS.connect()
             var configuration = QueueConfiguration()
             configuration.consumer.maxAckPending = 20_000
             let queue = try await Queue<EmailTask>(
-                connection: connection, name: prepared.name, configuration: configuration, logger: BenchNATS.logger)
+                connection: connection, name: prepared.name, configuration: configuration, middleware: middleware,
+                logger: BenchNATS.logger)
             let raw = try RawJetStream(url: try BenchNATS.url())
             if measureMemory { ResidentMemory.resetPeak() }
             let handled = Atomic<Int>(0)

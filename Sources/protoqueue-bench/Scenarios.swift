@@ -8,6 +8,8 @@ enum Scenarios {
         enqueueBatchHeadersScenario,
         enqueueSendAsapScenario,
         processScenario,
+        processMiddlewareScenario,
+        processTenQueuesScenario,
         latencyP50Scenario,
         latencyP99Scenario,
         processMemoryScenario,

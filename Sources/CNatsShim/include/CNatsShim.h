@@ -1,10 +1,9 @@
 #ifndef PROTOQUEUE_CNATS_SHIM_H
 #define PROTOQUEUE_CNATS_SHIM_H
 
-// nats.h is deliberately not included: a Swift file importing this module next to CNats would otherwise see the
-// nats.c declarations owned by either module, depending on which compile batch it lands in (then "cannot find
-// NATS_OK in scope" under MemberImportVisibility). The status is returned as an int (natsStatus is an int-sized
-// enum); natsMsg is the same incomplete struct nats.h declares.
+// This header does not include nats.h: a header included by two modules (CNats and this one) may have its
+// declarations attributed to either, and a Swift file importing only CNats then cannot see natsStatus values.
+// struct __natsMsg is nats.h's natsMsg; the function returns a natsStatus as an int.
 struct __natsMsg;
 
 // natsMsg_create is the constructor nats.c itself uses for received messages, exported by libnats 3.4.1 but not

@@ -30,56 +30,13 @@ extension Queue {
         options: ProcessOptions = ProcessOptions(), handler: @escaping Handler
     ) async throws(ProtoqueueError) {
         let options = try options.validated()
-        let engine = try await ProcessorEngine.start(
-            transport: connection.transport, layout: layout, configuration: configuration, options: options,
-            logger: logger
-        )
-        logger.debug(
-            "processing",
-            metadata: [
-                "protoqueue.concurrency": "\(options.concurrency)", "protoqueue.consumer": "\(layout.consumerName)",
-            ])
-        let runner = TaskRunner<Message>(
-            engine: engine, queueName: name, configuration: configuration, middleware: middleware, logger: logger,
-            handler: handler)
-        let running = RunningHandlers()
-        await withTaskCancellationOrGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                if options.stopWhenIdle {
-                    group.addTask { await stopWhenIdle(engine: engine, running: running, every: options.fetchTimeout) }
-                }
-                while let delivery = await engine.handOff.next() {
-                    running.started()
-                    group.addTask {
-                        var next: Delivery? = delivery
-                        while let current = next {
-                            await runner.run(current)
-                            next = engine.handOff.take()
-                        }
-                        running.ended()
-                    }
-                }
-                // Stopping: no new handler starts. Give running ones their grace, then cancel them.
-                if await !running.waitUntilIdle(timeout: options.shutdownTimeout) {
-                    let still = running.count
-                    if still > 0 {
-                        logger.warning(
-                            "cancelling handlers still running at shutdown", metadata: ["protoqueue.count": "\(still)"])
-                        group.cancelAll()
-                    }
-                }
-            }
-        } onCancelOrGracefulShutdown: {
-            engine.requestStop()
-        }
-        await engine.finish()
-        logger.debug("processing stopped")
-        if let error = engine.fatalError { throw error }
+        let dispatch = try await QueueDispatch.start(self, options: options, budget: nil, handler: handler)
+        try await QueueDispatch.run([dispatch])
     }
 
     /// Stops `engine` once no handler runs and the consumer has neither undelivered nor unsettled tasks (see
     /// ``ProcessOptions/stopWhenIdle``); returns when the engine stops for any reason.
-    private func stopWhenIdle(engine: ProcessorEngine, running: RunningHandlers, every interval: Duration) async {
+    func stopWhenIdle(engine: ProcessorEngine, running: RunningHandlers, every interval: Duration) async {
         while !engine.isStopping {
             try? await Task.sleep(for: interval)
             if Task.isCancelled { return }

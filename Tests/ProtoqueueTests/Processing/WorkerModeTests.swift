@@ -45,7 +45,7 @@ struct WorkerModeTests {
         try await withProcessingFixture { fixture in
             let started = ContinuousClock.now
             try await fixture.queue.process(options: Self.idle) { _, _ in .success }
-            #expect(ContinuousClock.now - started < .seconds(2))
+            #expect(ContinuousClock.now - started < .seconds(5))  // one idleness check, with room for a loaded machine
         }
     }
 
@@ -107,7 +107,10 @@ struct WorkerModeTests {
                 return .success
             }
             #expect(ran.all == ["ok-0"])
-            let letters = try await fixture.queue.deadLetters().all()
+            // Dead-lettered in whatever order the handlers ran: compare in publishing order.
+            let letters = try await fixture.queue.deadLetters().all().sorted {
+                $0.originalSequence < $1.originalSequence
+            }
             #expect(letters.map(\.reason) == [.decode, .decode, .decode])
             #expect(letters.map(\.id) == ["no-type", "newer", nil])
             #expect(

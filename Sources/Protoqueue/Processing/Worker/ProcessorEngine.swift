@@ -20,13 +20,22 @@ final class ProcessorEngine: Sendable {
     let handOff = HandOffQueue()
     private let watch: ConsumerWatch
     private let state: Mutex<FetchState<Delivery>>
+    /// The budget shared with the other queues of a ``QueueWorker``; `nil` for a processor of its own.
+    private let budget: SlotBudget?
+    /// This processor's own limit.
+    private let capacity: Int
+    /// With a shared budget: the last pull request ended before it was filled (the queue ran dry), so the next one
+    /// asks for one task only, and an idle queue holds one slot of the budget instead of a share.
+    private let probing = Atomic<Bool>(true)
     private let fatal = FirstError()
     private let fetchEnded = ExitSignal()
 
     private init(
         transport: any QueueTransport, deliveries: any DeliveryTransport, layout: QueueLayout,
-        configuration: QueueConfiguration, options: ProcessOptions, logger: Logger
+        configuration: QueueConfiguration, options: ProcessOptions, budget: SlotBudget?, logger: Logger
     ) {
+        self.budget = budget
+        self.capacity = options.concurrency
         self.transport = transport
         self.deliveries = deliveries
         self.id = deliveries.makeProcessorID()
@@ -46,7 +55,7 @@ final class ProcessorEngine: Sendable {
     /// Checks that the durable consumer exists and registers a processor with the transport.
     static func start(
         transport: any QueueTransport, layout: QueueLayout, configuration: QueueConfiguration,
-        options: ProcessOptions, logger: Logger
+        options: ProcessOptions, budget: SlotBudget? = nil, logger: Logger
     ) async throws(ProtoqueueError) -> ProcessorEngine {
         // Held for the processor's lifetime so that closing the connection waits for it to stop.
         try transport.beginCall()
@@ -59,7 +68,7 @@ final class ProcessorEngine: Sendable {
         }
         let engine = ProcessorEngine(
             transport: transport, deliveries: deliveries, layout: layout, configuration: configuration,
-            options: options, logger: logger
+            options: options, budget: budget, logger: logger
         )
         deliveries.register(engine)
         return engine
@@ -98,6 +107,7 @@ final class ProcessorEngine: Sendable {
         for delivery in leftovers { delivery.settle(.nak(delay: .zero)) }
         await deliveries.flush(for: self)
         deliveries.unregister(self)
+        budget?.remove(id)
         transport.endCall()
     }
 
@@ -108,7 +118,7 @@ final class ProcessorEngine: Sendable {
 
     /// A delivery for this processor (on the transport's delivery thread).
     func delivered(_ delivery: Delivery) {
-        state.withLock { state in
+        let footprint = state.withLock { state -> Int in
             let (arrival, expected) = state.arrived(delivery)
             if !expected && arrival != .refused {
                 logger.debug("delivery for a pull request already given up; it takes the next free slot")
@@ -118,13 +128,30 @@ final class ProcessorEngine: Sendable {
             case .parked: break
             case .refused: deliveries.returnUnclaimed(delivery)  // stopped fetching
             }
+            return slotsInUse(of: state)
         }
+        guard let budget else { return }
+        budget.report(id, footprint: footprint)
+        // Work arrived after a probe: ask for more at once.
+        if probing.exchange(false, ordering: .relaxed) { deliveries.touch(id) }
+    }
+
+    /// Slots held and requested.
+    private func slotsInUse(of state: FetchState<Delivery>) -> Int {
+        capacity - state.free + state.ledger.outstanding + state.parked.count
     }
 
     /// The server ended a pull request of this processor, or sent a heartbeat (on the transport's delivery thread).
     func requestEnded(_ status: PullStatus) {
         if status.code == "100" { return }
-        state.withLock { $0.requestEnded(number: status.request) }
+        let footprint = state.withLock { state -> Int in
+            state.requestEnded(number: status.request)
+            return slotsInUse(of: state)
+        }
+        if let budget {
+            probing.store(true, ordering: .relaxed)
+            budget.report(id, footprint: footprint)
+        }
         let description = status.description
         if status.code == "503" || (status.code == "409" && description.lowercased().contains("consumer deleted")) {
             deliveries.checkConsumer(of: self, reason: "\(status.code) \(description)")
@@ -150,9 +177,17 @@ final class ProcessorEngine: Sendable {
     ///   whether a pull request was sent.
     func turn(now: UInt64) -> (deadline: UInt64?, pulled: Bool) {
         var failed: (error: ProtoqueueError, failures: Int)?
+        var sent = false
+        var footprint: Int?
         let (turn, deadline) = state.withLock { state -> (FetchState<Delivery>.Turn, UInt64?) in
             let turn = state.turn(now: now)
-            guard let count = turn.pull else { return (turn, turn.deadline) }
+            guard var count = turn.pull else { return (turn, turn.deadline) }
+            if let budget {
+                let wanted = probing.load(ordering: .relaxed) ? 1 : count
+                count = budget.allowance(for: id, wanted: wanted) { [deliveries, id] in deliveries.touch(id) }
+                // None now: the budget wakes this processor when slots are released.
+                guard count > 0 else { return (turn, state.ledger.oldestExpiry.map { $0 + state.expiryGrace }) }
+            }
             // Sent under the lock, so that no delivery for it arrives before the ledger counts it.
             if let error = deliveries.pull(for: self, count: count, expires: turn.expires, number: state.pulls + 1) {
                 let (failures, retryAt) = state.pullFailed(at: now)
@@ -160,11 +195,14 @@ final class ProcessorEngine: Sendable {
                 return (turn, min(turn.deadline ?? .max, retryAt))
             }
             state.pulled(count, expires: turn.expires, at: now)
+            sent = true
+            if budget != nil { footprint = slotsInUse(of: state) }
             return (turn, state.ledger.oldestExpiry.map { $0 + state.expiryGrace })
         }
+        if let footprint { budget?.report(id, footprint: footprint) }
         if turn.fetchEnded { fetchEnded.signal() }
         if let failed { pullFailed(failed.error, failures: failed.failures) }
-        return (deadline, turn.pull != nil && failed == nil)
+        return (deadline, sent)
     }
 
     /// A closed connection stops the processor; anything else is logged (the first time and every 20th) and
@@ -185,10 +223,12 @@ final class ProcessorEngine: Sendable {
 
     /// Returns `count` slots; parked deliveries take them first.
     func release(_ count: Int) {
-        state.withLock { state in
+        let footprint = state.withLock { state -> Int in
             let unparked = state.release(count)
             if !unparked.isEmpty { handOff.handOver(unparked) }
+            return slotsInUse(of: state)
         }
+        budget?.report(id, footprint: footprint)
     }
 
     /// Looks at the consumer after the server said it may be gone (`reason`); re-creates it, or stops the

@@ -30,12 +30,13 @@ extension PreparedMessage {
             assert(offset == capacity, "encodedHeaderSize and the bytes written disagree")
             return subject.withCString { subjectPointer in
                 buffer.withMemoryRebound(to: CChar.self) { bytes in
-                    let code = create(
-                        &pointer, subjectPointer, Int32(subject.utf8.count), replySize > 0 ? bytes.baseAddress : nil,
-                        Int32(replySize), bytes.baseAddress.map { $0 + replySize }, Int32(offset - replySize),
-                        Int32(headerSize)
-                    )
-                    return natsStatus(rawValue: UInt32(bitPattern: code))
+                    natsStatus(
+                        rawValue: UInt32(
+                            bitPattern: create(
+                                &pointer, subjectPointer, Int32(subject.utf8.count),
+                                replySize > 0 ? bytes.baseAddress : nil, Int32(replySize),
+                                bytes.baseAddress.map { $0 + replySize }, Int32(offset - replySize), Int32(headerSize)
+                            )))
                 }
             }
         }

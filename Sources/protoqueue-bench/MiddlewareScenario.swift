@@ -1,0 +1,35 @@
+import Protoqueue
+
+/// `process-middleware`: what middleware costs a worker. The same `process` run as the `process` scenario (no-op
+/// handler, concurrency 128, 100,000 queued tasks), once with one middleware whose three hooks do nothing beyond
+/// calling on (ours) and once without any (baseline), alternating. A queue with middleware waits, on each
+/// handler's task, for the settlement to be on the wire before the settled hook runs.
+let processMiddlewareScenario = Scenario(
+    name: "process-middleware",
+    summary: "tasks/s, process with one pass-through middleware vs without any, no-op handler, 100,000 tasks"
+) {
+    let count = Int(ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_PROCESS_COUNT") ?? "") ?? 100_000
+    var ours: [Double] = []
+    var baseline: [Double] = []
+    for round in 0..<2 {
+        baseline.append(try ProcessBench.library(count: count, concurrency: 128, label: "plain\(round)").rate)
+        ours.append(
+            try ProcessBench.library(
+                count: count, concurrency: 128, label: "mw\(round)", middleware: [PassThrough()]
+            ).rate)
+    }
+    return BenchResult(name: "process-middleware", ours: ours.max()!, baseline: baseline.max()!, unit: "msgs/s")
+}
+
+/// A middleware that implements every hook and changes nothing.
+struct PassThrough: QueueMiddleware {
+    func willEnqueue(_ task: inout OutgoingTask) async throws(ProtoqueueError) {}
+
+    func process(
+        _ task: any ProtoqueueMessage, context: TaskContext, next: () async throws -> TaskResult
+    ) async throws -> TaskResult {
+        try await next()
+    }
+
+    func settled(_ settlement: TaskSettlement) async {}
+}

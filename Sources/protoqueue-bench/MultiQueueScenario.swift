@@ -1,0 +1,81 @@
+import Protoqueue
+import Synchronization
+import TaskSchemas
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// `process-10-queues`: tasks per second through one `QueueWorker` serving 10 queues of 10,000 tasks each (one
+/// budget of 128 handlers, no-op handler), beside the same worker budget on one queue of 100,000 tasks (the
+/// `process` scenario's library side), alternating. The goal: 10 queues together at least 0.8 of the one-queue rate.
+let processTenQueuesScenario = Scenario(
+    name: "process-10-queues",
+    summary: "tasks/s, one QueueWorker over 10 queues of 10,000 tasks vs one queue of 100,000, budget 128"
+) {
+    let total = Int(ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_PROCESS_COUNT") ?? "") ?? 100_000
+    var ours: [Double] = []
+    var baseline: [Double] = []
+    for round in 0..<2 {
+        baseline.append(try ProcessBench.library(count: total, concurrency: 128, label: "one\(round)").rate)
+        ours.append(try MultiQueueBench.run(queues: 10, perQueue: total / 10, concurrency: 128, label: "ten\(round)"))
+    }
+    return BenchResult(name: "process-10-queues", ours: ours.max()!, baseline: baseline.max()!, unit: "msgs/s")
+}
+
+enum MultiQueueBench {
+    /// Fills `queues` queues with `perQueue` tasks each, then times one worker until every task is handled and
+    /// every stream is empty.
+    static func run(queues: Int, perQueue: Int, concurrency: Int, label: String) throws -> Double {
+        let names = try (0..<queues).map {
+            try ProcessBench.prepare(count: perQueue, name: "bench_\(label)_\($0)").name
+        }
+        return try runAsync {
+            let connection = try await BenchNATS.connect()
+            var configuration = QueueConfiguration()
+            configuration.consumer.maxAckPending = 20_000
+            var opened: [Queue<EmailTask>] = []
+            for name in names {
+                opened.append(
+                    try await Queue<EmailTask>(
+                        connection: connection, name: name, configuration: configuration, logger: BenchNATS.logger))
+            }
+            let raw = try RawJetStream(url: try BenchNATS.url())
+            let handled = Atomic<Int>(0)
+            let stopped = Atomic<Bool>(false)
+            var worker = QueueWorker(
+                options: .init(concurrency: concurrency, fetchTimeout: .milliseconds(200)), logger: BenchNATS.logger)
+            for queue in opened {
+                worker.add(queue) { _, _ in
+                    handled.add(1, ordering: .relaxed)
+                    return .success
+                }
+            }
+            let count = queues * perQueue
+            let start = Bench.now()
+            let running = Task {
+                defer { stopped.store(true, ordering: .relaxed) }
+                try await worker.run()
+            }
+            while handled.load(ordering: .relaxed) < count {
+                if stopped.load(ordering: .relaxed) {
+                    try await running.value
+                    throw BenchError("the worker stopped after \(handled.load(ordering: .relaxed)) of \(count) tasks")
+                }
+                try await Task.sleep(for: .milliseconds(2))
+            }
+            for queue in opened {
+                while raw.messageCount(stream: queue.layout.streamName) != 0 {
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+            }
+            let seconds = Double(Bench.now() - start) / 1e9
+            running.cancel()
+            try await running.value
+            await connection.close()
+            return Double(count) / seconds
+        }
+    }
+}
