@@ -1,5 +1,4 @@
 import Protoqueue
-import Synchronization
 import TaskSchemas
 
 #if canImport(Glibc)
@@ -42,40 +41,23 @@ enum MultiQueueBench {
                     try await Queue<EmailTask>(
                         connection: connection, name: name, configuration: configuration, logger: BenchNATS.logger))
             }
-            let raw = try RawJetStream(url: try BenchNATS.url())
-            let handled = Atomic<Int>(0)
-            let stopped = Atomic<Bool>(false)
-            var worker = QueueWorker(
-                options: .init(concurrency: concurrency, fetchTimeout: .milliseconds(200)), logger: BenchNATS.logger)
-            for queue in opened {
-                worker.add(queue) { _, _ in
-                    handled.add(1, ordering: .relaxed)
-                    return .success
+            let served = opened
+            let seconds = try await ProcessBench.timeWorker(
+                count: queues * perQueue, streams: served.map(\.layout.streamName)
+            ) { handled in
+                var worker = QueueWorker(
+                    options: .init(concurrency: concurrency, fetchTimeout: .milliseconds(200)),
+                    logger: BenchNATS.logger)
+                for queue in served {
+                    worker.add(queue) { _, _ in
+                        handled()
+                        return .success
+                    }
                 }
-            }
-            let count = queues * perQueue
-            let start = Bench.now()
-            let running = Task {
-                defer { stopped.store(true, ordering: .relaxed) }
                 try await worker.run()
             }
-            while handled.load(ordering: .relaxed) < count {
-                if stopped.load(ordering: .relaxed) {
-                    try await running.value
-                    throw BenchError("the worker stopped after \(handled.load(ordering: .relaxed)) of \(count) tasks")
-                }
-                try await Task.sleep(for: .milliseconds(2))
-            }
-            for queue in opened {
-                while raw.messageCount(stream: queue.layout.streamName) != 0 {
-                    try await Task.sleep(for: .milliseconds(2))
-                }
-            }
-            let seconds = Double(Bench.now() - start) / 1e9
-            running.cancel()
-            try await running.value
             await connection.close()
-            return Double(count) / seconds
+            return Double(queues * perQueue) / seconds
         }
     }
 }

@@ -73,35 +73,50 @@ enum ProcessBench {
             let queue = try await Queue<EmailTask>(
                 connection: connection, name: prepared.name, configuration: configuration, middleware: middleware,
                 logger: BenchNATS.logger)
-            let raw = try RawJetStream(url: try BenchNATS.url())
             if measureMemory { ResidentMemory.resetPeak() }
-            let handled = Atomic<Int>(0)
-            let stopped = Atomic<Bool>(false)
-            let start = Bench.now()
-            let worker = Task {
-                defer { stopped.store(true, ordering: .relaxed) }
+            let seconds = try await timeWorker(count: count, streams: [queue.layout.streamName]) { handled in
                 try await queue.process(options: .init(concurrency: concurrency, fetchTimeout: .milliseconds(200))) {
                     _, _ in
-                    handled.add(1, ordering: .relaxed)
+                    handled()
                     return .success
                 }
             }
-            while handled.load(ordering: .relaxed) < count {
-                // A worker that stopped early (an error) would leave this loop waiting forever: report it instead.
-                if stopped.load(ordering: .relaxed) {
-                    try await worker.value
-                    throw BenchError("the worker stopped after \(handled.load(ordering: .relaxed)) of \(count) tasks")
-                }
-                try await Task.sleep(for: .milliseconds(2))
-            }
-            while raw.messageCount(stream: queue.layout.streamName) != 0 { try await Task.sleep(for: .milliseconds(2)) }
-            let seconds = Double(Bench.now() - start) / 1e9
             let peak = ResidentMemory.peakMiB()
-            worker.cancel()
-            try await worker.value
             await connection.close()
             return (Double(count) / seconds, peak)
         }
+    }
+
+    /// Runs `worker`, whose handler calls `handled` once per task, until `count` tasks were handled and every stream
+    /// in `streams` is empty (their acknowledgements arrived); then stops it.
+    /// - Returns: The seconds from the start until the streams were empty.
+    static func timeWorker(
+        count: Int, streams: [String],
+        worker run: @escaping @Sendable (_ handled: @escaping @Sendable () -> Void) async throws -> Void
+    ) async throws -> Double {
+        let raw = try RawJetStream(url: try BenchNATS.url())
+        let handled = Atomic<Int>(0)
+        let stopped = Atomic<Bool>(false)
+        let start = Bench.now()
+        let worker = Task {
+            defer { stopped.store(true, ordering: .relaxed) }
+            try await run { handled.add(1, ordering: .relaxed) }
+        }
+        while handled.load(ordering: .relaxed) < count {
+            // A worker that stopped early (an error) would leave this loop waiting forever: report it instead.
+            if stopped.load(ordering: .relaxed) {
+                try await worker.value
+                throw BenchError("the worker stopped after \(handled.load(ordering: .relaxed)) of \(count) tasks")
+            }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        for stream in streams {
+            while raw.messageCount(stream: stream) != 0 { try await Task.sleep(for: .milliseconds(2)) }
+        }
+        let seconds = Double(Bench.now() - start) / 1e9
+        worker.cancel()
+        try await worker.value
+        return seconds
     }
 
     /// The raw nats.c loop over a queue provisioned and filled the same way.
