@@ -99,15 +99,9 @@ func sampleEmail(_ index: Int = 0) -> EmailTask {
 /// Connects, opens a queue, enqueues one task and checks the receipt: proof that the credentials work end to end.
 func connectAndEnqueue(_ configuration: NATSConnectionConfiguration, queue name: String) async throws -> EnqueueReceipt
 {
-    let connection = try await NATSConnection.connect(configuration, logger: reliabilityLogger())
-    do {
+    try await withNATSConnection(configuration, logger: reliabilityLogger()) { connection in
         let queue = try await Queue<EmailTask>(connection: connection, name: name, logger: reliabilityLogger())
-        let receipt = try await queue.enqueue(sampleEmail())
-        await connection.close()
-        return receipt
-    } catch {
-        await connection.close()
-        throw error
+        return try await queue.enqueue(sampleEmail())
     }
 }
 

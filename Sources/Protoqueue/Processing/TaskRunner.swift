@@ -23,16 +23,20 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         if sequence == 0 {
             logger.warning("cannot read the delivery's metadata; treating it as attempt 1")
         }
-        let outcome: TaskOutcome
+        // `nil` for a grace delivery: ack timeouts or worker crashes used the attempts up, so it is dead-lettered
+        // without running the handler.
+        let outcome: TaskOutcome?
+        let settlement: Settlement
         if let maxAttempts, SettlementDecision.isGraceDelivery(attempt: attempt, maxAttempts: maxAttempts) {
-            // Ack timeouts or worker crashes used the attempts up: dead-letter it without running the handler.
             taskLogger.warning("task delivered past its attempts without being settled; dead-lettering it")
-            outcome = .undecodable("")  // not used: a grace delivery's settlement does not depend on the outcome
+            outcome = nil
+            settlement = SettlementDecision.graceDelivery(attempt: attempt, maxAttempts: maxAttempts)
         } else {
+            let result: TaskOutcome
             switch headers.admission(expectedType: Message.protoMessageName) {
             case .refuse(let refusal):
                 taskLogger.error("task refused; dead-lettering it", metadata: ["protoqueue.error": "\(refusal)"])
-                outcome = .undecodable(refusal)
+                result = .undecodable(refusal)
             case .run(let id):
                 do throws(ProtoqueueError) {
                     let task = try Message(serializedBytes: received.data)
@@ -41,19 +45,20 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
                         enqueuedAt: headers.enqueuedAt, metadata: headers.metadata, headers: received.headers,
                         subject: received.subject, sequence: sequence, baseLogger: logger, delivery: delivery
                     )
-                    outcome = await handle(task, context: context)
+                    result = await handle(task, context: context)
                 } catch {
                     taskLogger.error(
                         "task payload does not decode; dead-lettering it", metadata: ["protoqueue.error": "\(error)"])
-                    outcome = .undecodable(error.description)
+                    result = .undecodable(error.description)
                 }
             }
+            outcome = result
+            settlement = SettlementDecision.settlement(
+                for: result, attempt: attempt, maxAttempts: maxAttempts,
+                retryDelay: { configuration.retry.delay(afterAttempt: $0) }
+            )
+            log(result, settlement, taskLogger)
         }
-        let settlement = SettlementDecision.settlement(
-            for: outcome, attempt: attempt, maxAttempts: maxAttempts,
-            retryDelay: { configuration.retry.delay(afterAttempt: $0) }
-        )
-        log(outcome, settlement, taskLogger)
         guard !middleware.isEmpty else {
             delivery.settle(settlement)
             return
@@ -67,7 +72,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         await middleware.settled(
             TaskSettlement(
                 queue: queueName, taskType: Message.protoMessageName, id: headers.id, attempt: attempt,
-                sequence: sequence, outcome: final, error: outcome.error))
+                sequence: sequence, outcome: final, error: outcome?.error))
     }
 
     private func log(_ outcome: TaskOutcome, _ settlement: Settlement, _ taskLogger: @autoclosure () -> Logger) {

@@ -1,22 +1,8 @@
 import Foundation
 import Protoqueue
 import ServiceLifecycle
-import Synchronization
 import TaskSchemas
 import Testing
-
-/// Counts handlers running at once, and the most seen.
-final class Concurrency: Sendable {
-    private let state = Mutex((now: 0, peak: 0))
-
-    func enter() {
-        state.withLock {
-            $0.now += 1; $0.peak = max($0.peak, $0.now)
-        }
-    }
-    func leave() { state.withLock { $0.now -= 1 } }
-    var peak: Int { state.withLock { $0.peak } }
-}
 
 @Suite(
     "One worker for many queues",
@@ -39,7 +25,7 @@ struct QueueWorkerTests {
             let (emails, images) = try await queues(connection)
             try await fill(emails, images, count: 150)
             let order = Recorder<String>()
-            let running = Concurrency()
+            let running = ConcurrencyGauge()
             var worker = QueueWorker(
                 options: .init(concurrency: 4, fetchTimeout: .milliseconds(100), stopWhenIdle: true),
                 logger: testLogger())
@@ -59,7 +45,7 @@ struct QueueWorkerTests {
             }
             try await worker.run()
             #expect(order.count == 300)
-            #expect(running.peak <= 4, "peak \(running.peak)")
+            #expect(running.most <= 4, "peak \(running.most)")
             // Both queues have a backlog from the start: each gets a fair part of the first 100 starts.
             let first = order.all.prefix(100)
             #expect(first.filter { $0 == "email" }.count >= 30, "\(first)")
@@ -73,8 +59,8 @@ struct QueueWorkerTests {
         try await withConnection(try await SharedServer.url()) { connection in
             let (emails, images) = try await queues(connection)
             try await fill(emails, images, count: 60)
-            let emailRunning = Concurrency()
-            let allRunning = Concurrency()
+            let emailRunning = ConcurrencyGauge()
+            let allRunning = ConcurrencyGauge()
             var worker = QueueWorker(
                 options: .init(concurrency: 6, fetchTimeout: .milliseconds(100), stopWhenIdle: true),
                 logger: testLogger())
@@ -92,8 +78,8 @@ struct QueueWorkerTests {
                 return .success
             }
             try await worker.run()
-            #expect(emailRunning.peak == 1)
-            #expect(allRunning.peak > 1 && allRunning.peak <= 6, "peak \(allRunning.peak)")
+            #expect(emailRunning.most == 1)
+            #expect(allRunning.most > 1 && allRunning.most <= 6, "peak \(allRunning.most)")
             #expect(try await emails.stats().messages == 0)
             #expect(try await images.stats().messages == 0)
         }
@@ -103,7 +89,7 @@ struct QueueWorkerTests {
         try await withConnection(try await SharedServer.url()) { connection in
             let (emails, images) = try await queues(connection)
             _ = try await emails.enqueueBatch((0..<80).map { EmailTask(to: "u\($0)@example.com") })
-            let running = Concurrency()
+            let running = ConcurrencyGauge()
             var worker = QueueWorker(
                 options: .init(concurrency: 8, fetchTimeout: .milliseconds(100), stopWhenIdle: true),
                 logger: testLogger())
@@ -116,7 +102,7 @@ struct QueueWorkerTests {
             worker.add(images) { _, _ in .success }
             try await worker.run()
             // The idle image queue holds one slot for its open pull request.
-            #expect(running.peak >= 6 && running.peak <= 8, "peak \(running.peak)")
+            #expect(running.most >= 6 && running.most <= 8, "peak \(running.most)")
         }
     }
 
