@@ -6,9 +6,7 @@
 set -euo pipefail
 
 if [ -n "${NATS_URL:-}" ]; then
-    exec status=0
-"$@" || status=$?
-exit "$status"
+    exec "$@"
 fi
 
 server=${NATS_SERVER_BIN:-$(command -v nats-server || true)}
