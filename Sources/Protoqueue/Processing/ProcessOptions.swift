@@ -20,7 +20,9 @@ public struct ProcessOptions: Sendable, Hashable {
     public var ackMode: AckMode
     /// Whether the worker stops on its own once the queue is idle: no task waits to be delivered and none is
     /// delivered and unsettled (running on any worker, or waiting for its retry delay). For batch jobs and tests.
-    /// Idleness is checked at about every ``fetchTimeout`` while no handler of this worker runs.
+    /// Idleness is checked at about every ``fetchTimeout`` while no handler of this worker runs. A ``QueueWorker``
+    /// stops once all its queues are idle at the same check, so tasks that one queue's handlers enqueue to another
+    /// are served too.
     public var stopWhenIdle: Bool
 
     /// Creates options.

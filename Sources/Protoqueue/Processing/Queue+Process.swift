@@ -31,28 +31,7 @@ extension Queue {
     ) async throws(ProtoqueueError) {
         let options = try options.validated()
         let dispatch = try await QueueDispatch.start(self, options: options, budget: nil, handler: handler)
-        try await QueueDispatch.run([dispatch])
-    }
-
-    /// Stops `engine` once no handler runs and the consumer has neither undelivered nor unsettled tasks (see
-    /// ``ProcessOptions/stopWhenIdle``); returns when the engine stops for any reason.
-    func stopWhenIdle(engine: ProcessorEngine, running: RunningHandlers, every interval: Duration) async {
-        while !engine.isStopping {
-            try? await Task.sleep(for: interval)
-            if Task.isCancelled { return }
-            guard !engine.isStopping, running.count == 0 else { continue }
-            do throws(ProtoqueueError) {
-                let state = try await connection.transport.consumerState(
-                    stream: layout.streamName, consumer: layout.consumerName)
-                if state.pending == 0 && state.ackPending == 0 && running.count == 0 {
-                    logger.debug("queue idle; the worker stops")
-                    engine.requestStop()
-                }
-            } catch {
-                logger.debug(
-                    "cannot read the consumer to check for idleness", metadata: ["protoqueue.error": "\(error)"])
-            }
-        }
+        try await QueueDispatch.run([dispatch], stopWhenIdle: options.stopWhenIdle, interval: options.fetchTimeout)
     }
 
     /// A `Service` running ``process(options:handler:)``, for a `ServiceGroup`: SIGTERM triggers the graceful

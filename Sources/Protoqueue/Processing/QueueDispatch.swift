@@ -7,6 +7,10 @@ import ServiceLifecycle
 struct QueueDispatch: Sendable {
     let engine: ProcessorEngine
     let logger: Logger
+    /// The handler tasks running now.
+    let running: RunningHandlers
+    /// Whether the queue's consumer has neither undelivered nor unsettled tasks (`false` when it cannot be read).
+    let consumerIsIdle: @Sendable () async -> Bool
     /// Runs the handlers until the engine stops fetching, then gives running ones their grace and cancels the rest.
     let serve: @Sendable () async -> Void
 
@@ -29,14 +33,20 @@ struct QueueDispatch: Sendable {
         let runner = TaskRunner<Message>(
             engine: engine, queueName: queue.name, configuration: queue.configuration, middleware: queue.middleware,
             logger: logger, handler: handler)
-        return QueueDispatch(engine: engine, logger: logger) {
-            let running = RunningHandlers()
+        let running = RunningHandlers()
+        let consumerIsIdle: @Sendable () async -> Bool = {
+            do throws(ProtoqueueError) {
+                let state = try await queue.connection.transport.consumerState(
+                    stream: queue.layout.streamName, consumer: queue.layout.consumerName)
+                return state.pending == 0 && state.ackPending == 0
+            } catch {
+                logger.debug(
+                    "cannot read the consumer to check for idleness", metadata: ["protoqueue.error": "\(error)"])
+                return false
+            }
+        }
+        return QueueDispatch(engine: engine, logger: logger, running: running, consumerIsIdle: consumerIsIdle) {
             await withDiscardingTaskGroup { group in
-                if options.stopWhenIdle {
-                    group.addTask {
-                        await queue.stopWhenIdle(engine: engine, running: running, every: options.fetchTimeout)
-                    }
-                }
                 while let delivery = await engine.handOff.next() {
                     running.started()
                     group.addTask {
@@ -61,12 +71,17 @@ struct QueueDispatch: Sendable {
         }
     }
 
-    /// Serves `dispatches` until the calling task is cancelled, a graceful shutdown is triggered, or each stopped on
-    /// its own (``ProcessOptions/stopWhenIdle``, or an error, which stops the others too); then lets every processor
-    /// finish and throws the first error that stopped one.
-    static func run(_ dispatches: [QueueDispatch]) async throws(ProtoqueueError) {
+    /// Serves `dispatches` until the calling task is cancelled, a graceful shutdown is triggered, every queue is idle
+    /// at once (with `stopWhenIdle`, checked every `interval`), or one stops with an error (which stops the others);
+    /// then lets every processor finish and throws the first error that stopped one.
+    static func run(
+        _ dispatches: [QueueDispatch], stopWhenIdle: Bool, interval: Duration
+    ) async throws(ProtoqueueError) {
         await withTaskCancellationOrGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
+                if stopWhenIdle {
+                    group.addTask { await stopOnceIdle(dispatches, every: interval) }
+                }
                 for dispatch in dispatches {
                     group.addTask {
                         await dispatch.serve()
@@ -85,6 +100,26 @@ struct QueueDispatch: Sendable {
         }
         for dispatch in dispatches {
             if let error = dispatch.engine.fatalError { throw error }
+        }
+    }
+
+    /// Stops every processor once no handler runs and no queue's consumer has undelivered or unsettled tasks, all at
+    /// the same check: a queue whose tasks come from another queue's handlers is not stopped while those run.
+    /// Returns when the processors stop for any reason.
+    private static func stopOnceIdle(_ dispatches: [QueueDispatch], every interval: Duration) async {
+        func noHandlerRuns() -> Bool { dispatches.allSatisfy { $0.running.count == 0 } }
+        while !dispatches.contains(where: { $0.engine.isStopping }) {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { return }
+            guard noHandlerRuns() else { continue }
+            var idle = true
+            for dispatch in dispatches where idle { idle = await dispatch.consumerIsIdle() }
+            // A handler that started meanwhile came from a task the consumers showed; checked again all the same.
+            guard idle, noHandlerRuns(), !dispatches.contains(where: { $0.engine.isStopping }) else { continue }
+            for dispatch in dispatches {
+                dispatch.logger.debug("idle; the worker stops")
+                dispatch.engine.requestStop()
+            }
         }
     }
 }

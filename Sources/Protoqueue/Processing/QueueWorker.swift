@@ -93,6 +93,6 @@ public struct QueueWorker: Service {
         logger.debug(
             "worker started",
             metadata: ["protoqueue.queues": "\(entries.count)", "protoqueue.budget": "\(options.concurrency)"])
-        try await QueueDispatch.run(dispatches)
+        try await QueueDispatch.run(dispatches, stopWhenIdle: options.stopWhenIdle, interval: options.fetchTimeout)
     }
 }

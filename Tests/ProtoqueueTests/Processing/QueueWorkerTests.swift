@@ -106,6 +106,30 @@ struct QueueWorkerTests {
         }
     }
 
+    @Test func stopWhenIdleServesTasksOneQueuesHandlersEnqueueToAnother() async throws {
+        try await withConnection(try await SharedServer.url()) { connection in
+            let (emails, images) = try await queues(connection)
+            _ = try await images.enqueueBatch((0..<3).map { ImageResizeTask(sourceURL: "s3://in/\($0).png") })
+            let mailed = Recorder<String>()
+            var worker = QueueWorker(
+                options: .init(concurrency: 4, fetchTimeout: .milliseconds(100), stopWhenIdle: true),
+                logger: testLogger())
+            // Each image handler outlasts several idleness checks of the (empty) email queue before it enqueues.
+            worker.add(images) { task, _ in
+                try await Task.sleep(for: .milliseconds(600))
+                _ = try await emails.enqueue(EmailTask(to: "done@example.com", subject: task.sourceURL))
+                return .success
+            }
+            worker.add(emails) { task, _ in
+                mailed.record(task.subject)
+                return .success
+            }
+            try await worker.run()
+            #expect(mailed.all.sorted() == ["s3://in/0.png", "s3://in/1.png", "s3://in/2.png"])
+            #expect(try await emails.stats().messages == 0)
+        }
+    }
+
     @Test func gracefulShutdownFinishesTheTasksInFlightOfEveryQueue() async throws {
         try await withConnection(try await SharedServer.url()) { connection in
             let (emails, images) = try await queues(connection)
