@@ -127,7 +127,11 @@ let queueTargets: [Target] = [
     // An in-memory transport for tests without a server (docs/testing.md).
     .target(
         name: "ProtoqueueTesting",
-        dependencies: ["Protoqueue"],
+        dependencies: [
+            "Protoqueue",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ],
         swiftSettings: swiftSettings
     ),
     .testTarget(

@@ -1,4 +1,6 @@
+import Logging
 public import Protoqueue
+import ServiceLifecycle
 
 /// A JetStream stand-in in memory, for tests of producers and handlers without a `nats-server`.
 ///
@@ -63,7 +65,9 @@ public final class InMemoryQueueServer: Sendable {
         }
     }
 
-    /// Runs a worker on `queue` until the server is idle (``isIdle``), then stops it gracefully.
+    /// Runs a worker on `queue` until the server is idle (``isIdle``), then shuts it down gracefully: running
+    /// handlers finish (within `options.shutdownTimeout`). When they leave new work behind (a handler that outlived
+    /// its ack wait and enqueued a task after the server looked idle), the worker runs again until none is left.
     /// - Parameters:
     ///   - queue: A queue on this server.
     ///   - options: The worker's options.
@@ -76,18 +80,42 @@ public final class InMemoryQueueServer: Sendable {
         timeout: Duration = .seconds(10),
         handler: @escaping Queue<Message>.Handler
     ) async throws {
-        let worker = Task { try await queue.process(options: options, handler: handler) }
-        // Let the worker send its first pull request before looking for idleness.
-        try? await Task.sleep(for: .milliseconds(5))
-        do {
-            try await waitUntilIdle(timeout: timeout)
-        } catch {
-            worker.cancel()
-            _ = try? await worker.value
-            throw error
-        }
-        worker.cancel()
-        try await worker.value
+        try await runUntilIdle(queue.processor(options: options, handler: handler), timeout: timeout)
+    }
+
+    /// Runs `worker` until the server is idle (``isIdle``), then shuts it down gracefully, as
+    /// ``runUntilIdle(_:options:timeout:handler:)`` does with one queue: for handlers of several task types,
+    /// including those that enqueue follow-up tasks to another queue.
+    /// - Parameters:
+    ///   - worker: A worker whose queues are on this server.
+    ///   - timeout: How long to wait for idleness at most, in real time.
+    /// - Throws: What `QueueWorker.run()` throws, or a timeout after `timeout` of real time.
+    public func runUntilIdle(_ worker: QueueWorker, timeout: Duration = .seconds(10)) async throws {
+        try await runUntilIdle(worker as any Service, timeout: timeout)
+    }
+
+    private func runUntilIdle(_ service: any Service, timeout: Duration) async throws {
+        let deadline = ContinuousClock.now + timeout
+        repeat {
+            // A group of one, so that the worker gets a real graceful shutdown (not a cancellation, which would
+            // cancel its running handlers); returning on its own (`stopWhenIdle`) ends the group without an error.
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(
+                    services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                    logger: Logger(label: "protoqueue.testing", factory: { _ in SwiftLogNoOpLogHandler() })))
+            let running = Task { try await group.run() }
+            // Let the worker send its first pull requests before looking for idleness.
+            try? await Task.sleep(for: .milliseconds(5))
+            do {
+                try await waitUntilIdle(timeout: deadline - ContinuousClock.now)
+            } catch {
+                running.cancel()
+                _ = try? await running.value
+                throw error
+            }
+            await group.triggerGracefulShutdown()
+            try await running.value
+        } while !broker.isIdle
     }
 
     /// The tasks stored in `queue`'s stream, in sequence order (on a work queue: not yet acknowledged).

@@ -1,2 +1,2 @@
-// ScheduledReport, DateRange and ReportFormat are generated at build time by ProtoqueueSwiftGenerator.
+// ScheduledReport, ReportDelivery, DateRange and ReportFormat are generated at build time by ProtoqueueSwiftGenerator.
 @_exported public import ProtoqueueCodec
