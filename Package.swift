@@ -75,6 +75,7 @@ let codecTargets: [Target] = [
             "TaskSchemas", "CTaskSchemas", "ProtoqueueCodec", "CProtobufC",
             // queue scenarios (EnqueueBenchmark.swift)
             "Protoqueue", "CNats", .product(name: "Logging", package: "swift-log"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
             // its private nats-server (BenchNATS.swift)
             "NATSServerHarness",
         ],
@@ -121,6 +122,7 @@ let queueTargets: [Target] = [
             "ProtoqueueCodec",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ],
         swiftSettings: swiftSettings
     ),
@@ -145,6 +147,7 @@ let queueTargets: [Target] = [
             "CNats",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
         ],
         exclude: ["Fixtures"],
         swiftSettings: swiftSettings
@@ -220,6 +223,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         // `swift package generate-documentation` (scripts/docs.sh); a command plugin, linked into no product.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],

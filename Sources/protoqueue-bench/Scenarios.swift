@@ -9,6 +9,7 @@ enum Scenarios {
         enqueueSendAsapScenario,
         processScenario,
         processMiddlewareScenario,
+        processMetricsScenario,
         processTenQueuesScenario,
         latencyP50Scenario,
         latencyP99Scenario,

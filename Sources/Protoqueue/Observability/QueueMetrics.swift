@@ -1,0 +1,93 @@
+public import CoreMetrics
+import Foundation
+import Synchronization
+
+/// Middleware that records what a worker does with each queue's tasks as swift-metrics.
+///
+/// ## Overview
+/// ```swift
+/// let metrics = QueueMetrics()   // the bootstrapped MetricsSystem's factory, OpenTelemetry names
+/// let queue = try await Queue<EmailTask>(
+///     connection: connection, name: "emails", middleware: [metrics], logger: logger)
+/// ```
+/// Metric objects are made once per queue, with the dimensions `queue` and `task_type` (and `outcome` or
+/// `reason` where the table in `docs/observability.md` says); never a task id. One `QueueMetrics` may serve any
+/// number of queues. ``QueueGaugePoller`` adds the server's view of a queue (pending, ack pending, dead letters).
+public final class QueueMetrics: QueueMiddleware {
+    /// The metric names; the defaults follow the OpenTelemetry messaging conventions where one exists.
+    public struct Names: Sendable, Hashable {
+        /// Counter: deliveries a worker settled (every delivery of a task, handled or refused).
+        public var consumed = "messaging.client.consumed.messages"
+        /// Timer: handler run time, for every outcome (dimension `outcome`: `success`, `retry`, `failure`,
+        /// `discard`, `error` for a thrown error).
+        public var processDuration = "messaging.process.duration"
+        /// Timer: from enqueue (`Protoqueue-Enqueued-At`) to the start of the first attempt's handler.
+        public var queueWait = "protoqueue.queue.wait"
+        /// Meter: handlers running now.
+        public var inFlight = "protoqueue.tasks.in_flight"
+        /// Counter: final outcomes (dimension `outcome`: `acknowledged`, `retried`, `dead_lettered`, `terminated`,
+        /// `unsettled`; `reason`: the dead-letter reason, or `none`).
+        public var settled = "protoqueue.tasks.settled"
+
+        /// The default names.
+        public init() {}
+    }
+
+    let names: Names
+    let factory: any MetricsFactory
+    private let instruments: Mutex<[String: QueueInstruments]> = Mutex([:])
+
+    /// Creates the middleware.
+    /// - Parameters:
+    ///   - names: The metric names.
+    ///   - factory: Where the metrics go; by default the bootstrapped `MetricsSystem` (or a task-local
+    ///     `withMetricsFactory` factory) at the time of this call.
+    public init(names: Names = Names(), factory: (any MetricsFactory)? = nil) {
+        self.names = names
+        self.factory = factory ?? MetricsSystem.factory
+    }
+
+    /// Records run time, queue wait and tasks in flight around the handler.
+    public func process(
+        _ task: any ProtoqueueMessage, context: TaskContext, next: () async throws -> TaskResult
+    ) async throws -> TaskResult {
+        let instruments = self.instruments(queue: context.queue, taskType: type(of: task).protoMessageName)
+        if context.attempt == 1, let enqueuedAt = context.enqueuedAt {
+            instruments.queueWait.recordNanoseconds(max(0, Int64(Date().timeIntervalSince(enqueuedAt) * 1e9)))
+        }
+        instruments.inFlight.increment()
+        defer { instruments.inFlight.decrement() }
+        let start = ContinuousClock.now
+        do {
+            let result = try await next()
+            instruments.processDuration(for: result).recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start))
+            return result
+        } catch {
+            instruments.processError.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start))
+            throw error
+        }
+    }
+
+    /// Counts the delivery and its final outcome.
+    public func settled(_ settlement: TaskSettlement) async {
+        let instruments = self.instruments(queue: settlement.queue, taskType: settlement.taskType)
+        instruments.consumed.increment()
+        instruments.settled(settlement.outcome).increment()
+    }
+
+    /// The metric objects of one queue, made on first use.
+    func instruments(queue: String, taskType: String) -> QueueInstruments {
+        instruments.withLock { known in
+            let key = queue + "\u{0}" + taskType
+            if let existing = known[key] { return existing }
+            let made = QueueInstruments(queue: queue, taskType: taskType, names: names, factory: factory)
+            known[key] = made
+            return made
+        }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+    }
+}

@@ -1,0 +1,141 @@
+import CoreMetrics
+import Foundation
+import MetricsTestKit
+import Protoqueue
+import ServiceLifecycle
+import TaskSchemas
+import Testing
+
+/// `QueueMetrics` and `QueueGaugePoller`, recorded into swift-metrics' `TestMetrics`, on both transports.
+@Suite("Metrics")
+struct QueueMetricsTests {
+    /// Runs one task per handler result (subjects `ok`, `fail`, `drop`, `flaky`: throws once, then succeeds) and one
+    /// undecodable task through a worker whose queue has `QueueMetrics`.
+    @Test(arguments: Backend.available)
+    func everyOutcomeIsTimedAndCounted(_ backend: Backend) async throws {
+        let metrics = TestMetrics()
+        try await withBackend(backend, middleware: [QueueMetrics(factory: metrics)]) { env in
+            for subject in ["ok", "fail", "drop", "flaky"] {
+                _ = try await env.queue.enqueue(EmailTask(to: "x@example.com", subject: subject))
+            }
+            try env.publishRaw(body: [0xFF, 0xFF], headers: foreignHeaders(id: "garbage"))
+            let runs = Recorder<String>()
+            try await withProcessor(env.queue) { task, context in
+                runs.record(task.subject)
+                switch task.subject {
+                case "ok": return .success
+                case "fail": return .failure("bad input", details: [:])
+                case "drop": return .discard(reason: "not wanted")
+                default:
+                    if context.attempt == 1 { throw TaskFailure("flaky") }
+                    return .success
+                }
+            } body: {
+                #expect(await eventually { runs.count == 4 })
+                await env.settle()
+                await env.advance(by: .milliseconds(400))
+                #expect(await eventually { runs.count == 5 })
+                #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
+                await env.settle()
+            }
+            let queue = ("queue", env.queue.name)
+            let type = ("task_type", EmailTask.protoMessageName)
+            func timed(_ outcome: String) -> Int {
+                metrics.timers(label: "messaging.process.duration", dimensions: [queue, type, ("outcome", outcome)])
+                    .map(\.values.count).reduce(0, +)
+            }
+            #expect(timed("success") == 2)
+            #expect(timed("failure") == 1)
+            #expect(timed("discard") == 1)
+            #expect(timed("error") == 1)
+            #expect(timed("retry") == 0)
+            func settled(_ outcome: String, _ reason: String = "none") -> Int64 {
+                metrics.counterTotal(
+                    label: "protoqueue.tasks.settled",
+                    dimensions: [queue, type, ("outcome", outcome), ("reason", reason)])
+            }
+            #expect(settled("acknowledged") == 2)
+            #expect(settled("retried") == 1)
+            #expect(settled("dead_lettered", "failed") == 1)
+            #expect(settled("dead_lettered", "decode") == 1)
+            #expect(settled("terminated") == 1)
+            #expect(metrics.counterTotal(label: "messaging.client.consumed.messages", dimensions: [queue, type]) == 6)
+            // First attempts of handled tasks only: ok, fail, drop, flaky.
+            let waits = try metrics.expectTimer("protoqueue.queue.wait", [queue, type]).values
+            #expect(waits.count == 4)
+            #expect(waits.allSatisfy { $0 >= 0 && $0 < 60_000_000_000 })
+            let inFlight = try metrics.expectMeter("protoqueue.tasks.in_flight", [queue, type])
+            #expect(inFlight.values.max() ?? 0 >= 1)
+            #expect(inFlight.lastValue == 0)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func oneMiddlewareKeepsQueuesApart(_ backend: Backend) async throws {
+        let metrics = TestMetrics()
+        let middleware = QueueMetrics(factory: metrics)
+        try await withBackend(backend, middleware: [middleware]) { env in
+            let other = try await Queue<EmailTask>(
+                connection: env.connection, name: uniqueName("metrics-other"), middleware: [middleware],
+                logger: testLogger())
+            try await env.enqueue(2)
+            _ = try await other.enqueue(EmailTask(to: "x@example.com"))
+            for queue in [env.queue, other] {
+                try await withProcessor(queue) { _, _ in
+                    .success
+                } body: {
+                    #expect(await eventually { (try? await queue.stats().messages) == 0 })
+                    await env.settle()
+                }
+            }
+            let type = ("task_type", EmailTask.protoMessageName)
+            let label = "messaging.client.consumed.messages"
+            #expect(metrics.counterTotal(label: label, dimensions: [("queue", env.queue.name), type]) == 2)
+            #expect(metrics.counterTotal(label: label, dimensions: [("queue", other.name), type]) == 1)
+        }
+    }
+
+    /// The renaming shown in `docs/observability.md`.
+    @Test func aMappingFactoryRenamesMetricsForOtherDashboards() async throws {
+        let upstream = TestMetrics()
+        let renamed = upstream.withLabelAndDimensionsMapping { label, dimensions in
+            let label = ["messaging.process.duration": "swift.jobs.duration"][label] ?? label
+            return (label, dimensions.map { $0.0 == "task_type" ? ("name", $0.1) : $0 })
+        }
+        try await withBackend(.memory, middleware: [QueueMetrics(factory: renamed)]) { env in
+            try await env.enqueue(1)
+            try await withProcessor(env.queue) { _, _ in
+                .success
+            } body: {
+                #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
+                await env.settle()
+            }
+            let dimensions = [("queue", env.queue.name), ("name", EmailTask.protoMessageName), ("outcome", "success")]
+            #expect(upstream.timers(label: "swift.jobs.duration", dimensions: dimensions).count == 1)
+            #expect(upstream.timers(label: "messaging.process.duration").isEmpty)
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func theGaugePollerRecordsTheServersView(_ backend: Backend) async throws {
+        let metrics = TestMetrics()
+        try await withBackend(backend) { env in
+            try await env.deadLetterNewTasks(1)
+            try await env.enqueue(3, prefix: "waiting")
+            let poller = QueueGaugePoller(
+                queue: env.queue, interval: .milliseconds(100), factory: metrics, logger: testLogger())
+            let running = Task { try await poller.run() }
+            let dimensions = [("queue", env.queue.name), ("task_type", EmailTask.protoMessageName)]
+            func gauge(_ label: String) -> Double? {
+                (try? metrics.expectGauge(label, dimensions))?.lastValue
+            }
+            #expect(await eventually { gauge("protoqueue.queue.dead_letters") == 1 })
+            #expect(gauge("protoqueue.queue.pending") == 3)
+            #expect(gauge("protoqueue.queue.messages") == 3)
+            #expect(gauge("protoqueue.queue.ack_pending") == 0)
+            #expect(gauge("protoqueue.queue.redelivered") == 0)
+            running.cancel()
+            try await running.value
+        }
+    }
+}
