@@ -87,6 +87,26 @@ struct BackendQueue {
     }
 }
 
+extension BackendQueue {
+    /// Opens another queue, of `type`, on the scenario's connection (the same memory server or nats-server), with
+    /// a name of its own.
+    func openQueue<Message: ProtoqueueMessage>(
+        of type: Message.Type, configuration: QueueConfiguration = QueueConfiguration()
+    ) async throws -> Queue<Message> {
+        try await Queue<Message>(
+            connection: connection, name: uniqueName("behaviour"), configuration: configuration, logger: testLogger())
+    }
+}
+
+/// Enqueues `tasks` into `queue` in one batch, with ids `<prefix>-<n>` in order; fails on any rejected task.
+@discardableResult
+func enqueue<Message: ProtoqueueMessage>(
+    _ tasks: [Message], into queue: Queue<Message>, prefix: String
+) async throws -> [TaskID] {
+    let items = tasks.enumerated().map { EnqueueItem($0.element, options: .init(id: TaskID("\(prefix)-\($0.offset)"))) }
+    return try await queue.enqueueBatch(items).map { try $0.get().id }
+}
+
 /// Runs `body` with a fresh queue on `backend` (a unique name on the shared server, or a new memory server).
 func withBackend(
     _ backend: Backend,
@@ -151,13 +171,27 @@ final class ConcurrencyGauge: Sendable {
     var now: Int { state.withLock { $0.now } }
 }
 
-/// A gate handlers wait at until it opens.
+/// A gate handlers wait at until it opens. Waiting ignores cancellation, and suspends (a cancelled handler does
+/// not spin: a few of them must not hold every thread of the cooperative pool).
 final class Gate: Sendable {
-    private let open = Mutex(false)
+    private let state = Mutex((open: false, waiting: [CheckedContinuation<Void, Never>]()))
 
-    func release() { open.withLock { $0 = true } }
-    var isOpen: Bool { open.withLock { $0 } }
+    func release() {
+        let waiting = state.withLock { state in
+            state.open = true
+            defer { state.waiting.removeAll() }
+            return state.waiting
+        }
+        for waiter in waiting { waiter.resume() }
+    }
+    var isOpen: Bool { state.withLock { $0.open } }
     func wait() async {
-        while !open.withLock({ $0 }) { try? await Task.sleep(for: .milliseconds(5)) }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let open = state.withLock { state in
+                if !state.open { state.waiting.append(continuation) }
+                return state.open
+            }
+            if open { continuation.resume() }
+        }
     }
 }

@@ -87,7 +87,15 @@ func withProcessor<R: Sendable>(
     handler: @escaping Queue<EmailTask>.Handler,
     body: () async throws -> R
 ) async throws -> R {
-    let worker = Task { try await queue.process(options: options, handler: handler) }
+    try await whileRunning({ try await queue.process(options: options, handler: handler) }, body: body)
+}
+
+/// Runs `work` (a worker) in a child task while `body` runs, then cancels it and waits for it to return.
+func whileRunning<R: Sendable>(
+    _ work: @escaping @Sendable () async throws -> Void,
+    body: () async throws -> R
+) async throws -> R {
+    let worker = Task { try await work() }
     let result: Result<R, any Error>
     do {
         result = .success(try await body())
