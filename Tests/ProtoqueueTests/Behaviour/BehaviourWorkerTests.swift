@@ -28,22 +28,6 @@ struct BehaviourWorkerTests {
         return .success
     }
 
-    /// An open bug of `QueueWorker` on NATS, seen in about half of the runs of this suite beside the other tests
-    /// (never alone, never on memory): the first delivery of the queue added first starts late, after 60 of the
-    /// other queue's tasks or not before the gate opens.
-    private let firstDeliveryDelay: Comment = "QueueWorker on NATS: the first queue's first delivery starts late"
-
-    /// Runs `body`; on NATS its failures are recorded as the intermittent known issue `comment` until it is fixed.
-    private func knownOnNATS(
-        _ backend: Backend, _ comment: Comment, _ body: () async throws -> Void
-    ) async throws {
-        if backend == .nats {
-            await withKnownIssue(comment, isIntermittent: true) { try await body() }
-        } else {
-            try await body()
-        }
-    }
-
     /// Asserts that `queue` holds nothing: no task, none ack pending, no dead letter.
     private func expectEmpty<Message>(_ queue: Queue<Message>, _ name: String) async throws {
         let stats = try await queue.stats()
@@ -103,10 +87,8 @@ struct BehaviourWorkerTests {
             // Both queues have a backlog from the start: each gets a fair part of the first 100 starts (49 to 52 on an
             // idle machine on both backends; without the fair shares of `SlotBudget`, anything from 15 to 76).
             let first = order.all.prefix(100)
-            try await knownOnNATS(backend, firstDeliveryDelay) {
-                #expect(first.filter { $0.hasPrefix("e-") }.count >= 30, "\(first)")
-                #expect(first.filter { $0.hasPrefix("i-") }.count >= 30, "\(first)")
-            }
+            #expect(first.filter { $0.hasPrefix("e-") }.count >= 30, "\(first)")
+            #expect(first.filter { $0.hasPrefix("i-") }.count >= 30, "\(first)")
             try await expectEmpty(env.queue, "emails")
             try await expectEmpty(images, "images")
         }
@@ -127,11 +109,9 @@ struct BehaviourWorkerTests {
             let run = Task { try await worker.run() }
             // The capped queue holds its one slot; the other takes the remaining three of the four.
             let filled = await eventually { emailRunning.now == 1 && imageRunning.now == 3 }
+            #expect(filled, "emails \(emailRunning.now), images \(imageRunning.now)")
             await env.settle()
-            try await knownOnNATS(backend, firstDeliveryDelay) {
-                #expect(filled, "emails \(emailRunning.now), images \(imageRunning.now)")
-                #expect(emailRunning.now == 1 && imageRunning.now == 3)
-            }
+            #expect(emailRunning.now == 1 && imageRunning.now == 3)
             gate.release()
             try await run.value
             #expect(emailRunning.most == 1)

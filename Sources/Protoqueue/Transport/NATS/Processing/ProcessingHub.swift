@@ -100,6 +100,16 @@ final class ProcessingHub: @unchecked Sendable {
             jsCtx_Destroy(js)
             throw error
         }
+        // Pull requests go out on the batched connection, so the server must have this subscription before the
+        // first one: else it sends the first deliveries to a subject nobody listens on, and they come back only
+        // after the ack wait, one delivery spent.
+        let flushed = natsConnection_FlushTimeout(rawConnection, connection.configuration.requestTimeout.milliseconds)
+        guard flushed == NATS_OK else {
+            natsSubscription_Unsubscribe(subscription)
+            natsSubscription_Destroy(subscription)
+            jsCtx_Destroy(js)
+            throw NATSErrorMapping.error(status: flushed, operation: "confirm the processors' inbox subscription")
+        }
         let hub = ProcessingHub(
             connection: connection, rawConnection: rawConnection, batched: batched, inboxPrefix: prefix,
             subscription: subscription, jetStream: js, box: box
