@@ -226,7 +226,8 @@ struct BehaviourWorkerTests {
                 return .success
             }
             try await whileRunning({ [worker] in try await worker.run() }) {
-                #expect(await eventually { attempts.count == 3 && resized.count == 10 })
+                // On NATS the first retries may come before the last image task: at least the three first attempts.
+                #expect(await eventually { attempts.count >= 3 && resized.count == 10 })
                 await env.settle()
                 // While email tasks wait for their retry delay, new image tasks go through.
                 try await enqueue(imageTasks(5), into: images, prefix: "late")
