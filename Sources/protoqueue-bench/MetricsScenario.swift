@@ -9,24 +9,14 @@ let processMetricsScenario = Scenario(
     name: "process-metrics",
     summary: "tasks/s, process with QueueMetrics into in-memory sums vs without middleware, 100,000 tasks"
 ) {
-    let count = Int(ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_PROCESS_COUNT") ?? "") ?? 100_000
-    var ours: [Double] = []
-    var baseline: [Double] = []
     let recorded = SummingMetrics()
-    for round in 0..<2 {
-        baseline.append(try ProcessBench.library(count: count, concurrency: 128, label: "plain\(round)").rate)
-        ours.append(
-            try ProcessBench.library(
-                count: count, concurrency: 128, label: "metrics\(round)",
-                middleware: [QueueMetrics(factory: recorded)]
-            ).rate)
-    }
+    let rates = try ProcessBench.withAndWithout([QueueMetrics(factory: recorded)], label: "metrics")
     // Each handled task is one consumed delivery: a recorder that dropped values would show it here.
     let consumed = recorded.total(of: "messaging.client.consumed.messages")
-    guard consumed == Int64(2 * count) else {
-        throw BenchError("process-metrics recorded \(consumed) consumed deliveries, not \(2 * count)")
+    guard consumed == Int64(2 * rates.count) else {
+        throw BenchError("process-metrics recorded \(consumed) consumed deliveries, not \(2 * rates.count)")
     }
-    return BenchResult(name: "process-metrics", ours: ours.max()!, baseline: baseline.max()!, unit: "msgs/s")
+    return BenchResult(name: "process-metrics", ours: rates.ours, baseline: rates.baseline, unit: "msgs/s")
 }
 
 /// A metrics backend that keeps, per label, the sum and count of everything recorded, behind one atomic each.

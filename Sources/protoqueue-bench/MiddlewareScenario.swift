@@ -8,17 +8,26 @@ let processMiddlewareScenario = Scenario(
     name: "process-middleware",
     summary: "tasks/s, process with one pass-through middleware vs without any, no-op handler, 100,000 tasks"
 ) {
-    let count = Int(ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_PROCESS_COUNT") ?? "") ?? 100_000
-    var ours: [Double] = []
-    var baseline: [Double] = []
-    for round in 0..<2 {
-        baseline.append(try ProcessBench.library(count: count, concurrency: 128, label: "plain\(round)").rate)
-        ours.append(
-            try ProcessBench.library(
-                count: count, concurrency: 128, label: "mw\(round)", middleware: [PassThrough()]
-            ).rate)
+    let rates = try ProcessBench.withAndWithout([PassThrough()], label: "mw")
+    return BenchResult(name: "process-middleware", ours: rates.ours, baseline: rates.baseline, unit: "msgs/s")
+}
+
+extension ProcessBench {
+    /// The `process` run (no-op handler, concurrency 128, `PROTOQUEUE_BENCH_PROCESS_COUNT` or 100,000 queued tasks)
+    /// without middleware (baseline) and with `middleware` (ours), alternating, twice: the best rate of each.
+    static func withAndWithout(
+        _ middleware: [any QueueMiddleware], label: String
+    ) throws -> (ours: Double, baseline: Double, count: Int) {
+        let count = Int(ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_PROCESS_COUNT") ?? "") ?? 100_000
+        var ours: [Double] = []
+        var baseline: [Double] = []
+        for round in 0..<2 {
+            baseline.append(try library(count: count, concurrency: 128, label: "plain\(round)").rate)
+            ours.append(
+                try library(count: count, concurrency: 128, label: "\(label)\(round)", middleware: middleware).rate)
+        }
+        return (ours.max()!, baseline.max()!, count)
     }
-    return BenchResult(name: "process-middleware", ours: ours.max()!, baseline: baseline.max()!, unit: "msgs/s")
 }
 
 /// A middleware that implements every hook and changes nothing.

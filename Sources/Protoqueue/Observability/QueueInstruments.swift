@@ -1,15 +1,19 @@
 import CoreMetrics
 import Synchronization
 
-/// The metric objects of one queue and task type (``QueueMetrics``), made once; the per-outcome ones of
-/// settlements are made on first use, as dead-letter reasons are an open set.
+/// The metric objects of one queue and task type (``QueueMetrics``), made once; the dead-letter counters are made
+/// per reason on first use, as reasons are an open set.
 final class QueueInstruments: Sendable {
     let consumed: Counter
     let queueWait: Timer
     let inFlight: Meter
     private let durations: [Timer]  // success, retry, failure, discard
     let processError: Timer
-    private let outcomes: Mutex<[String: Counter]> = Mutex([:])
+    private let acknowledged: Counter
+    private let retried: Counter
+    private let terminated: Counter
+    private let unsettled: Counter
+    private let deadLettered: Mutex<[String: Counter]> = Mutex([:])
     private let dimensions: [(String, String)]
     private let settledName: String
     private let factory: any MetricsFactory
@@ -27,6 +31,15 @@ final class QueueInstruments: Sendable {
         }
         processError = Timer(
             label: names.processDuration, dimensions: dimensions + [("outcome", "error")], factory: factory)
+        func settled(_ outcome: String) -> Counter {
+            Counter(
+                label: names.settled, dimensions: dimensions + [("outcome", outcome), ("reason", "none")],
+                factory: factory)
+        }
+        acknowledged = settled("acknowledged")
+        retried = settled("retried")
+        terminated = settled("terminated")
+        unsettled = settled("unsettled")
     }
 
     /// The run-time timer for a handler's result.
@@ -41,21 +54,20 @@ final class QueueInstruments: Sendable {
 
     /// The counter of a final outcome.
     func settled(_ outcome: TaskSettlement.Outcome) -> Counter {
-        let (name, reason): (String, String) =
-            switch outcome {
-            case .acknowledged: ("acknowledged", "none")
-            case .retried: ("retried", "none")
-            case .deadLettered(let reason, _): ("dead_lettered", reason.name)
-            case .terminated: ("terminated", "none")
-            case .unsettled: ("unsettled", "none")
+        switch outcome {
+        case .acknowledged: acknowledged
+        case .retried: retried
+        case .terminated: terminated
+        case .unsettled: unsettled
+        case .deadLettered(let reason, _):
+            deadLettered.withLock { known in
+                if let existing = known[reason.name] { return existing }
+                let made = Counter(
+                    label: settledName,
+                    dimensions: dimensions + [("outcome", "dead_lettered"), ("reason", reason.name)], factory: factory)
+                known[reason.name] = made
+                return made
             }
-        return outcomes.withLock { known in
-            let key = name + "\u{0}" + reason
-            if let existing = known[key] { return existing }
-            let made = Counter(
-                label: settledName, dimensions: dimensions + [("outcome", name), ("reason", reason)], factory: factory)
-            known[key] = made
-            return made
         }
     }
 }

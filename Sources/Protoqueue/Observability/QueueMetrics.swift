@@ -35,7 +35,12 @@ public final class QueueMetrics: QueueMiddleware {
 
     let names: Names
     let factory: any MetricsFactory
-    private let instruments: Mutex<[String: QueueInstruments]> = Mutex([:])
+    private let instruments: Mutex<[QueueKey: QueueInstruments]> = Mutex([:])
+
+    private struct QueueKey: Hashable {
+        let queue: String
+        let taskType: String
+    }
 
     /// Creates the middleware.
     /// - Parameters:
@@ -60,10 +65,10 @@ public final class QueueMetrics: QueueMiddleware {
         let start = ContinuousClock.now
         do {
             let result = try await next()
-            instruments.processDuration(for: result).recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start))
+            instruments.processDuration(for: result).recordNanoseconds((ContinuousClock.now - start).nanoseconds)
             return result
         } catch {
-            instruments.processError.recordNanoseconds(Self.nanoseconds(ContinuousClock.now - start))
+            instruments.processError.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
             throw error
         }
     }
@@ -78,16 +83,11 @@ public final class QueueMetrics: QueueMiddleware {
     /// The metric objects of one queue, made on first use.
     func instruments(queue: String, taskType: String) -> QueueInstruments {
         instruments.withLock { known in
-            let key = queue + "\u{0}" + taskType
+            let key = QueueKey(queue: queue, taskType: taskType)
             if let existing = known[key] { return existing }
             let made = QueueInstruments(queue: queue, taskType: taskType, names: names, factory: factory)
             known[key] = made
             return made
         }
-    }
-
-    static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
