@@ -10,6 +10,22 @@ struct MiddlewareChain: Sendable {
         for middleware in list { try await middleware.willEnqueue(&task) }
     }
 
+    /// Runs `enqueue` inside every middleware's ``QueueMiddleware/send(_:next:)``, the first outermost.
+    func send(
+        _ operation: EnqueueOperation, enqueue: () async throws(ProtoqueueError) -> EnqueueOutcome
+    ) async throws(ProtoqueueError) -> EnqueueOutcome {
+        try await sendStep(0, operation, enqueue)
+    }
+
+    private func sendStep(
+        _ index: Int, _ operation: EnqueueOperation, _ enqueue: () async throws(ProtoqueueError) -> EnqueueOutcome
+    ) async throws(ProtoqueueError) -> EnqueueOutcome {
+        guard index < list.count else { return try await enqueue() }
+        return try await list[index].send(operation) { () async throws(ProtoqueueError) -> EnqueueOutcome in
+            try await sendStep(index + 1, operation, enqueue)
+        }
+    }
+
     /// Runs `handler` inside every middleware's ``QueueMiddleware/process(_:context:next:)``, the first outermost.
     func process(
         _ task: any ProtoqueueMessage, context: TaskContext, handler: () async throws -> TaskResult

@@ -15,15 +15,29 @@
 ///     connection: connection, name: "emails", middleware: [TenantCheck(), AuditLog()], logger: logger)
 /// ```
 /// A queue runs its middleware in list order: ``willEnqueue(_:)`` and ``settled(_:)`` in order, and
-/// ``process(_:context:next:)`` with the first middleware outermost. The guarantees of the queue do not change: a
-/// task refused by ``willEnqueue(_:)`` is not sent (a batch reports it as that task's failure), an error thrown
-/// around the handler counts as the handler's, and ``settled(_:)`` runs after the server was told.
+/// ``send(_:next:)`` and ``process(_:context:next:)`` with the first middleware outermost. The guarantees of the
+/// queue do not change: a task refused by ``willEnqueue(_:)`` is not sent (a batch reports it as that task's
+/// failure), an error thrown around the handler counts as the handler's, and ``settled(_:)`` runs after the server
+/// was told.
 public protocol QueueMiddleware: Sendable {
     /// Called before a task is encoded and sent, on the enqueuing task (for a batch, on a child of it, in input
     /// order). It may change the id, the metadata and the extra headers, or refuse the task by throwing.
     /// - Parameter task: The task about to be enqueued.
     /// - Throws: A ``ProtoqueueCodec/ProtoqueueError`` to refuse the task; nothing is sent.
     func willEnqueue(_ task: inout OutgoingTask) async throws(ProtoqueueError)
+
+    /// Called around each enqueue call, a single task or a whole batch: call `next` to prepare (running
+    /// ``willEnqueue(_:)`` for each task inside it) and send the tasks, and return what it returns. The place for
+    /// producer spans and publish timing.
+    /// - Parameters:
+    ///   - operation: The queue, the subject, and whether it is one task or a batch.
+    ///   - next: Runs the rest of the chain and the enqueue; for a single task it throws the task's error, for a
+    ///     batch it reports the failures in its outcome.
+    /// - Returns: What `next` returned.
+    /// - Throws: What `next` threw.
+    func send(
+        _ operation: EnqueueOperation, next: () async throws(ProtoqueueError) -> EnqueueOutcome
+    ) async throws(ProtoqueueError) -> EnqueueOutcome
 
     /// Called around the handler: call `next` to run the rest of the chain and the handler, and return its result
     /// or another one.
@@ -46,6 +60,13 @@ public protocol QueueMiddleware: Sendable {
 extension QueueMiddleware {
     /// Does nothing.
     public func willEnqueue(_ task: inout OutgoingTask) async throws(ProtoqueueError) {}
+
+    /// Calls `next`.
+    public func send(
+        _ operation: EnqueueOperation, next: () async throws(ProtoqueueError) -> EnqueueOutcome
+    ) async throws(ProtoqueueError) -> EnqueueOutcome {
+        try await next()
+    }
 
     /// Calls `next`.
     public func process(

@@ -28,4 +28,7 @@ public struct TaskSettlement: Sendable {
     public var outcome: Outcome
     /// The error the handler threw or failed with, if any.
     public var error: (any Error)?
+    /// From the worker's decision to the settlement being handed to the connection: for a dead letter this includes
+    /// storing the record. Acknowledgements are not confirmed by the server, so its round trip is not included.
+    public var settleDuration: Duration
 }

@@ -1,9 +1,15 @@
 import CoreMetrics
 import Synchronization
 
-/// The metric objects of one queue and task type (``QueueMetrics``), made once; the dead-letter counters are made
-/// per reason on first use, as reasons are an open set.
+/// The metric objects of one queue and task type (``QueueMetrics``), made once; the dead-letter counters (per
+/// reason) and the send-failure counters (per error code) are made on first use, as both are open sets.
 final class QueueInstruments: Sendable {
+    let sent: Counter
+    let sendDuration: Timer
+    let sendBatchDuration: Timer
+    let settleDuration: Timer
+    private let sendFailures: Mutex<[ProtoqueueError.Code: Counter]> = Mutex([:])
+    private let sentName: String
     let consumed: Counter
     let queueWait: Timer
     let inFlight: Meter
@@ -23,6 +29,16 @@ final class QueueInstruments: Sendable {
         self.dimensions = dimensions
         self.factory = factory
         settledName = names.settled
+        sentName = names.sent
+        sent = Counter(label: names.sent, dimensions: dimensions, factory: factory)
+        func operation(_ name: String) -> Timer {
+            Timer(
+                label: names.operationDuration, dimensions: dimensions + [("messaging.operation.name", name)],
+                factory: factory)
+        }
+        sendDuration = operation("send")
+        sendBatchDuration = operation("send_batch")
+        settleDuration = operation("settle")
         consumed = Counter(label: names.consumed, dimensions: dimensions, factory: factory)
         queueWait = Timer(label: names.queueWait, dimensions: dimensions, factory: factory)
         inFlight = Meter(label: names.inFlight, dimensions: dimensions, factory: factory)
@@ -49,6 +65,16 @@ final class QueueInstruments: Sendable {
         case .retry: durations[1]
         case .failure: durations[2]
         case .discard: durations[3]
+        }
+    }
+
+    /// The counter of tasks not sent for an error code, made on first use.
+    func sendFailed(_ code: ProtoqueueError.Code) -> Counter {
+        sendFailures.withLock { known in
+            if let existing = known[code] { return existing }
+            let made = Counter(label: sentName, dimensions: dimensions + [("error.type", code.name)], factory: factory)
+            known[code] = made
+            return made
         }
     }
 

@@ -10,12 +10,20 @@ import Synchronization
 /// let queue = try await Queue<EmailTask>(
 ///     connection: connection, name: "emails", middleware: [metrics], logger: logger)
 /// ```
-/// Metric objects are made once per queue, with the dimensions `queue` and `task_type` (and `outcome` or
+/// Give the same instance to the producers' queues too: it counts and times what they send. Metric objects are
+/// made once per queue, with the dimensions `queue` and `task_type` (and `outcome` or
 /// `reason` where the table in `docs/observability.md` says); never a task id. One `QueueMetrics` may serve any
 /// number of queues. ``QueueGaugePoller`` adds the server's view of a queue (pending, ack pending, dead letters).
 public final class QueueMetrics: QueueMiddleware {
     /// The metric names; the defaults follow the OpenTelemetry messaging conventions where one exists.
     public struct Names: Sendable, Hashable {
+        /// Counter: tasks sent (single and batch enqueues). Stored tasks, duplicates included, have no extra
+        /// dimension; tasks that were not enqueued have `error.type`, the error's code.
+        public var sent = "messaging.client.sent.messages"
+        /// Timer: enqueue and settlement calls (dimension `messaging.operation.name`: `send` for a single enqueue
+        /// until the server's acknowledgement, `send_batch` for a whole batch, `settle` for a delivery's
+        /// settlement).
+        public var operationDuration = "messaging.client.operation.duration"
         /// Counter: deliveries a worker settled (every delivery of a task, handled or refused).
         public var consumed = "messaging.client.consumed.messages"
         /// Timer: handler run time, for every outcome (dimension `outcome`: `success`, `retry`, `failure`,
@@ -52,6 +60,26 @@ public final class QueueMetrics: QueueMiddleware {
         self.factory = factory ?? MetricsSystem.factory
     }
 
+    /// Counts the tasks sent and times the call.
+    public func send(
+        _ operation: EnqueueOperation, next: () async throws(ProtoqueueError) -> EnqueueOutcome
+    ) async throws(ProtoqueueError) -> EnqueueOutcome {
+        let instruments = self.instruments(queue: operation.queue, taskType: operation.taskType)
+        let timer = operation.kind == .single ? instruments.sendDuration : instruments.sendBatchDuration
+        let start = ContinuousClock.now
+        do {
+            let outcome = try await next()
+            timer.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+            instruments.sent.increment(by: Int64(outcome.succeeded))
+            for (code, count) in outcome.failures { instruments.sendFailed(code).increment(by: Int64(count)) }
+            return outcome
+        } catch {
+            timer.recordNanoseconds((ContinuousClock.now - start).nanoseconds)
+            instruments.sendFailed(error.code).increment()
+            throw error
+        }
+    }
+
     /// Records run time, queue wait and tasks in flight around the handler.
     public func process(
         _ task: any ProtoqueueMessage, context: TaskContext, next: () async throws -> TaskResult
@@ -73,11 +101,12 @@ public final class QueueMetrics: QueueMiddleware {
         }
     }
 
-    /// Counts the delivery and its final outcome.
+    /// Counts the delivery and its final outcome, and times the settlement.
     public func settled(_ settlement: TaskSettlement) async {
         let instruments = self.instruments(queue: settlement.queue, taskType: settlement.taskType)
         instruments.consumed.increment()
         instruments.settled(settlement.outcome).increment()
+        instruments.settleDuration.recordNanoseconds(settlement.settleDuration.nanoseconds)
     }
 
     /// The metric objects of one queue, made on first use.

@@ -63,6 +63,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             delivery.settle(settlement)
             return
         }
+        let settleStart = ContinuousClock.now
         let final = await withCheckedContinuation {
             (continuation: CheckedContinuation<TaskSettlement.Outcome, Never>) in
             if !delivery.settle(settlement, then: { continuation.resume(returning: $0) }) {
@@ -72,7 +73,8 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         await middleware.settled(
             TaskSettlement(
                 queue: queueName, taskType: Message.protoMessageName, id: headers.id, attempt: attempt,
-                sequence: sequence, outcome: final, error: outcome?.error))
+                sequence: sequence, outcome: final, error: outcome?.error,
+                settleDuration: ContinuousClock.now - settleStart))
     }
 
     private func log(_ outcome: TaskOutcome, _ settlement: Settlement, _ taskLogger: @autoclosure () -> Logger) {

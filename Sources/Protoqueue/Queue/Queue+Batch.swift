@@ -43,7 +43,9 @@ extension Queue {
             var results: [Result<EnqueueReceipt, ProtoqueueError>] = []
             results.reserveCapacity(count)
             do {
-                _ = try await streamBatch(from: Positions(count: count), item: item, options: options) { stream in
+                _ = try await streamBatch(
+                    from: Positions(count: count), item: item, options: options, count: count
+                ) { stream in
                     for await outcome in stream { results.append(outcome.result) }
                 }
             } catch let error as ProtoqueueError {

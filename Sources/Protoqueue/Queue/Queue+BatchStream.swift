@@ -1,3 +1,5 @@
+import Synchronization
+
 extension Queue {
     /// Enqueues the tasks of an asynchronous sequence as they arrive, for pipelines that stream their records, and
     /// hands their results to `body` as they come.
@@ -49,16 +51,53 @@ extension Queue {
         case batch(Result<BatchSummary, ProtoqueueError>)
     }
 
+    /// Runs a streamed batch, inside the middleware's ``QueueMiddleware/send(_:next:)`` when there is any; the
+    /// error of `body` or of the input is thrown after the middleware saw the batch's outcome.
     func streamBatch<Input: AsyncSequence & Sendable>(
         from items: Input,
         item: @escaping @Sendable (Input.Element) -> EnqueueItem<Message>,
         options: BatchOptions,
+        count: Int? = nil,
         body: (BatchResults) async throws -> Void
     ) async throws -> BatchSummary {
+        guard !middleware.isEmpty else {
+            let run = try await runStreamBatch(from: items, item: item, options: options, body: body)
+            if let error = run.bodyError ?? run.inputError { throw error }
+            return run.summary
+        }
+        var run: StreamBatchRun?
+        _ = try await middleware.send(operation(.batch(count: count))) { () async throws(ProtoqueueError) in
+            let finished = try await runStreamBatch(from: items, item: item, options: options, body: body)
+            run = finished
+            return finished.outcome
+        }
+        guard let run else {
+            throw ProtoqueueError(.refused, "a middleware of queue \(name) returned without sending the batch")
+        }
+        if let error = run.bodyError ?? run.inputError { throw error }
+        return run.summary
+    }
+
+    /// What a streamed batch did, with the errors of `body` and of the input still to be thrown.
+    struct StreamBatchRun {
+        var summary: BatchSummary
+        var outcome: EnqueueOutcome
+        var bodyError: (any Error)?
+        var inputError: (any Error)?
+    }
+
+    private func runStreamBatch<Input: AsyncSequence & Sendable>(
+        from items: Input,
+        item: @escaping @Sendable (Input.Element) -> EnqueueItem<Message>,
+        options: BatchOptions,
+        body: (BatchResults) async throws -> Void
+    ) async throws(ProtoqueueError) -> StreamBatchRun {
         let transport = connection.transport
         let maxPayload = try transport.currentMaxPayload()
         let input = BlockingChannel<BatchInput>(capacity: max(16, options.window))
         let output = AsyncResultChannel<BatchItemResult>(capacity: max(16, options.window))
+        // Failures by code, for the middleware's outcome; a lock per failed task only.
+        let failures = FailureTally()
         let (summary, bodyError, inputError) = await withTaskGroup(of: BatchPart.self) { group in
             // The input is read on a child of the calling task (its task-local values included).
             group.addTask { [self] in
@@ -86,7 +125,12 @@ extension Queue {
                         .success(
                             try await transport.publishBatch(
                                 options: options, source: { input.receive() },
-                                sink: { output.put(BatchItemResult(position: $0.index, result: $0.result)) }
+                                sink: { result in
+                                    if case .failure(let error) = result.result {
+                                        failures.count(error.code)
+                                    }
+                                    output.put(BatchItemResult(position: result.index, result: result.result))
+                                }
                             )))
                 } catch {
                     return .batch(.failure(error))
@@ -111,9 +155,19 @@ extension Queue {
             return (summary, bodyError, inputError)
         }
         let result = try summary.get()
-        if let error = bodyError ?? inputError { throw error }
-        return result
+        let outcome = EnqueueOutcome(
+            succeeded: result.succeeded, duplicates: result.duplicates, failures: failures.counts)
+        return StreamBatchRun(summary: result, outcome: outcome, bodyError: bodyError, inputError: inputError)
     }
+}
+
+/// A batch's failures by error code, counted on the batch thread and read once it is over.
+private final class FailureTally: Sendable {
+    private let byCode = Mutex<[ProtoqueueError.Code: Int]>([:])
+
+    func count(_ code: ProtoqueueError.Code) { byCode.withLock { $0[code, default: 0] += 1 } }
+
+    var counts: [ProtoqueueError.Code: Int] { byCode.withLock { $0 } }
 }
 
 /// The result of one task of a streamed batch (``Queue/enqueueBatch(from:options:results:)-(_,_,_)``).

@@ -194,12 +194,30 @@ extension Queue {
     public func enqueue(
         _ task: Message, options: EnqueueOptions = EnqueueOptions()
     ) async throws(ProtoqueueError) -> EnqueueReceipt {
+        guard !middleware.isEmpty else { return try await send(task, options: options) }
+        let outcome = try await middleware.send(operation(.single)) { () async throws(ProtoqueueError) in
+            EnqueueOutcome(succeeded: 1, receipt: try await send(task, options: options))
+        }
+        // A middleware that returns an outcome of its own instead of calling `next` has enqueued nothing.
+        guard let receipt = outcome.receipt else {
+            throw ProtoqueueError(.refused, "a middleware of queue \(name) returned no receipt for the task")
+        }
+        return receipt
+    }
+
+    /// Prepares and publishes one task.
+    private func send(_ task: Message, options: EnqueueOptions) async throws(ProtoqueueError) -> EnqueueReceipt {
         let transport = connection.transport
         let prepared = try await prepare(task, options: options, maxPayload: try transport.currentMaxPayload())
         let receipt = try await transport.publish(prepared, maxAttempts: 3)
         logger.trace(
             "enqueued", metadata: ["protoqueue.task_id": "\(receipt.id)", "protoqueue.sequence": "\(receipt.sequence)"])
         return receipt
+    }
+
+    /// The middleware's view of an enqueue call on this queue.
+    func operation(_ kind: EnqueueOperation.Kind) -> EnqueueOperation {
+        EnqueueOperation(queue: name, taskType: Message.protoMessageName, subject: layout.readySubject, kind: kind)
     }
 }
 

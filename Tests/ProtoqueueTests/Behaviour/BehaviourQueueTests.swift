@@ -285,7 +285,10 @@ struct BehaviourQueueTests {
             } body: {
                 #expect(await eventually { middleware.settlements.count == 1 })
             }
-            #expect(events.all == ["m.enqueue mw", "m.before mw", "m.after mw", "m.settled mw"])
+            #expect(
+                events.all == [
+                    "m.send single", "m.enqueue mw", "m.sent mw", "m.before mw", "m.after mw", "m.settled mw",
+                ])
             #expect(metadata.all.first?["seen-by-m"] == "yes")
             let settlement = try #require(middleware.settlements.all.first)
             #expect(settlement.outcome == .deadLettered(reason: .failed, error: "no"))

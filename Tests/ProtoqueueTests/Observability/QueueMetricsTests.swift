@@ -70,6 +70,52 @@ struct QueueMetricsTests {
         }
     }
 
+    /// Single enqueues (one stored, one duplicate, one refused before sending), an array batch and a streamed batch
+    /// with one invalid task each; then the worker's settlements.
+    @Test(arguments: Backend.available)
+    func sendsAndSettlementsAreCountedAndTimed(_ backend: Backend) async throws {
+        let metrics = TestMetrics()
+        try await withBackend(backend, middleware: [QueueMetrics(factory: metrics)]) { env in
+            let task = EmailTask(to: "x@example.com")
+            let invalid = EnqueueOptions(metadata: ["not a key": "x"])
+            _ = try await env.queue.enqueue(task, options: EnqueueOptions(id: "same"))
+            let duplicate = try await env.queue.enqueue(task, options: EnqueueOptions(id: "same"))
+            #expect(duplicate.duplicate)
+            await #expect(throws: ProtoqueueError.self) { try await env.queue.enqueue(task, options: invalid) }
+            let items = [EnqueueItem(task), EnqueueItem(task, options: invalid), EnqueueItem(task)]
+            let results = try await env.queue.enqueueBatch(items)
+            #expect(results.filter { (try? $0.get()) != nil }.count == 2)
+            let summary = try await env.queue.enqueueBatch(
+                from: AsyncStream { continuation in
+                    for item in items { continuation.yield(item) }
+                    continuation.finish()
+                })
+            #expect(summary.succeeded == 2 && summary.failed == 1)
+
+            let queue = ("queue", env.queue.name)
+            let type = ("task_type", EmailTask.protoMessageName)
+            let sent = "messaging.client.sent.messages"
+            #expect(try metrics.expectCounter(sent, [queue, type]).totalValue == 6)
+            #expect(metrics.counterTotal(label: sent, dimensions: [queue, type, ("error.type", "invalidHeader")]) == 3)
+            func calls(_ operation: String) -> Int {
+                metrics.timers(
+                    label: "messaging.client.operation.duration",
+                    dimensions: [queue, type, ("messaging.operation.name", operation)]
+                ).map(\.values.count).reduce(0, +)
+            }
+            #expect(calls("send") == 3)
+            #expect(calls("send_batch") == 2)
+
+            try await withProcessor(env.queue) { _, _ in
+                .success
+            } body: {
+                #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
+                await env.settle()
+            }
+            #expect(calls("settle") == 5)
+        }
+    }
+
     @Test(arguments: Backend.available)
     func oneMiddlewareKeepsQueuesApart(_ backend: Backend) async throws {
         let metrics = TestMetrics()

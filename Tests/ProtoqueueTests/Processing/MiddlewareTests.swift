@@ -30,6 +30,21 @@ final class RecordingMiddleware: QueueMiddleware {
         task.headers["x-\(label)"] = "\(task.id)"
     }
 
+    func send(
+        _ operation: EnqueueOperation, next: () async throws(ProtoqueueError) -> EnqueueOutcome
+    ) async throws(ProtoqueueError) -> EnqueueOutcome {
+        events.record("\(label).send \(operation.kind)")
+        do {
+            let outcome = try await next()
+            let counts = "\(outcome.succeeded)/\(outcome.failed)"
+            events.record("\(label).sent \(outcome.receipt.map { "\($0.id)" } ?? counts)")
+            return outcome
+        } catch {
+            events.record("\(label).not sent \(error.code)")
+            throw error
+        }
+    }
+
     func process(
         _ task: any ProtoqueueMessage, context: TaskContext, next: () async throws -> TaskResult
     ) async throws -> TaskResult {
@@ -76,7 +91,8 @@ struct MiddlewareTests {
             }
             #expect(
                 events.all == [
-                    "a.enqueue t-1", "b.enqueue t-1", "a.before t-1", "b.before t-1", "handler t-1", "b.after t-1",
+                    "a.send single", "b.send single", "a.enqueue t-1", "b.enqueue t-1", "b.sent t-1", "a.sent t-1",
+                    "a.before t-1", "b.before t-1", "handler t-1", "b.after t-1",
                     "a.after t-1", "a.settled t-1", "b.settled t-1",
                 ])
             let context = try #require(seen.all.first)
@@ -101,7 +117,11 @@ struct MiddlewareTests {
             if case .failure(let error) = results[2] {
                 #expect(error.code == .refused && error.message.contains("t-2"), "\(error)")
             }
-            #expect(events.all == ["g.enqueue t-0", "g.enqueue t-1", "g.enqueue t-2", "g.enqueue t-3"])
+            #expect(
+                events.all == [
+                    "g.send batch(count: Optional(4))", "g.enqueue t-0", "g.enqueue t-1", "g.enqueue t-2",
+                    "g.enqueue t-3", "g.sent 3/1",
+                ])
             #expect(try await queue.stats().messages == 3)
             do throws(ProtoqueueError) {
                 _ = try await queue.enqueue(EmailTask(to: "again@example.com"), options: .init(id: "t-2"))
@@ -109,6 +129,7 @@ struct MiddlewareTests {
             } catch {
                 #expect(error.code == .refused)
             }
+            #expect(events.all.suffix(3) == ["g.send single", "g.enqueue t-2", "g.not sent refused"])
         }
     }
 
