@@ -5,6 +5,11 @@ Usage:
   python_interop.py produce <url> <queue> <count> <pb2-dir>   enqueue <count> InteropTask messages; prints JSON ids
   python_interop.py consume <url> <queue> <count> <pb2-dir>   fetch <count> tasks via the durable consumer, ack them,
                                                                print them as JSON (fields, headers)
+  python_interop.py produce-traced <url> <queue> <count> <pb2-dir>
+                                                               enqueue <count> tasks, each inside an OpenTelemetry
+                                                               producer span (opentelemetry-sdk) whose W3C context
+                                                               (with tracestate python=1) is injected into its headers;
+                                                               prints JSON ids, trace and span ids
   python_interop.py check                                      exit 0 if nats-py and protobuf import
 """
 import asyncio
@@ -20,6 +25,17 @@ def load_pb2(directory):
     return interop_task_pb2
 
 
+def task_headers(task_id):
+    """The headers docs/wire-format.md requires and expects of a task."""
+    return {
+        "Nats-Msg-Id": task_id,
+        "Protoqueue-Type": "protoqueue.testing.InteropTask",
+        "Protoqueue-Enqueued-At": str(int(time.time() * 1000)),
+        "Protoqueue-Version": "1",
+        "Content-Type": "application/x-protobuf",
+    }
+
+
 async def produce(url, queue, count, pb2):
     import nats
     nc = await nats.connect(url, connect_timeout=5)
@@ -29,23 +45,46 @@ async def produce(url, queue, count, pb2):
     for index in range(count):
         task = pb2.InteropTask(to=f"py{index}@example.com", subject="from python", priority=index, tags=["py", str(index)])
         task_id = f"py-{uuid.uuid4()}"
-        headers = {
-            "Nats-Msg-Id": task_id,
-            "Protoqueue-Type": "protoqueue.testing.InteropTask",
-            "Protoqueue-Enqueued-At": str(int(time.time() * 1000)),
-            "Protoqueue-Version": "1",
-            "Content-Type": "application/x-protobuf",
-            "Protoqueue-Meta-origin": "python",
-        }
+        headers = task_headers(task_id) | {"Protoqueue-Meta-origin": "python"}
         ack = await js.publish(subject, task.SerializeToString(), headers=headers, timeout=5)
         ids.append({"id": task_id, "seq": ack.seq, "duplicate": bool(ack.duplicate)})
     # A re-send with the same id must be reported as a duplicate.
     again = await js.publish(subject, pb2.InteropTask(to="py0@example.com").SerializeToString(),
-                             headers={"Nats-Msg-Id": ids[0]["id"], "Protoqueue-Type": "protoqueue.testing.InteropTask",
-                                      "Protoqueue-Enqueued-At": str(int(time.time() * 1000)), "Protoqueue-Version": "1",
-                                      "Content-Type": "application/x-protobuf"}, timeout=5)
+                             headers=task_headers(ids[0]["id"]), timeout=5)
     await nc.close()
     print(json.dumps({"tasks": ids, "resend_duplicate": bool(again.duplicate), "resend_seq": again.seq}))
+
+
+async def produce_traced(url, queue, count, pb2):
+    import nats
+    from opentelemetry import propagate, trace
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, TraceState
+
+    tracer = TracerProvider().get_tracer("protoqueue-interop")
+    nc = await nats.connect(url, connect_timeout=5)
+    js = nc.jetstream()
+    subject = f"protoqueue.{queue}.ready.default"
+    out = []
+    for index in range(count):
+        # An upstream context with a vendor entry in tracestate, as a caller's request would bring.
+        ids = RandomIdGenerator()
+        upstream = SpanContext(trace_id=ids.generate_trace_id(), span_id=ids.generate_span_id(), is_remote=True,
+                               trace_flags=TraceFlags(TraceFlags.SAMPLED), trace_state=TraceState([("python", "1")]))
+        parent = trace.set_span_in_context(NonRecordingSpan(upstream))
+        with tracer.start_as_current_span(f"send {subject}", context=parent, kind=trace.SpanKind.PRODUCER) as span:
+            task_id = f"py-traced-{uuid.uuid4()}"
+            headers = task_headers(task_id)
+            propagate.inject(headers)
+            task = pb2.InteropTask(to=f"traced{index}@example.com", subject="traced")
+            await js.publish(subject, task.SerializeToString(), headers=headers, timeout=5)
+            context = span.get_span_context()
+            out.append({"id": task_id, "trace_id": format(context.trace_id, "032x"),
+                        "span_id": format(context.span_id, "016x"), "traceparent": headers["traceparent"],
+                        "tracestate": headers.get("tracestate")})
+    await nc.close()
+    print(json.dumps(out))
 
 
 async def consume(url, queue, count, pb2):
@@ -84,6 +123,8 @@ def main():
     pb2 = load_pb2(directory)
     if command == "produce":
         asyncio.run(produce(url, queue, count, pb2))
+    elif command == "produce-traced":
+        asyncio.run(produce_traced(url, queue, count, pb2))
     elif command == "consume":
         asyncio.run(consume(url, queue, count, pb2))
     else:

@@ -15,6 +15,8 @@ public import Logging
 public struct TaskContext: Sendable {
     /// The queue's name.
     public let queue: String
+    /// The durable consumer that delivered the task; the workers that share it share the queue's tasks.
+    public let consumer: String
     /// The task id (the producer's idempotency key), the same on every attempt and after a dead-letter replay.
     public let id: TaskID
     /// Which delivery this is, starting at 1 (JetStream's delivery count).

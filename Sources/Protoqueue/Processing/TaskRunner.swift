@@ -41,7 +41,8 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
                 do throws(ProtoqueueError) {
                     let task = try Message(serializedBytes: received.data)
                     let context = TaskContext(
-                        queue: queueName, id: id, attempt: attempt, maxAttempts: maxAttempts,
+                        queue: queueName, consumer: engine.layout.consumerName, id: id, attempt: attempt,
+                        maxAttempts: maxAttempts,
                         enqueuedAt: headers.enqueuedAt, metadata: headers.metadata, headers: received.headers,
                         subject: received.subject, sequence: sequence, baseLogger: logger, delivery: delivery
                     )
