@@ -163,6 +163,8 @@ let queueTargets: [Target] = [
             .product(name: "Logging", package: "swift-log"),
             // the worker runs as a Service in a ServiceGroup
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            // its QueueMetrics record into a small in-process factory for the closing summary
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ],
         swiftSettings: swiftSettings
     ),

@@ -8,7 +8,8 @@ import TaskSchemas
 // protoqueue-demo: the whole life of typed tasks on NATS JetStream.
 // A producer enqueues a batch of EmailTasks; a worker processes them: most succeed, two fail twice and succeed
 // on their third attempt (retried with backoff), one keeps throwing and one is rejected outright; both end in the
-// dead-letter stream. The rejected one is replayed after the "fix" and succeeds. Stats are printed along the way.
+// dead-letter stream. The rejected one is replayed after the "fix" and succeeds. Stats are printed along the way,
+// and at the end a summary of what the queue's QueueMetrics middleware recorded (into DemoMetrics, in memory).
 // Reads NATS_URL (default nats://127.0.0.1:4222); scripts/demo.sh starts a private nats-server.
 #if canImport(Glibc)
 import Glibc
@@ -52,8 +53,10 @@ do {
     configuration.consumer.ackWait = .seconds(10)
     configuration.retry = .exponential(initial: .milliseconds(200), multiplier: 2, maximum: .seconds(2), jitter: 0.1)
     let queueName = "demo_emails_\(getpid())"
+    let recorded = DemoMetrics()
     let queue = try await Queue<EmailTask>(
-        connection: connection, name: queueName, configuration: configuration, logger: logger)
+        connection: connection, name: queueName, configuration: configuration,
+        middleware: [QueueMetrics(factory: recorded)], logger: logger)
     say(
         "connected to \(url); queue \"\(queueName)\": stream \(queue.layout.streamName), dead letters in "
             + "\(queue.layout.deadLetterStreamName)"
@@ -146,8 +149,10 @@ do {
     // Fix the missing template and replay that task.
     templates.withLock { _ = $0.insert("promo-2027") }
     say("operator: template promo-2027 deployed; replaying its dead letter")
+    var replayed = 0
     if let promo = letters.first(where: { $0.reason == .failed }) {
         let receipt = try await queue.replayDeadLetter(sequence: promo.sequence)
+        replayed += 1
         say(
             "replayed dead letter #\(promo.sequence) as task \(receipt.id) (stream sequence \(receipt.sequence), fresh "
                 + "attempt count)"
@@ -166,6 +171,7 @@ do {
         "summary: \(sent.count) emails sent (\(sent.values.filter { $0 != "sent on attempt 1" }.count) after retries), "
             + "\(stats.deadLetters) task left in the dead-letter stream"
     )
+    printMetricsSummary(recorded, enqueued: stored, replayed: replayed)
     await connection.close()
     guard sent.count == 11, stats.deadLetters == 1, stats.messages == 0 else {
         print("protoqueue-demo: unexpected outcome")
@@ -175,4 +181,25 @@ do {
     print("protoqueue-demo failed: \(error)")
     await connection.close()
     exit(1)
+}
+
+/// A few lines from what `QueueMetrics` recorded: deliveries, final outcomes, handler run time, queue wait.
+func printMetricsSummary(_ recorded: DemoMetrics, enqueued: Int, replayed: Int) {
+    let names = QueueMetrics.Names()
+    // "11 acknowledged, 6 retried", leaving out the values nothing was recorded for.
+    func counts(_ label: String, by key: String, _ count: (String, [String: String]) -> Int) -> String {
+        recorded.values(of: key, in: label).map { (count(label, [key: $0]), $0) }.filter { $0.0 > 0 }
+            .map { "\($0.0) \($0.1)" }.joined(separator: ", ")
+    }
+    let deadLettered = recorded.values(of: "reason", in: names.settled).filter { $0 != "none" }
+        .map { "\($0) \(recorded.total(names.settled, ["outcome": "dead_lettered", "reason": $0]))" }
+    // QueueMetrics records the worker side only: the task counts come from the demo itself.
+    let consumed = recorded.total(names.consumed)
+    say("metrics: \(consumed) deliveries consumed (\(enqueued) tasks enqueued, \(replayed) replayed)")
+    let settled = counts(names.settled, by: "outcome", recorded.total)
+    say("metrics: settled \(settled) (dead letters: \(deadLettered.joined(separator: ", ")))")
+    say("metrics: handler runs \(counts(names.processDuration, by: "outcome") { recorded.samples($0, $1).count })")
+    say("metrics: handler run time \(timingSummary(recorded.samples(names.processDuration)))")
+    let wait = timingSummary(recorded.samples(names.queueWait))
+    say("metrics: queue wait (first attempts; the replay's from its first enqueue) \(wait)")
 }

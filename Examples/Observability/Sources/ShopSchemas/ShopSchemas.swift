@@ -1,0 +1,2 @@
+// ResizeImage and SendReceipt are generated at build time by ProtoqueueSwiftGenerator.
+@_exported public import ProtoqueueCodec
