@@ -61,6 +61,7 @@ let codecTargets: [Target] = [
     .target(
         name: "CTaskSchemas",
         dependencies: ["CProtobufC"],
+        exclude: ["protoqueue.json"],
         plugins: ["ProtoqueueCGenerator"]
     ),
     .target(
@@ -114,18 +115,29 @@ let codecProducts: [Product] = [
 // MARK: - Queue: connection, provisioning, enqueue
 
 let queueTargets: [Target] = [
+    // protoc-c output of the lifecycle event schema, Protos/protoqueue/events/v1/task_event.proto.
+    .target(
+        name: "CProtoqueueEvents",
+        dependencies: ["CProtobufC"],
+        exclude: ["protoqueue.json"],
+        plugins: ["ProtoqueueCGenerator"]
+    ),
+    // The queue; its TaskEvent type is generated from the event schema by our own Swift plugin.
     .target(
         name: "Protoqueue",
         dependencies: [
             "CNats",
             "CNatsShim",
+            "CProtoqueueEvents",
             "ProtoqueueCodec",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Tracing", package: "swift-distributed-tracing"),
         ],
-        swiftSettings: swiftSettings
+        exclude: ["protoqueue.json"],
+        swiftSettings: swiftSettings,
+        plugins: ["ProtoqueueSwiftGenerator"]
     ),
     // An in-memory transport for tests without a server (docs/testing.md).
     .target(

@@ -84,6 +84,32 @@ public final class RawNATS: @unchecked Sendable {
         return info.pointee.Config.pointee.MaxAge
     }
 
+    /// Creates a work-queue stream capturing `subjects` with a 2-minute duplicate window (the library's defaults
+    /// otherwise), as an earlier version or an operator would have.
+    public func createWorkQueueStream(_ name: String, subjects: [String]) throws {
+        var config = jsStreamConfig()
+        jsStreamConfig_Init(&config)
+        let cSubjects = subjects.map { strdup($0) }
+        defer { cSubjects.forEach { free($0) } }
+        var pointers = cSubjects.map { UnsafePointer($0) }
+        var jerr = jsErrCode(0)
+        let status = name.withCString { cName in
+            pointers.withUnsafeMutableBufferPointer { buffer in
+                config.Name = cName
+                config.Subjects = buffer.baseAddress
+                config.SubjectsLen = Int32(buffer.count)
+                config.Retention = js_WorkQueuePolicy
+                config.Storage = js_FileStorage
+                config.Discard = js_DiscardNew
+                config.Duplicates = 120_000_000_000
+                return js_AddStream(nil, js, &config, nil, &jerr)
+            }
+        }
+        guard status == NATS_OK else {
+            throw HarnessError("create stream \(name): \(status.rawValue) jerr \(jerr.rawValue)")
+        }
+    }
+
     public func deleteStream(_ name: String) throws {
         var jerr = jsErrCode(0)
         let status = js_DeleteStream(js, name, nil, &jerr)

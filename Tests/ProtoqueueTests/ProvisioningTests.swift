@@ -49,6 +49,32 @@ struct ProvisioningTests {
         await connection.close()
     }
 
+    /// A stream made before lifecycle events captures `<subject>.>`, events included: accepted while they are off,
+    /// refused with the reason once they are on.
+    @Test func aStreamCapturingTheWholePrefixIsAcceptedOnlyWithoutEvents() async throws {
+        let url = try await SharedServer.url()
+        let connection = try await connect(url)
+        let name = uniqueName("legacy")
+        let raw = try RawNATS(url: url)
+        try raw.createWorkQueueStream(name, subjects: ["protoqueue.\(name).>"])
+        let queue = try await Queue<InteropTask>(connection: connection, name: name, logger: testLogger())
+        _ = try await queue.enqueue(InteropTask(to: "kept"))
+        #expect(try await queue.stats().messages == 1)
+        var withEvents = QueueConfiguration()
+        withEvents.events = .enabled()
+        do {
+            _ = try await Queue<InteropTask>(
+                connection: connection, name: name, configuration: withEvents, logger: testLogger())
+            Issue.record("a stream that would store the events was accepted")
+        } catch {
+            #expect(error.code == .configurationMismatch)
+            #expect(error.message.contains("subjects: existing [\"protoqueue.\(name).>\"]"), "\(error)")
+            #expect(error.message.contains("would store the queue's lifecycle events"), "\(error)")
+        }
+        #expect(try raw.messageCount(stream: name) == 1)
+        await connection.close()
+    }
+
     @Test func incompatibleExistingConsumerIsRefused() async throws {
         let url = try await SharedServer.url()
         let connection = try await connect(url)

@@ -94,6 +94,13 @@ enum PythonPeer {
             "protoc", "--python_out=\(directory.path)", "-I", fixtures, "\(fixtures)/interop_task.proto",
         ])
         guard result.status == 0 else { throw HarnessError("protoc failed: \(result.stderr)") }
+        // The lifecycle event schema, as a subscriber in another language compiles it (task_event_pb2.py).
+        let protos = repositoryRoot.appendingPathComponent("Protos").path
+        let events = try await run([
+            "protoc", "--python_out=\(directory.path)", "-I", protos,
+            "\(protos)/protoqueue/events/v1/task_event.proto",
+        ])
+        guard events.status == 0 else { throw HarnessError("protoc failed: \(events.stderr)") }
         return directory
     }
 

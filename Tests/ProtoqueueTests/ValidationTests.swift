@@ -133,7 +133,11 @@ struct ValidationTests {
     @Test func queueLayout() throws {
         let layout = try QueueLayout(queueName: "emails", configuration: QueueConfiguration())
         #expect(layout.streamName == "emails")
-        #expect(layout.streamSubjects == ["protoqueue.emails.>"])
+        #expect(
+            layout.streamSubjects == [
+                "protoqueue.emails.ready.>", "protoqueue.emails.scheduled.>", "protoqueue.emails.control.>",
+            ])
+        #expect(layout.eventSubject("enqueued") == "protoqueue.emails.events.enqueued")
         #expect(layout.readySubject == "protoqueue.emails.ready.default")
         #expect(layout.consumerFilter == "protoqueue.emails.ready.>")
         #expect(layout.consumerName == "emails-workers")

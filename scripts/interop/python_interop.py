@@ -10,6 +10,10 @@ Usage:
                                                                producer span (opentelemetry-sdk) whose W3C context
                                                                (with tracestate python=1) is injected into its headers;
                                                                prints JSON ids, trace and span ids
+  python_interop.py events <url> <queue> <count> <pb2-dir> <ready-file>
+                                                               subscribe to protoqueue.<queue>.events.> (core NATS),
+                                                               create <ready-file> once subscribed, decode <count>
+                                                               TaskEvent messages, print them as JSON
   python_interop.py check                                      exit 0 if nats-py and protobuf import
 """
 import asyncio
@@ -113,6 +117,35 @@ async def consume(url, queue, count, pb2):
     print(json.dumps(out))
 
 
+async def follow_events(url, queue, count, directory, ready_file):
+    import nats
+    sys.path.insert(0, directory)
+    from protoqueue.events.v1 import task_event_pb2  # protoc --python_out of Protos/protoqueue/events/v1
+    nc = await nats.connect(url, connect_timeout=5)
+    received = []
+    done = asyncio.Event()
+
+    async def handle(msg):
+        event = task_event_pb2.TaskEvent()
+        event.ParseFromString(msg.data)
+        received.append({"subject": msg.subject, "kind": task_event_pb2.TaskEvent.Kind.Name(event.kind),
+                         "queue": event.queue, "task_type": event.task_type, "task_id": event.task_id,
+                         "sequence": event.sequence, "attempt": event.attempt, "reason": event.reason,
+                         "error": event.error, "retry_delay_ms": event.retry_delay_ms})
+        if len(received) >= count:
+            done.set()
+
+    await nc.subscribe(f"protoqueue.{queue}.events.>", cb=handle)
+    await nc.flush()
+    open(ready_file, "w").close()
+    try:
+        await asyncio.wait_for(done.wait(), timeout=30)
+    except asyncio.TimeoutError:
+        pass
+    await nc.close()
+    print(json.dumps(received))
+
+
 def main():
     command = sys.argv[1]
     if command == "check":
@@ -120,6 +153,9 @@ def main():
         import google.protobuf  # noqa: F401
         return
     url, queue, count, directory = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+    if command == "events":
+        asyncio.run(follow_events(url, queue, count, directory, sys.argv[6]))
+        return
     pb2 = load_pb2(directory)
     if command == "produce":
         asyncio.run(produce(url, queue, count, pb2))

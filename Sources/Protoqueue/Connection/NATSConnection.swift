@@ -1,4 +1,5 @@
 public import Logging
+import Synchronization
 
 /// One connection to a NATS server or cluster, shared by any number of ``Queue``s.
 ///
@@ -18,6 +19,8 @@ public final class NATSConnection: Sendable {
     public let configuration: NATSConnectionConfiguration
     /// The transport the queues on this connection use: a ``NATSClient``, or a ``MemoryBroker`` (`ProtoqueueTesting`).
     let transport: any QueueTransport
+    /// What ``close()`` ends before the transport: event outboxes and event subscriptions.
+    private let closers = Mutex<[@Sendable () -> Void]>([])
 
     private init(transport: any QueueTransport, configuration: NATSConnectionConfiguration) {
         self.transport = transport
@@ -55,6 +58,22 @@ public final class NATSConnection: Sendable {
     /// Drains and closes the connection, then frees it. Safe to call more than once and from several tasks;
     /// only the first call does the work. Waits for calls in progress (at most the request timeout) first.
     public func close() async {
+        for close in closers.withLock({ list in
+            defer { list = [] }; return list
+        }) { close() }
         await transport.close()
+    }
+
+    /// Registers something ``close()`` ends before closing the transport.
+    func onClose(_ close: @escaping @Sendable () -> Void) {
+        closers.withLock { $0.append(close) }
+    }
+
+    /// A new outbox for lifecycle events, publishing on this connection until it closes.
+    func makeEventOutbox(capacity: Int) -> EventOutbox {
+        let transport = self.transport
+        let outbox = EventOutbox(capacity: capacity) { transport.publishCore(subject: $0.subject, body: $0.body) }
+        onClose { outbox.close() }
+        return outbox
     }
 }

@@ -79,7 +79,9 @@ extension Queue {
     @discardableResult
     public func replayDeadLetter(sequence: UInt64) async throws(ProtoqueueError) -> EnqueueReceipt {
         let store = deadLetterStore
-        return try await store.replay(try await store.existing(sequence: sequence))
+        let receipt = try await store.replay(try await store.existing(sequence: sequence))
+        events?.replayed(receipt)
+        return receipt
     }
 
     /// Replays every dead-letter record (see ``replayDeadLetter(sequence:)``), oldest first.

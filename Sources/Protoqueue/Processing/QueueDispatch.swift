@@ -32,7 +32,7 @@ struct QueueDispatch: Sendable {
             ])
         let runner = TaskRunner<Message>(
             engine: engine, queueName: queue.name, configuration: queue.configuration, middleware: queue.middleware,
-            logger: logger, handler: handler)
+            events: queue.events, logger: logger, handler: handler)
         let running = RunningHandlers()
         let consumerIsIdle: @Sendable () async -> Bool = {
             do throws(ProtoqueueError) {

@@ -1,13 +1,14 @@
 import Logging
 
 /// Runs one delivery: checks, decodes, calls the handler (inside the queue's middleware), turns the outcome into a
-/// ``Settlement`` and, when the queue has middleware, tells it the final outcome. The decision itself is
-/// ``SettlementDecision``.
+/// ``Settlement`` and, when the queue has middleware or lifecycle events, tells them the final outcome. The decision
+/// itself is ``SettlementDecision``.
 struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
     let engine: ProcessorEngine
     let queueName: String
     let configuration: QueueConfiguration
     let middleware: MiddlewareChain
+    let events: QueueEvents?
     let logger: Logger
     let handler: Queue<Message>.Handler
 
@@ -27,6 +28,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         // without running the handler.
         let outcome: TaskOutcome?
         let settlement: Settlement
+        var runTime: Duration?
         if let maxAttempts, SettlementDecision.isGraceDelivery(attempt: attempt, maxAttempts: maxAttempts) {
             taskLogger.warning("task delivered past its attempts without being settled; dead-lettering it")
             outcome = nil
@@ -46,7 +48,10 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
                         enqueuedAt: headers.enqueuedAt, metadata: headers.metadata, headers: received.headers,
                         subject: received.subject, sequence: sequence, baseLogger: logger, delivery: delivery
                     )
+                    events?.started(id: id, sequence: sequence, attempt: attempt)
+                    let start = ContinuousClock.now
                     result = await handle(task, context: context)
+                    runTime = ContinuousClock.now - start
                 } catch {
                     taskLogger.error(
                         "task payload does not decode; dead-lettering it", metadata: ["protoqueue.error": "\(error)"])
@@ -60,7 +65,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             )
             log(result, settlement, taskLogger)
         }
-        guard !middleware.isEmpty else {
+        guard !middleware.isEmpty || events != nil else {
             delivery.settle(settlement)
             return
         }
@@ -71,6 +76,9 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
                 continuation.resume(returning: .unsettled(error: "the task was settled already"))
             }
         }
+        events?.settled(
+            final, id: headers.id, sequence: sequence, attempt: attempt, runTime: runTime, error: outcome?.error)
+        guard !middleware.isEmpty else { return }
         await middleware.settled(
             TaskSettlement(
                 queue: queueName, taskType: Message.protoMessageName, id: headers.id, attempt: attempt,

@@ -68,7 +68,10 @@ extension Queue {
                 guard position < count else { return nil }
                 return prepareInput(item(position), maxPayload: maxPayload)
             },
-            sink: { output in results.withLock { $0.append(output.result) } }
+            sink: { [events] output in
+                if let events, case .success(let receipt) = output.result { events.enqueued(receipt) }
+                results.withLock { $0.append(output.result) }
+            }
         )
         return results.withLock { $0 }
     }

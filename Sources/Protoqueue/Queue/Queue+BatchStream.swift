@@ -125,9 +125,10 @@ extension Queue {
                         .success(
                             try await transport.publishBatch(
                                 options: options, source: { input.receive() },
-                                sink: { result in
-                                    if case .failure(let error) = result.result {
-                                        failures.count(error.code)
+                                sink: { [events] result in
+                                    switch result.result {
+                                    case .success(let receipt): events?.enqueued(receipt)
+                                    case .failure(let error): failures.count(error.code)
                                     }
                                     output.put(BatchItemResult(position: result.index, result: result.result))
                                 }

@@ -31,6 +31,8 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
     let streamMaxMessageSize: Int?
     /// The queue's middleware, in order.
     let middleware: MiddlewareChain
+    /// Where its lifecycle events go, when they are on.
+    let events: QueueEvents?
 
     /// Opens a queue, by default creating its streams and consumer if they do not exist.
     /// - Parameters:
@@ -76,6 +78,12 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
         self.logger = logger
         self.streamMaxMessageSize = provisioned.maxMessageSize
         self.middleware = MiddlewareChain(list: middleware)
+        self.events =
+            configuration.events.isEnabled
+            ? QueueEvents(
+                outbox: connection.makeEventOutbox(capacity: configuration.events.bufferCapacity), queue: name,
+                taskType: Message.protoMessageName, layout: layout, logger: logger)
+            : nil
     }
 }
 
@@ -210,6 +218,7 @@ extension Queue {
         let transport = connection.transport
         let prepared = try await prepare(task, options: options, maxPayload: try transport.currentMaxPayload())
         let receipt = try await transport.publish(prepared, maxAttempts: 3)
+        events?.enqueued(receipt)
         logger.trace(
             "enqueued", metadata: ["protoqueue.task_id": "\(receipt.id)", "protoqueue.sequence": "\(receipt.sequence)"])
         return receipt

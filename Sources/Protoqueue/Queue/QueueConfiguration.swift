@@ -39,6 +39,8 @@ public struct QueueConfiguration: Sendable, Hashable {
     public var retry: RetryPolicy
     /// The dead-letter stream (on by default).
     public var deadLetter: DeadLetterConfiguration
+    /// Lifecycle events on core NATS subjects `<subject>.events.<kind>` (off by default).
+    public var events: EventConfiguration
 
     /// Creates a configuration with the defaults described on each property.
     public init(
@@ -54,8 +56,10 @@ public struct QueueConfiguration: Sendable, Hashable {
         duplicateWindow: Duration = .seconds(120),
         consumer: Consumer = Consumer(),
         retry: RetryPolicy = .default,
-        deadLetter: DeadLetterConfiguration = DeadLetterConfiguration()
+        deadLetter: DeadLetterConfiguration = DeadLetterConfiguration(),
+        events: EventConfiguration = .disabled
     ) {
+        self.events = events
         self.streamName = streamName
         self.subject = subject
         self.retention = retention
@@ -140,6 +144,9 @@ extension QueueConfiguration {
         if let messages = maxMessages, messages <= 0 { throw bad("maxMessages must be positive") }
         if let size = maxMessageSize, size <= 0 { throw bad("maxMessageSize must be positive") }
         guard duplicateWindow > .zero else { throw bad("duplicateWindow must be positive") }
+        if events.isEnabled && events.bufferCapacity < 1 {
+            throw bad("events.bufferCapacity must be at least 1, not \(events.bufferCapacity)")
+        }
         if let age = maxAge, duplicateWindow > age {
             throw bad("duplicateWindow (\(duplicateWindow)) must not exceed maxAge (\(age))")
         }
@@ -182,8 +189,13 @@ public struct QueueLayout: Sendable, Hashable {
     /// Deliveries the server allows beyond the attempts, in which a worker only dead-letters the task.
     public static let graceDeliveries = 2
 
-    /// What the stream captures.
-    public var streamSubjects: [String] { ["\(subject).>"] }
+    /// What the stream captures: ready, scheduled and control subjects; not `<subject>.events.>`, whose lifecycle
+    /// events are core NATS messages.
+    public var streamSubjects: [String] { ["\(subject).ready.>", "\(subject).scheduled.>", "\(subject).control.>"] }
+    /// What streams made before lifecycle events captured; still accepted while events are off.
+    var legacyStreamSubjects: [String] { ["\(subject).>"] }
+    /// The subject of lifecycle events of `kind` (`<subject>.events.<kind>`).
+    func eventSubject(_ kind: String) -> String { "\(subject).events.\(kind)" }
     /// The consumer's filter subject.
     public var consumerFilter: String { "\(subject).ready.>" }
     /// The subject tasks are published to (`<subject>.ready.default`; priorities will add tiers).

@@ -45,8 +45,24 @@ protocol QueueTransport: AnyObject, Sendable {
         sink: @escaping @Sendable (BatchOutput) -> Void
     ) async throws(ProtoqueueError) -> BatchSummary
 
+    /// Publishes a core NATS message (no JetStream, no acknowledgement) without waiting for the server; called on a
+    /// library thread, as it may block on a full socket.
+    /// - Returns: `false` when the message could not be handed over (closed, or the reconnect buffer full).
+    func publishCore(subject: String, body: [UInt8]) -> Bool
+    /// Subscribes to `subject` (wildcards allowed) on core NATS; `deliver` gets each message's body and subject, on
+    /// a transport thread, until the subscription is cancelled.
+    func subscribeCore(
+        subject: String, deliver: @escaping @Sendable (_ body: [UInt8], _ subject: String) -> Void
+    ) async throws(ProtoqueueError) -> any CoreSubscription
+
     /// Checks that the queue's consumer exists and returns the transport side of processing on this connection.
     func deliveries(for layout: QueueLayout) async throws(ProtoqueueError) -> any DeliveryTransport
+}
+
+/// A core NATS subscription (``QueueTransport/subscribeCore(subject:deliver:)``).
+protocol CoreSubscription: Sendable {
+    /// Stops deliveries; safe to call more than once.
+    func cancel()
 }
 
 /// One message of a batch: its id, and the prepared message or why it could not be prepared.

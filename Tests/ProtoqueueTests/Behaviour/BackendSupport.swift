@@ -117,6 +117,7 @@ func withBackend(
     duplicateWindow: Duration = .seconds(120),
     deadLetter: DeadLetterConfiguration = DeadLetterConfiguration(),
     middleware: [any QueueMiddleware] = [],
+    events: EventConfiguration = .disabled,
     _ body: (BackendQueue) async throws -> Void
 ) async throws {
     var configuration = QueueConfiguration(
@@ -124,6 +125,7 @@ func withBackend(
     configuration.retry = retry
     configuration.duplicateWindow = duplicateWindow
     configuration.deadLetter = deadLetter
+    configuration.events = events
     let connection: NATSConnection
     var memory: InMemoryQueueServer?
     var raw: RawNATS?

@@ -16,6 +16,7 @@ package final class MemoryBroker: QueueTransport, Sendable {
 
     let state = Mutex(State())
     private let hubs = Mutex<MemoryHub?>(nil)
+    private let core = MemoryCoreSubjects()
     /// The largest message accepted, as a server's `max_payload`.
     package let maxPayload: Int
 
@@ -74,6 +75,19 @@ package final class MemoryBroker: QueueTransport, Sendable {
     }
 
     // MARK: QueueTransport
+
+    func publishCore(subject: String, body: [UInt8]) -> Bool {
+        guard !state.withLock({ $0.closed }) else { return false }
+        core.publish(subject: subject, body: body)
+        return true
+    }
+
+    func subscribeCore(
+        subject: String, deliver: @escaping @Sendable ([UInt8], String) -> Void
+    ) async throws(ProtoqueueError) -> any CoreSubscription {
+        try checkOpen()
+        return core.subscribe(subject: subject, deliver: deliver)
+    }
 
     func beginCall() throws(ProtoqueueError) {
         try state.withLock { state throws(ProtoqueueError) in

@@ -40,7 +40,7 @@ final class NATSClient: Sendable {
     /// The processors' shared inbox and thread, once a processor asked for it (``processingHub(rawConnection:)``).
     private let hub = Mutex<ProcessingHub?>(nil)
     /// Subscriptions unsubscribed but not yet freed (``retire(_:)``).
-    private let retired = RetiredSubscriptions()
+    let retired = RetiredSubscriptions()
     private let idle = ConditionLock()
 
     private init(

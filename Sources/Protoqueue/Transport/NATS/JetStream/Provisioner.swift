@@ -49,6 +49,8 @@ enum Provisioner {
 
     private struct StreamSettings: Equatable {
         var subjects: [String]
+        /// Also accepted as the existing subjects (a stream made before lifecycle events), while events are off.
+        var acceptedLegacySubjects: [String]?
         var retention: Int
         var storage: Int
         var replicas: Int64
@@ -61,6 +63,7 @@ enum Provisioner {
 
         init(layout: QueueLayout, configuration: QueueConfiguration) {
             subjects = layout.streamSubjects
+            acceptedLegacySubjects = configuration.events.isEnabled ? nil : layout.legacyStreamSubjects
             retention = configuration.retention.raw
             storage = configuration.storage.raw
             replicas = Int64(configuration.replicas)
@@ -75,6 +78,7 @@ enum Provisioner {
 
         init(existing config: jsStreamConfig) {
             subjects = (0..<Int(config.SubjectsLen)).compactMap { config.Subjects[$0].map { String(cString: $0) } }
+            acceptedLegacySubjects = nil
             retention = Int(config.Retention.rawValue)
             storage = Int(config.Storage.rawValue)
             replicas = max(1, config.Replicas)
@@ -93,7 +97,11 @@ enum Provisioner {
             }
             func limit(_ value: Int64) -> String { value < 0 ? "unlimited" : "\(value)" }
             func duration(_ ns: Int64) -> String { ns == 0 ? "unlimited" : "\(Duration.nanoseconds(ns))" }
-            if Set(existing.subjects) != Set(subjects) { add("subjects", "\(existing.subjects)", "\(subjects)") }
+            if Set(existing.subjects) != Set(subjects) && existing.subjects != acceptedLegacySubjects {
+                let legacy = existing.subjects.count == 1 && existing.subjects[0].hasSuffix(".>")
+                let note = legacy ? " (the existing subjects would store the queue's lifecycle events)" : ""
+                add("subjects", "\(existing.subjects)", "\(subjects)\(note)")
+            }
             if existing.retention != retention {
                 add(
                     "retention", QueueConfiguration.Retention(raw: existing.retention).description,

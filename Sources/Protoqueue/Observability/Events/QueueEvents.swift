@@ -1,0 +1,129 @@
+import Logging
+
+/// Publishes one queue's lifecycle events (``TaskEvent``) through its ``EventOutbox``: made only for a queue with
+/// ``QueueConfiguration/events`` on. Every method offers the event and returns at once.
+final class QueueEvents: Sendable {
+    let outbox: EventOutbox
+    private let queue: String
+    private let taskType: String
+    private let layout: QueueLayout
+    private let logger: Logger
+
+    /// The longest handler error an event carries, in bytes.
+    static let maxErrorBytes = 1024
+
+    init(outbox: EventOutbox, queue: String, taskType: String, layout: QueueLayout, logger: Logger) {
+        self.outbox = outbox
+        self.queue = queue
+        self.taskType = taskType
+        self.layout = layout
+        self.logger = logger
+    }
+
+    /// The server stored a task (not for a duplicate, which stores nothing).
+    func enqueued(_ receipt: EnqueueReceipt) {
+        guard !receipt.duplicate else { return }
+        emit(.enqueued, id: receipt.id, sequence: receipt.sequence)
+    }
+
+    /// A dead letter was enqueued again.
+    func replayed(_ receipt: EnqueueReceipt) {
+        emit(.replayed, id: receipt.id, sequence: receipt.sequence)
+    }
+
+    /// A worker started a task's handler.
+    func started(id: TaskID?, sequence: UInt64, attempt: Int) {
+        emit(.started, id: id, sequence: sequence, attempt: attempt)
+    }
+
+    /// A delivery was settled; `runTime` is the handler's and `error` what it threw or failed with, when one ran.
+    func settled(
+        _ outcome: TaskSettlement.Outcome, id: TaskID?, sequence: UInt64, attempt: Int, runTime: Duration?,
+        error: (any Error)?
+    ) {
+        var event = TaskEvent()
+        switch outcome {
+        case .acknowledged:
+            event.kind = .succeeded
+        case .retried(let delay):
+            event.kind = .retryScheduled
+            event.retryDelayMs = UInt64(max(0, delay.nanoseconds / 1_000_000))
+            if let error { event.error = Self.truncated(SettlementDecision.errorText(error)) }
+        case .deadLettered(let reason, let error):
+            event.kind = .deadLettered
+            event.reason = reason.name
+            event.error = Self.truncated(error)
+        case .terminated(let reason):
+            event.kind = .discarded
+            event.reason = reason
+        case .unsettled:
+            return
+        }
+        if let runTime { event.runTimeUs = UInt64(max(0, runTime.nanoseconds / 1000)) }
+        emit(event, id: id, sequence: sequence, attempt: attempt)
+    }
+
+    /// Counts so far.
+    var counts: EventCounts { EventCounts(published: outbox.published, dropped: outbox.dropped) }
+
+    private func emit(_ kind: TaskEvent.Kind, id: TaskID?, sequence: UInt64, attempt: Int = 0) {
+        var event = TaskEvent()
+        event.kind = kind
+        emit(event, id: id, sequence: sequence, attempt: attempt)
+    }
+
+    private func emit(_ event: TaskEvent, id: TaskID?, sequence: UInt64, attempt: Int) {
+        var event = event
+        event.queue = queue
+        event.taskType = taskType
+        event.taskID = id?.rawValue ?? ""
+        event.sequence = sequence
+        event.attempt = UInt32(clamping: attempt)
+        event.timeUnixMs = WallClock.unixMilliseconds()
+        do throws(ProtoqueueError) {
+            let body = try event.serializedBytes()
+            let subject = layout.eventSubject(EventKinds.subjectToken(event.kind))
+            if !outbox.offer(EventOutbox.Event(subject: subject, body: body)) { reportDrop() }
+        } catch {
+            logger.error("cannot encode a lifecycle event", metadata: ["protoqueue.error": "\(error)"])
+        }
+    }
+
+    /// Logs the first drop and then every thousandth, so that a flood of drops does not flood the log.
+    private func reportDrop() {
+        let dropped = outbox.dropped
+        guard dropped == 1 || dropped % 1000 == 0 else { return }
+        logger.warning(
+            "lifecycle events dropped: the publisher cannot keep up (tasks are not affected)",
+            metadata: ["protoqueue.events_dropped": "\(dropped)"])
+    }
+
+    /// `text` cut to at most ``maxErrorBytes`` of UTF-8, never inside a character's encoding.
+    static func truncated(_ text: String) -> String {
+        guard text.utf8.count > maxErrorBytes else { return text }
+        var bytes = Array(text.utf8.prefix(maxErrorBytes))
+        // Find where the last scalar starts and drop it if its encoding was cut.
+        var start = bytes.count - 1
+        while start > 0 && bytes[start] & 0xC0 == 0x80 { start -= 1 }
+        let lead = bytes[start]
+        let length = lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2
+        if bytes.count - start < length { bytes.removeSubrange(start...) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// The subject token of each event kind: the last token of `<subject>.events.<kind>`.
+enum EventKinds {
+    static func subjectToken(_ kind: TaskEvent.Kind) -> String {
+        switch kind {
+        case .enqueued: "enqueued"
+        case .started: "started"
+        case .succeeded: "succeeded"
+        case .retryScheduled: "retry_scheduled"
+        case .deadLettered: "dead_lettered"
+        case .discarded: "discarded"
+        case .replayed: "replayed"
+        case .unspecified, .unrecognized: "unknown"
+        }
+    }
+}

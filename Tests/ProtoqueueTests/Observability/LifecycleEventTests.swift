@@ -1,0 +1,123 @@
+import Foundation
+import TaskSchemas
+import Testing
+
+@testable import Protoqueue
+
+/// Lifecycle events, read with `Queue.events()` on both transports.
+@Suite("Lifecycle events")
+struct LifecycleEventTests {
+    /// Tasks whose handlers succeed, fail, discard, throw once, and throw on every attempt; a duplicate enqueue; a
+    /// batch; a replay: each task's events in order, with their fields.
+    @Test(arguments: Backend.available)
+    func everyStateChangeIsPublishedInOrder(_ backend: Backend) async throws {
+        try await withBackend(backend, maxDeliveries: 2, events: .enabled()) { env in
+            let collected = Recorder<TaskEvent>()
+            let events = try await env.queue.events()
+            let reader = Task { for await event in events { collected.record(event) } }
+            let startedAt = WallClock.unixMilliseconds()
+            for subject in ["ok", "fail", "drop", "flaky", "broken"] {
+                _ = try await env.queue.enqueue(
+                    EmailTask(to: "x@example.com", subject: subject), options: .init(id: TaskID(subject)))
+            }
+            let duplicate = try await env.queue.enqueue(EmailTask(to: "x@example.com"), options: .init(id: "ok"))
+            #expect(duplicate.duplicate)
+            let batch = ["b1", "b2"].map { EnqueueItem(EmailTask(to: "x@example.com"), options: .init(id: TaskID($0))) }
+            #expect(try await env.queue.enqueueBatch(batch).allSatisfy { (try? $0.get()) != nil })
+
+            try await withProcessor(env.queue) { task, context in
+                switch task.subject {
+                case "fail": return .failure("bad input", details: [:])
+                case "drop": return .discard(reason: "not wanted")
+                case "flaky" where context.attempt == 1, "broken": throw TaskFailure("down")
+                default: return .success
+                }
+            } body: {
+                #expect(await eventually { collected.all.filter { $0.kind == .started }.count >= 7 })
+                await env.settle()
+                await env.advance(by: .milliseconds(400))
+                #expect(await eventually { collected.all.filter { $0.kind == .started }.count == 9 })
+                #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
+                await env.settle()
+            }
+            let failed = try #require(try await env.queue.deadLetters().all().first { $0.id == "fail" })
+            _ = try await env.queue.replayDeadLetter(sequence: failed.sequence)
+            #expect(await eventually { collected.all.contains { $0.kind == .replayed } })
+            reader.cancel()
+
+            func kinds(_ id: String) -> [TaskEvent.Kind] { collected.all.filter { $0.taskID == id }.map(\.kind) }
+            #expect(kinds("ok") == [.enqueued, .started, .succeeded])
+            #expect(kinds("fail") == [.enqueued, .started, .deadLettered, .replayed])
+            #expect(kinds("drop") == [.enqueued, .started, .discarded])
+            #expect(kinds("flaky") == [.enqueued, .started, .retryScheduled, .started, .succeeded])
+            #expect(kinds("broken") == [.enqueued, .started, .retryScheduled, .started, .deadLettered])
+            #expect(kinds("b1") == [.enqueued, .started, .succeeded])
+            #expect(kinds("b2") == [.enqueued, .started, .succeeded])
+
+            let all = collected.all
+            #expect(all.allSatisfy { $0.queue == env.queue.name && $0.taskType == EmailTask.protoMessageName })
+            #expect(all.allSatisfy { $0.sequence > 0 && $0.timeUnixMs >= startedAt - 1000 })
+            #expect(all.filter { $0.kind == .enqueued || $0.kind == .replayed }.allSatisfy { $0.attempt == 0 })
+            let brokenEvents = all.filter { $0.taskID == "broken" }
+            #expect(brokenEvents.map(\.attempt) == [0, 1, 1, 2, 2])
+            #expect(brokenEvents[2].retryDelayMs == 300 && brokenEvents[2].error == "down")
+            #expect(brokenEvents[4].reason == "retriesExhausted" && brokenEvents[4].error == "down")
+            let failedEvent = try #require(all.first { $0.taskID == "fail" && $0.kind == .deadLettered })
+            #expect(failedEvent.reason == "failed" && failedEvent.error == "bad input")
+            #expect(all.first { $0.taskID == "drop" && $0.kind == .discarded }?.reason == "not wanted")
+            #expect(env.queue.eventCounts == EventCounts(published: all.count, dropped: 0))
+        }
+    }
+
+    /// `kinds:` subscribes to those kinds' subjects only.
+    @Test(arguments: Backend.available)
+    func aReaderCanFollowSomeKindsOnly(_ backend: Backend) async throws {
+        try await withBackend(backend, events: .enabled()) { env in
+            let collected = Recorder<TaskEvent>()
+            let events = try await env.queue.events(kinds: [.deadLettered, .discarded])
+            let reader = Task { for await event in events { collected.record(event) } }
+            try await env.enqueue(3)
+            try await withProcessor(env.queue) { _, context in
+                context.id == "task-0" ? .failure("no", details: [:]) : .discard(reason: "skip")
+            } body: {
+                #expect(await eventually { collected.count == 3 })
+                await env.settle()
+            }
+            reader.cancel()
+            #expect(
+                collected.all.map(\.kind).sorted { $0.rawValue < $1.rawValue } == [
+                    .deadLettered, .discarded, .discarded,
+                ])
+        }
+    }
+
+    /// A publisher that cannot keep up (here: a subscriber of the in-memory transport that blocks it, with room
+    /// for one event) drops events and counts them; every task is still processed.
+    @Test func eventsThatCannotBePublishedAreDroppedAndCountedNotWaitedFor() async throws {
+        try await withBackend(.memory, events: .enabled(bufferCapacity: 1)) { env in
+            let slow = try await env.connection.transport.subscribeCore(subject: ">") { _, _ in
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+            defer { slow.cancel() }
+            let count = 50
+            try await env.enqueue(count)
+            try await withProcessor(env.queue) { _, _ in
+                .success
+            } body: {
+                #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
+                await env.settle()
+            }
+            // enqueued, started and succeeded per task, each published or dropped.
+            #expect(await eventually { env.queue.eventCounts.published + env.queue.eventCounts.dropped == 3 * count })
+            #expect(env.queue.eventCounts.dropped > count)
+        }
+    }
+
+    @Test func aLongErrorIsCutAtACharacterBoundary() {
+        let text = String(repeating: "a", count: 1023) + "é" + "tail"
+        let cut = QueueEvents.truncated(text)
+        #expect(cut == String(repeating: "a", count: 1023))
+        #expect(QueueEvents.truncated("short") == "short")
+        #expect(QueueEvents.truncated(String(repeating: "b", count: 2000)).utf8.count == 1024)
+    }
+}
