@@ -77,6 +77,8 @@ let codecTargets: [Target] = [
             // queue scenarios (EnqueueBenchmark.swift)
             "Protoqueue", "CNats", .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
+            .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             // its private nats-server (BenchNATS.swift)
             "NATSServerHarness",
         ],

@@ -3,13 +3,24 @@
 # .proto files with both build-tool plugins, and serves two task types with one QueueWorker:
 # 1. its unit tests (ProtoqueueTesting's in-memory server) run with no nats-server reachable: every directory that
 #    holds one is taken off PATH, and NATS_URL is unset;
-# 2. its executable runs against a private nats-server (or NATS_URL), and the summary it prints is checked.
+# 2. its executable runs against a private nats-server (or NATS_URL), and the summary it prints is checked;
+# 3. its dependency graph (only the library products) holds no observability backend (swift-otel, swift-prometheus).
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 example="$root/Examples/ScheduledReports"
 cd "$example"
 
 swift build --build-tests
+
+# The library products stay light: a package that depends only on them must not pull in an observability backend.
+dependencies=$(swift package show-dependencies 2>/dev/null)
+if printf '%s\n' "$dependencies" | grep -Ei 'swift-otel|swift-prometheus|hummingbird|grpc'; then
+    echo "error: the Protoqueue library products depend on an observability backend:" >&2
+    printf '%s\n' "$dependencies" >&2
+    exit 1
+fi
+echo "dependencies of a package using only the library products:"
+printf '%s\n' "$dependencies" | grep -E '^[│├└ ]'
 
 no_server_path=
 old_ifs=$IFS

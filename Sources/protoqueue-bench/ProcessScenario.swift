@@ -55,21 +55,22 @@ enum ProcessBench {
     /// Runs the library's processor over `count` queued tasks; returns tasks/s and the peak RSS while it ran.
     static func library(
         count: Int, concurrency: Int, label: String, measureMemory: Bool = false,
-        middleware: [any QueueMiddleware] = []
-    ) throws -> (rate: Double, peakMiB: Double) {
+        middleware: [any QueueMiddleware] = [], events: EventConfiguration = .disabled
+    ) throws -> (rate: Double, peakMiB: Double, events: EventCounts) {
         try library(
             prepared: prepare(count: count, name: "bench_ours_\(label)"), count: count, concurrency: concurrency,
-            measureMemory: measureMemory, middleware: middleware)
+            measureMemory: measureMemory, middleware: middleware, events: events)
     }
 
     static func library(
         prepared: Queue<EmailTask>, count: Int, concurrency: Int, measureMemory: Bool,
-        middleware: [any QueueMiddleware] = []
-    ) throws -> (rate: Double, peakMiB: Double) {
+        middleware: [any QueueMiddleware] = [], events: EventConfiguration = .disabled
+    ) throws -> (rate: Double, peakMiB: Double, events: EventCounts) {
         try runAsync {
             let connection = try await BenchNATS.connect()
             var configuration = QueueConfiguration()
             configuration.consumer.maxAckPending = 20_000
+            configuration.events = events
             let queue = try await Queue<EmailTask>(
                 connection: connection, name: prepared.name, configuration: configuration, middleware: middleware,
                 logger: BenchNATS.logger)
@@ -82,8 +83,9 @@ enum ProcessBench {
                 }
             }
             let peak = ResidentMemory.peakMiB()
+            let events = queue.eventCounts
             await connection.close()
-            return (Double(count) / seconds, peak)
+            return (Double(count) / seconds, peak, events)
         }
     }
 

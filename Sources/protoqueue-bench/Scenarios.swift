@@ -10,6 +10,8 @@ enum Scenarios {
         processScenario,
         processMiddlewareScenario,
         processMetricsScenario,
+        processObservedScenario,
+        processEventsScenario,
         processTenQueuesScenario,
         latencyP50Scenario,
         latencyP99Scenario,

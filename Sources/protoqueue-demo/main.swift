@@ -171,7 +171,7 @@ do {
         "summary: \(sent.count) emails sent (\(sent.values.filter { $0 != "sent on attempt 1" }.count) after retries), "
             + "\(stats.deadLetters) task left in the dead-letter stream"
     )
-    printMetricsSummary(recorded, enqueued: stored, replayed: replayed)
+    printMetricsSummary(recorded, replayed: replayed)
     await connection.close()
     guard sent.count == 11, stats.deadLetters == 1, stats.messages == 0 else {
         print("protoqueue-demo: unexpected outcome")
@@ -183,8 +183,8 @@ do {
     exit(1)
 }
 
-/// A few lines from what `QueueMetrics` recorded: deliveries, final outcomes, handler run time, queue wait.
-func printMetricsSummary(_ recorded: DemoMetrics, enqueued: Int, replayed: Int) {
+/// A few lines from what `QueueMetrics` recorded: tasks sent, deliveries, settlements, handler run time, queue wait.
+func printMetricsSummary(_ recorded: DemoMetrics, replayed: Int) {
     let names = QueueMetrics.Names()
     // "11 acknowledged, 6 retried", leaving out the values nothing was recorded for.
     func counts(_ label: String, by key: String, _ count: (String, [String: String]) -> Int) -> String {
@@ -193,9 +193,14 @@ func printMetricsSummary(_ recorded: DemoMetrics, enqueued: Int, replayed: Int) 
     }
     let deadLettered = recorded.values(of: "reason", in: names.settled).filter { $0 != "none" }
         .map { "\($0) \(recorded.total(names.settled, ["outcome": "dead_lettered", "reason": $0]))" }
-    // QueueMetrics records the worker side only: the task counts come from the demo itself.
+    let refused = recorded.values(of: "error.type", in: names.sent).reduce(0) {
+        $0 + recorded.total(names.sent, ["error.type": $1])
+    }
+    let sent = recorded.total(names.sent) - refused
     let consumed = recorded.total(names.consumed)
-    say("metrics: \(consumed) deliveries consumed (\(enqueued) tasks enqueued, \(replayed) replayed)")
+    say("metrics: \(sent) tasks sent (\(refused) refused), \(consumed) deliveries consumed (\(replayed) replayed)")
+    let settle = timingSummary(recorded.samples(names.operationDuration, ["messaging.operation.name": "settle"]))
+    say("metrics: settlement handed to the connection \(settle)")
     let settled = counts(names.settled, by: "outcome", recorded.total)
     say("metrics: settled \(settled) (dead letters: \(deadLettered.joined(separator: ", ")))")
     say("metrics: handler runs \(counts(names.processDuration, by: "outcome") { recorded.samples($0, $1).count })")
