@@ -2,9 +2,10 @@
 # Runs the whole test suite on a Debian machine, installing what is missing first:
 # the format and lint check, the generated-code drift check, a warnings-as-errors build, the DocC documentation with
 # warnings as errors, the example package (built through our plugins, its handler tests with no nats-server, its
-# worker run), the observability example (its /metrics scraped and checked), the plugins' setup and schema errors,
-# the codec tests and the decode fuzzer under AddressSanitizer, the integration tests against a current
-# nats-server, the chaos scenarios at CI size, and every unit and integration test.
+# worker run), the observability example (its /metrics scraped and checked, its OTLP trace export received and
+# checked), the plugins' setup and schema errors, the codec tests and the decode fuzzer under AddressSanitizer, the
+# integration tests against a current nats-server, the chaos scenarios at CI size, and every unit and integration
+# test.
 # Integration tests start their own nats-server on 127.0.0.1 (or use NATS_URL when it is set).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +32,7 @@ scripts/docs.sh
 step "example package: built through the plugins, its handler tests with no nats-server on PATH, its worker run"
 scripts/build-example.sh
 
-step "observability example: QueueMetrics and gauges through swift-prometheus, /metrics served by Hummingbird, scraped"
+step "observability example: QueueMetrics via swift-prometheus (scraped), QueueTracing via swift-otel (received)"
 scripts/build-observability-example.sh
 
 step "plugin setup errors: a manifest without experimentalCGen, a C target without include/"

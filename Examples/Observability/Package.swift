@@ -1,8 +1,9 @@
 // swift-tools-version: 6.3;(experimentalCGen)
-// Observability backends for Protoqueue's metrics, as a service would wire them: a library with two queues and
-// their handlers (ShopWorkload), and one executable per backend. The backends' packages (swift-prometheus,
-// Hummingbird) are dependencies of this example only, never of the Protoqueue library. The experimentalCGen flag
-// above is required in every package that applies ProtoqueueCGenerator (it is per manifest).
+// Observability backends for Protoqueue's metrics and traces, as a service would wire them: a library with two
+// queues and their handlers (ShopWorkload), and one executable per backend. The backends' packages
+// (swift-prometheus, Hummingbird, swift-otel) are dependencies of this example only, never of the Protoqueue library.
+// The experimentalCGen flag above is required in every package that applies ProtoqueueCGenerator (it is per
+// manifest).
 
 import PackageDescription
 
@@ -24,6 +25,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // No default traits: they add swift-configuration support and full Foundation, which /metrics needs neither.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        // Only the OTLP/HTTP exporter (protobuf or JSON bodies): the default traits add OTLP/gRPC, whose grpc-swift
+        // packages would make the build several minutes longer.
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.6.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // protoc-c output of Sources/CShopSchemas/shop/tasks.proto.
@@ -62,7 +67,19 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
-        // Reserved: a `trace-export` executable (swift-otel) joins here once the library's tracing middleware exists;
-        // it depends on ShopWorkload like metrics-endpoint.
+        // OpenTelemetry: QueueTracing spans of a checkout request and the tasks it enqueues, exported by swift-otel
+        // over OTLP/HTTP.
+        .executableTarget(
+            name: "trace-export",
+            dependencies: [
+                "ShopWorkload",
+                "ShopSchemas",
+                .product(name: "Protoqueue", package: protoqueueIdentity),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "OTel", package: "swift-otel"),
+            ]
+        ),
     ]
 )

@@ -76,7 +76,9 @@ public struct ShopQueues: Sendable {
         public var description: String { "550 mailbox unavailable: \(email)" }
     }
 
-    static func resize(_ image: ResizeImage, attempt: Int) async throws -> TaskResult {
+    /// The `images` handler of the table above: `corrupt` fails, `flaky` asks for a retry on its first attempt, any
+    /// other image succeeds after `width / 200` ms.
+    public static func resize(_ image: ResizeImage, attempt: Int) async throws -> TaskResult {
         switch image.imageID {
         case "corrupt": return .failure("\(image.imageID) is not an image", details: ["image": image.imageID])
         case "flaky" where attempt == 1: return .retry(after: .milliseconds(100))
@@ -86,7 +88,9 @@ public struct ShopQueues: Sendable {
         }
     }
 
-    static func mail(_ receipt: SendReceipt) async throws -> TaskResult {
+    /// The `receipts` handler of the table above: a `bounce@` address throws ``MailBounced``, an `unsubscribed@`
+    /// address is discarded, any other succeeds after 2 ms.
+    public static func mail(_ receipt: SendReceipt) async throws -> TaskResult {
         if receipt.email.hasPrefix("bounce@") { throw MailBounced(email: receipt.email) }
         if receipt.email.hasPrefix("unsubscribed@") { return .discard(reason: "customer unsubscribed") }
         try await Task.sleep(for: .milliseconds(2))
