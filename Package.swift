@@ -78,7 +78,6 @@ let codecTargets: [Target] = [
             "Protoqueue", "CNats", .product(name: "Logging", package: "swift-log"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "Tracing", package: "swift-distributed-tracing"),
-            .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             // its private nats-server (BenchNATS.swift)
             "NATSServerHarness",
         ],

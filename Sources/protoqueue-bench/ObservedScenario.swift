@@ -1,20 +1,24 @@
-import InMemoryTracing
 import Protoqueue
 import Tracing
 
 /// `process-observed`: the `process` scenario with observability on, beside its raw nats.c baseline. The library
-/// side runs with `QueueTracing` recording every span into swift-distributed-tracing's `InMemoryTracer` and
-/// `QueueMetrics` adding every value into ``SummingMetrics``; the raw side is the `process` baseline (fetch + ack
-/// per message). Alternating, twice; the best of each.
+/// side runs with `QueueTracing` recording every span into ``RecordingTracer`` and `QueueMetrics` adding every value
+/// into ``SummingMetrics``; the raw side is the `process` baseline (fetch + ack
+/// per message). Alternating, twice; the best of each. `PROTOQUEUE_BENCH_OBSERVED=tracing` or `metrics` keeps only
+/// that middleware (for profiling).
 let processObservedScenario = Scenario(
     name: "process-observed",
-    summary: "tasks/s, process with QueueTracing (InMemoryTracer) and QueueMetrics (in-memory sums) vs raw nats.c"
+    summary: "tasks/s, process with QueueTracing and QueueMetrics into in-memory recorders vs raw nats.c"
 ) {
     let count = Int(ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_PROCESS_COUNT") ?? "") ?? 100_000
     let batch = 128
-    let tracer = InMemoryTracer(recordInjections: false, recordExtractions: false)
+    let tracer = RecordingTracer()
     let metrics = SummingMetrics()
-    let middleware: [any QueueMiddleware] = [QueueTracing(tracer: tracer), QueueMetrics(factory: metrics)]
+    let only = ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_OBSERVED")
+    var middleware: [any QueueMiddleware] = []
+    if only == "noop-tracer" { middleware.append(QueueTracing(tracer: NoOpTracer())) }
+    if only != "metrics" && only != "noop-tracer" { middleware.append(QueueTracing(tracer: tracer)) }
+    if only != "tracing" { middleware.append(QueueMetrics(factory: metrics)) }
     var ours: [Double] = []
     var baseline: [Double] = []
     for round in 0..<2 {
@@ -25,11 +29,13 @@ let processObservedScenario = Scenario(
             ).rate)
         // Every handled task is one `process` span and one consumed delivery: recorders that dropped values would
         // show it here.
-        let spans = tracer.popFinishedSpans().filter { $0.kind == .consumer }.count
-        guard spans == count else { throw BenchError("process-observed recorded \(spans) process spans, not \(count)") }
+        let spans = tracer.popFinished().filter { $0.kind == .consumer }.count
+        guard spans == count || only == "metrics" || only == "noop-tracer" else {
+            throw BenchError("process-observed recorded \(spans) process spans, not \(count)")
+        }
     }
     let consumed = metrics.total(of: "messaging.client.consumed.messages")
-    guard consumed == Int64(2 * count) else {
+    guard consumed == Int64(2 * count) || only == "tracing" || only == "noop-tracer" else {
         throw BenchError("process-observed recorded \(consumed) consumed deliveries, not \(2 * count)")
     }
     return BenchResult(name: "process-observed", ours: ours.max()!, baseline: baseline.max()!, unit: "msgs/s")

@@ -69,10 +69,12 @@ public final class NATSConnection: Sendable {
         closers.withLock { $0.append(close) }
     }
 
-    /// A new outbox for lifecycle events, publishing on this connection until it closes.
-    func makeEventOutbox(capacity: Int) -> EventOutbox {
+    /// A new outbox for the lifecycle events of the queue of `layout`, publishing on this connection until it closes.
+    func makeEventOutbox(capacity: Int, layout: QueueLayout) -> EventOutbox {
         let transport = self.transport
-        let outbox = EventOutbox(capacity: capacity) { transport.publishCore(subject: $0.subject, body: $0.body) }
+        let outbox = EventOutbox(capacity: capacity) {
+            QueueEvents.publish($0, layout: layout, transport: transport)
+        }
         onClose { outbox.close() }
         return outbox
     }

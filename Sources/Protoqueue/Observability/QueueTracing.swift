@@ -117,13 +117,16 @@ public struct QueueTracing: QueueMiddleware {
         tracer.extract(context.headers, into: &parent, using: TraceHeaders.Extractor())
         let span = tracer.startSpan("process \(context.subject)", context: parent, ofKind: .consumer)
         defer { span.end() }
-        var attributes = MessagingAttributes.common(operation: "process", destination: context.subject)
-        attributes["messaging.message.id"] = context.id.rawValue
-        attributes["messaging.consumer.group.name"] = context.consumer
-        attributes["protoqueue.attempt"] = context.attempt
-        span.attributes = attributes
+        if span.isRecording {
+            var attributes = MessagingAttributes.common(operation: "process", destination: context.subject)
+            attributes["messaging.message.id"] = context.id.rawValue
+            attributes["messaging.consumer.group.name"] = context.consumer
+            attributes["protoqueue.attempt"] = context.attempt
+            span.attributes = attributes
+        }
         do {
             let result = try await InstrumentationContext.withValue(span.context) { try await next() }
+            if case .success = result { return result }
             if let errorType = TraceErrorType.of(.returned(result), context: context) {
                 span.attributes["error.type"] = errorType
                 span.setStatus(SpanStatus(code: .error))

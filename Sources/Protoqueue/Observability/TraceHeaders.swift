@@ -12,14 +12,10 @@ enum TraceHeaders {
         }
     }
 
-    /// Reads from a delivered task's headers; a key in other letter case is found too (W3C names are lower case,
-    /// but not every producer writes them so).
+    /// Reads from a delivered task's headers, by exact name (W3C names are lower case: `traceparent`,
+    /// `tracestate`).
     struct Extractor: Tracing.Extractor {
-        func extract(key: String, from carrier: [String: String]) -> String? {
-            if let value = carrier[key] { return value }
-            let lowered = key.lowercased()
-            return carrier.first { $0.key.lowercased() == lowered }?.value
-        }
+        func extract(key: String, from carrier: [String: String]) -> String? { carrier[key] }
     }
 }
 

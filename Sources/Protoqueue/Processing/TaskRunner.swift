@@ -65,8 +65,16 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             )
             log(result, settlement, taskLogger)
         }
-        guard !middleware.isEmpty || events != nil else {
-            delivery.settle(settlement)
+        guard !middleware.isEmpty else {
+            if let events {
+                // The event is offered from the settling thread: the handler's task does not wait for it.
+                let (id, error, runTime) = (headers.id, outcome?.error, runTime)
+                delivery.settle(settlement) { final in
+                    events.settled(final, id: id, sequence: sequence, attempt: attempt, runTime: runTime, error: error)
+                }
+            } else {
+                delivery.settle(settlement)
+            }
             return
         }
         let settleStart = ContinuousClock.now

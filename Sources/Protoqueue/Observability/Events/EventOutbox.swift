@@ -2,24 +2,22 @@ import Foundation
 import Synchronization
 
 /// Lifecycle events on their way to the server: a bounded buffer that processing and enqueueing only ever offer to
-/// (never waiting), and one thread of the library's own that hands them to the transport, where a publish may block
-/// on a full socket. An event that finds the buffer full, or that the transport cannot take (closed, or its
-/// reconnect buffer full), is dropped and counted.
+/// (never waiting, never encoding), and one thread of the library's own that encodes and publishes them, where a
+/// publish may block on a full socket. The thread wakes at most about once a millisecond and then takes everything
+/// buffered, so a busy queue costs its tasks no wake-up per event. An event that finds the buffer full, or that the
+/// transport cannot take (closed, or its reconnect buffer full), is dropped and counted.
 final class EventOutbox: @unchecked Sendable {
-    /// One encoded event and its subject.
-    struct Event {
-        var subject: String
-        var body: [UInt8]
-    }
-
     private let lock = ConditionLock()
-    private var buffer: [Event?]
-    private var head = 0
-    private var count = 0
+    private var buffer: [TaskEvent] = []
+    private let capacity: Int
     private var closed = false
-    private let send: @Sendable (Event) -> Bool
+    private var sleeping = false
+    private let send: @Sendable (TaskEvent) -> Bool
     private let publishedCount = Atomic<Int>(0)
     private let droppedCount = Atomic<Int>(0)
+
+    /// How long the thread lets events gather after it woke.
+    static let gatherMicroseconds: UInt32 = 1000
 
     /// Events handed to the transport.
     var published: Int { publishedCount.load(ordering: .relaxed) }
@@ -29,10 +27,11 @@ final class EventOutbox: @unchecked Sendable {
     /// Starts the publishing thread.
     /// - Parameters:
     ///   - capacity: Events that may wait; an offer beyond it is refused.
-    ///   - send: Publishes one event (fire-and-forget), on the outbox's thread; `false` when the transport refused it.
-    init(capacity: Int, send: @escaping @Sendable (Event) -> Bool) {
-        buffer = Array(repeating: nil, count: max(1, capacity))
+    ///   - send: Encodes and publishes one event (fire-and-forget), on the outbox's thread; `false` when it could not.
+    init(capacity: Int, send: @escaping @Sendable (TaskEvent) -> Bool) {
+        self.capacity = max(1, capacity)
         self.send = send
+        buffer.reserveCapacity(min(self.capacity, 4096))
         let thread = Thread { [self] in self.run() }
         thread.name = "protoqueue-events"
         thread.stackSize = 1 << 20
@@ -42,17 +41,18 @@ final class EventOutbox: @unchecked Sendable {
     /// Adds an event unless the buffer is full or the outbox closed; else counts it as dropped.
     /// - Returns: Whether the event was taken.
     @discardableResult
-    func offer(_ event: Event) -> Bool {
+    func offer(_ event: TaskEvent) -> Bool {
         lock.lock()
-        guard !closed, count < buffer.count else {
+        guard !closed, buffer.count < capacity else {
             lock.unlock()
             droppedCount.add(1, ordering: .relaxed)
             return false
         }
-        buffer[(head + count) % buffer.count] = event
-        count += 1
-        if count == 1 { lock.broadcast() }
+        buffer.append(event)
+        let wake = sleeping
+        sleeping = false
         lock.unlock()
+        if wake { lock.broadcast() }
         return true
     }
 
@@ -65,23 +65,30 @@ final class EventOutbox: @unchecked Sendable {
     }
 
     private func run() {
+        var batch: [TaskEvent] = []
         while true {
             lock.lock()
-            while count == 0 && !closed { lock.wait() }
-            guard count > 0 else {
+            while buffer.isEmpty && !closed {
+                sleeping = true
+                lock.wait()
+            }
+            sleeping = false
+            if buffer.isEmpty {
                 lock.unlock()
                 return
             }
-            let event = buffer[head]!
-            buffer[head] = nil
-            head = (head + 1) % buffer.count
-            count -= 1
+            let gather = !closed && buffer.count < capacity / 2
             lock.unlock()
-            if send(event) {
-                publishedCount.add(1, ordering: .relaxed)
-            } else {
-                droppedCount.add(1, ordering: .relaxed)
+            if gather { usleep(Self.gatherMicroseconds) }
+            lock.withLock { swap(&batch, &buffer) }
+            for event in batch {
+                if send(event) {
+                    publishedCount.add(1, ordering: .relaxed)
+                } else {
+                    droppedCount.add(1, ordering: .relaxed)
+                }
             }
+            batch.removeAll(keepingCapacity: true)
         }
     }
 }

@@ -1,22 +1,21 @@
 import Logging
 
 /// Publishes one queue's lifecycle events (``TaskEvent``) through its ``EventOutbox``: made only for a queue with
-/// ``QueueConfiguration/events`` on. Every method offers the event and returns at once.
+/// ``QueueConfiguration/events`` on. Every method fills in an event, offers it and returns at once; the outbox's
+/// thread encodes and publishes it.
 final class QueueEvents: Sendable {
     let outbox: EventOutbox
     private let queue: String
     private let taskType: String
-    private let layout: QueueLayout
     private let logger: Logger
 
     /// The longest handler error an event carries, in bytes.
     static let maxErrorBytes = 1024
 
-    init(outbox: EventOutbox, queue: String, taskType: String, layout: QueueLayout, logger: Logger) {
+    init(outbox: EventOutbox, queue: String, taskType: String, logger: Logger) {
         self.outbox = outbox
         self.queue = queue
         self.taskType = taskType
-        self.layout = layout
         self.logger = logger
     }
 
@@ -80,13 +79,13 @@ final class QueueEvents: Sendable {
         event.sequence = sequence
         event.attempt = UInt32(clamping: attempt)
         event.timeUnixMs = WallClock.unixMilliseconds()
-        do throws(ProtoqueueError) {
-            let body = try event.serializedBytes()
-            let subject = layout.eventSubject(EventKinds.subjectToken(event.kind))
-            if !outbox.offer(EventOutbox.Event(subject: subject, body: body)) { reportDrop() }
-        } catch {
-            logger.error("cannot encode a lifecycle event", metadata: ["protoqueue.error": "\(error)"])
-        }
+        if !outbox.offer(event) { reportDrop() }
+    }
+
+    /// Encodes `event` and publishes it on `<subject>.events.<kind>`, on the outbox's thread.
+    static func publish(_ event: TaskEvent, layout: QueueLayout, transport: any QueueTransport) -> Bool {
+        guard let body = try? event.serializedBytes() else { return false }
+        return transport.publishCore(subject: layout.eventSubject(EventKinds.subjectToken(event.kind)), body: body)
     }
 
     /// Logs the first drop and then every thousandth, so that a flood of drops does not flood the log.
