@@ -87,7 +87,7 @@ extension SwiftFileEmitter {
         let checkDepth = index.unboundedDepth.contains(message.fullName)
         line()
         line("/// Decodes a message from its protobuf encoding.")
-        line("/// - Throws: ``ProtoqueueError`` (`decodingFailed` or `nestingTooDeep`) for bytes that are not a valid")
+        line("/// - Throws: `ProtoqueueError` (`decodingFailed` or `nestingTooDeep`) for bytes that are not a valid")
         line("///   encoding of this message.")
         line("public init(serializedBytes bytes: [Swift.UInt8]) throws(ProtoqueueCodec.ProtoqueueError) {")
         indent += 1
@@ -99,7 +99,7 @@ extension SwiftFileEmitter {
         line("}")
         line()
         line("/// Encodes the message to protobuf bytes (map entries in key order).")
-        line("/// - Throws: ``ProtoqueueError`` (`encodingFailed`) for a string holding U+0000 or an unset required")
+        line("/// - Throws: `ProtoqueueError` (`encodingFailed`) for a string holding U+0000 or an unset required")
         line("///   message field.")
         line("public func serializedBytes() throws(ProtoqueueCodec.ProtoqueueError) -> [Swift.UInt8] {")
         indent += 1

@@ -12,6 +12,7 @@ enum Scenarios {
         processMetricsScenario,
         processObservedScenario,
         processEventsScenario,
+        enqueueBatchTracedScenario,
         processTenQueuesScenario,
         latencyP50Scenario,
         latencyP99Scenario,
