@@ -2,10 +2,13 @@ import CNats
 import Synchronization
 
 extension NATSClient {
+    /// Publishes on the batched connection (opened on first use; this runs on a library thread): lifecycle events
+    /// come by the hundred thousand, and one socket write each on the send-asap connection cost a busy worker about a
+    /// third of its throughput.
     func publishCore(subject: String, body: [UInt8]) -> Bool {
         guard (try? beginCall()) != nil else { return false }
         defer { endCall() }
-        let connection = rawConnection
+        guard let connection = try? batchedConnection().raw else { return false }
         let status = body.withUnsafeBytes { bytes in
             natsConnection_Publish(connection, subject, bytes.baseAddress, Int32(bytes.count))
         }
