@@ -13,22 +13,15 @@ let processEventsScenario = Scenario(
     name: "process-events",
     summary: "tasks/s, process with lifecycle events on and a subscriber that never reads vs events off, 100,000 tasks"
 ) {
-    let count = Int(ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_PROCESS_COUNT") ?? "") ?? 100_000
     let reader = ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_EVENT_READER") != "none"
     let subscriber = reader ? try SlowEventSubscriber(url: try BenchNATS.url()) : nil
     defer { subscriber?.close() }
-    var ours: [Double] = []
-    var baseline: [Double] = []
-    for round in 0..<2 {
-        baseline.append(try ProcessBench.library(count: count, concurrency: 128, label: "noevents\(round)").rate)
-        let run = try ProcessBench.library(
-            count: count, concurrency: 128, label: "events\(round)", events: .enabled())
+    let rates = try ProcessBench.withAndWithout(events: .enabled(), label: "events") { round, events in
         print(
-            "events run \(round): published \(run.events.published), dropped \(run.events.dropped) "
-                + "(of \(2 * count))\(subscriber == nil ? ", no subscriber" : "")")
-        ours.append(run.rate)
+            "events run \(round): published \(events.published), dropped \(events.dropped)"
+                + "\(subscriber == nil ? ", no subscriber" : "")")
     }
-    return BenchResult(name: "process-events", ours: ours.max()!, baseline: baseline.max()!, unit: "msgs/s")
+    return BenchResult(name: "process-events", ours: rates.ours, baseline: rates.baseline, unit: "msgs/s")
 }
 
 /// A core NATS subscriber to `protoqueue.*.events.>` that never reads: a raw socket that sends `CONNECT` and `SUB`

@@ -14,17 +14,21 @@ let processMiddlewareScenario = Scenario(
 
 extension ProcessBench {
     /// The `process` run (no-op handler, concurrency 128, `PROTOQUEUE_BENCH_PROCESS_COUNT` or 100,000 queued tasks)
-    /// without middleware (baseline) and with `middleware` (ours), alternating, twice: the best rate of each.
+    /// plain (baseline) and with `middleware` and `events` (ours), alternating, twice: the best rate of each.
+    /// `afterRound` gets the event counts of each of our runs.
     static func withAndWithout(
-        _ middleware: [any QueueMiddleware], label: String
+        _ middleware: [any QueueMiddleware] = [], events: EventConfiguration = .disabled, label: String,
+        afterRound: (_ round: Int, _ events: EventCounts) -> Void = { _, _ in }
     ) throws -> (ours: Double, baseline: Double, count: Int) {
         let count = Int(ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_PROCESS_COUNT") ?? "") ?? 100_000
         var ours: [Double] = []
         var baseline: [Double] = []
         for round in 0..<2 {
             baseline.append(try library(count: count, concurrency: 128, label: "plain\(round)").rate)
-            ours.append(
-                try library(count: count, concurrency: 128, label: "\(label)\(round)", middleware: middleware).rate)
+            let run = try library(
+                count: count, concurrency: 128, label: "\(label)\(round)", middleware: middleware, events: events)
+            afterRound(round, run.events)
+            ours.append(run.rate)
         }
         return (ours.max()!, baseline.max()!, count)
     }

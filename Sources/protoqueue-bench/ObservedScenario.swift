@@ -4,8 +4,9 @@ import Tracing
 /// `process-observed`: the `process` scenario with observability on, beside its raw nats.c baseline. The library
 /// side runs with `QueueTracing` recording every span into ``RecordingTracer`` and `QueueMetrics` adding every value
 /// into ``SummingMetrics``; the raw side is the `process` baseline (fetch + ack
-/// per message). Alternating, twice; the best of each. `PROTOQUEUE_BENCH_OBSERVED=tracing` or `metrics` keeps only
-/// that middleware (for profiling).
+/// per message). Alternating, twice; the best of each. For profiling, `PROTOQUEUE_BENCH_OBSERVED=tracing` or
+/// `metrics` keeps only that middleware, and `noop-tracer` runs `QueueTracing` alone with swift-distributed-tracing's
+/// `NoOpTracer`.
 let processObservedScenario = Scenario(
     name: "process-observed",
     summary: "tasks/s, process with QueueTracing and QueueMetrics into in-memory recorders vs raw nats.c"
@@ -15,10 +16,15 @@ let processObservedScenario = Scenario(
     let tracer = RecordingTracer()
     let metrics = SummingMetrics()
     let only = ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_OBSERVED")
+    guard [nil, "tracing", "metrics", "noop-tracer"].contains(only) else {
+        throw BenchError("PROTOQUEUE_BENCH_OBSERVED=\(only!): expected tracing, metrics or noop-tracer")
+    }
+    let recordsSpans = only == nil || only == "tracing"
+    let recordsMetrics = only == nil || only == "metrics"
     var middleware: [any QueueMiddleware] = []
+    if recordsSpans { middleware.append(QueueTracing(tracer: tracer)) }
     if only == "noop-tracer" { middleware.append(QueueTracing(tracer: NoOpTracer())) }
-    if only != "metrics" && only != "noop-tracer" { middleware.append(QueueTracing(tracer: tracer)) }
-    if only != "tracing" { middleware.append(QueueMetrics(factory: metrics)) }
+    if recordsMetrics { middleware.append(QueueMetrics(factory: metrics)) }
     var ours: [Double] = []
     var baseline: [Double] = []
     for round in 0..<2 {
@@ -30,12 +36,12 @@ let processObservedScenario = Scenario(
         // Every handled task is one `process` span and one consumed delivery: recorders that dropped values would
         // show it here.
         let spans = tracer.popFinished().filter { $0.kind == .consumer }.count
-        guard spans == count || only == "metrics" || only == "noop-tracer" else {
+        guard spans == count || !recordsSpans else {
             throw BenchError("process-observed recorded \(spans) process spans, not \(count)")
         }
     }
     let consumed = metrics.total(of: "messaging.client.consumed.messages")
-    guard consumed == Int64(2 * count) || only == "tracing" || only == "noop-tracer" else {
+    guard consumed == Int64(2 * count) || !recordsMetrics else {
         throw BenchError("process-observed recorded \(consumed) consumed deliveries, not \(2 * count)")
     }
     return BenchResult(name: "process-observed", ours: ours.max()!, baseline: baseline.max()!, unit: "msgs/s")

@@ -58,9 +58,11 @@ public final class NATSConnection: Sendable {
     /// Drains and closes the connection, then frees it. Safe to call more than once and from several tasks;
     /// only the first call does the work. Waits for calls in progress (at most the request timeout) first.
     public func close() async {
-        for close in closers.withLock({ list in
-            defer { list = [] }; return list
-        }) { close() }
+        let closing = closers.withLock { list in
+            defer { list = [] }
+            return list
+        }
+        for close in closing { close() }
         await transport.close()
     }
 
@@ -70,9 +72,9 @@ public final class NATSConnection: Sendable {
     }
 
     /// A new outbox for the lifecycle events of the queue of `layout`, publishing on this connection until it closes.
-    func makeEventOutbox(capacity: Int, layout: QueueLayout) -> EventOutbox {
+    func makeEventOutbox(capacity: Int, layout: QueueLayout, logger: Logger) -> EventOutbox {
         let transport = self.transport
-        let outbox = EventOutbox(capacity: capacity) {
+        let outbox = EventOutbox(capacity: capacity, logger: logger) {
             QueueEvents.publish($0, layout: layout, transport: transport)
         }
         onClose { outbox.close() }

@@ -44,14 +44,4 @@ public struct EnqueueOutcome: Sendable {
         self.receipt = receipt
     }
 
-    /// Counts one task's result.
-    mutating func count(_ result: Result<EnqueueReceipt, ProtoqueueError>) {
-        switch result {
-        case .success(let receipt):
-            succeeded += 1
-            if receipt.duplicate { duplicates += 1 }
-        case .failure(let error):
-            failures[error.code, default: 0] += 1
-        }
-    }
 }

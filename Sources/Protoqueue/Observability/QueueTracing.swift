@@ -51,14 +51,9 @@ public struct QueueTracing: QueueMiddleware {
     public func send(
         _ operation: EnqueueOperation, next: () async throws(ProtoqueueError) -> EnqueueOutcome
     ) async throws(ProtoqueueError) -> EnqueueOutcome {
-        let batch: Bool
-        let kind: SpanKind
-        switch operation.kind {
-        case .single:
-            (batch, kind) = (false, .producer)
-        case .batch:
-            (batch, kind) = (true, options.createSpansInBatches ? .client : .producer)
-        }
+        let batch = operation.kind != .single
+        // With a create span per task, those are the producer spans and the batch's send span is a client span.
+        let kind: SpanKind = batch && options.createSpansInBatches ? .client : .producer
         let span = tracer.startSpan(
             "send \(operation.subject)", context: InstrumentationContext.current ?? .topLevel, ofKind: kind)
         defer { span.end() }
@@ -127,21 +122,21 @@ public struct QueueTracing: QueueMiddleware {
         do {
             let result = try await InstrumentationContext.withValue(span.context) { try await next() }
             if case .success = result { return result }
-            if let errorType = TraceErrorType.of(.returned(result), context: context) {
-                span.attributes["error.type"] = errorType
-                span.setStatus(SpanStatus(code: .error))
-            }
+            markFailed(span, TraceErrorType.of(.returned(result), context: context))
             return result
         } catch {
             span.recordError(error)
             // Stopped while running (the worker is shutting down): not the task's failure.
-            let outcome: TaskOutcome = Task.isCancelled ? .cancelled : .threw(error)
-            if let errorType = TraceErrorType.of(outcome, context: context) {
-                span.attributes["error.type"] = errorType
-                span.setStatus(SpanStatus(code: .error))
-            }
+            markFailed(span, TraceErrorType.of(Task.isCancelled ? .cancelled : .threw(error), context: context))
             throw error
         }
+    }
+
+    /// Sets `error.type` and the error status, when the run failed (`errorType` is not `nil`).
+    private func markFailed(_ span: some Span, _ errorType: String?) {
+        guard let errorType else { return }
+        span.attributes["error.type"] = errorType
+        span.setStatus(SpanStatus(code: .error))
     }
 }
 

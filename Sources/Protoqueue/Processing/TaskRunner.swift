@@ -86,7 +86,6 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         }
         events?.settled(
             final, id: headers.id, sequence: sequence, attempt: attempt, runTime: runTime, error: outcome?.error)
-        guard !middleware.isEmpty else { return }
         await middleware.settled(
             TaskSettlement(
                 queue: queueName, taskType: Message.protoMessageName, id: headers.id, attempt: attempt,

@@ -81,9 +81,9 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
         self.events =
             configuration.events.isEnabled
             ? QueueEvents(
-                outbox: connection.makeEventOutbox(capacity: configuration.events.bufferCapacity, layout: layout),
-                queue: name,
-                taskType: Message.protoMessageName, logger: logger)
+                outbox: connection.makeEventOutbox(
+                    capacity: configuration.events.bufferCapacity, layout: layout, logger: logger),
+                queue: name, taskType: Message.protoMessageName)
             : nil
     }
 }

@@ -1,11 +1,13 @@
 import Foundation
+import Logging
 import Synchronization
 
 /// Lifecycle events on their way to the server: a bounded buffer that processing and enqueueing only ever offer to
 /// (never waiting, never encoding), and one thread of the library's own that encodes and publishes them, where a
 /// publish may block on a full socket. The thread wakes at most about once a millisecond and then takes everything
 /// buffered, so a busy queue costs its tasks no wake-up per event. An event that finds the buffer full, or that the
-/// transport cannot take (closed, or its reconnect buffer full), is dropped and counted.
+/// transport cannot take (closed, or its reconnect buffer full), is dropped and counted, with a warning at the first
+/// drop and every thousandth.
 final class EventOutbox: @unchecked Sendable {
     private let lock = ConditionLock()
     private var buffer: [TaskEvent] = []
@@ -13,6 +15,7 @@ final class EventOutbox: @unchecked Sendable {
     private var closed = false
     private var sleeping = false
     private let send: @Sendable (TaskEvent) -> Bool
+    private let logger: Logger
     private let publishedCount = Atomic<Int>(0)
     private let droppedCount = Atomic<Int>(0)
 
@@ -27,9 +30,11 @@ final class EventOutbox: @unchecked Sendable {
     /// Starts the publishing thread.
     /// - Parameters:
     ///   - capacity: Events that may wait; an offer beyond it is refused.
+    ///   - logger: Where drops are reported.
     ///   - send: Encodes and publishes one event (fire-and-forget), on the outbox's thread; `false` when it could not.
-    init(capacity: Int, send: @escaping @Sendable (TaskEvent) -> Bool) {
+    init(capacity: Int, logger: Logger, send: @escaping @Sendable (TaskEvent) -> Bool) {
         self.capacity = max(1, capacity)
+        self.logger = logger
         self.send = send
         buffer.reserveCapacity(min(self.capacity, 4096))
         let thread = Thread { [self] in self.run() }
@@ -39,21 +44,18 @@ final class EventOutbox: @unchecked Sendable {
     }
 
     /// Adds an event unless the buffer is full or the outbox closed; else counts it as dropped.
-    /// - Returns: Whether the event was taken.
-    @discardableResult
-    func offer(_ event: TaskEvent) -> Bool {
+    func offer(_ event: TaskEvent) {
         lock.lock()
         guard !closed, buffer.count < capacity else {
             lock.unlock()
-            droppedCount.add(1, ordering: .relaxed)
-            return false
+            drop()
+            return
         }
         buffer.append(event)
         let wake = sleeping
         sleeping = false
         lock.unlock()
         if wake { lock.broadcast() }
-        return true
     }
 
     /// Stops the thread once it has sent what is buffered; later offers are refused.
@@ -85,10 +87,20 @@ final class EventOutbox: @unchecked Sendable {
                 if send(event) {
                     publishedCount.add(1, ordering: .relaxed)
                 } else {
-                    droppedCount.add(1, ordering: .relaxed)
+                    drop()
                 }
             }
             batch.removeAll(keepingCapacity: true)
         }
+    }
+
+    /// Counts a dropped event; logs the first drop and then every thousandth, so that a flood of drops does not
+    /// flood the log.
+    private func drop() {
+        let dropped = droppedCount.add(1, ordering: .relaxed).newValue
+        guard dropped == 1 || dropped % 1000 == 0 else { return }
+        logger.warning(
+            "lifecycle events dropped: the publisher cannot keep up (tasks are not affected)",
+            metadata: ["protoqueue.events_dropped": "\(dropped)"])
     }
 }

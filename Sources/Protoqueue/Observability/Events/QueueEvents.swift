@@ -1,22 +1,18 @@
-import Logging
-
 /// Publishes one queue's lifecycle events (``TaskEvent``) through its ``EventOutbox``: made only for a queue with
 /// ``QueueConfiguration/events`` on. Every method fills in an event, offers it and returns at once; the outbox's
 /// thread encodes and publishes it.
 final class QueueEvents: Sendable {
-    let outbox: EventOutbox
+    private let outbox: EventOutbox
     private let queue: String
     private let taskType: String
-    private let logger: Logger
 
     /// The longest handler error an event carries, in bytes.
     static let maxErrorBytes = 1024
 
-    init(outbox: EventOutbox, queue: String, taskType: String, logger: Logger) {
+    init(outbox: EventOutbox, queue: String, taskType: String) {
         self.outbox = outbox
         self.queue = queue
         self.taskType = taskType
-        self.logger = logger
     }
 
     /// The server stored a task (not for a duplicate, which stores nothing).
@@ -79,22 +75,13 @@ final class QueueEvents: Sendable {
         event.sequence = sequence
         event.attempt = UInt32(clamping: attempt)
         event.timeUnixMs = WallClock.unixMilliseconds()
-        if !outbox.offer(event) { reportDrop() }
+        outbox.offer(event)
     }
 
     /// Encodes `event` and publishes it on `<subject>.events.<kind>`, on the outbox's thread.
     static func publish(_ event: TaskEvent, layout: QueueLayout, transport: any QueueTransport) -> Bool {
         guard let body = try? event.serializedBytes() else { return false }
         return transport.publishCore(subject: layout.eventSubject(EventKinds.subjectToken(event.kind)), body: body)
-    }
-
-    /// Logs the first drop and then every thousandth, so that a flood of drops does not flood the log.
-    private func reportDrop() {
-        let dropped = outbox.dropped
-        guard dropped == 1 || dropped % 1000 == 0 else { return }
-        logger.warning(
-            "lifecycle events dropped: the publisher cannot keep up (tasks are not affected)",
-            metadata: ["protoqueue.events_dropped": "\(dropped)"])
     }
 
     /// `text` cut to at most ``maxErrorBytes`` of UTF-8, never inside a character's encoding.

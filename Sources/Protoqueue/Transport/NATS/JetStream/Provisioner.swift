@@ -49,8 +49,9 @@ enum Provisioner {
 
     private struct StreamSettings: Equatable {
         var subjects: [String]
-        /// Also accepted as the existing subjects (a stream made before lifecycle events), while events are off.
-        var acceptedLegacySubjects: [String]?
+        /// What a stream made before lifecycle events captures: accepted while events are off.
+        var legacySubjects: [String]
+        var eventsEnabled: Bool
         var retention: Int
         var storage: Int
         var replicas: Int64
@@ -63,7 +64,8 @@ enum Provisioner {
 
         init(layout: QueueLayout, configuration: QueueConfiguration) {
             subjects = layout.streamSubjects
-            acceptedLegacySubjects = configuration.events.isEnabled ? nil : layout.legacyStreamSubjects
+            legacySubjects = layout.legacyStreamSubjects
+            eventsEnabled = configuration.events.isEnabled
             retention = configuration.retention.raw
             storage = configuration.storage.raw
             replicas = Int64(configuration.replicas)
@@ -78,7 +80,8 @@ enum Provisioner {
 
         init(existing config: jsStreamConfig) {
             subjects = (0..<Int(config.SubjectsLen)).compactMap { config.Subjects[$0].map { String(cString: $0) } }
-            acceptedLegacySubjects = nil
+            legacySubjects = []
+            eventsEnabled = false
             retention = Int(config.Retention.rawValue)
             storage = Int(config.Storage.rawValue)
             replicas = max(1, config.Replicas)
@@ -97,8 +100,8 @@ enum Provisioner {
             }
             func limit(_ value: Int64) -> String { value < 0 ? "unlimited" : "\(value)" }
             func duration(_ ns: Int64) -> String { ns == 0 ? "unlimited" : "\(Duration.nanoseconds(ns))" }
-            if Set(existing.subjects) != Set(subjects) && existing.subjects != acceptedLegacySubjects {
-                let legacy = existing.subjects.count == 1 && existing.subjects[0].hasSuffix(".>")
+            let legacy = existing.subjects == legacySubjects
+            if Set(existing.subjects) != Set(subjects) && !(legacy && !eventsEnabled) {
                 let note = legacy ? " (the existing subjects would store the queue's lifecycle events)" : ""
                 add("subjects", "\(existing.subjects)", "\(subjects)\(note)")
             }
