@@ -53,6 +53,10 @@ public protocol QueueMiddleware: Sendable {
 
     /// Called once the server was told what became of a delivered task: acknowledged, retried, dead-lettered,
     /// terminated, or not settled. Also for tasks no handler ran (refused or undecodable payloads, grace deliveries).
+    ///
+    /// A queue calls it on a task of its own, for one settlement at a time, in the order the settlements went out;
+    /// the handler's task has gone on to its next delivery meanwhile. A slow hook delays the later hooks (their
+    /// settlements wait in memory), never processing. `process` returns after the last hook returned.
     /// - Parameter settlement: The task and its final outcome.
     func settled(_ settlement: TaskSettlement) async
 }

@@ -9,6 +9,8 @@ struct QueueDispatch: Sendable {
     let logger: Logger
     /// The handler tasks running now.
     let running: RunningHandlers
+    /// The final outcomes on their way to the middleware; `nil` without middleware.
+    let notices: SettlementNotices?
     /// Whether the queue's consumer has neither undelivered nor unsettled tasks (`false` when it cannot be read).
     let consumerIsIdle: @Sendable () async -> Bool
     /// Runs the handlers until the engine stops fetching, then gives running ones their grace and cancels the rest.
@@ -30,9 +32,10 @@ struct QueueDispatch: Sendable {
                 "protoqueue.concurrency": "\(options.concurrency)",
                 "protoqueue.consumer": "\(queue.layout.consumerName)",
             ])
+        let notices = queue.middleware.isEmpty ? nil : SettlementNotices(middleware: queue.middleware)
         let runner = TaskRunner<Message>(
             engine: engine, queueName: queue.name, configuration: queue.configuration, middleware: queue.middleware,
-            events: queue.events, logger: logger, handler: handler)
+            events: queue.events, notices: notices, logger: logger, handler: handler)
         let running = RunningHandlers()
         let consumerIsIdle: @Sendable () async -> Bool = {
             do throws(ProtoqueueError) {
@@ -45,7 +48,9 @@ struct QueueDispatch: Sendable {
                 return false
             }
         }
-        return QueueDispatch(engine: engine, logger: logger, running: running, consumerIsIdle: consumerIsIdle) {
+        return QueueDispatch(
+            engine: engine, logger: logger, running: running, notices: notices, consumerIsIdle: consumerIsIdle
+        ) {
             await withDiscardingTaskGroup { group in
                 while let delivery = await engine.handOff.next() {
                     running.started()
@@ -54,8 +59,13 @@ struct QueueDispatch: Sendable {
                         while let current = next {
                             await runner.run(current)
                             next = engine.handOff.take()
+                            if next == nil {
+                                // A parked task is not a running handler: an idle queue has none.
+                                running.ended()
+                                next = await engine.handOff.park()
+                                if next != nil { running.started() }
+                            }
                         }
-                        running.ended()
                     }
                 }
                 // Stopping: no new handler starts. Give running ones their grace, then cancel them.
@@ -77,26 +87,33 @@ struct QueueDispatch: Sendable {
     static func run(
         _ dispatches: [QueueDispatch], stopWhenIdle: Bool, interval: Duration
     ) async throws(ProtoqueueError) {
-        await withTaskCancellationOrGracefulShutdownHandler {
-            await withDiscardingTaskGroup { group in
-                if stopWhenIdle {
-                    group.addTask { await stopOnceIdle(dispatches, every: interval) }
-                }
-                for dispatch in dispatches {
-                    group.addTask {
-                        await dispatch.serve()
-                        if dispatch.engine.fatalError != nil {
-                            for other in dispatches { other.engine.requestStop() }
+        await withDiscardingTaskGroup { notifiers in
+            for dispatch in dispatches {
+                if let notices = dispatch.notices { notifiers.addTask { await notices.run() } }
+            }
+            await withTaskCancellationOrGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    if stopWhenIdle {
+                        group.addTask { await stopOnceIdle(dispatches, every: interval) }
+                    }
+                    for dispatch in dispatches {
+                        group.addTask {
+                            await dispatch.serve()
+                            if dispatch.engine.fatalError != nil {
+                                for other in dispatches { other.engine.requestStop() }
+                            }
                         }
                     }
                 }
+            } onCancelOrGracefulShutdown: {
+                for dispatch in dispatches { dispatch.engine.requestStop() }
             }
-        } onCancelOrGracefulShutdown: {
-            for dispatch in dispatches { dispatch.engine.requestStop() }
-        }
-        for dispatch in dispatches {
-            await dispatch.engine.finish()
-            dispatch.logger.debug("processing stopped")
+            for dispatch in dispatches {
+                await dispatch.engine.finish()
+                // Every settlement is on the wire and posted: the hooks run for the last ones, then the notifier ends.
+                dispatch.notices?.close()
+                dispatch.logger.debug("processing stopped")
+            }
         }
         for dispatch in dispatches {
             if let error = dispatch.engine.fatalError { throw error }

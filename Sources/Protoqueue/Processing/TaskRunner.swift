@@ -9,14 +9,16 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
     let configuration: QueueConfiguration
     let middleware: MiddlewareChain
     let events: QueueEvents?
+    /// Where final outcomes go for the middleware's ``QueueMiddleware/settled(_:)``; `nil` without middleware.
+    let notices: SettlementNotices?
     let logger: Logger
     let handler: Queue<Message>.Handler
 
     func run(_ delivery: Delivery) async {
         let received = delivery.read()
-        let attempt = Int(clamping: received.metadata.deliveries)
+        let attempt = Int(clamping: received.deliveries)
         let maxAttempts = configuration.consumer.maxDeliveries
-        let sequence = received.metadata.streamSequence
+        let sequence = received.streamSequence
         let headers = TaskHeaders(received.headers)
         // Built only when something is logged: setting metadata costs a log handler more than running a no-op task.
         var taskLogger: Logger { TaskContext.taskLogger(logger, id: headers.id, attempt: attempt, sequence: sequence) }
@@ -65,9 +67,10 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             )
             log(result, settlement, taskLogger)
         }
-        guard !middleware.isEmpty else {
+        // The events and the middleware's hooks are told from the settling thread: the handler's task does not
+        // wait for the settlement to be written.
+        guard let notices else {
             if let events {
-                // The event is offered from the settling thread: the handler's task does not wait for it.
                 let (id, error, runTime) = (headers.id, outcome?.error, runTime)
                 delivery.settle(settlement) { final in
                     events.settled(final, id: id, sequence: sequence, attempt: attempt, runTime: runTime, error: error)
@@ -78,19 +81,16 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             return
         }
         let settleStart = ContinuousClock.now
-        let final = await withCheckedContinuation {
-            (continuation: CheckedContinuation<TaskSettlement.Outcome, Never>) in
-            if !delivery.settle(settlement, then: { continuation.resume(returning: $0) }) {
-                continuation.resume(returning: .unsettled(error: "the task was settled already"))
-            }
+        let (queueName, id, error) = (queueName, headers.id, outcome?.error)
+        let tell: @Sendable (TaskSettlement.Outcome) -> Void = { [events, runTime] final in
+            events?.settled(final, id: id, sequence: sequence, attempt: attempt, runTime: runTime, error: error)
+            notices.post(
+                TaskSettlement(
+                    queue: queueName, taskType: Message.protoMessageName, id: id, attempt: attempt,
+                    sequence: sequence, outcome: final, error: error, settleDuration: ContinuousClock.now - settleStart)
+            )
         }
-        events?.settled(
-            final, id: headers.id, sequence: sequence, attempt: attempt, runTime: runTime, error: outcome?.error)
-        await middleware.settled(
-            TaskSettlement(
-                queue: queueName, taskType: Message.protoMessageName, id: headers.id, attempt: attempt,
-                sequence: sequence, outcome: final, error: outcome?.error,
-                settleDuration: ContinuousClock.now - settleStart))
+        if !delivery.settle(settlement, then: tell) { tell(.unsettled(error: "the task was settled already")) }
     }
 
     private func log(_ outcome: TaskOutcome, _ settlement: Settlement, _ taskLogger: @autoclosure () -> Logger) {

@@ -109,7 +109,7 @@ typealias SettlementObserver = @Sendable (TaskSettlement.Outcome) -> Void
 protocol TransportMessage: Sendable {
     /// The subject the task was published to.
     var subject: String { get }
-    /// Subject, payload, headers and the delivery's metadata. Call before settling.
+    /// Subject, payload, headers, delivery count and stream sequence. Call before settling.
     func read() -> ReceivedMessage
     /// Stream, consumer, delivery count and stream sequence.
     func metadata() -> DeliveryMetadata

@@ -48,12 +48,15 @@ struct DeliveryMetadata: Sendable, Equatable {
     var streamSequence: UInt64
 }
 
-/// A fetched message as plain Swift values.
+/// A fetched message as plain Swift values: what running its task needs.
 struct ReceivedMessage: Sendable {
     var subject: String
     var data: [UInt8]
     var headers: [String: String]
-    var metadata: DeliveryMetadata
+    /// Deliveries so far, this one included.
+    var deliveries: UInt64
+    /// The stream sequence; 0 (which no stored message has) when the delivery's metadata could not be read.
+    var streamSequence: UInt64
 }
 
 /// What the server said about a pull request without delivering (no reply subject): `100` idle heartbeat, `404` no

@@ -1,17 +1,23 @@
 import Synchronization
 
-/// Fetched deliveries on their way from the fetch thread to the processing loop's handlers.
+/// Fetched deliveries (``Delivery``) on their way from the fetch thread to the processing loop's handlers.
 ///
-/// The fetch thread appends runs of deliveries that already hold slots; the processing loop waits for the next one
-/// (``next()``), and a handler that finishes takes the next one itself (``take()``) instead of ending.
-final class HandOffQueue: Sendable {
+/// The fetch thread appends runs of deliveries that already hold slots. A handler task that finishes takes the next
+/// queued delivery itself (``take()``); when there is none it parks (``park()``), up to ``maxParked`` of them, and
+/// the next delivery goes straight to a parked handler. Only when no handler is parked does the processing loop get
+/// it (``next()``) and start a new handler task. So a steady flow reuses a few tasks instead of starting one per
+/// delivery.
+final class HandOffQueue<Element: Sendable>: Sendable {
     private struct State {
-        var buffer: [Delivery] = []
+        var buffer: [Element] = []
         var head = 0
-        var waiter: CheckedContinuation<Delivery?, Never>?
+        /// The processing loop, waiting in ``next()``.
+        var loop: CheckedContinuation<Element?, Never>?
+        /// Parked handler tasks, the most recently parked last (it is woken first: its memory is the warmest).
+        var parked: [CheckedContinuation<Element?, Never>] = []
         var closed = false
 
-        mutating func pop() -> Delivery? {
+        mutating func pop() -> Element? {
             guard head < buffer.count else { return nil }
             let delivery = buffer[head]
             head += 1
@@ -21,43 +27,124 @@ final class HandOffQueue: Sendable {
             }
             return delivery
         }
+
+        /// Pairs queued deliveries with waiting tasks, parked handlers first, taken under the lock: a handler may
+        /// empty the queue as soon as it is released, and `nil` would tell a waiter to stop.
+        mutating func matchWaiters() -> [(CheckedContinuation<Element?, Never>, Element)] {
+            guard !closed else { return [] }
+            var matched: [(CheckedContinuation<Element?, Never>, Element)] = []
+            while let waiter = parked.last, let delivery = pop() {
+                parked.removeLast()
+                matched.append((waiter, delivery))
+            }
+            if let waiter = loop, let delivery = pop() {
+                loop = nil
+                matched.append((waiter, delivery))
+            }
+            return matched
+        }
     }
 
     private let state = Mutex(State())
 
-    /// Queues deliveries, waking the processing loop if it waits. After ``close()`` they stay queued for
-    /// ``drain()``.
-    func handOver(_ deliveries: [Delivery]) {
-        let handed = state.withLock { state -> (CheckedContinuation<Delivery?, Never>, Delivery)? in
-            state.buffer.append(contentsOf: deliveries)
-            guard !state.closed, let waiter = state.waiter, let first = state.pop() else { return nil }
-            state.waiter = nil
-            return (waiter, first)
-        }
-        // The first one goes directly to the waiting loop (taken under the same lock: a handler may empty the
-        // queue as soon as it is released, and `nil` would tell the loop to stop).
-        if let (waiter, first) = handed { waiter.resume(returning: first) }
+    /// What a waiter finds under the lock.
+    private enum Outcome {
+        case delivery(Element)
+        case finished, wait
+    }
+    /// How many handler tasks may wait for work at once; more end instead.
+    let maxParked: Int
+
+    init(maxParked: Int) {
+        self.maxParked = maxParked
     }
 
-    /// Queues one delivery (``handOver(_:)-([Delivery])`` without an array).
-    func handOver(_ delivery: Delivery) {
-        let waiter = state.withLock { state -> CheckedContinuation<Delivery?, Never>? in
-            guard !state.closed, let waiter = state.waiter, state.head == state.buffer.count else {
+    /// Queues deliveries, waking parked handlers or the processing loop. After ``close()`` they stay queued for
+    /// ``drain()``.
+    func handOver(_ deliveries: [Element]) {
+        let matched = state.withLock { state in
+            state.buffer.append(contentsOf: deliveries)
+            return state.matchWaiters()
+        }
+        for (waiter, delivery) in matched { waiter.resume(returning: delivery) }
+    }
+
+    /// Queues one delivery (``handOver(_:)-([Element])`` without an array).
+    func handOver(_ delivery: Element) {
+        let waiter = state.withLock { state -> CheckedContinuation<Element?, Never>? in
+            // Anyone waiting has found the queue empty; while it is not, the delivery waits its turn.
+            guard !state.closed, state.head == state.buffer.count else {
                 state.buffer.append(delivery)
                 return nil
             }
-            state.waiter = nil
-            return waiter
+            if let parked = state.parked.popLast() { return parked }
+            if let loop = state.loop {
+                state.loop = nil
+                return loop
+            }
+            state.buffer.append(delivery)
+            return nil
         }
         waiter?.resume(returning: delivery)
     }
 
-    /// The next delivery, waiting for one; `nil` once closed.
-    func next() async -> Delivery? {
-        enum Outcome {
-            case delivery(Delivery)
-            case finished, wait
+    /// The next delivery no parked handler took, waiting for one; `nil` once closed. For the processing loop.
+    func next() async -> Element? {
+        await wait { state, continuation in
+            state.loop = continuation
+            return true
         }
+    }
+
+    /// The next delivery for a handler task that finished its last one: waits for one while fewer than
+    /// ``maxParked`` others wait; `nil` when closed or when enough wait already (the task then ends).
+    func park() async -> Element? {
+        await wait { state, continuation in
+            guard state.parked.count < maxParked else { return false }
+            state.parked.append(continuation)
+            return true
+        }
+    }
+
+    /// A queued delivery without waiting; `nil` if there is none or the queue is closed.
+    func take() -> Element? {
+        state.withLock { state in state.closed ? nil : state.pop() }
+    }
+
+    /// Stops handing out deliveries; the processing loop and parked handlers get `nil`.
+    func close() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Element?, Never>] in
+            state.closed = true
+            defer {
+                state.loop = nil
+                state.parked = []
+            }
+            return state.parked + (state.loop.map { [$0] } ?? [])
+        }
+        for waiter in waiters { waiter.resume(returning: nil) }
+    }
+
+    /// How many handler tasks are parked, and whether the processing loop waits.
+    var waiting: (parked: Int, loop: Bool) {
+        state.withLock { ($0.parked.count, $0.loop != nil) }
+    }
+
+    /// Removes and returns every queued delivery no handler took.
+    func drain() -> [Element] {
+        state.withLock { state in
+            defer {
+                state.buffer.removeAll()
+                state.head = 0
+            }
+            return Array(state.buffer[state.head...])
+        }
+    }
+
+    /// A queued delivery, or else waits after `register` stored the continuation (`true`); `nil` when closed or
+    /// when `register` declined.
+    private func wait(
+        register: (inout State, CheckedContinuation<Element?, Never>) -> Bool
+    ) async -> Element? {
         let fast = state.withLock { state -> Outcome in
             if state.closed { return .finished }
             if let delivery = state.pop() { return .delivery(delivery) }
@@ -68,44 +155,17 @@ final class HandOffQueue: Sendable {
         case .finished: return nil
         case .wait: break
         }
-        return await withCheckedContinuation { (continuation: CheckedContinuation<Delivery?, Never>) in
+        return await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
             let now = state.withLock { state -> Outcome in
                 if state.closed { return .finished }
                 if let delivery = state.pop() { return .delivery(delivery) }
-                state.waiter = continuation
-                return .wait
+                return register(&state, continuation) ? .wait : .finished
             }
             switch now {
             case .delivery(let delivery): continuation.resume(returning: delivery)
             case .finished: continuation.resume(returning: nil)
             case .wait: break
             }
-        }
-    }
-
-    /// A queued delivery without waiting; `nil` if there is none or the queue is closed.
-    func take() -> Delivery? {
-        state.withLock { state in state.closed ? nil : state.pop() }
-    }
-
-    /// Stops handing out deliveries; a waiting ``next()`` returns `nil`.
-    func close() {
-        let waiter = state.withLock { state -> CheckedContinuation<Delivery?, Never>? in
-            state.closed = true
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume(returning: nil)
-    }
-
-    /// Removes and returns every queued delivery no handler took.
-    func drain() -> [Delivery] {
-        state.withLock { state in
-            defer {
-                state.buffer.removeAll()
-                state.head = 0
-            }
-            return Array(state.buffer[state.head...])
         }
     }
 }

@@ -17,7 +17,7 @@ final class ProcessorEngine: Sendable {
     let logger: Logger
     let confirmedAcks: Bool
     /// Fetched deliveries waiting for a handler.
-    let handOff = HandOffQueue()
+    let handOff: HandOffQueue<Delivery>
     private let watch: ConsumerWatch
     private let state: Mutex<FetchState<Delivery>>
     /// The budget shared with the other queues of a ``QueueWorker``; `nil` for a processor of its own.
@@ -36,6 +36,8 @@ final class ProcessorEngine: Sendable {
     ) {
         self.budget = budget
         self.capacity = options.concurrency
+        // As many handler tasks may wait for work as may run: a steady flow starts none.
+        self.handOff = HandOffQueue(maxParked: options.concurrency)
         self.transport = transport
         self.deliveries = deliveries
         self.id = deliveries.makeProcessorID()

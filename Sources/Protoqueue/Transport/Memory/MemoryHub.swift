@@ -242,7 +242,9 @@ struct MemoryMessage: TransportMessage {
     func read() -> ReceivedMessage {
         var first: [String: String] = [:]
         for (name, value) in headers where first[name] == nil { first[name] = value }
-        return ReceivedMessage(subject: subject, data: body, headers: first, metadata: delivery)
+        return ReceivedMessage(
+            subject: subject, data: body, headers: first, deliveries: delivery.deliveries,
+            streamSequence: delivery.streamSequence)
     }
 
     func metadata() -> DeliveryMetadata { delivery }

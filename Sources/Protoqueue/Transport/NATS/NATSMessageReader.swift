@@ -52,11 +52,17 @@ enum NATSMessageReader {
     /// The first value of every header: what a handler or a reader of one field needs, without reading the
     /// rest of a repeated header.
     static func firstHeaderValues(_ message: OpaquePointer) -> [String: String] {
+        var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
+        var count: Int32 = 0
+        guard natsMsgHeader_Keys(message, &keys, &count) == NATS_OK, let keys else { return [:] }
+        defer { free(keys) }
         var result: [String: String] = [:]
-        forEachKey(of: message) { key in
+        result.reserveCapacity(Int(count))
+        for index in 0..<Int(count) {
+            guard let key = keys[index] else { continue }
             var value: UnsafePointer<CChar>?
             if natsMsgHeader_Get(message, key, &value) == NATS_OK {
-                result[String(cString: key)] = value.map { String(cString: $0) } ?? ""
+                result[KnownHeaderText.string(key)] = value.map { KnownHeaderText.string($0) } ?? ""
             }
         }
         return result
@@ -99,6 +105,26 @@ enum NATSMessageReader {
         defer { free(keys) }
         for index in 0..<Int(count) {
             if let key = keys[index] { body(key) }
+        }
+    }
+}
+
+/// The header names and values every task carries, as strings made once: reading a delivery's headers reuses them
+/// instead of making a new string (a heap allocation for those over 15 bytes) per delivery.
+enum KnownHeaderText {
+    private static let known: [(bytes: Int, text: String)] = [
+        WireFormat.Header.messageID, WireFormat.Header.messageType, WireFormat.Header.enqueuedAt,
+        WireFormat.Header.version, WireFormat.Header.contentType, WireFormat.contentType, WireFormat.version,
+        WireFormat.taskIDHeader, "traceparent", "tracestate",
+    ].map { ($0.utf8.count, $0) }
+
+    /// `text` as a `String`: a known one when its bytes match, else a new one.
+    static func string(_ text: UnsafePointer<CChar>) -> String {
+        NATSMessageReader.bytes(of: text) { bytes in
+            for entry in known where entry.bytes == bytes.count && entry.text.utf8.elementsEqual(bytes) {
+                return entry.text
+            }
+            return String(decoding: bytes, as: UTF8.self)
         }
     }
 }
