@@ -43,11 +43,18 @@ public final class QueueMetrics: QueueMiddleware {
 
     let names: Names
     let factory: any MetricsFactory
-    private let instruments: Mutex<[QueueKey: QueueInstruments]> = Mutex([:])
+    private let known = Mutex(Known())
 
     private struct QueueKey: Hashable {
         let queue: String
         let taskType: String
+    }
+
+    /// The metric objects made so far, and the last ones used: a worker's tasks mostly come from one queue, whose
+    /// names compare equal at once (the same strings), without hashing them.
+    private struct Known {
+        var all: [QueueKey: QueueInstruments] = [:]
+        var last: (key: QueueKey, instruments: QueueInstruments)?
     }
 
     /// Creates the middleware.
@@ -111,12 +118,14 @@ public final class QueueMetrics: QueueMiddleware {
 
     /// The metric objects of one queue, made on first use.
     func instruments(queue: String, taskType: String) -> QueueInstruments {
-        instruments.withLock { known in
+        known.withLock { known in
             let key = QueueKey(queue: queue, taskType: taskType)
-            if let existing = known[key] { return existing }
-            let made = QueueInstruments(queue: queue, taskType: taskType, names: names, factory: factory)
-            known[key] = made
-            return made
+            if let last = known.last, last.key == key { return last.instruments }
+            let found =
+                known.all[key] ?? QueueInstruments(queue: queue, taskType: taskType, names: names, factory: factory)
+            known.all[key] = found
+            known.last = (key, found)
+            return found
         }
     }
 }

@@ -33,6 +33,7 @@ public struct QueueTracing: QueueMiddleware {
 
     let tracer: any Tracer
     let options: Options
+    let processSpans = ProcessSpanTemplates()
 
     /// The enqueue call the current task is inside of, for ``willEnqueue(_:)``.
     @TaskLocal static var sending: EnqueueOperation?
@@ -56,10 +57,14 @@ public struct QueueTracing: QueueMiddleware {
         let kind: SpanKind = batch && options.createSpansInBatches ? .client : .producer
         let span = tracer.startSpan(
             "send \(operation.subject)", context: InstrumentationContext.current ?? .topLevel, ofKind: kind)
-        defer { span.end() }
-        span.attributes = MessagingAttributes.common(operation: "send", destination: operation.subject)
+        // Built here and handed to the span once, at its end: each change through `span.attributes` copies them.
+        var attributes = MessagingAttributes.common(operation: "send", destination: operation.subject, more: 2)
         if case .batch(let count?) = operation.kind {
-            span.attributes["messaging.batch.message_count"] = count
+            attributes.set("messaging.batch.message_count", value: .int64(Int64(count)))
+        }
+        defer {
+            span.attributes = attributes
+            span.end()
         }
         let result = await InstrumentationContext.withValue(span.context) {
             await Self.$sending.withValue(operation) { () async -> Result<EnqueueOutcome, ProtoqueueError> in
@@ -73,18 +78,19 @@ public struct QueueTracing: QueueMiddleware {
         switch result {
         case .success(let outcome):
             if let receipt = outcome.receipt {
-                span.attributes["messaging.message.id"] = receipt.id.rawValue
+                attributes.set("messaging.message.id", value: .string(receipt.id.rawValue))
             } else if batch {
-                span.attributes["messaging.batch.message_count"] = outcome.succeeded + outcome.failed
-                if outcome.failed > 0 {
-                    span.attributes["error.type"] = outcome.failures.keys.map(\.name).sorted().first
+                let count = Int64(outcome.succeeded + outcome.failed)
+                attributes.set("messaging.batch.message_count", value: .int64(count))
+                if let firstCode = outcome.failures.keys.map(\.name).min() {
+                    attributes.set("error.type", value: .string(firstCode))
                     span.setStatus(SpanStatus(code: .error, message: "\(outcome.failed) tasks were not enqueued"))
                 }
             }
             return outcome
         case .failure(let error):
             span.recordError(error)
-            span.attributes["error.type"] = error.code.name
+            attributes.set("error.type", value: .string(error.code.name))
             span.setStatus(SpanStatus(code: .error, message: error.message))
             throw error
         }
@@ -98,8 +104,9 @@ public struct QueueTracing: QueueMiddleware {
             return
         }
         let span = tracer.startSpan("create \(operation.subject)", context: current, ofKind: .producer)
-        span.attributes = MessagingAttributes.common(operation: "create", destination: operation.subject)
-        span.attributes["messaging.message.id"] = task.id.rawValue
+        var attributes = MessagingAttributes.common(operation: "create", destination: operation.subject)
+        attributes.set("messaging.message.id", value: .string(task.id.rawValue))
+        span.attributes = attributes
         tracer.inject(span.context, into: &task.headers, using: TraceHeaders.Injector())
         span.end()
     }
@@ -110,13 +117,13 @@ public struct QueueTracing: QueueMiddleware {
     ) async throws -> TaskResult {
         var parent = InstrumentationContext.topLevel
         tracer.extract(context.headers, into: &parent, using: TraceHeaders.Extractor())
-        let span = tracer.startSpan("process \(context.subject)", context: parent, ofKind: .consumer)
+        let template = processSpans.template(subject: context.subject, consumer: context.consumer)
+        let span = tracer.startSpan(template.name, context: parent, ofKind: .consumer)
         defer { span.end() }
         if span.isRecording {
-            var attributes = MessagingAttributes.common(operation: "process", destination: context.subject)
-            attributes["messaging.message.id"] = context.id.rawValue
-            attributes["messaging.consumer.group.name"] = context.consumer
-            attributes["protoqueue.attempt"] = context.attempt
+            var attributes = template.attributes
+            attributes.set("messaging.message.id", value: .string(context.id.rawValue))
+            attributes.set("protoqueue.attempt", value: .int64(Int64(context.attempt)))
             span.attributes = attributes
         }
         do {
@@ -143,12 +150,14 @@ public struct QueueTracing: QueueMiddleware {
 /// The attributes every span of ``QueueTracing`` has.
 enum MessagingAttributes {
     /// `nats` is not a registered `messaging.system` value yet; the conventions allow a custom one.
-    static func common(operation: String, destination: String) -> SpanAttributes {
+    /// - Parameter more: Room for this many more attributes, so that adding them does not grow the storage.
+    static func common(operation: String, destination: String, more: Int = 1) -> SpanAttributes {
         var attributes = SpanAttributes()
-        attributes["messaging.system"] = "nats"
-        attributes["messaging.operation.type"] = operation
-        attributes["messaging.operation.name"] = operation
-        attributes["messaging.destination.name"] = destination
+        attributes.reserveCapacity(4 + more)
+        attributes.set("messaging.system", value: .string("nats"))
+        attributes.set("messaging.operation.type", value: .string(operation))
+        attributes.set("messaging.operation.name", value: .string(operation))
+        attributes.set("messaging.destination.name", value: .string(destination))
         return attributes
     }
 }

@@ -175,6 +175,24 @@ struct QueueTracingTests {
         }
     }
 
+    /// `process` span names and fixed attributes are made once per subject and consumer group, and each pair keeps
+    /// its own, whichever was used last.
+    @Test func processSpanTemplatesKeepEachSubjectsOwn() {
+        let templates = ProcessSpanTemplates()
+        for (subject, consumer) in [
+            ("a.ready.default", "a-workers"), ("b.ready.default", "b-workers"),
+            ("a.ready.default", "a-workers"), ("a.ready.default", "other"),
+        ] {
+            let template = templates.template(subject: subject, consumer: consumer)
+            #expect(template.name == "process \(subject)")
+            #expect(template.attributes.get("messaging.destination.name") == .string(subject))
+            #expect(template.attributes.get("messaging.consumer.group.name") == .string(consumer))
+            #expect(template.attributes.get("messaging.operation.type") == .string("process"))
+            #expect(template.attributes.get("messaging.system") == .string("nats"))
+            #expect(template.attributes.count == 5)
+        }
+    }
+
     /// The decision behind a `process` span's `error.type`, over its whole table.
     @Test func theErrorTypeOfEveryOutcome() {
         struct Outage: Error {}
