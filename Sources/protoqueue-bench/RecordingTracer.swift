@@ -1,10 +1,12 @@
 import Synchronization
 import Tracing
 
-/// A tracer that records every finished span in memory, the work an exporter's batch processor does before export:
-/// 64-bit ids, the parent from the context, name, kind, attributes, status, errors, start and end; `traceparent`
-/// propagation. For `process-observed`, where swift-distributed-tracing's `InMemoryTracer` (a test tool that also
-/// indexes active spans by string ids under one lock) would measure itself rather than the library.
+/// A tracer that records every finished span in memory and hands them on in batches, the work of an exporter's
+/// batch span processor before export: 64-bit ids, the parent from the context, name, kind, attributes, status,
+/// errors, start and end; `traceparent` propagation. Each batch of ``batchSize`` spans is read field by field into
+/// ``Summary`` and then dropped, as an exporter drops what it sent. For `process-observed` and
+/// `enqueue-batch-traced`, where swift-distributed-tracing's `InMemoryTracer` (a test tool that keeps every span
+/// and indexes active spans by string ids under one lock) would measure itself rather than the library.
 final class RecordingTracer: Tracer, Sendable {
     struct Finished: Sendable {
         var name: String
@@ -19,19 +21,77 @@ final class RecordingTracer: Tracer, Sendable {
         var end: UInt64
     }
 
-    private let finished = Mutex<[Finished]>([])
+    /// What the batches handed on held.
+    struct Summary: Sendable {
+        /// Spans per kind.
+        var spans: [SpanKind: Int] = [:]
+        /// Spans with a parent (a context that came in with the task, for `process` spans).
+        var withParent = 0
+        /// Attributes over all spans.
+        var attributes = 0
+        /// Spans with an error status.
+        var failed = 0
+
+        /// Spans of every kind.
+        var total: Int { spans.values.reduce(0, +) }
+
+        mutating func add(_ span: Finished) {
+            spans[span.kind, default: 0] += 1
+            if span.parentID != nil { withParent += 1 }
+            attributes += span.attributes.count
+            if span.status?.code == .error { failed += 1 }
+        }
+
+        mutating func merge(_ other: Summary) {
+            spans.merge(other.spans, uniquingKeysWith: +)
+            withParent += other.withParent
+            attributes += other.attributes
+            failed += other.failed
+        }
+    }
+
+    /// The spans of one export batch (the OpenTelemetry batch processor's default).
+    static let batchSize = 512
+
+    private struct State {
+        var pending: [Finished] = []
+        /// An emptied batch buffer, for the next batch.
+        var spare: [Finished]?
+        var summary = Summary()
+    }
+    private let state = Mutex(State())
     private let nextID = Atomic<UInt64>(1)
 
     private enum IDsKey: InstrumentationContextKey { typealias Value = (trace: UInt64, span: UInt64) }
 
-    /// Takes the spans finished so far.
-    func popFinished() -> [Finished] {
-        finished.withLock { spans in
-            defer { spans = [] }; return spans
+    /// Hands on the spans not yet in a full batch and returns what every batch held so far; starts a new summary.
+    func takeSummary() -> Summary {
+        state.withLock { state in
+            for span in state.pending { state.summary.add(span) }
+            state.pending.removeAll(keepingCapacity: true)
+            defer { state.summary = Summary() }
+            return state.summary
         }
     }
 
-    func record(_ span: Finished) { finished.withLock { $0.append(span) } }
+    func record(_ span: Finished) {
+        let full = state.withLock { state -> [Finished]? in
+            state.pending.append(span)
+            guard state.pending.count >= Self.batchSize else { return nil }
+            let batch = state.pending
+            state.pending = state.spare.take() ?? []
+            state.pending.reserveCapacity(Self.batchSize)
+            return batch
+        }
+        guard var batch = full else { return }
+        var summary = Summary()
+        for span in batch { summary.add(span) }
+        batch.removeAll(keepingCapacity: true)
+        state.withLock { state in
+            state.summary.merge(summary)
+            if state.spare == nil { state.spare = batch }
+        }
+    }
 
     func startSpan<Instant: TracerInstant>(
         _ operationName: String, context: @autoclosure () -> InstrumentationContext, ofKind kind: SpanKind,
@@ -68,11 +128,12 @@ final class RecordingTracer: Tracer, Sendable {
     }
 }
 
-/// A span of ``RecordingTracer``: its fields under a lock until it ends, then recorded.
+/// A span of ``RecordingTracer``: its fields under a lock until it ends, then recorded; changes after the end are
+/// ignored.
 final class RecordedSpan: Span, Sendable {
     let context: InstrumentationContext
     private let tracer: RecordingTracer
-    private let state: Mutex<RecordingTracer.Finished>
+    private let state: Mutex<RecordingTracer.Finished?>
 
     init(tracer: RecordingTracer, context: InstrumentationContext, record: RecordingTracer.Finished) {
         self.tracer = tracer
@@ -81,29 +142,29 @@ final class RecordedSpan: Span, Sendable {
     }
 
     var operationName: String {
-        get { state.withLock { $0.name } }
-        set { state.withLock { $0.name = newValue } }
+        get { state.withLock { $0?.name ?? "" } }
+        set { state.withLock { $0?.name = newValue } }
     }
 
     var attributes: SpanAttributes {
-        get { state.withLock { $0.attributes } }
-        set { state.withLock { $0.attributes = newValue } }
+        get { state.withLock { $0?.attributes ?? [:] } }
+        set { state.withLock { $0?.attributes = newValue } }
     }
 
-    var isRecording: Bool { true }
+    var isRecording: Bool { state.withLock { $0 != nil } }
 
-    func setStatus(_ status: SpanStatus) { state.withLock { $0.status = status } }
+    func setStatus(_ status: SpanStatus) { state.withLock { $0?.status = status } }
     func addEvent(_ event: SpanEvent) {}
     func addLink(_ link: SpanLink) {}
 
     func recordError<Instant: TracerInstant>(
         _ error: any Error, attributes: SpanAttributes, at instant: @autoclosure () -> Instant
     ) {
-        state.withLock { $0.errors += 1 }
+        state.withLock { $0?.errors += 1 }
     }
 
     func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
-        var record = state.withLock { $0 }
+        guard var record = state.withLock({ $0.take() }) else { return }
         record.end = instant().nanosecondsSinceEpoch
         tracer.record(record)
     }

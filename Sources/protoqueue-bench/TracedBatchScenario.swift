@@ -26,7 +26,7 @@ let enqueueBatchTracedScenario = Scenario(
             let results = try await queue.enqueueBatch(tasks)
             let seconds = Double(Bench.now() - start) / 1e9
             guard results.allSatisfy({ (try? $0.get()) != nil }) else { throw BenchError("a traced batch task failed") }
-            let spans = tracer.popFinished().count
+            let spans = tracer.takeSummary().total
             let expected = createSpans == nil ? 0 : createSpans! ? count + 1 : 1
             guard spans == expected else { throw BenchError("recorded \(spans) spans, not \(expected)") }
             return Double(count) / seconds
