@@ -119,7 +119,17 @@ struct ValidationTests {
             "$JS.ACK.a.b.99999999999999999999999.2.3.4.5", "$JS.ACK.a.b.1.2.3.4.5.6",
         ] {
             #expect(AckSubject(bad) == nil, "\(bad)")
+            #expect(bad.withCString { AckSubject.counts(cString: $0) } == nil, "\(bad)")
         }
+        // Running a task reads the two counts only.
+        let counts = "$JS.ACK.emails.emails-workers.3.1042.998.1795358701123000000.17".withCString {
+            AckSubject.counts(cString: $0)
+        }
+        #expect(counts == AckSubject.Counts(deliveries: 3, streamSequence: 1042))
+        let domainCounts = "$JS.ACK.hub.ACCHASH.emails.emails-workers.1.7.7.1795358701123000000.0.rand".withCString {
+            AckSubject.counts(cString: $0)
+        }
+        #expect(domainCounts == AckSubject.Counts(deliveries: 1, streamSequence: 7))
     }
 
     @Test func parsesPermissionViolationText() throws {

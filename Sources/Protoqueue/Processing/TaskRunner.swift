@@ -15,6 +15,11 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
     let handler: Queue<Message>.Handler
 
     func run(_ delivery: Delivery) async {
+        // A delivery handed out twice would read a message that may be freed and settle nothing: refuse, and say so.
+        guard delivery.claim() else {
+            logger.error("a delivery reached a handler a second time; the second run is skipped (a Protoqueue bug)")
+            return
+        }
         let received = delivery.read()
         let attempt = Int(clamping: received.deliveries)
         let maxAttempts = configuration.consumer.maxDeliveries

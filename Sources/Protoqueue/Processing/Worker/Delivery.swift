@@ -8,6 +8,7 @@ final class Delivery: Sendable {
     /// The processor it was delivered to.
     let engine: ProcessorEngine
     private let settled = Mutex(false)
+    private let claimed = Atomic<Bool>(false)
 
     init(message: any TransportMessage, engine: ProcessorEngine) {
         self.message = message
@@ -31,6 +32,12 @@ final class Delivery: Sendable {
             engine.deliveries.settle(self, settlement, then: observer)
             return true
         }
+    }
+
+    /// Takes the delivery for a handler run; `false` when a run took it already. A delivery runs once: its message
+    /// may be freed as soon as it is settled.
+    func claim() -> Bool {
+        !claimed.exchange(true, ordering: .acquiringAndReleasing)
     }
 
     /// Reads subject, payload, headers and metadata. Call before settling.
