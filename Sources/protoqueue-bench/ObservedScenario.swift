@@ -38,11 +38,19 @@ let processObservedScenario = Scenario(
                 : try ProcessBench.library(
                     count: count, concurrency: batch, label: "observed\(round)", middleware: middleware
                 ).rate)
-        // Every handled task is one `process` span and one consumed delivery: recorders that dropped values would
-        // show it here.
-        let spans = tracer.takeSummary().spans[.consumer, default: 0]
-        guard spans == count || !recordsSpans || side == "raw" else {
-            throw BenchError("process-observed recorded \(spans) process spans, not \(count)")
+        // Every handled task is one `process` span with its seven attributes, and one consumed delivery: recorders
+        // that dropped values would show it here.
+        let summary = tracer.takeSummary()
+        let spans = summary.spans[.consumer, default: 0]
+        guard (spans == count && summary.attributes == 7 * count) || !recordsSpans || side == "raw" else {
+            throw BenchError(
+                "process-observed recorded \(spans) process spans with \(summary.attributes) attributes, not \(count) "
+                    + "with \(7 * count)")
+        }
+        if recordsSpans && side != "raw" {
+            print(
+                "observed run \(round): \(spans) process spans, \(summary.withParent) with a parent, "
+                    + "\(summary.attributes) attributes, \(summary.failed) failed")
         }
     }
     let consumed = metrics.total(of: "messaging.client.consumed.messages")
