@@ -1,5 +1,4 @@
 import CoreMetrics
-import Synchronization
 
 /// The metric objects of one queue and task type (``QueueMetrics``), made once; the dead-letter counters (per
 /// reason) and the send-failure counters (per error code) are made on first use, as both are open sets.
@@ -8,7 +7,7 @@ final class QueueInstruments: Sendable {
     let sendDuration: Timer
     let sendBatchDuration: Timer
     let settleDuration: Timer
-    private let sendFailures: Mutex<[ProtoqueueError.Code: Counter]> = Mutex([:])
+    private let sendFailures = MadeOnce<ProtoqueueError.Code, Counter>()
     private let sentName: String
     let consumed: Counter
     let queueWait: Timer
@@ -19,7 +18,7 @@ final class QueueInstruments: Sendable {
     private let retried: Counter
     private let terminated: Counter
     private let unsettled: Counter
-    private let deadLettered: Mutex<[String: Counter]> = Mutex([:])
+    private let deadLettered = MadeOnce<String, Counter>()
     private let dimensions: [(String, String)]
     private let settledName: String
     private let factory: any MetricsFactory
@@ -70,11 +69,8 @@ final class QueueInstruments: Sendable {
 
     /// The counter of tasks not sent for an error code, made on first use.
     func sendFailed(_ code: ProtoqueueError.Code) -> Counter {
-        sendFailures.withLock { known in
-            if let existing = known[code] { return existing }
-            let made = Counter(label: sentName, dimensions: dimensions + [("error.type", code.name)], factory: factory)
-            known[code] = made
-            return made
+        sendFailures.value(for: code) { code in
+            Counter(label: sentName, dimensions: dimensions + [("error.type", code.name)], factory: factory)
         }
     }
 
@@ -86,13 +82,10 @@ final class QueueInstruments: Sendable {
         case .terminated: terminated
         case .unsettled: unsettled
         case .deadLettered(let reason, _):
-            deadLettered.withLock { known in
-                if let existing = known[reason.name] { return existing }
-                let made = Counter(
-                    label: settledName,
-                    dimensions: dimensions + [("outcome", "dead_lettered"), ("reason", reason.name)], factory: factory)
-                known[reason.name] = made
-                return made
+            deadLettered.value(for: reason.name) { reason in
+                Counter(
+                    label: settledName, dimensions: dimensions + [("outcome", "dead_lettered"), ("reason", reason)],
+                    factory: factory)
             }
         }
     }

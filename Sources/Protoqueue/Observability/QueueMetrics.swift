@@ -1,6 +1,5 @@
 public import CoreMetrics
 import Foundation
-import Synchronization
 
 /// Middleware that records what a worker does with each queue's tasks as swift-metrics.
 ///
@@ -43,18 +42,11 @@ public final class QueueMetrics: QueueMiddleware {
 
     let names: Names
     let factory: any MetricsFactory
-    private let known = Mutex(Known())
+    private let known = MadeOnce<QueueKey, QueueInstruments>()
 
     private struct QueueKey: Hashable {
         let queue: String
         let taskType: String
-    }
-
-    /// The metric objects made so far, and the last ones used: a worker's tasks mostly come from one queue, whose
-    /// names compare equal at once (the same strings), without hashing them.
-    private struct Known {
-        var all: [QueueKey: QueueInstruments] = [:]
-        var last: (key: QueueKey, instruments: QueueInstruments)?
     }
 
     /// Creates the middleware.
@@ -118,14 +110,8 @@ public final class QueueMetrics: QueueMiddleware {
 
     /// The metric objects of one queue, made on first use.
     func instruments(queue: String, taskType: String) -> QueueInstruments {
-        known.withLock { known in
-            let key = QueueKey(queue: queue, taskType: taskType)
-            if let last = known.last, last.key == key { return last.instruments }
-            let found =
-                known.all[key] ?? QueueInstruments(queue: queue, taskType: taskType, names: names, factory: factory)
-            known.all[key] = found
-            known.last = (key, found)
-            return found
+        known.value(for: QueueKey(queue: queue, taskType: taskType)) { key in
+            QueueInstruments(queue: key.queue, taskType: key.taskType, names: names, factory: factory)
         }
     }
 }

@@ -72,24 +72,17 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             )
             log(result, settlement, taskLogger)
         }
-        // The events and the middleware's hooks are told from the settling thread: the handler's task does not
-        // wait for the settlement to be written.
-        guard let notices else {
-            if let events {
-                let (id, error, runTime) = (headers.id, outcome?.error, runTime)
-                delivery.settle(settlement) { final in
-                    events.settled(final, id: id, sequence: sequence, attempt: attempt, runTime: runTime, error: error)
-                }
-            } else {
-                delivery.settle(settlement)
-            }
+        guard events != nil || notices != nil else {
+            delivery.settle(settlement)
             return
         }
+        // The events and the middleware's hooks are told from the settling thread: the handler's task does not
+        // wait for the settlement to be written.
         let settleStart = ContinuousClock.now
         let (queueName, id, error) = (queueName, headers.id, outcome?.error)
-        let tell: @Sendable (TaskSettlement.Outcome) -> Void = { [events, runTime] final in
+        let tell: SettlementObserver = { [events, notices, runTime] final in
             events?.settled(final, id: id, sequence: sequence, attempt: attempt, runTime: runTime, error: error)
-            notices.post(
+            notices?.post(
                 TaskSettlement(
                     queue: queueName, taskType: Message.protoMessageName, id: id, attempt: attempt,
                     sequence: sequence, outcome: final, error: error, settleDuration: ContinuousClock.now - settleStart)
