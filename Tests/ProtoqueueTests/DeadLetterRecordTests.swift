@@ -100,7 +100,7 @@ struct DeadLetterRecordTests {
         let stored: [(name: String, value: String)] = [
             ("Protoqueue-Original-Nats-Msg-Id", "task-1"), ("Protoqueue-Meta-tenant", "acme"), (H.reason, "failed"),
             (WireFormat.taskIDHeader, "task-1"), (WireFormat.replayedFromHeader, "Q_DLQ:1"), ("Nats-Msg-Id", "x"),
-            ("X-Trace", "a"),
+            ("X-Trace", "a"), (WireFormat.priorAttemptsHeader, "2"), (WireFormat.notBeforeHeader, "7"),
         ]
         #expect(DeadLetterRecord.replayedHeaders(of: stored).map(\.0) == ["Protoqueue-Meta-tenant", "X-Trace"])
     }

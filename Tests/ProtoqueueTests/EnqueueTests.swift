@@ -60,7 +60,7 @@ struct EnqueueTests {
         let queue = try await Queue<InteropTask>(
             connection: connection, name: uniqueName("stats"), logger: testLogger())
         let empty = try await queue.stats()
-        #expect(empty.messages == 0 && empty.pending == 0 && empty.deadLetters == 0 && empty.consumerCount == 1)
+        #expect(empty.messages == 0 && empty.pending == 0 && empty.deadLetters == 0 && empty.consumerCount == 2)
         for index in 0..<5 { _ = try await queue.enqueue(InteropTask(to: "t\(index)")) }
         let stats = try await queue.stats()
         #expect(stats.messages == 5)

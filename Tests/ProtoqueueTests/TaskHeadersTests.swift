@@ -63,6 +63,20 @@ struct TaskHeadersTests {
                 == .refuse("the task is in wire-format version 2; this worker reads version 1"))
     }
 
+    @Test func aRescheduledRetryCarriesItsPriorAttempts() {
+        let headers = TaskHeaders(Self.headers { $0["Protoqueue-Prior-Attempts"] = "2" })
+        #expect(headers.admission(expectedType: Self.type) == .run("t-1"))
+        #expect(headers.priorAttempts == 2)
+        #expect(TaskHeaders(Self.complete).priorAttempts == 0)
+    }
+
+    @Test func malformedPriorAttemptsAreRefused() {
+        let headers = TaskHeaders(Self.headers { $0["Protoqueue-Prior-Attempts"] = "two" })
+        #expect(
+            headers.admission(expectedType: Self.type)
+                == .refuse("Protoqueue-Prior-Attempts \"two\" is not a count of attempts"))
+    }
+
     @Test func anotherTypeIsRefused() {
         let headers = TaskHeaders(Self.headers { $0["Protoqueue-Type"] = "other.Message" })
         #expect(

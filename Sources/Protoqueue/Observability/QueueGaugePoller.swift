@@ -10,7 +10,7 @@ public import ServiceLifecycle
 /// let poller = QueueGaugePoller(queue: emails, interval: .seconds(15), logger: logger)
 /// try await ServiceGroup(services: [connection, worker, poller], logger: logger).run()
 /// ```
-/// Each poll is one ``Queue/stats()`` call (two JetStream API requests). A poll that fails is logged and the gauges
+/// Each poll is one ``Queue/stats()`` call (four JetStream API requests). A poll that fails is logged and the gauges
 /// keep their last values until the next one succeeds. Dimensions: `queue` and `task_type`.
 public struct QueueGaugePoller: Service {
     /// The gauge names.
@@ -19,8 +19,12 @@ public struct QueueGaugePoller: Service {
         public var messages = "protoqueue.queue.messages"
         /// Tasks never delivered yet.
         public var pending = "protoqueue.queue.pending"
-        /// Tasks delivered and not settled (running, or waiting for a retry delay).
+        /// Tasks delivered and not settled (running, or waiting for a retry delay of at most a second).
         public var ackPending = "protoqueue.queue.ack_pending"
+        /// Tasks waiting for a longer retry delay on the scheduled-task consumer.
+        public var scheduled = "protoqueue.queue.scheduled"
+        /// 1 while tasks wait undelivered because the consumer's ack-pending limit is reached, else 0.
+        public var ackPendingLimitReached = "protoqueue.queue.ack_pending_limit_reached"
         /// Unsettled tasks delivered more than once.
         public var redelivered = "protoqueue.queue.redelivered"
         /// Records in the dead-letter stream.
@@ -59,6 +63,8 @@ public struct QueueGaugePoller: Service {
             gauge(names.ackPending) { $0.ackPending },
             gauge(names.redelivered) { $0.redelivered },
             gauge(names.deadLetters) { Int64(clamping: $0.deadLetters) },
+            gauge(names.scheduled) { Int64(clamping: $0.scheduled) },
+            gauge(names.ackPendingLimitReached) { $0.isAckPendingLimitReached ? 1 : 0 },
         ]
         read = { () async throws(ProtoqueueError) -> QueueStats in try await queue.stats() }
         self.interval = max(interval, .milliseconds(100))

@@ -29,7 +29,7 @@ enum TraceErrorType {
 
     static func of(_ outcome: TaskOutcome, attempt: Int, maxAttempts: Int?) -> String? {
         let settlement = SettlementDecision.settlement(
-            for: outcome, attempt: attempt, maxAttempts: maxAttempts, retryDelay: { _ in .zero })
+            for: outcome, attempt: attempt, maxAttempts: maxAttempts, reschedules: false, retryDelay: { _ in .zero })
         switch (settlement, outcome) {
         case (.deadLetter(let reason, _, _), _): return reason.name
         case (.nak, .threw(let error)): return String(reflecting: type(of: error))

@@ -30,8 +30,8 @@ extension Queue {
         options: ProcessOptions = ProcessOptions(), handler: @escaping Handler
     ) async throws(ProtoqueueError) {
         let options = try options.validated()
-        let dispatch = try await QueueDispatch.start(self, options: options, budget: nil, handler: handler)
-        try await QueueDispatch.run([dispatch], stopWhenIdle: options.stopWhenIdle, interval: options.fetchTimeout)
+        let dispatches = try await QueueDispatch.start(self, options: options, budget: nil, handler: handler)
+        try await QueueDispatch.run(dispatches, stopWhenIdle: options.stopWhenIdle, interval: options.fetchTimeout)
     }
 
     /// A `Service` running ``process(options:handler:)``, for a `ServiceGroup`: SIGTERM triggers the graceful

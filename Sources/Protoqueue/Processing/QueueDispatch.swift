@@ -16,15 +16,27 @@ struct QueueDispatch: Sendable {
     /// Runs the handlers until the engine stops fetching, then gives running ones their grace and cancels the rest.
     let serve: @Sendable () async -> Void
 
-    /// Checks the queue's consumer and registers its processor.
+    /// Checks the queue's consumers and registers its processors: the handlers' one and the one that serves the
+    /// scheduled-task consumer (``ScheduledTaskMover``) after it, so that an error that stops both is reported for the
+    /// handlers' consumer.
     static func start<Message: ProtoqueueMessage>(
         _ queue: Queue<Message>, options: ProcessOptions, budget: SlotBudget?,
         handler: @escaping Queue<Message>.Handler
-    ) async throws(ProtoqueueError) -> QueueDispatch {
-        let engine = try await ProcessorEngine.start(
-            transport: queue.connection.transport, layout: queue.layout, configuration: queue.configuration,
-            options: options, budget: budget, logger: queue.logger
-        )
+    ) async throws(ProtoqueueError) -> [QueueDispatch] {
+        let transport = queue.connection.transport
+        let mover = try await startMover(queue, options: options)
+        let engine: ProcessorEngine
+        do throws(ProtoqueueError) {
+            engine = try await ProcessorEngine.start(
+                transport: transport, layout: queue.layout, configuration: queue.configuration, options: options,
+                budget: budget, reschedulesRetries: mover != nil, logger: queue.logger)
+        } catch {
+            if let mover {
+                mover.engine.requestStop()
+                await mover.engine.finish()
+            }
+            throw error
+        }
         let logger = queue.logger
         logger.debug(
             "processing",
@@ -36,11 +48,57 @@ struct QueueDispatch: Sendable {
         let runner = TaskRunner<Message>(
             engine: engine, queueName: queue.name, configuration: queue.configuration, middleware: queue.middleware,
             events: queue.events, notices: notices, logger: logger, handler: handler)
+        let dispatch = make(
+            engine: engine, layout: queue.layout, transport: transport, notices: notices,
+            shutdownTimeout: options.shutdownTimeout, watchesAckPending: true, logger: logger
+        ) { delivery in await runner.run(delivery) }
+        return [dispatch] + (mover.map { [$0] } ?? [])
+    }
+
+    /// The processor of the queue's scheduled-task consumer, or `nil` (and a warning) when that consumer does not
+    /// exist: the queue was opened with provisioning `none` on a stream made by an older version, and long retries
+    /// then hold ack-pending slots.
+    private static func startMover<Message: ProtoqueueMessage>(
+        _ queue: Queue<Message>, options: ProcessOptions
+    ) async throws(ProtoqueueError) -> QueueDispatch? {
+        let layout = queue.layout.scheduledTasks
+        var own = options
+        own.concurrency = ScheduledTaskMover.concurrency
+        own.ackMode = .fireAndForget
+        let engine: ProcessorEngine
+        do throws(ProtoqueueError) {
+            engine = try await ProcessorEngine.start(
+                transport: queue.connection.transport, layout: layout, configuration: queue.configuration,
+                options: own, logger: queue.logger)
+        } catch  where error.code == .streamNotFound {
+            queue.logger.warning(
+                "the queue has no scheduled-task consumer; retries wait holding their ack-pending slots",
+                metadata: ["protoqueue.consumer": "\(layout.consumerName)", "protoqueue.error": "\(error)"])
+            return nil
+        }
+        let mover = ScheduledTaskMover(transport: queue.connection.transport, logger: queue.logger)
+        return make(
+            engine: engine, layout: layout, transport: queue.connection.transport, notices: nil,
+            shutdownTimeout: options.shutdownTimeout, watchesAckPending: false, logger: queue.logger
+        ) { delivery in mover.run(delivery) }
+    }
+
+    /// A dispatch that runs `run` for each delivery of `engine`, on tasks that wait for the next delivery when
+    /// none is queued, with an ``AckPendingWatch`` while it serves when `watchesAckPending`.
+    private static func make(
+        engine: ProcessorEngine, layout: QueueLayout, transport: any QueueTransport, notices: SettlementNotices?,
+        shutdownTimeout: Duration, watchesAckPending: Bool, logger: Logger,
+        run: @escaping @Sendable (Delivery) async -> Void
+    ) -> QueueDispatch {
         let running = RunningHandlers()
+        let read: @Sendable () async throws(ProtoqueueError) -> ConsumerState = { () async throws(ProtoqueueError) in
+            try await transport.consumerState(stream: layout.streamName, consumer: layout.consumerName)
+        }
+        let watch =
+            watchesAckPending ? AckPendingWatch(engine: engine, running: running, read: read, logger: logger) : nil
         let consumerIsIdle: @Sendable () async -> Bool = {
             do throws(ProtoqueueError) {
-                let state = try await queue.connection.transport.consumerState(
-                    stream: queue.layout.streamName, consumer: queue.layout.consumerName)
+                let state = try await read()
                 return state.pending == 0 && state.ackPending == 0
             } catch {
                 logger.debug(
@@ -51,31 +109,44 @@ struct QueueDispatch: Sendable {
         return QueueDispatch(
             engine: engine, logger: logger, running: running, notices: notices, consumerIsIdle: consumerIsIdle
         ) {
-            await withDiscardingTaskGroup { group in
-                while let delivery = await engine.handOff.next() {
-                    running.started()
-                    group.addTask {
-                        var next: Delivery? = delivery
-                        while let current = next {
-                            await runner.run(current)
-                            next = engine.handOff.take()
-                            if next == nil {
-                                // A parked task is not a running handler: an idle queue has none.
-                                running.ended()
-                                next = await engine.handOff.park()
-                                if next != nil { running.started() }
-                            }
+            await withDiscardingTaskGroup { watching in
+                if let watch { watching.addTask { await watch.run() } }
+                await serve(engine, running: running, shutdownTimeout: shutdownTimeout, logger: logger, run: run)
+                watching.cancelAll()
+            }
+        }
+    }
+
+    /// Runs `run` for each delivery of `engine` until it stops fetching, then gives running ones their grace and
+    /// cancels the rest.
+    private static func serve(
+        _ engine: ProcessorEngine, running: RunningHandlers, shutdownTimeout: Duration, logger: Logger,
+        run: @escaping @Sendable (Delivery) async -> Void
+    ) async {
+        await withDiscardingTaskGroup { group in
+            while let delivery = await engine.handOff.next() {
+                running.started()
+                group.addTask {
+                    var next: Delivery? = delivery
+                    while let current = next {
+                        await run(current)
+                        next = engine.handOff.take()
+                        if next == nil {
+                            // A parked task is not a running handler: an idle queue has none.
+                            running.ended()
+                            next = await engine.handOff.park()
+                            if next != nil { running.started() }
                         }
                     }
                 }
-                // Stopping: no new handler starts. Give running ones their grace, then cancel them.
-                if await !running.waitUntilIdle(timeout: options.shutdownTimeout) {
-                    let still = running.count
-                    if still > 0 {
-                        logger.warning(
-                            "cancelling handlers still running at shutdown", metadata: ["protoqueue.count": "\(still)"])
-                        group.cancelAll()
-                    }
+            }
+            // Stopping: no new handler starts. Give running ones their grace, then cancel them.
+            if await !running.waitUntilIdle(timeout: shutdownTimeout) {
+                let still = running.count
+                if still > 0 {
+                    logger.warning(
+                        "cancelling handlers still running at shutdown", metadata: ["protoqueue.count": "\(still)"])
+                    group.cancelAll()
                 }
             }
         }

@@ -26,7 +26,7 @@ public struct QueueWorker: Service {
     private var entries: [Entry] = []
 
     private struct Entry: Sendable {
-        let start: @Sendable (ProcessOptions, SlotBudget?) async throws(ProtoqueueError) -> QueueDispatch
+        let start: @Sendable (ProcessOptions, SlotBudget?) async throws(ProtoqueueError) -> [QueueDispatch]
         let maxConcurrency: Int?
     }
 
@@ -82,7 +82,7 @@ public struct QueueWorker: Service {
                     }
                     own.concurrency = min(cap, options.concurrency)
                 }
-                dispatches.append(try await entry.start(own, shared))
+                dispatches.append(contentsOf: try await entry.start(own, shared))
             }
         } catch {
             // Those already registered are stopped and unregistered before the error goes up.

@@ -23,8 +23,13 @@ enum TaskOutcome: Sendable {
 enum Settlement: Sendable, Equatable {
     /// `+ACK` (or a confirmed ack, per ``ProcessOptions/AckMode``).
     case ack
-    /// `-NAK`, with a delay when it is positive.
+    /// `-NAK`, with a delay when it is positive. The task keeps its ack-pending slot until redelivered.
     case nak(delay: Duration)
+    /// A retry that frees the task's ack-pending slot at once: a copy with the attempts used so far is stored on
+    /// the scheduled subject, due after `delay` (``ScheduledCopy``), then `+ACK`.
+    case reschedule(delay: Duration)
+    /// A scheduled task that is due: its copy is stored on the ready subject, then `+ACK`.
+    case promote
     /// A dead-letter record (stored by the server first), then `+TERM`; only `+TERM` when dead letters are off.
     case deadLetter(reason: DeadLetterReason, error: String, details: [String: String])
     /// `+TERM` without a dead-letter record: the handler discarded the task.
@@ -35,6 +40,8 @@ enum Settlement: Sendable, Equatable {
         switch self {
         case .ack: "ack"
         case .nak: "nak"
+        case .reschedule: "reschedule"
+        case .promote: "promote"
         case .deadLetter: "dlq"
         case .discard: "term"
         }
@@ -48,6 +55,16 @@ enum Settlement: Sendable, Equatable {
 enum SettlementDecision {
     /// Whether `attempt` is a grace delivery: one past the attempts allowed, which only ack timeouts or crashed
     /// workers produce. Such a delivery is dead-lettered (reason `maxDeliveries`) without running the handler.
+    /// The longest retry delay sent as `-NAK` with that delay, which holds the task's ack-pending slot meanwhile;
+    /// a longer one reschedules the task when the worker can (``Settlement/reschedule(delay:)``).
+    static let longestHeldRetry: Duration = .seconds(1)
+
+    /// A retry after `delay`: rescheduled when `reschedules` and the delay is longer than ``longestHeldRetry``,
+    /// else `-NAK` with the delay.
+    static func retry(after delay: Duration, reschedules: Bool) -> Settlement {
+        reschedules && delay > longestHeldRetry ? .reschedule(delay: delay) : .nak(delay: delay)
+    }
+
     static func isGraceDelivery(attempt: Int, maxAttempts: Int?) -> Bool {
         guard let maxAttempts else { return false }
         return attempt > maxAttempts
@@ -67,13 +84,15 @@ enum SettlementDecision {
     /// The settlement of `outcome` at `attempt` (from 1).
     /// - Parameters:
     ///   - outcome: What the handler (or decoding) did.
-    ///   - attempt: The delivery count.
+    ///   - attempt: The attempt: attempts carried by a rescheduled task plus the delivery count.
     ///   - maxAttempts: The attempts allowed; `nil` for unlimited.
+    ///   - reschedules: Whether a long retry may be rescheduled (the worker runs the scheduled-task consumer).
     ///   - retryDelay: The retry policy's delay after a failed attempt (called only for a retry).
     static func settlement(
         for outcome: TaskOutcome,
         attempt: Int,
         maxAttempts: Int?,
+        reschedules: Bool,
         retryDelay: (Int) -> Duration
     ) -> Settlement {
         if let maxAttempts, isGraceDelivery(attempt: attempt, maxAttempts: maxAttempts) {
@@ -93,14 +112,14 @@ enum SettlementDecision {
                     details: [:]
                 )
             }
-            return .nak(delay: after ?? retryDelay(attempt))
+            return retry(after: after ?? retryDelay(attempt), reschedules: reschedules)
         case .returned(.failure(let error, let details)):
             return .deadLetter(reason: .failed, error: errorText(error), details: details)
         case .returned(.discard(let reason)):
             return .discard(reason: reason)
         case .threw(let error):
             if lastAttempt { return .deadLetter(reason: .retriesExhausted, error: errorText(error), details: [:]) }
-            return .nak(delay: retryDelay(attempt))
+            return retry(after: retryDelay(attempt), reschedules: reschedules)
         case .cancelled:
             return .nak(delay: .zero)
         }

@@ -21,10 +21,11 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             return
         }
         let received = delivery.read()
-        let attempt = Int(clamping: received.deliveries)
+        let headers = TaskHeaders(received.headers)
+        // A rescheduled retry carries the attempts it used before this message.
+        let attempt = (headers.priorAttempts ?? 0) + Int(clamping: received.deliveries)
         let maxAttempts = configuration.consumer.maxDeliveries
         let sequence = received.streamSequence
-        let headers = TaskHeaders(received.headers)
         // Built only when something is logged: setting metadata costs a log handler more than running a no-op task.
         var taskLogger: Logger { TaskContext.taskLogger(logger, id: headers.id, attempt: attempt, sequence: sequence) }
 
@@ -67,7 +68,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             }
             outcome = result
             settlement = SettlementDecision.settlement(
-                for: result, attempt: attempt, maxAttempts: maxAttempts,
+                for: result, attempt: attempt, maxAttempts: maxAttempts, reschedules: engine.reschedulesRetries,
                 retryDelay: { configuration.retry.delay(afterAttempt: $0) }
             )
             log(result, settlement, taskLogger)
@@ -95,7 +96,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         switch (outcome, settlement) {
         case (.cancelled, _):
             taskLogger().debug("handler cancelled; returning the task")
-        case (.threw(let error), .nak(let delay)):
+        case (.threw(let error), .nak(let delay)), (.threw(let error), .reschedule(let delay)):
             taskLogger().debug(
                 "handler threw; retrying", metadata: ["protoqueue.error": "\(error)", "protoqueue.delay": "\(delay)"])
         case (.returned, .deadLetter(let reason, let error, _)), (.threw, .deadLetter(let reason, let error, _)):

@@ -12,7 +12,8 @@ public struct QueueStats: Sendable, Hashable {
     public var consumerCount: Int
     /// Tasks the queue's consumer has not delivered yet.
     public var pending: UInt64
-    /// Tasks delivered to workers and not acknowledged yet.
+    /// Tasks delivered to workers and not acknowledged yet: running, or returned with a retry delay of at most a
+    /// second (longer retries wait in ``scheduled``).
     public var ackPending: Int64
     /// Tasks delivered more than once and not acknowledged yet.
     public var redelivered: Int64
@@ -20,11 +21,18 @@ public struct QueueStats: Sendable, Hashable {
     public var waitingPulls: Int64
     /// Tasks in the dead-letter stream (0 while it does not exist).
     public var deadLetters: UInt64
+    /// The consumer's limit on ``ackPending`` over all workers (`QueueConfiguration.Consumer.maxAckPending`); 0 for
+    /// none.
+    public var maxAckPending: Int64
+    /// Tasks waiting for a retry delay longer than a second, held by the scheduled-task consumer until due (0 when
+    /// the queue has no such consumer).
+    public var scheduled: UInt64
 
     /// Creates stats.
     public init(
         messages: UInt64, bytes: UInt64, firstSequence: UInt64, lastSequence: UInt64, consumerCount: Int,
-        pending: UInt64, ackPending: Int64, redelivered: Int64, waitingPulls: Int64, deadLetters: UInt64
+        pending: UInt64, ackPending: Int64, redelivered: Int64, waitingPulls: Int64, deadLetters: UInt64,
+        scheduled: UInt64 = 0, maxAckPending: Int64 = 0
     ) {
         self.messages = messages
         self.bytes = bytes
@@ -36,11 +44,19 @@ public struct QueueStats: Sendable, Hashable {
         self.redelivered = redelivered
         self.waitingPulls = waitingPulls
         self.deadLetters = deadLetters
+        self.scheduled = scheduled
+        self.maxAckPending = maxAckPending
+    }
+
+    /// Whether tasks wait undelivered because ``ackPending`` reached ``maxAckPending``: workers with free slots
+    /// get nothing until tasks in flight settle.
+    public var isAckPendingLimitReached: Bool {
+        AckPendingWatch.isBlocked(pending: pending, ackPending: ackPending, maxAckPending: maxAckPending)
     }
 }
 
 extension Queue {
-    /// Reads the stream, the consumer and the dead-letter stream.
+    /// Reads the stream, the consumers and the dead-letter stream.
     /// - Returns: Current depth and progress.
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` if the stream or consumer was deleted, or a
     ///   connection error.
@@ -52,6 +68,14 @@ extension Queue {
         }
         let consumer = try await transport.consumerState(stream: layout.streamName, consumer: layout.consumerName)
         let deadLetters = try await transport.streamState(layout.deadLetterStreamName)
+        var scheduled: UInt64 = 0
+        do throws(ProtoqueueError) {
+            let state = try await transport.consumerState(
+                stream: layout.streamName, consumer: layout.scheduledConsumerName)
+            scheduled = state.pending + UInt64(max(0, state.ackPending))
+        } catch  where error.code == .streamNotFound {
+            // Made by an older version and opened without provisioning: no task waits there.
+        }
         return QueueStats(
             messages: stream.messages,
             bytes: stream.bytes,
@@ -62,7 +86,9 @@ extension Queue {
             ackPending: consumer.ackPending,
             redelivered: consumer.redelivered,
             waitingPulls: consumer.waitingPulls,
-            deadLetters: deadLetters?.messages ?? 0
+            deadLetters: deadLetters?.messages ?? 0,
+            scheduled: scheduled,
+            maxAckPending: max(0, consumer.maxAckPending)
         )
     }
 }

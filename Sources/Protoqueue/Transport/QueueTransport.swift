@@ -55,6 +55,10 @@ protocol QueueTransport: AnyObject, Sendable {
         subject: String, deliver: @escaping @Sendable (_ body: [UInt8], _ subject: String) -> Void
     ) async throws(ProtoqueueError) -> any CoreSubscription
 
+    /// Now, in Unix milliseconds, on the clock that due times of scheduled tasks are read against: the wall clock,
+    /// or the in-memory transport's virtual one.
+    func scheduleClockMilliseconds() -> Int64
+
     /// Checks that the queue's consumer exists and returns the transport side of processing on this connection.
     func deliveries(for layout: QueueLayout) async throws(ProtoqueueError) -> any DeliveryTransport
 }

@@ -13,6 +13,8 @@ struct ConsumerState: Sendable {
     var ackPending: Int64
     var redelivered: Int64
     var waitingPulls: Int64
+    /// The consumer's `MaxAckPending`; 0 or less for unlimited.
+    var maxAckPending: Int64
 }
 
 /// A message read from a stream by sequence.

@@ -12,6 +12,10 @@ struct TaskHeaders: Sendable {
     let metadata: [String: String]
     /// `Protoqueue-Version`.
     let version: String?
+    /// `Protoqueue-Prior-Attempts` (a rescheduled retry): 0 when absent, `nil` when it is not a count.
+    let priorAttempts: Int?
+    /// `Protoqueue-Prior-Attempts` as written, for the refusal of a malformed one.
+    private let priorAttemptsText: String?
 
     init(_ headers: [String: String]) {
         id = (headers[WireFormat.taskIDHeader] ?? headers[WireFormat.Header.messageID]).map { TaskID($0) }
@@ -25,6 +29,8 @@ struct TaskHeaders: Sendable {
         }
         self.metadata = metadata
         version = headers[WireFormat.Header.version]
+        priorAttemptsText = headers[WireFormat.priorAttemptsHeader]
+        priorAttempts = ScheduledCopy.priorAttempts(priorAttemptsText)
     }
 
     /// Whether a worker expecting `expectedType` may run the task.
@@ -36,7 +42,8 @@ struct TaskHeaders: Sendable {
     }
 
     /// Refuses a task when a required header is missing (`Nats-Msg-Id`, `Protoqueue-Type`, `Protoqueue-Version`),
-    /// when its version is not one this library reads, or when its type is another message's.
+    /// when its version is not one this library reads, when its type is another message's, or when
+    /// `Protoqueue-Prior-Attempts` is not a count.
     func admission(expectedType: String) -> Admission {
         guard let id else { return .refuse("the task has no \(WireFormat.Header.messageID) header (its id)") }
         guard let type else {
@@ -48,6 +55,10 @@ struct TaskHeaders: Sendable {
                 "the task is in wire-format version \(version); this worker reads version \(WireFormat.version)")
         }
         guard type == expectedType else { return .refuse("message type \(type), expected \(expectedType)") }
+        guard priorAttempts != nil else {
+            return .refuse(
+                "\(WireFormat.priorAttemptsHeader) \"\(priorAttemptsText ?? "")\" is not a count of attempts")
+        }
         return .run(id)
     }
 }

@@ -180,6 +180,8 @@ struct QueueMetricsTests {
             #expect(gauge("protoqueue.queue.messages") == 3)
             #expect(gauge("protoqueue.queue.ack_pending") == 0)
             #expect(gauge("protoqueue.queue.redelivered") == 0)
+            #expect(gauge("protoqueue.queue.scheduled") == 0)
+            #expect(gauge("protoqueue.queue.ack_pending_limit_reached") == 0)
             running.cancel()
             try await running.value
         }

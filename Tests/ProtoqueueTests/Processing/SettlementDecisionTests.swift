@@ -7,10 +7,41 @@ import Testing
 @Suite("Settlement decision")
 struct SettlementDecisionTests {
     /// The policy's delay is `attempt` seconds, so a test sees which attempt it was asked for.
-    private func decide(_ outcome: TaskOutcome, attempt: Int, maxAttempts: Int? = 3) -> Settlement {
+    private func decide(
+        _ outcome: TaskOutcome, attempt: Int, maxAttempts: Int? = 3, reschedules: Bool = false
+    ) -> Settlement {
         SettlementDecision.settlement(
-            for: outcome, attempt: attempt, maxAttempts: maxAttempts, retryDelay: { .seconds($0) }
+            for: outcome, attempt: attempt, maxAttempts: maxAttempts, reschedules: reschedules,
+            retryDelay: { .seconds($0) }
         )
+    }
+
+    private struct Down: Error {}
+
+    @Test func aRetryLongerThanASecondIsRescheduledWhenTheWorkerCan() {
+        let long = Duration.milliseconds(1001)
+        #expect(decide(.returned(.retry(after: long)), attempt: 1, reschedules: true) == .reschedule(delay: long))
+        #expect(decide(.threw(Down()), attempt: 2, reschedules: true) == .reschedule(delay: .seconds(2)))
+        #expect(
+            decide(.returned(.retry), attempt: 5, maxAttempts: nil, reschedules: true)
+                == .reschedule(delay: .seconds(5)))
+        // Without the scheduled-task consumer it waits in place.
+        #expect(decide(.returned(.retry(after: long)), attempt: 1) == .nak(delay: long))
+    }
+
+    @Test func aRetryOfAtMostASecondWaitsInPlace() {
+        for delay in [Duration.zero, .milliseconds(250), .seconds(1)] {
+            #expect(decide(.returned(.retry(after: delay)), attempt: 1, reschedules: true) == .nak(delay: delay))
+        }
+        #expect(decide(.threw(Down()), attempt: 1, reschedules: true) == .nak(delay: .seconds(1)))
+    }
+
+    @Test func cancellationAndTheLastAttemptAreNeverRescheduled() {
+        #expect(decide(.cancelled, attempt: 1, reschedules: true) == .nak(delay: .zero))
+        #expect(
+            decide(.returned(.retry(after: .seconds(9))), attempt: 3, reschedules: true)
+                == .deadLetter(
+                    reason: .retriesExhausted, error: "the handler asked for a retry on attempt 3 of 3", details: [:]))
     }
 
     @Test(arguments: [1, 2, 3])
@@ -128,6 +159,8 @@ struct SettlementDecisionTests {
     @Test func settlementNamesAreTheMetricNames() {
         #expect(Settlement.ack.name == "ack")
         #expect(Settlement.nak(delay: .zero).name == "nak")
+        #expect(Settlement.reschedule(delay: .seconds(2)).name == "reschedule")
+        #expect(Settlement.promote.name == "promote")
         #expect(Settlement.deadLetter(reason: .failed, error: "", details: [:]).name == "dlq")
     }
 }

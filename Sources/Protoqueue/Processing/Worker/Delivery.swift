@@ -43,12 +43,16 @@ final class Delivery: Sendable {
     /// Reads subject, payload, headers and metadata. Call before settling.
     func read() -> ReceivedMessage { message.read() }
 
-    /// The dead-letter record of this delivery failing for `reason`, stamped now. Call before the settlement is
-    /// on the wire.
-    func deadLetterRecord(reason: DeadLetterReason, error: String, details: [String: String]) -> DeadLetterRecord {
+    /// The dead-letter record of this delivery failing for `reason`, stamped now; its attempts are the
+    /// `priorAttempts` a rescheduled task carried plus this message's deliveries. Call before the settlement is on
+    /// the wire.
+    func deadLetterRecord(
+        reason: DeadLetterReason, error: String, details: [String: String], priorAttempts: Int
+    ) -> DeadLetterRecord {
         let metadata = message.metadata()
         return DeadLetterRecord(
-            reason: reason, error: error, details: details, attempts: metadata.deliveries, subject: message.subject,
+            reason: reason, error: error, details: details,
+            attempts: UInt64(max(0, priorAttempts)) + metadata.deliveries, subject: message.subject,
             stream: metadata.stream, sequence: metadata.streamSequence, consumer: metadata.consumer,
             failedAt: WallClock.unixMilliseconds()
         )

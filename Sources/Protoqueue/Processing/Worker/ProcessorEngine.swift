@@ -16,6 +16,9 @@ final class ProcessorEngine: Sendable {
     let configuration: QueueConfiguration
     let logger: Logger
     let confirmedAcks: Bool
+    /// Whether long retries are rescheduled (``Settlement/reschedule(delay:)``): the queue's scheduled-task
+    /// consumer exists and a processor of this worker serves it.
+    let reschedulesRetries: Bool
     /// Fetched deliveries waiting for a handler.
     let handOff: HandOffQueue<Delivery>
     private let watch: ConsumerWatch
@@ -27,14 +30,18 @@ final class ProcessorEngine: Sendable {
     /// With a shared budget: the last pull request ended before it was filled (the queue ran dry), so the next one
     /// asks for one task only, and an idle queue holds one slot of the budget instead of a share.
     private let probing = Atomic<Bool>(true)
+    /// Deliveries received so far (``AckPendingWatch`` tells a stalled consumer from a flowing one by it).
+    private let deliveryCount = Atomic<UInt64>(0)
     private let fatal = FirstError()
     private let fetchEnded = ExitSignal()
 
     private init(
         transport: any QueueTransport, deliveries: any DeliveryTransport, layout: QueueLayout,
-        configuration: QueueConfiguration, options: ProcessOptions, budget: SlotBudget?, logger: Logger
+        configuration: QueueConfiguration, options: ProcessOptions, budget: SlotBudget?, reschedulesRetries: Bool,
+        logger: Logger
     ) {
         self.budget = budget
+        self.reschedulesRetries = reschedulesRetries
         self.capacity = options.concurrency
         // As many handler tasks may wait for work as may run: a steady flow starts none.
         self.handOff = HandOffQueue(maxParked: options.concurrency)
@@ -57,7 +64,7 @@ final class ProcessorEngine: Sendable {
     /// Checks that the durable consumer exists and registers a processor with the transport.
     static func start(
         transport: any QueueTransport, layout: QueueLayout, configuration: QueueConfiguration,
-        options: ProcessOptions, budget: SlotBudget? = nil, logger: Logger
+        options: ProcessOptions, budget: SlotBudget? = nil, reschedulesRetries: Bool = false, logger: Logger
     ) async throws(ProtoqueueError) -> ProcessorEngine {
         // Held for the processor's lifetime so that closing the connection waits for it to stop.
         try transport.beginCall()
@@ -70,7 +77,7 @@ final class ProcessorEngine: Sendable {
         }
         let engine = ProcessorEngine(
             transport: transport, deliveries: deliveries, layout: layout, configuration: configuration,
-            options: options, budget: budget, logger: logger
+            options: options, budget: budget, reschedulesRetries: reschedulesRetries, logger: logger
         )
         deliveries.register(engine)
         return engine
@@ -118,8 +125,15 @@ final class ProcessorEngine: Sendable {
     /// Whether pull requests of this processor still wait for deliveries.
     var awaitsDeliveries: Bool { state.withLock { $0.ledger.outstanding > 0 } }
 
+    /// Deliveries received so far.
+    var deliveriesReceived: UInt64 { deliveryCount.load(ordering: .relaxed) }
+
+    /// The most handlers this processor runs at once.
+    var concurrency: Int { capacity }
+
     /// A delivery for this processor (on the transport's delivery thread).
     func delivered(_ delivery: Delivery) {
+        deliveryCount.add(1, ordering: .relaxed)
         let footprint = state.withLock { state -> Int in
             let (arrival, expected) = state.arrived(delivery)
             if !expected && arrival != .refused {

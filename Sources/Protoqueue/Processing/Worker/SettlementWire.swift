@@ -1,9 +1,9 @@
 import Logging
 
-/// What a transport does to put one delivery's settlement on the wire: the acknowledgements and the dead-letter
-/// publish. ``perform(_:of:)`` holds the transport-independent part (which acknowledgement a settlement becomes,
-/// the dead-letter record and its headers, the `+TERM` after the record is stored, the retry when storing it
-/// failed) for every transport.
+/// What a transport does to put one delivery's settlement on the wire: the acknowledgements and the publishes of
+/// dead-letter records and scheduled copies. ``perform(_:of:)`` holds the transport-independent part (which
+/// acknowledgement a settlement becomes, the record or copy and its headers, the `+TERM` or `+ACK` after it is
+/// stored, the retry when storing it failed) for every transport.
 protocol SettlementWire {
     /// Sends `+ACK` (a confirmed one when `confirmed`); returns an error text when it could not be sent.
     func acknowledge(confirmed: Bool) -> String?
@@ -15,8 +15,8 @@ protocol SettlementWire {
     func originalHeaders() -> [(name: String, value: String)]
     /// The delivered message's body.
     func originalBody() -> [UInt8]
-    /// Publishes a dead-letter record and waits for the server to store it.
-    func publishDeadLetter(_ record: PreparedMessage) throws(ProtoqueueError)
+    /// Publishes a dead-letter record or a scheduled copy and waits for the server to store it.
+    func publishAndWait(_ message: PreparedMessage) throws(ProtoqueueError)
 }
 
 extension SettlementWire {
@@ -33,11 +33,18 @@ extension SettlementWire {
         case .nak(let delay):
             failure = negativelyAcknowledge(delay: delay)
             outcome = .retried(after: max(.zero, delay))
+        case .reschedule(let delay):
+            (failure, outcome) = reschedule(delivery, after: delay)
+        case .promote:
+            (failure, outcome) = promote(delivery)
         case .discard(let reason):
             failure = terminate()
             outcome = .terminated(reason: reason)
         case .deadLetter(let reason, let error, let details):
-            let record = delivery.deadLetterRecord(reason: reason, error: error, details: details)
+            let original = originalHeaders()
+            let record = delivery.deadLetterRecord(
+                reason: reason, error: error, details: details,
+                priorAttempts: ScheduledCopy.priorAttempts(in: original))
             guard engine.deadLettersEnabled else {
                 engine.logger.error(
                     "task failed; dead letters are disabled, so it is terminated and dropped",
@@ -51,9 +58,8 @@ extension SettlementWire {
                 break
             }
             do throws(ProtoqueueError) {
-                try publishDeadLetter(
-                    record.prepared(
-                        original: originalHeaders(), body: originalBody(), to: engine.layout.deadLetterSubject))
+                try publishAndWait(
+                    record.prepared(original: original, body: originalBody(), to: engine.layout.deadLetterSubject))
                 engine.logger.debug(
                     "task dead-lettered",
                     metadata: [
@@ -82,6 +88,47 @@ extension SettlementWire {
             outcome = .unsettled(error: failure)
         }
         return outcome
+    }
+
+    /// Stores the task's retry on the scheduled subject, then acknowledges the delivery; when the retry cannot be
+    /// stored, the delivery is returned with the delay instead (holding its ack-pending slot, never lost).
+    private func reschedule(_ delivery: Delivery, after delay: Duration) -> (String?, TaskSettlement.Outcome) {
+        let engine = delivery.engine
+        let metadata = delivery.message.metadata()
+        let original = originalHeaders()
+        let copy = ScheduledCopy.retry(
+            of: original, body: originalBody(), taskSubject: delivery.message.subject, layout: engine.layout,
+            stream: metadata.stream, sequence: metadata.streamSequence,
+            attempts: ScheduledCopy.priorAttempts(in: original) + Int(clamping: metadata.deliveries),
+            notBefore: engine.transport.scheduleClockMilliseconds() + delay.milliseconds)
+        do throws(ProtoqueueError) {
+            try publishAndWait(copy)
+            return (acknowledge(confirmed: engine.confirmedAcks), .retried(after: delay))
+        } catch {
+            engine.logger.warning(
+                "could not store the retry on the scheduled subject; returning the task with the delay instead",
+                metadata: ["protoqueue.error": "\(error)", "protoqueue.sequence": "\(metadata.streamSequence)"])
+            return (negativelyAcknowledge(delay: delay), .retried(after: delay))
+        }
+    }
+
+    /// Stores a due scheduled task's copy on its ready subject, then acknowledges it; when the copy cannot be
+    /// stored, the scheduled task comes back after a second.
+    private func promote(_ delivery: Delivery) -> (String?, TaskSettlement.Outcome) {
+        let engine = delivery.engine
+        let metadata = delivery.message.metadata()
+        let copy = ScheduledCopy.due(
+            of: originalHeaders(), body: originalBody(), scheduledSubject: delivery.message.subject,
+            layout: engine.layout, stream: metadata.stream, sequence: metadata.streamSequence)
+        do throws(ProtoqueueError) {
+            try publishAndWait(copy)
+            return (acknowledge(confirmed: false), .acknowledged)
+        } catch {
+            engine.logger.warning(
+                "could not move a due task to its ready subject; trying again in a second",
+                metadata: ["protoqueue.error": "\(error)", "protoqueue.sequence": "\(metadata.streamSequence)"])
+            return (negativelyAcknowledge(delay: .seconds(1)), .retried(after: .seconds(1)))
+        }
     }
 }
 

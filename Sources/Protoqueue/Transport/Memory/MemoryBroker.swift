@@ -15,6 +15,8 @@ package final class MemoryBroker: QueueTransport, Sendable {
     }
 
     let state = Mutex(State())
+    /// Unix ms at which the virtual clock started: schedules read the virtual clock from there.
+    private let epochMilliseconds = WallClock.unixMilliseconds()
     private let hubs = Mutex<MemoryHub?>(nil)
     private let core = MemoryCoreSubjects()
     /// The largest message accepted, as a server's `max_payload`.
@@ -26,10 +28,16 @@ package final class MemoryBroker: QueueTransport, Sendable {
         self.maxPayload = maxPayload
     }
 
+    /// Unix ms on the virtual clock: the wall clock when the broker was made plus the virtual time since.
+    func scheduleClockMilliseconds() -> Int64 {
+        epochMilliseconds + Int64(state.withLock { $0.now } / 1_000_000)
+    }
+
     /// The virtual time elapsed since the broker was made.
     package var elapsed: Duration { .nanoseconds(Int64(state.withLock { $0.now })) }
 
-    /// Moves the virtual clock: ack waits and `-NAK` delays that pass make their tasks due again.
+    /// Moves the virtual clock: ack waits and `-NAK` delays that pass make their tasks due again, rescheduled retries
+    /// among them.
     package func advance(by duration: Duration) {
         state.withLock { state in
             state.now += UInt64(max(0, duration.nanoseconds))
@@ -63,7 +71,9 @@ package final class MemoryBroker: QueueTransport, Sendable {
     /// The next task the consumer of `layout` delivers now, marked delivered, or `nil`.
     func nextDelivery(layout: QueueLayout) -> MemoryMessage? {
         state.withLock { state in
-            guard let next = state.store.nextDelivery(stream: layout.streamName, now: state.now),
+            guard
+                let next = state.store.nextDelivery(
+                    stream: layout.streamName, consumer: layout.consumerName, now: state.now),
                 let message = state.store.streams[layout.streamName]?.messages[next.sequence]
             else { return nil }
             return MemoryMessage(
@@ -146,22 +156,35 @@ package final class MemoryBroker: QueueTransport, Sendable {
                     name: layout.deadLetterStreamName, subjects: [layout.deadLetterSubject], workQueue: false,
                     duplicateWindow: UInt64(configuration.duplicateWindow.nanoseconds), maxMessageSize: nil)
             }
-            if state.store.streams[layout.streamName]!.consumer == nil {
+            for consumerLayout in [layout, layout.scheduledTasks] {
+                let name = consumerLayout.consumerName
+                guard state.store.streams[layout.streamName]!.consumers[name] == nil else { continue }
                 guard create else {
-                    throw ProtoqueueError(
-                        .streamNotFound, "verify consumer \"\(layout.consumerName)\": consumer not found")
+                    throw ProtoqueueError(.streamNotFound, "verify consumer \"\(name)\": consumer not found")
                 }
-                let consumer = configuration.consumer
-                state.store.streams[layout.streamName]!.consumer = MemoryStore.Consumer(
-                    name: layout.consumerName, filterPrefix: String(layout.consumerFilter.dropLast()),
-                    ackWait: UInt64(consumer.ackWait.nanoseconds),
-                    backoff: consumer.backoff.map { UInt64($0.nanoseconds) },
-                    maxDeliver: consumer.maxDeliveries.map { UInt64($0 + QueueLayout.graceDeliveries) },
-                    maxAckPending: consumer.maxAckPending)
-                result.createdConsumer = true
+                state.store.streams[layout.streamName]!.consumers[name] = Self.consumer(
+                    consumerLayout, configuration: configuration)
+                if name == layout.consumerName { result.createdConsumer = true }
             }
             return result
         }
+    }
+
+    /// The workers' consumer as configured, or the scheduled-task consumer (no limits, as nats-server's).
+    private static func consumer(_ layout: QueueLayout, configuration: QueueConfiguration) -> MemoryStore.Consumer {
+        let consumer = configuration.consumer
+        let filterPrefix = String(layout.consumerFilter.dropLast())
+        guard !layout.isScheduledTasks else {
+            return MemoryStore.Consumer(
+                name: layout.consumerName, filterPrefix: filterPrefix,
+                ackWait: UInt64(ScheduledTaskMover.ackWait.nanoseconds), backoff: [], maxDeliver: nil,
+                maxAckPending: .max)
+        }
+        return MemoryStore.Consumer(
+            name: layout.consumerName, filterPrefix: filterPrefix, ackWait: UInt64(consumer.ackWait.nanoseconds),
+            backoff: consumer.backoff.map { UInt64($0.nanoseconds) },
+            maxDeliver: consumer.maxDeliveries.map { UInt64($0 + QueueLayout.graceDeliveries) },
+            maxAckPending: consumer.maxAckPending)
     }
 
     func streamState(_ stream: String) async throws(ProtoqueueError) -> StreamState? {
@@ -172,8 +195,7 @@ package final class MemoryBroker: QueueTransport, Sendable {
     func consumerState(stream: String, consumer: String) async throws(ProtoqueueError) -> ConsumerState {
         try checkOpen()
         let found = state.withLock { state -> ConsumerState? in
-            guard state.store.streams[stream]?.consumer?.name == consumer else { return nil }
-            return state.store.consumerState(stream: stream)
+            state.store.consumerState(stream: stream, consumer: consumer)
         }
         guard var found else {
             throw ProtoqueueError(.streamNotFound, "read consumer \"\(consumer)\": consumer not found")
@@ -207,7 +229,9 @@ package final class MemoryBroker: QueueTransport, Sendable {
                 throw ProtoqueueError(.streamNotFound, "\(operation): stream not found")
             }
             state.store.streams[stream]!.messages.removeAll()
-            state.store.streams[stream]!.consumer?.pending.removeAll()
+            for consumer in state.store.streams[stream]!.consumers.keys {
+                state.store.streams[stream]!.consumers[consumer]!.pending.removeAll()
+            }
         }
     }
 
@@ -281,7 +305,7 @@ package final class MemoryBroker: QueueTransport, Sendable {
 
     func deliveries(for layout: QueueLayout) async throws(ProtoqueueError) -> any DeliveryTransport {
         try checkOpen()
-        let exists = state.withLock { $0.store.streams[layout.streamName]?.consumer?.name == layout.consumerName }
+        let exists = state.withLock { $0.store.streams[layout.streamName]?.consumers[layout.consumerName] != nil }
         guard exists else {
             throw ProtoqueueError(
                 .streamNotFound,

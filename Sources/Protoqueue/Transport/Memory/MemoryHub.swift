@@ -177,7 +177,7 @@ final class MemoryHub: DeliveryTransport, @unchecked Sendable {
                     let layout = engine.layout
                     engine.checkConsumer(after: "409 Consumer Deleted") { () throws(ProtoqueueError) -> Bool in
                         self.broker.state.withLock {
-                            $0.store.streams[layout.streamName]?.consumer?.name == layout.consumerName
+                            $0.store.streams[layout.streamName]?.consumers[layout.consumerName] != nil
                         }
                     }
                     due.insert(engine.id)
@@ -263,7 +263,10 @@ struct MemoryWire: SettlementWire {
 
     func acknowledge(confirmed: Bool) -> String? {
         let delivery = message.delivery
-        broker.state.withLock { $0.store.acknowledge(stream: delivery.stream, sequence: delivery.streamSequence) }
+        broker.state.withLock {
+            $0.store.acknowledge(
+                stream: delivery.stream, consumer: delivery.consumer, sequence: delivery.streamSequence)
+        }
         return nil
     }
 
@@ -278,15 +281,15 @@ struct MemoryWire: SettlementWire {
 
     func originalBody() -> [UInt8] { message.body }
 
-    func publishDeadLetter(_ record: PreparedMessage) throws(ProtoqueueError) { _ = try broker.store(record) }
+    func publishAndWait(_ message: PreparedMessage) throws(ProtoqueueError) { _ = try broker.store(message) }
 
     /// `-NAK` after `delay` ns, or `+WPI` when `nil`.
     func reschedule(delay: UInt64?) {
         let delivery = message.delivery
         broker.state.withLock { state in
             state.store.reschedule(
-                stream: delivery.stream, sequence: delivery.streamSequence, deliveries: delivery.deliveries,
-                delay: delay, now: state.now)
+                stream: delivery.stream, consumer: delivery.consumer, sequence: delivery.streamSequence,
+                deliveries: delivery.deliveries, delay: delay, now: state.now)
         }
     }
 }

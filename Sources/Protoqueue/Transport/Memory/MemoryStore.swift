@@ -1,5 +1,6 @@
 /// The state of an in-memory JetStream as plain values: streams, their messages and duplicate windows, and their
-/// durable pull consumers with the deliveries they await settlements for. No I/O and no lock: ``MemoryBroker``
+/// durable pull consumers (by name, with filters that do not overlap) with the deliveries they await settlements
+/// for. No I/O and no lock: ``MemoryBroker``
 /// guards it. Times are the broker's virtual clock, in ns.
 ///
 /// It follows what nats-server does for the settings Protoqueue uses (work-queue or limits retention, explicit
@@ -53,7 +54,7 @@ struct MemoryStore {
         var lastSequence: UInt64 = 0
         /// `Nats-Msg-Id` → (sequence, stored at).
         var ids: [String: (sequence: UInt64, at: UInt64)] = [:]
-        var consumer: Consumer?
+        var consumers: [String: Consumer] = [:]
 
         func captures(_ subject: String) -> Bool {
             subjects.contains { pattern in
@@ -86,17 +87,20 @@ struct MemoryStore {
 
     /// Removes a message and its pending state.
     mutating func remove(stream name: String, sequence: UInt64) -> Bool {
-        guard streams[name]?.messages.removeValue(forKey: sequence) != nil else { return false }
-        streams[name]?.consumer?.pending[sequence] = nil
+        guard var stream = streams[name], stream.messages.removeValue(forKey: sequence) != nil else { return false }
+        for consumer in stream.consumers.keys { stream.consumers[consumer]!.pending[sequence] = nil }
+        streams[name] = stream
         return true
     }
 
-    /// The next message `stream`'s consumer delivers at `now`: a due redelivery first, else the next new one
-    /// while fewer than `MaxAckPending` are pending. Marks it delivered.
-    mutating func nextDelivery(stream name: String, now: UInt64) -> (sequence: UInt64, deliveries: UInt64)? {
-        guard var stream = streams[name], var consumer = stream.consumer else { return nil }
+    /// The next message the consumer `consumerName` of `stream` delivers at `now`: a due redelivery first, else the
+    /// next new one while fewer than `MaxAckPending` are pending. Marks it delivered.
+    mutating func nextDelivery(
+        stream name: String, consumer consumerName: String, now: UInt64
+    ) -> (sequence: UInt64, deliveries: UInt64)? {
+        guard var stream = streams[name], var consumer = stream.consumers[consumerName] else { return nil }
         defer {
-            stream.consumer = consumer
+            stream.consumers[consumerName] = consumer
             streams[name] = stream
         }
         let due = consumer.pending.filter { sequence, pending in
@@ -124,24 +128,29 @@ struct MemoryStore {
     /// Marks every outstanding delivery whose ack wait has passed as no longer held: it is due again.
     mutating func expireAckWaits(now: UInt64) {
         for name in Array(streams.keys) {
-            guard var consumer = streams[name]?.consumer else { continue }
-            for (sequence, pending) in consumer.pending where pending.outstanding && pending.dueAt <= now {
-                consumer.pending[sequence]!.outstanding = false
+            for consumerName in Array(streams[name]!.consumers.keys) {
+                var consumer = streams[name]!.consumers[consumerName]!
+                for (sequence, pending) in consumer.pending where pending.outstanding && pending.dueAt <= now {
+                    consumer.pending[sequence]!.outstanding = false
+                }
+                streams[name]!.consumers[consumerName] = consumer
             }
-            streams[name]!.consumer = consumer
         }
     }
 
-    /// `+ACK` or `+TERM`: no longer pending; gone from a work-queue stream.
-    mutating func acknowledge(stream name: String, sequence: UInt64) {
-        guard streams[name]?.consumer?.pending[sequence] != nil else { return }
-        streams[name]!.consumer!.pending[sequence] = nil
+    /// `+ACK` or `+TERM` to `consumer`: no longer pending; gone from a work-queue stream.
+    mutating func acknowledge(stream name: String, consumer: String, sequence: UInt64) {
+        guard streams[name]?.consumers[consumer]?.pending[sequence] != nil else { return }
+        streams[name]!.consumers[consumer]!.pending[sequence] = nil
         if streams[name]!.workQueue { streams[name]!.messages[sequence] = nil }
     }
 
-    /// `-NAK` (due again after `delay`) or `+WPI` (`delay` nil: the ack wait starts over).
-    mutating func reschedule(stream name: String, sequence: UInt64, deliveries: UInt64, delay: UInt64?, now: UInt64) {
-        guard var consumer = streams[name]?.consumer, var pending = consumer.pending[sequence],
+    /// `-NAK` (due again after `delay`) or `+WPI` (`delay` nil: the ack wait starts over) to `consumerName`.
+    mutating func reschedule(
+        stream name: String, consumer consumerName: String, sequence: UInt64, deliveries: UInt64, delay: UInt64?,
+        now: UInt64
+    ) {
+        guard var consumer = streams[name]?.consumers[consumerName], var pending = consumer.pending[sequence],
             pending.deliveries == deliveries, pending.outstanding
         else { return }
         if let delay {
@@ -151,18 +160,19 @@ struct MemoryStore {
             pending.dueAt = now + consumer.ackWait(after: deliveries)
         }
         consumer.pending[sequence] = pending
-        streams[name]!.consumer = consumer
+        streams[name]!.consumers[consumerName] = consumer
     }
 
-    /// The consumer's counters, as nats-server reports them (`num_pending`, `num_ack_pending`, `num_redelivered`).
-    func consumerState(stream name: String) -> ConsumerState? {
-        guard let stream = streams[name], let consumer = stream.consumer else { return nil }
+    /// A consumer's counters, as nats-server reports them (`num_pending`, `num_ack_pending`, `num_redelivered`).
+    func consumerState(stream name: String, consumer consumerName: String) -> ConsumerState? {
+        guard let stream = streams[name], let consumer = stream.consumers[consumerName] else { return nil }
         let unseen = stream.messages.filter {
             $0.key > consumer.delivered && $0.value.subject.hasPrefix(consumer.filterPrefix)
         }
         return ConsumerState(
             pending: UInt64(unseen.count), ackPending: Int64(consumer.pending.count),
-            redelivered: Int64(consumer.pending.values.filter { $0.deliveries > 1 }.count), waitingPulls: 0)
+            redelivered: Int64(consumer.pending.values.filter { $0.deliveries > 1 }.count), waitingPulls: 0,
+            maxAckPending: Int64(consumer.maxAckPending))
     }
 
     func streamState(_ name: String) -> StreamState? {
@@ -170,22 +180,23 @@ struct MemoryStore {
         return StreamState(
             messages: UInt64(stream.messages.count), bytes: stream.messages.values.reduce(0) { $0 + $1.size },
             firstSequence: stream.firstSequence, lastSequence: stream.lastSequence,
-            consumerCount: stream.consumer == nil ? 0 : 1)
+            consumerCount: stream.consumers.count)
     }
 
     /// Whether nothing is deliverable at `now` and no delivery is held by a processor.
     func isIdle(now: UInt64) -> Bool {
         streams.values.allSatisfy { stream in
-            guard let consumer = stream.consumer else { return true }
-            let held = consumer.pending.values.contains { $0.outstanding }
-            let due = consumer.pending.contains { sequence, pending in
-                !pending.outstanding && pending.dueAt <= now && stream.messages[sequence] != nil
-                    && (consumer.maxDeliver.map { pending.deliveries < $0 } ?? true)
+            stream.consumers.values.allSatisfy { consumer in
+                let held = consumer.pending.values.contains { $0.outstanding }
+                let due = consumer.pending.contains { sequence, pending in
+                    !pending.outstanding && pending.dueAt <= now && stream.messages[sequence] != nil
+                        && (consumer.maxDeliver.map { pending.deliveries < $0 } ?? true)
+                }
+                let unseen = stream.messages.contains {
+                    $0.key > consumer.delivered && $0.value.subject.hasPrefix(consumer.filterPrefix)
+                }
+                return !held && !due && (!unseen || consumer.pending.count >= consumer.maxAckPending)
             }
-            let unseen = stream.messages.contains {
-                $0.key > consumer.delivered && $0.value.subject.hasPrefix(consumer.filterPrefix)
-            }
-            return !held && !due && (!unseen || consumer.pending.count >= consumer.maxAckPending)
         }
     }
 }

@@ -44,6 +44,9 @@ extension NATSClient: QueueTransport {
 
     /// The connection's ``ProcessingHub``, after checking that the consumer exists: nobody answers pull requests
     /// for a consumer that does not, so that is said now, by name.
+    /// The wall clock.
+    func scheduleClockMilliseconds() -> Int64 { WallClock.unixMilliseconds() }
+
     func deliveries(for layout: QueueLayout) async throws(ProtoqueueError) -> any DeliveryTransport {
         try await withHandles { rawConnection, js throws(ProtoqueueError) -> ProcessingHub in
             var info: UnsafeMutablePointer<jsConsumerInfo>?

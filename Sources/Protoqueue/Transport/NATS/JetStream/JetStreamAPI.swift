@@ -38,7 +38,8 @@ enum JetStreamAPI {
         }
         return ConsumerState(
             pending: info.pointee.NumPending, ackPending: info.pointee.NumAckPending,
-            redelivered: info.pointee.NumRedelivered, waitingPulls: info.pointee.NumWaiting
+            redelivered: info.pointee.NumRedelivered, waitingPulls: info.pointee.NumWaiting,
+            maxAckPending: info.pointee.Config?.pointee.MaxAckPending ?? 0
         )
     }
 

@@ -22,6 +22,7 @@ enum Provisioner {
                 js: js, layout: layout, configuration: configuration, create: create)
             let createdConsumer = try ensureConsumer(
                 js: js, layout: layout, configuration: configuration, create: create)
+            _ = try ensureConsumer(js: js, layout: layout.scheduledTasks, configuration: configuration, create: create)
             if configuration.deadLetter.enabled {
                 try ensureDeadLetterStream(js: js, layout: layout, configuration: configuration, create: create)
             }
@@ -209,9 +210,16 @@ enum Provisioner {
         js: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration, create: Bool = true
     ) throws(ProtoqueueError) -> Bool {
         let consumer = configuration.consumer
-        let wantedBackoff = consumer.backoff.map(\.nanoseconds)
+        // The scheduled-task consumer holds every waiting task in its ack-pending set (ScheduleDecision) and
+        // redelivers each as often as it is returned: neither is limited. (nats.c 3.4.1 sends no max_ack_pending
+        // of -1, so "unlimited" is asked for as the largest 32-bit count; -1 made elsewhere is accepted.)
+        let scheduled = layout.isScheduledTasks
+        let wantedBackoff = scheduled ? [] : consumer.backoff.map(\.nanoseconds)
+        let wantedAckWait = scheduled ? ScheduledTaskMover.ackWait : consumer.ackWait
         // Attempts plus grace deliveries, in which a worker dead-letters the task (Processing/Delivery.swift).
-        let wantedMaxDeliver = consumer.maxDeliveries.map { Int64($0 + QueueLayout.graceDeliveries) } ?? -1
+        let wantedMaxDeliver =
+            scheduled ? -1 : consumer.maxDeliveries.map { Int64($0 + QueueLayout.graceDeliveries) } ?? -1
+        let wantedMaxAckPending = scheduled ? Int64(Int32.max) : Int64(consumer.maxAckPending)
         for attempt in 0..<2 {
             var info: UnsafeMutablePointer<jsConsumerInfo>?
             var jerr = jsErrCode(0)
@@ -230,10 +238,12 @@ enum Provisioner {
                 }
                 let backoff = (0..<Int(config.BackOffLen)).map { config.BackOff[$0] }
                 if backoff != wantedBackoff {
-                    add("backoff", "\(backoff.map { Duration.nanoseconds($0) })", "\(consumer.backoff)")
+                    add(
+                        "backoff", "\(backoff.map { Duration.nanoseconds($0) })",
+                        "\(wantedBackoff.map { Duration.nanoseconds($0) })")
                 }
-                if wantedBackoff.isEmpty && config.AckWait != consumer.ackWait.nanoseconds {
-                    add("ackWait", "\(Duration.nanoseconds(config.AckWait))", "\(consumer.ackWait)")
+                if wantedBackoff.isEmpty && config.AckWait != wantedAckWait.nanoseconds {
+                    add("ackWait", "\(Duration.nanoseconds(config.AckWait))", "\(wantedAckWait)")
                 }
                 let maxDeliver = config.MaxDeliver <= 0 ? -1 : config.MaxDeliver
                 if maxDeliver != wantedMaxDeliver {
@@ -241,10 +251,16 @@ enum Provisioner {
                     func attempts(_ value: Int64) -> String {
                         value < 0 ? "unlimited" : "\(value - Int64(QueueLayout.graceDeliveries))"
                     }
-                    add("maxDeliveries", attempts(maxDeliver), attempts(wantedMaxDeliver))
+                    if scheduled {
+                        add("maxDeliver", "\(maxDeliver)", "unlimited")
+                    } else {
+                        add("maxDeliveries", attempts(maxDeliver), attempts(wantedMaxDeliver))
+                    }
                 }
-                if config.MaxAckPending != Int64(consumer.maxAckPending) {
-                    add("maxAckPending", "\(config.MaxAckPending)", "\(consumer.maxAckPending)")
+                let maxAckPending = config.MaxAckPending <= 0 ? -1 : config.MaxAckPending
+                if maxAckPending != wantedMaxAckPending && !(scheduled && maxAckPending < 0) {
+                    func limit(_ value: Int64) -> String { value < 0 || value == Int32.max ? "unlimited" : "\(value)" }
+                    add("maxAckPending", limit(maxAckPending), limit(wantedMaxAckPending))
                 }
                 guard differences.isEmpty else {
                     throw ProtoqueueError(
@@ -276,9 +292,9 @@ enum Provisioner {
                         config.Durable = name
                         config.AckPolicy = js_AckExplicit
                         config.DeliverPolicy = js_DeliverAll
-                        config.AckWait = consumer.ackWait.nanoseconds
+                        config.AckWait = wantedAckWait.nanoseconds
                         config.MaxDeliver = wantedMaxDeliver
-                        config.MaxAckPending = Int64(consumer.maxAckPending)
+                        config.MaxAckPending = wantedMaxAckPending
                         config.FilterSubject = filter
                         if !backoffBuffer.isEmpty {
                             config.BackOff = backoffBuffer.baseAddress

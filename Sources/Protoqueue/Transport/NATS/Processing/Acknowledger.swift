@@ -2,10 +2,10 @@ import CNats
 import Logging
 
 /// Puts settlements on the wire for the ``ProcessingHub`` thread: `+ACK`, `-NAK`, `+WPI` and `+TERM` as publishes
-/// to a delivery's reply subject on the batched connection, dead-letter records through the connection's publisher,
-/// waiting for the server's acknowledgement before the `+TERM`.
+/// to a delivery's reply subject on the batched connection, dead-letter records and scheduled copies through the
+/// connection's publisher, waiting for the server's acknowledgement before the `+TERM` or `+ACK`.
 ///
-/// Dead-letter publishes block; that happens on the hub thread, never on the cooperative pool. (Sending
+/// Those publishes block; that happens on the hub thread, never on the cooperative pool. (Sending
 /// acknowledgements from the handlers' tasks instead was measured slower: the pool threads then contend for
 /// nats.c's connection lock.)
 struct Acknowledger {
@@ -56,8 +56,8 @@ struct Acknowledger {
         func originalBody() -> [UInt8] { NATSMessageReader.body(message) }
 
         /// Publishes through the connection's publisher (``NATSClient/publishAndWait(_:maxAttempts:)``).
-        func publishDeadLetter(_ record: PreparedMessage) throws(ProtoqueueError) {
-            _ = try acknowledger.client.publishAndWait(record, maxAttempts: 3)
+        func publishAndWait(_ message: PreparedMessage) throws(ProtoqueueError) {
+            _ = try acknowledger.client.publishAndWait(message, maxAttempts: 3)
         }
 
         private static func text(_ status: natsStatus) -> String? {

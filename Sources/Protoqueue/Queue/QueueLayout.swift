@@ -1,0 +1,100 @@
+/// The subjects and names one queue uses; derived from its name and configuration.
+///
+/// Layout (version 1, see `docs/wire-format.md`):
+/// - stream `<stream>` captures `<subject>.ready.>`, `<subject>.scheduled.>` and `<subject>.control.>`;
+/// - ready tasks are published to `<subject>.ready.<tier>` (tier `default` today; priorities add tiers);
+/// - tasks waiting for a retry are held on `<subject>.scheduled.<tier>` until due, then moved to `ready`;
+///   `<subject>.control.>` is reserved for the library;
+/// - the durable consumer filters `<subject>.ready.>`, the scheduled-task consumer `<subject>.scheduled.>`;
+/// - the dead-letter stream is `<stream>_DLQ` capturing `<subject>_dlq` (outside `<subject>.>`), unless
+///   ``QueueConfiguration/deadLetter`` names others.
+public struct QueueLayout: Sendable, Hashable {
+    /// The stream name.
+    public let streamName: String
+    /// The subject prefix.
+    public let subject: String
+    /// The durable consumer's name.
+    public let consumerName: String
+    /// The durable consumer that holds tasks waiting for a retry until they are due: `<consumer>-scheduled`.
+    public let scheduledConsumerName: String
+    /// The dead-letter stream's name.
+    public let deadLetterStreamName: String
+    /// The dead-letter subject.
+    public let deadLetterSubject: String
+    /// Whether ``consumerName`` is the scheduled-task consumer: the layout a worker's scheduled-task processor runs
+    /// with (``scheduledTasks``).
+    let isScheduledTasks: Bool
+    /// Deliveries the server allows beyond the attempts, in which a worker only dead-letters the task.
+    public static let graceDeliveries = 2
+
+    /// What the stream captures: ready, scheduled and control subjects; not `<subject>.events.>`, whose lifecycle
+    /// events are core NATS messages.
+    public var streamSubjects: [String] { ["\(subject).ready.>", "\(subject).scheduled.>", "\(subject).control.>"] }
+    /// What streams made before lifecycle events captured; still accepted while events are off.
+    var legacyStreamSubjects: [String] { ["\(subject).>"] }
+    /// The subject of lifecycle events of `kind` (`<subject>.events.<kind>`).
+    func eventSubject(_ kind: String) -> String { "\(subject).events.\(kind)" }
+    /// The consumer's filter subject.
+    public var consumerFilter: String { isScheduledTasks ? "\(subject).scheduled.>" : "\(subject).ready.>" }
+    /// The subject tasks are published to (`<subject>.ready.default`; priorities will add tiers).
+    public var readySubject: String { readySubject(tier: Self.defaultTier) }
+    /// The tier of tasks published without one.
+    static let defaultTier = "default"
+
+    /// `<subject>.ready.<tier>`.
+    func readySubject(tier: String) -> String { "\(subject).ready.\(tier)" }
+    /// `<subject>.scheduled.<tier>`.
+    func scheduledSubject(tier: String) -> String { "\(subject).scheduled.\(tier)" }
+
+    /// The tier a ready or scheduled subject names (its token after `ready.` or `scheduled.`), else the default tier.
+    func tier(of taskSubject: String) -> String {
+        for kind in ["ready", "scheduled"] {
+            let prefix = "\(subject).\(kind)."
+            if taskSubject.hasPrefix(prefix) {
+                let tier = taskSubject.dropFirst(prefix.count)
+                if !tier.isEmpty, !tier.contains(".") { return String(tier) }
+            }
+        }
+        return Self.defaultTier
+    }
+
+    /// This layout with the scheduled-task consumer in place of the workers' one.
+    var scheduledTasks: QueueLayout {
+        QueueLayout(copying: self, consumerName: scheduledConsumerName, isScheduledTasks: true)
+    }
+
+    init(queueName: String, configuration: QueueConfiguration) throws(ProtoqueueError) {
+        try Validation.token(queueName, kind: "queue name")
+        try Validation.name(queueName, kind: "queue")
+        streamName = configuration.streamName ?? queueName
+        try Validation.name(streamName, kind: "stream")
+        subject = configuration.subject ?? "protoqueue.\(queueName)"
+        try Validation.subject(subject, kind: "queue subject")
+        consumerName = configuration.consumer.durableName ?? "\(queueName)-workers"
+        try Validation.name(consumerName, kind: "consumer")
+        scheduledConsumerName = "\(consumerName)-scheduled"
+        try Validation.name(scheduledConsumerName, kind: "scheduled-task consumer")
+        isScheduledTasks = false
+        deadLetterStreamName = configuration.deadLetter.streamName ?? "\(streamName)_DLQ"
+        try Validation.name(deadLetterStreamName, kind: "dead-letter stream")
+        deadLetterSubject = configuration.deadLetter.subject ?? "\(subject)_dlq"
+        try Validation.subject(deadLetterSubject, kind: "dead-letter subject")
+        if deadLetterSubject.hasPrefix(subject + ".") || deadLetterStreamName == streamName {
+            throw ProtoqueueError(
+                .invalidConfiguration,
+                "the dead-letter stream and subject (\"\(deadLetterStreamName)\", \"\(deadLetterSubject)\") must lie "
+                    + "outside the work stream \"\(streamName)\" and its subjects \"\(subject).>\""
+            )
+        }
+    }
+
+    private init(copying other: QueueLayout, consumerName: String, isScheduledTasks: Bool) {
+        streamName = other.streamName
+        subject = other.subject
+        self.consumerName = consumerName
+        scheduledConsumerName = other.scheduledConsumerName
+        deadLetterStreamName = other.deadLetterStreamName
+        deadLetterSubject = other.deadLetterSubject
+        self.isScheduledTasks = isScheduledTasks
+    }
+}
