@@ -99,8 +99,9 @@ final class RawJetStream: @unchecked Sendable {
         natsConnection_Destroy(connection)
     }
 
-    /// A pull subscription bound to an existing durable consumer.
-    func pullSubscribe(stream: String, consumer: String, filter: String) throws -> OpaquePointer {
+    /// A pull subscription bound to the durable consumer `consumer`, which nats.c creates on `filter` when
+    /// `create` is set (it must exist otherwise).
+    func pullSubscribe(stream: String, consumer: String, filter: String, create: Bool = false) throws -> OpaquePointer {
         var subOptions = jsSubOptions()
         jsSubOptions_Init(&subOptions)
         var subscription: OpaquePointer?
@@ -108,7 +109,7 @@ final class RawJetStream: @unchecked Sendable {
         let status = stream.withCString { s in
             consumer.withCString { c in
                 subOptions.Stream = s
-                subOptions.Consumer = c
+                if !create { subOptions.Consumer = c }
                 return js_PullSubscribe(&subscription, js, filter, c, nil, &subOptions, &jerr)
             }
         }

@@ -18,5 +18,6 @@ enum Scenarios {
         latencyP99Scenario,
         processMemoryScenario,
         idleQueuesScenario,
+        delayLatenessScenario,
     ]
 }

@@ -8,7 +8,8 @@ import TaskSchemas
 // protoqueue-demo: the whole life of typed tasks on NATS JetStream.
 // A producer enqueues a batch of EmailTasks; a worker processes them: most succeed, two fail twice and succeed
 // on their third attempt (retried with backoff), one keeps throwing and one is rejected outright; both end in the
-// dead-letter stream. The rejected one is replayed after the "fix" and succeeds. Stats are printed along the way,
+// dead-letter stream. The rejected one is replayed after the "fix" and succeeds; a delayed one starts 1.5 s after the
+// batch. Stats are printed along the way,
 // and at the end a summary of what the queue's QueueMetrics middleware recorded (into DemoMetrics, in memory).
 // Reads NATS_URL (default nats://127.0.0.1:4222); scripts/demo.sh starts a private nats-server.
 #if canImport(Glibc)
@@ -26,8 +27,8 @@ func say(_ text: String) {
 }
 
 func statsLine(_ stats: QueueStats) -> String {
-    "in stream \(stats.messages), pending \(stats.pending), unacknowledged \(stats.ackPending), dead letters "
-        + "\(stats.deadLetters)"
+    "in stream \(stats.messages), pending \(stats.pending), unacknowledged \(stats.ackPending), scheduled "
+        + "\(stats.scheduled), dead letters \(stats.deadLetters)"
 }
 
 struct TemplateMissing: Error, CustomStringConvertible {
@@ -87,6 +88,11 @@ do {
         EnqueueItem(
             EmailTask(to: "ada@example.com", subject: "Promo", templateID: "promo-2027"),
             options: .init(id: "promo-unknown-template")))
+    // A delayed task: stored now, started no earlier than 1.5 s from now.
+    items.append(
+        EnqueueItem(
+            EmailTask(to: "ada@example.com", subject: "Reminder", templateID: "welcome-v3"),
+            options: .init(id: "reminder-delayed", notBefore: Date().addingTimeInterval(1.5))))
     let results = try await queue.enqueueBatch(items)
     let stored = results.filter { (try? $0.get()) != nil }.count
     say("producer: enqueued \(stored) of \(items.count) EmailTasks in one batch")
@@ -113,7 +119,10 @@ do {
             throw TemplateMissing(description: "SMTP 554: relay refused")
         default:
             let waited =
-                context.enqueuedAt.map {
+                context.notBefore.map {
+                    String(format: " (delayed task, due %.0f ms ago)", Date().timeIntervalSince($0) * 1000)
+                }
+                ?? context.enqueuedAt.map {
                     String(format: " (enqueued %.0f ms ago)", Date().timeIntervalSince($0) * 1000)
                 } ?? ""
             say("worker: \(tag): sent to \(task.to)\(waited) → success")
@@ -173,7 +182,7 @@ do {
     )
     printMetricsSummary(recorded, replayed: replayed)
     await connection.close()
-    guard sent.count == 11, stats.deadLetters == 1, stats.messages == 0 else {
+    guard sent.count == 12, stats.deadLetters == 1, stats.messages == 0 else {
         print("protoqueue-demo: unexpected outcome")
         exit(1)
     }

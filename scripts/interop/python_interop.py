@@ -59,6 +59,24 @@ async def produce(url, queue, count, pb2):
     print(json.dumps({"tasks": ids, "resend_duplicate": bool(again.duplicate), "resend_seq": again.seq}))
 
 
+async def produce_delayed(url, queue, count, pb2):
+    """Delayed tasks as docs/wire-format.md section 3 describes: the scheduled subject and Protoqueue-Not-Before."""
+    import nats
+    nc = await nats.connect(url, connect_timeout=5)
+    js = nc.jetstream()
+    subject = f"protoqueue.{queue}.scheduled.default"
+    tasks = []
+    for index in range(count):
+        task = pb2.InteropTask(to=f"later{index}@example.com", subject="delayed from python", priority=index)
+        task_id = f"py-later-{uuid.uuid4()}"
+        not_before = int(time.time() * 1000) + 1500
+        headers = task_headers(task_id) | {"Protoqueue-Not-Before": str(not_before)}
+        ack = await js.publish(subject, task.SerializeToString(), headers=headers, timeout=5)
+        tasks.append({"id": task_id, "seq": ack.seq, "not_before": not_before})
+    await nc.close()
+    print(json.dumps({"tasks": tasks}))
+
+
 async def produce_traced(url, queue, count, pb2):
     import nats
     from opentelemetry import propagate, trace
@@ -159,6 +177,8 @@ def main():
     pb2 = load_pb2(directory)
     if command == "produce":
         asyncio.run(produce(url, queue, count, pb2))
+    elif command == "produce-delayed":
+        asyncio.run(produce_delayed(url, queue, count, pb2))
     elif command == "produce-traced":
         asyncio.run(produce_traced(url, queue, count, pb2))
     elif command == "consume":

@@ -5,7 +5,8 @@ extension WireFormat {
         public static let reason = "Protoqueue-DLQ-Reason"
         /// The error text (handler's failure text, thrown error, decode error), at most 1,024 bytes, CR/LF as spaces.
         public static let error = "Protoqueue-DLQ-Error"
-        /// Deliveries the task had when it was dead-lettered (decimal).
+        /// Attempts the task had when it was dead-lettered: those a rescheduled retry carried plus this message's
+        /// deliveries (decimal).
         public static let attempts = "Protoqueue-DLQ-Attempts"
         /// The subject the task was published to.
         public static let subject = "Protoqueue-DLQ-Subject"

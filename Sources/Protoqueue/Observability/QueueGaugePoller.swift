@@ -21,7 +21,7 @@ public struct QueueGaugePoller: Service {
         public var pending = "protoqueue.queue.pending"
         /// Tasks delivered and not settled (running, or waiting for a retry delay of at most a second).
         public var ackPending = "protoqueue.queue.ack_pending"
-        /// Tasks waiting for a longer retry delay on the scheduled-task consumer.
+        /// Delayed tasks and tasks waiting for a longer retry delay, on the scheduled-task consumer.
         public var scheduled = "protoqueue.queue.scheduled"
         /// 1 while tasks wait undelivered because the consumer's ack-pending limit is reached, else 0.
         public var ackPendingLimitReached = "protoqueue.queue.ack_pending_limit_reached"

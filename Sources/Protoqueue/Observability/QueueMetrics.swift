@@ -84,8 +84,9 @@ public final class QueueMetrics: QueueMiddleware {
         _ task: any ProtoqueueMessage, context: TaskContext, next: () async throws -> TaskResult
     ) async throws -> TaskResult {
         let instruments = self.instruments(queue: context.queue, taskType: type(of: task).protoMessageName)
-        if context.attempt == 1, let enqueuedAt = context.enqueuedAt {
-            instruments.queueWait.recordNanoseconds(max(0, Int64(Date().timeIntervalSince(enqueuedAt) * 1e9)))
+        // From when the task could first run: its enqueue, or a delayed task's due time.
+        if context.attempt == 1, let since = [context.enqueuedAt, context.notBefore].compactMap({ $0 }).max() {
+            instruments.queueWait.recordNanoseconds(max(0, Int64(Date().timeIntervalSince(since) * 1e9)))
         }
         instruments.inFlight.increment()
         defer { instruments.inFlight.decrement() }

@@ -80,7 +80,7 @@ struct QueueDispatch: Sendable {
         return make(
             engine: engine, layout: layout, transport: queue.connection.transport, notices: nil,
             shutdownTimeout: options.shutdownTimeout, watchesAckPending: false, logger: queue.logger
-        ) { delivery in mover.run(delivery) }
+        ) { delivery in await mover.run(delivery) }
     }
 
     /// A dispatch that runs `run` for each delivery of `engine`, on tasks that wait for the next delivery when

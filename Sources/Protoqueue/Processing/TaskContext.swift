@@ -19,12 +19,16 @@ public struct TaskContext: Sendable {
     public let consumer: String
     /// The task id (the producer's idempotency key), the same on every attempt and after a dead-letter replay.
     public let id: TaskID
-    /// Which delivery this is, starting at 1 (JetStream's delivery count).
+    /// Which attempt this is, starting at 1: the attempts a rescheduled retry carries
+    /// (`Protoqueue-Prior-Attempts`) plus JetStream's delivery count.
     public let attempt: Int
     /// The attempts allowed (``QueueConfiguration/Consumer/maxDeliveries``), `nil` when unlimited.
     public let maxAttempts: Int?
     /// When the task was enqueued (`Protoqueue-Enqueued-At`), `nil` when the producer did not say.
     public let enqueuedAt: Date?
+    /// When the task was due (`Protoqueue-Not-Before`): a delayed task's earliest start, or a rescheduled retry's
+    /// due time; `nil` for a task that could run as soon as it was enqueued.
+    public let notBefore: Date?
     /// The producer's metadata (`Protoqueue-Meta-*` headers, prefix removed).
     public let metadata: [String: String]
     /// Every header of the message as received (first value of each).

@@ -53,7 +53,8 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
                     let context = TaskContext(
                         queue: queueName, consumer: engine.layout.consumerName, id: id, attempt: attempt,
                         maxAttempts: maxAttempts,
-                        enqueuedAt: headers.enqueuedAt, metadata: headers.metadata, headers: received.headers,
+                        enqueuedAt: headers.enqueuedAt, notBefore: headers.notBefore, metadata: headers.metadata,
+                        headers: received.headers,
                         subject: received.subject, sequence: sequence, baseLogger: logger, delivery: delivery
                     )
                     events?.started(id: id, sequence: sequence, attempt: attempt)

@@ -81,7 +81,8 @@ extension Queue {
         let id = item.options.id ?? .random()
         do throws(ProtoqueueError) {
             let prepared = try prepare(
-                item.task, id: id, metadata: item.options.metadata, headers: [:], maxPayload: maxPayload)
+                item.task, id: id, metadata: item.options.metadata, headers: [:], notBefore: item.options.notBefore,
+                maxPayload: maxPayload)
             return (id, .success(prepared))
         } catch {
             return (id, .failure(error))

@@ -1,3 +1,4 @@
+import Foundation
 public import Logging
 
 #if canImport(Glibc)
@@ -88,25 +89,6 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
     }
 }
 
-/// Options for one enqueued task.
-public struct EnqueueOptions: Sendable, Hashable {
-    /// The task id and idempotency key, sent as `Nats-Msg-Id`: enqueueing the same id again inside the stream's
-    /// duplicate window stores the task once. `nil` generates a random one (``TaskID/random()``).
-    public var id: TaskID?
-    /// String metadata carried as `Protoqueue-Meta-<key>` headers. Keys: letters, digits, `-`, `_`, `.`, not
-    /// starting with `Nats-`; values: no CR, LF or NUL.
-    public var metadata: [String: String]
-
-    /// Creates options.
-    /// - Parameters:
-    ///   - id: Idempotency key; `nil` generates one.
-    ///   - metadata: String metadata.
-    public init(id: TaskID? = nil, metadata: [String: String] = [:]) {
-        self.id = id
-        self.metadata = metadata
-    }
-}
-
 /// What the server said about one enqueued task.
 public struct EnqueueReceipt: Sendable, Hashable {
     /// The task id (`Nats-Msg-Id`).
@@ -130,13 +112,16 @@ public struct EnqueueReceipt: Sendable, Hashable {
 extension Queue {
     /// Encodes and validates a task into the wire format; nothing touches the network. Middleware has run.
     func prepare(
-        _ task: Message, id: TaskID, metadata: [String: String], headers extra: [String: String], maxPayload: Int
+        _ task: Message, id: TaskID, metadata: [String: String], headers extra: [String: String], notBefore: Date?,
+        maxPayload: Int
     ) throws(ProtoqueueError) -> PreparedMessage {
         try Validation.taskID(id.rawValue)
+        let now = WallClock.unixMilliseconds()
+        let due = try notBefore.map { date throws(ProtoqueueError) in try EnqueueOptions.dueMilliseconds(date) }
         var headers: [(String, String)] = [
             (WireFormat.Header.messageID, id.rawValue),
             (WireFormat.Header.messageType, Message.protoMessageName),
-            (WireFormat.Header.enqueuedAt, String(WallClock.unixMilliseconds())),
+            (WireFormat.Header.enqueuedAt, String(now)),
             (WireFormat.Header.version, WireFormat.version),
             (WireFormat.Header.contentType, WireFormat.contentType),
         ]
@@ -151,8 +136,13 @@ extension Queue {
             try Validation.extraHeader(name, value: value)
             headers.append((name, value))
         }
+        var subject = layout.readySubject
+        if let due, due > now {
+            headers.append((WireFormat.notBeforeHeader, String(due)))
+            subject = layout.scheduledSubject(tier: QueueLayout.defaultTier)
+        }
         let body = try task.serializedBytes()
-        let prepared = PreparedMessage(subject: layout.readySubject, headers: headers, body: body, id: id)
+        let prepared = PreparedMessage(subject: subject, headers: headers, body: body, id: id)
         let size = prepared.totalSize
         if size > maxPayload {
             throw ProtoqueueError(
@@ -171,20 +161,24 @@ extension Queue {
         return prepared
     }
 
-    /// Runs the middleware on a task (when there is any), then ``prepare(_:id:metadata:headers:maxPayload:)``.
+    /// Runs the middleware on a task (when there is any), then
+    /// ``prepare(_:id:metadata:headers:notBefore:maxPayload:)``.
     func prepare(
         _ task: Message, options: EnqueueOptions, maxPayload: Int
     ) async throws(ProtoqueueError) -> PreparedMessage {
         let id = options.id ?? .random()
         guard !middleware.isEmpty else {
-            return try prepare(task, id: id, metadata: options.metadata, headers: [:], maxPayload: maxPayload)
+            return try prepare(
+                task, id: id, metadata: options.metadata, headers: [:], notBefore: options.notBefore,
+                maxPayload: maxPayload)
         }
         var outgoing = OutgoingTask(
             queue: name, taskType: Message.protoMessageName, task: task, id: id, metadata: options.metadata,
             headers: [:])
         try await middleware.willEnqueue(&outgoing)
         return try prepare(
-            task, id: outgoing.id, metadata: outgoing.metadata, headers: outgoing.headers, maxPayload: maxPayload)
+            task, id: outgoing.id, metadata: outgoing.metadata, headers: outgoing.headers,
+            notBefore: options.notBefore, maxPayload: maxPayload)
     }
 
     /// Enqueues one task and waits for the server to store it.
@@ -192,7 +186,7 @@ extension Queue {
     /// A publish whose acknowledgement times out is sent again (same id, so never stored twice) up to three times.
     /// - Parameters:
     ///   - task: The task.
-    ///   - options: Id and metadata.
+    ///   - options: Id, metadata, earliest start.
     /// - Returns: The receipt: id, stream sequence, duplicate flag.
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError``: ``ProtoqueueCodec/ProtoqueueError/Code/invalidName`` /
     ///   ``ProtoqueueCodec/ProtoqueueError/Code/invalidHeader`` /

@@ -24,8 +24,8 @@ public struct QueueStats: Sendable, Hashable {
     /// The consumer's limit on ``ackPending`` over all workers (`QueueConfiguration.Consumer.maxAckPending`); 0 for
     /// none.
     public var maxAckPending: Int64
-    /// Tasks waiting for a retry delay longer than a second, held by the scheduled-task consumer until due (0 when
-    /// the queue has no such consumer).
+    /// Delayed tasks and tasks waiting for a retry delay longer than a second, held by the scheduled-task consumer
+    /// until due (0 when the queue has no such consumer).
     public var scheduled: UInt64
 
     /// Creates stats.

@@ -1,19 +1,39 @@
 /// What the scheduled-task processor does with a delivery of the scheduled-task consumer, as a pure function of its
-/// `Protoqueue-Not-Before` header and the time: hold it at the server until due (`-NAK` with the time left, which
-/// occupies only that consumer's unlimited ack-pending set), move it to its ready subject once due, or dead-letter
-/// it when the header is missing or malformed. `ScheduleDecisionTests` covers every case.
+/// `Protoqueue-Not-Before` header and the time. A task not yet due goes back to the server with `-NAK` and a delay
+/// that brings it back ``earlyReturn`` before it is due (it waits in that consumer's unlimited ack-pending set); one
+/// due within ``holdWindow`` is held by the processor until it is due (the server's redelivery comes up to about
+/// 100 ms late, too coarse for a start time); a due one is moved to its ready subject; one without a valid header is
+/// dead-lettered. `ScheduleDecisionTests` covers every case.
 enum ScheduleDecision {
-    /// The settlement of a scheduled task whose `Protoqueue-Not-Before` is `notBefore`, at `now` (Unix ms).
-    static func settlement(notBefore: String?, now: Int64) -> Settlement {
+    /// The next step for one delivery.
+    enum Step: Equatable {
+        /// Wait this long in the processor, then move the task.
+        case hold(Duration)
+        /// Settle now.
+        case settle(Settlement)
+    }
+
+    /// How close to its due time a task is held by the processor instead of the server.
+    static let holdWindow: Duration = .milliseconds(250)
+    /// How long before its due time the server returns a task the processor sent back.
+    static let earlyReturn: Duration = .milliseconds(200)
+
+    /// The step for a scheduled task whose `Protoqueue-Not-Before` is `notBefore`, at `now` (Unix ms).
+    static func step(notBefore: String?, now: Int64) -> Step {
         let header = WireFormat.notBeforeHeader
         guard let notBefore else {
-            return .deadLetter(reason: .decode, error: "the scheduled task has no \(header) header", details: [:])
+            return .settle(
+                .deadLetter(reason: .decode, error: "the scheduled task has no \(header) header", details: [:]))
         }
         guard let due = Int64(notBefore), due >= 0, notBefore.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-            return .deadLetter(
-                reason: .decode, error: "\(header) \"\(notBefore)\" is not a time in Unix milliseconds", details: [:])
+            return .settle(
+                .deadLetter(
+                    reason: .decode, error: "\(header) \"\(notBefore)\" is not a time in Unix milliseconds",
+                    details: [:]))
         }
-        let wait = due - now
-        return wait > 0 ? .nak(delay: .milliseconds(wait)) : .promote
+        let wait = Duration.milliseconds(due - now)
+        if wait <= .zero { return .settle(.promote) }
+        if wait <= holdWindow { return .hold(wait) }
+        return .settle(.nak(delay: wait - earlyReturn))
     }
 }

@@ -54,12 +54,18 @@ enum ScheduledCopy {
     }
 
     /// The ready copy of a due scheduled task: on `<subject>.ready.<tier>` (the tier of `scheduledSubject`), with
-    /// the headers it had except `Protoqueue-Not-Before`.
+    /// the headers it had (`Protoqueue-Not-Before` stays: it says when the task was due) and its task id as
+    /// `Protoqueue-Task-Id` (a delayed task's is its `Nats-Msg-Id`).
     static func due(
         of original: [(name: String, value: String)], body: [UInt8], scheduledSubject: String, layout: QueueLayout,
         stream: String, sequence: UInt64
     ) -> PreparedMessage {
-        var headers = kept(original, without: [WireFormat.notBeforeHeader])
+        var headers = kept(original, without: [])
+        if !original.contains(where: { $0.name == WireFormat.taskIDHeader }),
+            let taskID = original.first(where: { $0.name == WireFormat.Header.messageID })?.value
+        {
+            headers.append((WireFormat.taskIDHeader, taskID))
+        }
         let messageID = WireFormat.dueMessageID(stream: stream, sequence: sequence)
         headers.append((WireFormat.Header.messageID, messageID))
         return PreparedMessage(

@@ -8,6 +8,8 @@ struct TaskHeaders: Sendable {
     let type: String?
     /// `Protoqueue-Enqueued-At`, when present and a valid number of Unix milliseconds.
     let enqueuedAt: Date?
+    /// `Protoqueue-Not-Before`, when present and a valid number of Unix milliseconds.
+    let notBefore: Date?
     /// The `Protoqueue-Meta-*` headers, prefix removed.
     let metadata: [String: String]
     /// `Protoqueue-Version`.
@@ -21,6 +23,9 @@ struct TaskHeaders: Sendable {
         id = (headers[WireFormat.taskIDHeader] ?? headers[WireFormat.Header.messageID]).map { TaskID($0) }
         type = headers[WireFormat.Header.messageType]
         enqueuedAt = headers[WireFormat.Header.enqueuedAt].flatMap(Int64.init).map {
+            Date(timeIntervalSince1970: Double($0) / 1000)
+        }
+        notBefore = headers[WireFormat.notBeforeHeader].flatMap(Int64.init).map {
             Date(timeIntervalSince1970: Double($0) / 1000)
         }
         var metadata: [String: String] = [:]

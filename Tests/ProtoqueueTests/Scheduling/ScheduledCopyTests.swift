@@ -47,7 +47,7 @@ struct ScheduledCopyTests {
             ])
     }
 
-    @Test func aDueTaskGoesToItsTiersReadySubjectWithoutItsDueTime() {
+    @Test func aDueRetryGoesToItsTiersReadySubjectKeepingItsIdAttemptsAndDueTime() {
         let scheduled: [(name: String, value: String)] = [
             ("Protoqueue-Type", "t"), ("Protoqueue-Task-Id", "task-1"), ("Protoqueue-Prior-Attempts", "2"),
             ("Protoqueue-Not-Before", "7"), ("Nats-Msg-Id", "retry:emails:42"),
@@ -60,7 +60,22 @@ struct ScheduledCopyTests {
         #expect(
             pairs(copy) == [
                 "Protoqueue-Type: t", "Protoqueue-Task-Id: task-1", "Protoqueue-Prior-Attempts: 2",
-                "Nats-Msg-Id: due:emails:50",
+                "Protoqueue-Not-Before: 7", "Nats-Msg-Id: due:emails:50",
+            ])
+    }
+
+    @Test func aDueDelayedTaskCarriesItsOwnIdAsTheTaskId() {
+        let delayed: [(name: String, value: String)] = [
+            ("Nats-Msg-Id", "later-1"), ("Protoqueue-Type", "t"), ("Protoqueue-Not-Before", "9"),
+        ]
+        let copy = ScheduledCopy.due(
+            of: delayed, body: [], scheduledSubject: "protoqueue.emails.scheduled.default", layout: layout,
+            stream: "emails", sequence: 3)
+        #expect(copy.subject == "protoqueue.emails.ready.default")
+        #expect(
+            pairs(copy) == [
+                "Protoqueue-Type: t", "Protoqueue-Not-Before: 9", "Protoqueue-Task-Id: later-1",
+                "Nats-Msg-Id: due:emails:3",
             ])
     }
 

@@ -15,8 +15,6 @@ package final class MemoryBroker: QueueTransport, Sendable {
     }
 
     let state = Mutex(State())
-    /// Unix ms at which the virtual clock started: schedules read the virtual clock from there.
-    private let epochMilliseconds = WallClock.unixMilliseconds()
     private let hubs = Mutex<MemoryHub?>(nil)
     private let core = MemoryCoreSubjects()
     /// The largest message accepted, as a server's `max_payload`.
@@ -28,9 +26,10 @@ package final class MemoryBroker: QueueTransport, Sendable {
         self.maxPayload = maxPayload
     }
 
-    /// Unix ms on the virtual clock: the wall clock when the broker was made plus the virtual time since.
+    /// Unix ms for due times: the wall clock plus the virtual time advanced, so that a task delayed by `d` (from
+    /// the wall clock, as producers compute it) is due once ``advance(by:)`` moved the clock by `d`.
     func scheduleClockMilliseconds() -> Int64 {
-        epochMilliseconds + Int64(state.withLock { $0.now } / 1_000_000)
+        WallClock.unixMilliseconds() + Int64(state.withLock { $0.now } / 1_000_000)
     }
 
     /// The virtual time elapsed since the broker was made.

@@ -1,0 +1,50 @@
+public import Foundation
+
+/// Options for one enqueued task.
+public struct EnqueueOptions: Sendable, Hashable {
+    /// The task id and idempotency key, sent as `Nats-Msg-Id`: enqueueing the same id again inside the stream's
+    /// duplicate window stores the task once. `nil` generates a random one (``TaskID/random()``).
+    public var id: TaskID?
+    /// String metadata carried as `Protoqueue-Meta-<key>` headers. Keys: letters, digits, `-`, `_`, `.`, not
+    /// starting with `Nats-`; values: no CR, LF or NUL.
+    public var metadata: [String: String]
+    /// The earliest time the task may start. A later time stores the task at once (the receipt means the same) on
+    /// the queue's scheduled subject, and a worker moves it to the ready subject when it is due; `nil` or a time
+    /// already passed enqueues it ready to run.
+    public var notBefore: Date?
+
+    /// Creates options.
+    /// - Parameters:
+    ///   - id: Idempotency key; `nil` generates one.
+    ///   - metadata: String metadata.
+    ///   - notBefore: The earliest start; `nil` for at once.
+    public init(id: TaskID? = nil, metadata: [String: String] = [:], notBefore: Date? = nil) {
+        self.id = id
+        self.metadata = metadata
+        self.notBefore = notBefore
+    }
+
+    /// Options for a task that starts no earlier than `delay` from now.
+    /// - Parameters:
+    ///   - delay: How long to wait at least.
+    ///   - id: Idempotency key; `nil` generates one.
+    ///   - metadata: String metadata.
+    /// - Returns: The options, with ``notBefore`` set.
+    public static func delayed(by delay: Duration, id: TaskID? = nil, metadata: [String: String] = [:]) -> Self {
+        let (seconds, attoseconds) = delay.components
+        let interval = Double(seconds) + Double(attoseconds) / 1e18
+        return EnqueueOptions(id: id, metadata: metadata, notBefore: Date().addingTimeInterval(interval))
+    }
+
+    /// `date` as the `Protoqueue-Not-Before` value: Unix milliseconds, rounded up.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/invalidHeader`` for a time before 1970 or after 9999.
+    static func dueMilliseconds(_ date: Date) throws(ProtoqueueError) -> Int64 {
+        let seconds = date.timeIntervalSince1970
+        guard seconds.isFinite, seconds >= 0, seconds < 253_402_300_800 else {
+            throw ProtoqueueError(
+                .invalidHeader,
+                "notBefore \(date) becomes the \(WireFormat.notBeforeHeader) header and must lie between 1970 and 9999")
+        }
+        return Int64((seconds * 1000).rounded(.up))
+    }
+}
