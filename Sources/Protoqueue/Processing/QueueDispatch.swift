@@ -179,8 +179,11 @@ struct QueueDispatch: Sendable {
             } onCancelOrGracefulShutdown: {
                 for dispatch in dispatches { dispatch.engine.requestStop() }
             }
+            // Side by side: each waits for its open pull requests and a round trip to the server.
+            await withDiscardingTaskGroup { finishing in
+                for dispatch in dispatches { finishing.addTask { await dispatch.engine.finish() } }
+            }
             for dispatch in dispatches {
-                await dispatch.engine.finish()
                 // Every settlement is on the wire and posted: the hooks run for the last ones, then the notifier ends.
                 dispatch.notices?.close()
                 dispatch.logger.debug("processing stopped")
