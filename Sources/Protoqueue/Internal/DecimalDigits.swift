@@ -17,6 +17,12 @@ enum DecimalDigits {
         return value
     }
 
+    /// The value of `text`, which must be all ASCII digits, as ``value(_:)`` reads it.
+    static func value(of text: String) -> UInt64? {
+        var text = text
+        return text.withUTF8 { value($0) }
+    }
+
     /// Whether `byte` is an ASCII digit.
     static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
 }

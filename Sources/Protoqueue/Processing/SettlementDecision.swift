@@ -53,8 +53,6 @@ enum Settlement: Sendable, Equatable {
 /// `docs/processing.md` ("What each outcome does") is this table in prose; `SettlementDecisionTests` covers
 /// every row of it.
 enum SettlementDecision {
-    /// Whether `attempt` is a grace delivery: one past the attempts allowed, which only ack timeouts or crashed
-    /// workers produce. Such a delivery is dead-lettered (reason `maxDeliveries`) without running the handler.
     /// The longest retry delay sent as `-NAK` with that delay, which holds the task's ack-pending slot meanwhile;
     /// a longer one reschedules the task when the worker can (``Settlement/reschedule(delay:)``).
     static let longestHeldRetry: Duration = .seconds(1)
@@ -65,6 +63,8 @@ enum SettlementDecision {
         reschedules && delay > longestHeldRetry ? .reschedule(delay: delay) : .nak(delay: delay)
     }
 
+    /// Whether `attempt` is a grace delivery: one past the attempts allowed, which only ack timeouts or crashed
+    /// workers produce. Such a delivery is dead-lettered (reason `maxDeliveries`) without running the handler.
     static func isGraceDelivery(attempt: Int, maxAttempts: Int?) -> Bool {
         guard let maxAttempts else { return false }
         return attempt > maxAttempts

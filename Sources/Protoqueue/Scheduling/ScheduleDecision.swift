@@ -25,7 +25,7 @@ enum ScheduleDecision {
             return .settle(
                 .deadLetter(reason: .decode, error: "the scheduled task has no \(header) header", details: [:]))
         }
-        guard let due = Int64(notBefore), due >= 0, notBefore.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+        guard let due = DecimalDigits.value(of: notBefore).flatMap({ Int64(exactly: $0) }) else {
             return .settle(
                 .deadLetter(
                     reason: .decode, error: "\(header) \"\(notBefore)\" is not a time in Unix milliseconds",

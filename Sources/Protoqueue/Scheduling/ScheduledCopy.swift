@@ -19,10 +19,14 @@ enum ScheduledCopy {
     /// What `Protoqueue-Prior-Attempts` says: 0 when absent, `nil` when it is not a decimal count.
     static func priorAttempts(_ value: String?) -> Int? {
         guard let value else { return 0 }
-        guard !value.isEmpty, value.utf8.count <= 9, value.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-            return nil
-        }
-        return Int(value)
+        guard value.utf8.count <= 9, let count = DecimalDigits.value(of: value) else { return nil }
+        return Int(count)
+    }
+
+    /// The task id a message carries: `Protoqueue-Task-Id` (a replayed or moved task), else its `Nats-Msg-Id`.
+    private static func taskID(in headers: [(name: String, value: String)]) -> String? {
+        headers.first { $0.name == WireFormat.taskIDHeader }?.value
+            ?? headers.first { $0.name == WireFormat.Header.messageID }?.value
     }
 
     /// The attempts a message's headers carry (0 when absent or malformed).
@@ -36,9 +40,7 @@ enum ScheduledCopy {
         of original: [(name: String, value: String)], body: [UInt8], taskSubject: String, layout: QueueLayout,
         stream: String, sequence: UInt64, attempts: Int, notBefore: Int64
     ) -> PreparedMessage {
-        let taskID =
-            original.first { $0.name == WireFormat.taskIDHeader }?.value
-            ?? original.first { $0.name == WireFormat.Header.messageID }?.value
+        let taskID = taskID(in: original)
         let replaced: Set<String> = [
             WireFormat.taskIDHeader, WireFormat.priorAttemptsHeader, WireFormat.notBeforeHeader,
         ]
@@ -61,9 +63,7 @@ enum ScheduledCopy {
         stream: String, sequence: UInt64
     ) -> PreparedMessage {
         var headers = kept(original, without: [])
-        if !original.contains(where: { $0.name == WireFormat.taskIDHeader }),
-            let taskID = original.first(where: { $0.name == WireFormat.Header.messageID })?.value
-        {
+        if !original.contains(where: { $0.name == WireFormat.taskIDHeader }), let taskID = taskID(in: original) {
             headers.append((WireFormat.taskIDHeader, taskID))
         }
         let messageID = WireFormat.dueMessageID(stream: stream, sequence: sequence)

@@ -18,7 +18,8 @@ struct ScheduledTaskMover: Sendable {
                 "a scheduled task reached the mover a second time; the second run is skipped (a Protoqueue bug)")
             return
         }
-        let notBefore = delivery.read().headers[WireFormat.notBeforeHeader]
+        let received = delivery.read()
+        let notBefore = received.headers[WireFormat.notBeforeHeader]
         switch ScheduleDecision.step(notBefore: notBefore, now: transport.scheduleClockMilliseconds()) {
         case .hold(let wait):
             do {
@@ -34,7 +35,7 @@ struct ScheduledTaskMover: Sendable {
                 logger.error(
                     "scheduled task refused; dead-lettering it",
                     metadata: [
-                        "protoqueue.error": "\(error)", "protoqueue.sequence": "\(delivery.read().streamSequence)",
+                        "protoqueue.error": "\(error)", "protoqueue.sequence": "\(received.streamSequence)",
                     ])
             }
             delivery.settle(settlement)

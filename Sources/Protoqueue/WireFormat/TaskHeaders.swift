@@ -22,12 +22,11 @@ struct TaskHeaders: Sendable {
     init(_ headers: [String: String]) {
         id = (headers[WireFormat.taskIDHeader] ?? headers[WireFormat.Header.messageID]).map { TaskID($0) }
         type = headers[WireFormat.Header.messageType]
-        enqueuedAt = headers[WireFormat.Header.enqueuedAt].flatMap(Int64.init).map {
-            Date(timeIntervalSince1970: Double($0) / 1000)
+        func date(_ name: String) -> Date? {
+            headers[name].flatMap(Int64.init).map { Date(timeIntervalSince1970: Double($0) / 1000) }
         }
-        notBefore = headers[WireFormat.notBeforeHeader].flatMap(Int64.init).map {
-            Date(timeIntervalSince1970: Double($0) / 1000)
-        }
+        enqueuedAt = date(WireFormat.Header.enqueuedAt)
+        notBefore = date(WireFormat.notBeforeHeader)
         var metadata: [String: String] = [:]
         for (key, value) in headers where key.hasPrefix(WireFormat.metadataPrefix) {
             metadata[String(key.dropFirst(WireFormat.metadataPrefix.count))] = value

@@ -169,21 +169,13 @@ package final class MemoryBroker: QueueTransport, Sendable {
         }
     }
 
-    /// The workers' consumer as configured, or the scheduled-task consumer (no limits, as nats-server's).
+    /// The consumer of `layout` with its ``ConsumerSettings``.
     private static func consumer(_ layout: QueueLayout, configuration: QueueConfiguration) -> MemoryStore.Consumer {
-        let consumer = configuration.consumer
-        let filterPrefix = String(layout.consumerFilter.dropLast())
-        guard !layout.isScheduledTasks else {
-            return MemoryStore.Consumer(
-                name: layout.consumerName, filterPrefix: filterPrefix,
-                ackWait: UInt64(ScheduledTaskMover.ackWait.nanoseconds), backoff: [], maxDeliver: nil,
-                maxAckPending: .max)
-        }
+        let settings = ConsumerSettings(layout: layout, configuration: configuration)
         return MemoryStore.Consumer(
-            name: layout.consumerName, filterPrefix: filterPrefix, ackWait: UInt64(consumer.ackWait.nanoseconds),
-            backoff: consumer.backoff.map { UInt64($0.nanoseconds) },
-            maxDeliver: consumer.maxDeliveries.map { UInt64($0 + QueueLayout.graceDeliveries) },
-            maxAckPending: consumer.maxAckPending)
+            name: layout.consumerName, filterPrefix: String(layout.consumerFilter.dropLast()),
+            ackWait: UInt64(settings.ackWait.nanoseconds), backoff: settings.backoff.map { UInt64($0.nanoseconds) },
+            maxDeliver: settings.maxDeliver.map(UInt64.init), maxAckPending: settings.maxAckPending ?? .max)
     }
 
     func streamState(_ stream: String) async throws(ProtoqueueError) -> StreamState? {

@@ -209,17 +209,14 @@ enum Provisioner {
     static func ensureConsumer(
         js: OpaquePointer, layout: QueueLayout, configuration: QueueConfiguration, create: Bool = true
     ) throws(ProtoqueueError) -> Bool {
-        let consumer = configuration.consumer
-        // The scheduled-task consumer holds every waiting task in its ack-pending set (ScheduleDecision) and
-        // redelivers each as often as it is returned: neither is limited. (nats.c 3.4.1 sends no max_ack_pending
-        // of -1, so "unlimited" is asked for as the largest 32-bit count; -1 made elsewhere is accepted.)
+        let settings = ConsumerSettings(layout: layout, configuration: configuration)
         let scheduled = layout.isScheduledTasks
-        let wantedBackoff = scheduled ? [] : consumer.backoff.map(\.nanoseconds)
-        let wantedAckWait = scheduled ? ScheduledTaskMover.ackWait : consumer.ackWait
-        // Attempts plus grace deliveries, in which a worker dead-letters the task (Processing/Delivery.swift).
-        let wantedMaxDeliver =
-            scheduled ? -1 : consumer.maxDeliveries.map { Int64($0 + QueueLayout.graceDeliveries) } ?? -1
-        let wantedMaxAckPending = scheduled ? Int64(Int32.max) : Int64(consumer.maxAckPending)
+        let wantedBackoff = settings.backoff.map(\.nanoseconds)
+        let wantedAckWait = settings.ackWait
+        let wantedMaxDeliver = settings.maxDeliver.map(Int64.init) ?? -1
+        // nats.c 3.4.1 sends no max_ack_pending of -1, so "unlimited" is asked for as the largest 32-bit count; -1
+        // made elsewhere is accepted.
+        let wantedMaxAckPending = settings.maxAckPending.map(Int64.init) ?? Int64(Int32.max)
         for attempt in 0..<2 {
             var info: UnsafeMutablePointer<jsConsumerInfo>?
             var jerr = jsErrCode(0)
@@ -258,7 +255,7 @@ enum Provisioner {
                     }
                 }
                 let maxAckPending = config.MaxAckPending <= 0 ? -1 : config.MaxAckPending
-                if maxAckPending != wantedMaxAckPending && !(scheduled && maxAckPending < 0) {
+                if maxAckPending != wantedMaxAckPending && !(settings.maxAckPending == nil && maxAckPending < 0) {
                     func limit(_ value: Int64) -> String { value < 0 || value == Int32.max ? "unlimited" : "\(value)" }
                     add("maxAckPending", limit(maxAckPending), limit(wantedMaxAckPending))
                 }
