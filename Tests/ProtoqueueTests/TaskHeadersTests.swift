@@ -77,6 +77,19 @@ struct TaskHeadersTests {
                 == .refuse("Protoqueue-Prior-Attempts \"two\" is not a count of attempts"))
     }
 
+    @Test func aDeadlineIsReadAndAMalformedOneRefused() {
+        let headers = TaskHeaders(Self.headers { $0["Protoqueue-Start-By"] = "1795358702000" })
+        #expect(headers.admission(expectedType: Self.type) == .run("t-1"))
+        #expect(headers.startBy == 1_795_358_702_000)
+        #expect(headers.startByDate == Date(timeIntervalSince1970: 1_795_358_702))
+        #expect(TaskHeaders(Self.complete).startBy == nil)
+        for bad in ["soon", "-5", "", "99999999999999999999"] {
+            #expect(
+                TaskHeaders(Self.headers { $0["Protoqueue-Start-By"] = bad }).admission(expectedType: Self.type)
+                    == .refuse("Protoqueue-Start-By \"\(bad)\" is not a time in Unix milliseconds"))
+        }
+    }
+
     @Test func anotherTypeIsRefused() {
         let headers = TaskHeaders(Self.headers { $0["Protoqueue-Type"] = "other.Message" })
         #expect(

@@ -54,6 +54,9 @@ public struct DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
     /// The task was delivered more times than attempts are allowed without being settled: workers crashed or
     /// the ack wait expired on it. The handler was not run again.
     public static let maxDeliveries = DeadLetterReason("maxDeliveries")
+    /// The task's first attempt was delivered after its deadline (``EnqueueOptions/startBy``). The handler was
+    /// not run.
+    public static let expired = DeadLetterReason("expired")
 
     /// The name.
     public var description: String { name }

@@ -97,12 +97,14 @@ struct DeadLetterRecord: Sendable, Equatable {
 
     /// The headers a replay of a record republishes: the producer's own headers, without the failure headers,
     /// the kept `Nats-*` originals, the ids of an earlier replay (the replay adds fresh ones), and the attempts and
-    /// due time of a rescheduled retry (a replay starts at attempt 1).
+    /// due time of a rescheduled retry (a replay starts at attempt 1), and the deadline (an operator who replays a
+    /// task wants it run).
     static func replayedHeaders(of stored: [(name: String, value: String)]) -> [(String, String)] {
         stored.compactMap { key, value in
             if key.hasPrefix(H.failurePrefix) || key.hasPrefix(H.originalPrefix) || key == WireFormat.taskIDHeader
                 || key == WireFormat.replayedFromHeader || key == WireFormat.priorAttemptsHeader
-                || key == WireFormat.notBeforeHeader || key.lowercased().hasPrefix("nats-")
+                || key == WireFormat.notBeforeHeader || key == WireFormat.startByHeader
+                || key.lowercased().hasPrefix("nats-")
             {
                 return nil
             }

@@ -3,6 +3,8 @@ enum TaskOutcome: Sendable {
     /// The payload did not decode as the queue's type, or `Protoqueue-Type` named another type; the handler
     /// was not called.
     case undecodable(String)
+    /// The task's first attempt came after its `Protoqueue-Start-By` deadline; the handler was not called.
+    case expired(String)
     /// The handler returned a result.
     case returned(TaskResult)
     /// The handler threw.
@@ -102,6 +104,8 @@ enum SettlementDecision {
         switch outcome {
         case .undecodable(let error):
             return .deadLetter(reason: .decode, error: error, details: [:])
+        case .expired(let error):
+            return .deadLetter(reason: .expired, error: error, details: [:])
         case .returned(.success):
             return .ack
         case .returned(.retry(let after)):

@@ -29,6 +29,9 @@ public struct TaskContext: Sendable {
     /// When the task was due (`Protoqueue-Not-Before`): a delayed task's earliest start, or a rescheduled retry's
     /// due time; `nil` for a task that could run as soon as it was enqueued.
     public let notBefore: Date?
+    /// The task's deadline (`Protoqueue-Start-By`, ``EnqueueOptions/startBy``): its first attempt started before it.
+    /// `nil` when the task has none.
+    public let startBy: Date?
     /// The producer's metadata (`Protoqueue-Meta-*` headers, prefix removed).
     public let metadata: [String: String]
     /// Every header of the message as received (first value of each).

@@ -48,12 +48,20 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
                 taskLogger.error("task refused; dead-lettering it", metadata: ["protoqueue.error": "\(refusal)"])
                 result = .undecodable(refusal)
             case .run(let id):
+                if let expiry = Deadline.expiry(
+                    startBy: headers.startBy, attempt: attempt, now: engine.transport.scheduleClockMilliseconds())
+                {
+                    taskLogger.warning("task missed its deadline; dead-lettering it")
+                    result = .expired(expiry)
+                    break
+                }
                 do throws(ProtoqueueError) {
                     let task = try Message(serializedBytes: received.data)
                     let context = TaskContext(
                         queue: queueName, consumer: engine.layout.consumerName, id: id, attempt: attempt,
                         maxAttempts: maxAttempts,
-                        enqueuedAt: headers.enqueuedAt, notBefore: headers.notBefore, metadata: headers.metadata,
+                        enqueuedAt: headers.enqueuedAt, notBefore: headers.notBefore,
+                        startBy: headers.startByDate, metadata: headers.metadata,
                         headers: received.headers,
                         subject: received.subject, sequence: sequence, baseLogger: logger, delivery: delivery
                     )

@@ -12,16 +12,22 @@ public struct EnqueueOptions: Sendable, Hashable {
     /// the queue's scheduled subject, and a worker moves it to the ready subject when it is due; `nil` or a time
     /// already passed enqueues it ready to run.
     public var notBefore: Date?
+    /// The latest time the task may start (`Protoqueue-Start-By`): a worker that receives its first attempt later
+    /// dead-letters it with reason ``DeadLetterReason/expired`` without running the handler. Retries of a task that
+    /// started in time still run. `nil` for no deadline; a time before ``notBefore`` is refused.
+    public var startBy: Date?
 
     /// Creates options.
     /// - Parameters:
     ///   - id: Idempotency key; `nil` generates one.
     ///   - metadata: String metadata.
     ///   - notBefore: The earliest start; `nil` for at once.
-    public init(id: TaskID? = nil, metadata: [String: String] = [:], notBefore: Date? = nil) {
+    ///   - startBy: The latest start; `nil` for no deadline.
+    public init(id: TaskID? = nil, metadata: [String: String] = [:], notBefore: Date? = nil, startBy: Date? = nil) {
         self.id = id
         self.metadata = metadata
         self.notBefore = notBefore
+        self.startBy = startBy
     }
 
     /// Options for a task that starts no earlier than `delay` from now.
@@ -39,12 +45,19 @@ public struct EnqueueOptions: Sendable, Hashable {
     /// `date` as the `Protoqueue-Not-Before` value: Unix milliseconds, rounded up.
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/invalidHeader`` for a time before 1970 or after 9999.
     static func dueMilliseconds(_ date: Date) throws(ProtoqueueError) -> Int64 {
+        try headerMilliseconds(date, option: "notBefore", header: WireFormat.notBeforeHeader, rounding: .up)
+    }
+
+    /// `date` as the value of the time header `header`, set by the option `option`: Unix milliseconds.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/invalidHeader`` for a time before 1970 or after 9999.
+    static func headerMilliseconds(
+        _ date: Date, option: String, header: String, rounding: FloatingPointRoundingRule
+    ) throws(ProtoqueueError) -> Int64 {
         let seconds = date.timeIntervalSince1970
         guard seconds.isFinite, seconds >= 0, seconds < 253_402_300_800 else {
             throw ProtoqueueError(
-                .invalidHeader,
-                "notBefore \(date) becomes the \(WireFormat.notBeforeHeader) header and must lie between 1970 and 9999")
+                .invalidHeader, "\(option) \(date) becomes the \(header) header and must lie between 1970 and 9999")
         }
-        return Int64((seconds * 1000).rounded(.up))
+        return Int64((seconds * 1000).rounded(rounding))
     }
 }

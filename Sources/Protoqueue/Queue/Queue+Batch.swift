@@ -82,7 +82,7 @@ extension Queue {
         do throws(ProtoqueueError) {
             let prepared = try prepare(
                 item.task, id: id, metadata: item.options.metadata, headers: [:], notBefore: item.options.notBefore,
-                maxPayload: maxPayload)
+                startBy: item.options.startBy, maxPayload: maxPayload)
             return (id, .success(prepared))
         } catch {
             return (id, .failure(error))

@@ -113,11 +113,13 @@ extension Queue {
     /// Encodes and validates a task into the wire format; nothing touches the network. Middleware has run.
     func prepare(
         _ task: Message, id: TaskID, metadata: [String: String], headers extra: [String: String], notBefore: Date?,
-        maxPayload: Int
+        startBy: Date?, maxPayload: Int
     ) throws(ProtoqueueError) -> PreparedMessage {
         try Validation.taskID(id.rawValue)
         let now = WallClock.unixMilliseconds()
         let due = try notBefore.map { date throws(ProtoqueueError) in try EnqueueOptions.dueMilliseconds(date) }
+        let deadline = try startBy.map { date throws(ProtoqueueError) in try Deadline.milliseconds(date) }
+        if let deadline { try Deadline.check(startBy: deadline, due: due) }
         var headers: [(String, String)] = [
             (WireFormat.Header.messageID, id.rawValue),
             (WireFormat.Header.messageType, Message.protoMessageName),
@@ -141,6 +143,7 @@ extension Queue {
             headers.append((WireFormat.notBeforeHeader, String(due)))
             subject = layout.scheduledSubject(tier: QueueLayout.defaultTier)
         }
+        if let deadline { headers.append((WireFormat.startByHeader, String(deadline))) }
         let body = try task.serializedBytes()
         let prepared = PreparedMessage(subject: subject, headers: headers, body: body, id: id)
         let size = prepared.totalSize
@@ -162,7 +165,7 @@ extension Queue {
     }
 
     /// Runs the middleware on a task (when there is any), then
-    /// ``prepare(_:id:metadata:headers:notBefore:maxPayload:)``.
+    /// ``prepare(_:id:metadata:headers:notBefore:startBy:maxPayload:)``.
     func prepare(
         _ task: Message, options: EnqueueOptions, maxPayload: Int
     ) async throws(ProtoqueueError) -> PreparedMessage {
@@ -170,7 +173,7 @@ extension Queue {
         guard !middleware.isEmpty else {
             return try prepare(
                 task, id: id, metadata: options.metadata, headers: [:], notBefore: options.notBefore,
-                maxPayload: maxPayload)
+                startBy: options.startBy, maxPayload: maxPayload)
         }
         var outgoing = OutgoingTask(
             queue: name, taskType: Message.protoMessageName, task: task, id: id, metadata: options.metadata,
@@ -178,7 +181,7 @@ extension Queue {
         try await middleware.willEnqueue(&outgoing)
         return try prepare(
             task, id: outgoing.id, metadata: outgoing.metadata, headers: outgoing.headers,
-            notBefore: options.notBefore, maxPayload: maxPayload)
+            notBefore: options.notBefore, startBy: options.startBy, maxPayload: maxPayload)
     }
 
     /// Enqueues one task and waits for the server to store it.
@@ -186,7 +189,7 @@ extension Queue {
     /// A publish whose acknowledgement times out is sent again (same id, so never stored twice) up to three times.
     /// - Parameters:
     ///   - task: The task.
-    ///   - options: Id, metadata, earliest start.
+    ///   - options: Id, metadata, earliest and latest start.
     /// - Returns: The receipt: id, stream sequence, duplicate flag.
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError``: ``ProtoqueueCodec/ProtoqueueError/Code/invalidName`` /
     ///   ``ProtoqueueCodec/ProtoqueueError/Code/invalidHeader`` /

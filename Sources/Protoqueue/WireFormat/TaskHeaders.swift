@@ -10,6 +10,13 @@ struct TaskHeaders: Sendable {
     let enqueuedAt: Date?
     /// `Protoqueue-Not-Before`, when present and a valid number of Unix milliseconds.
     let notBefore: Date?
+    /// `Protoqueue-Start-By` in Unix milliseconds: absent `nil`; refused by ``admission(expectedType:)`` when it is
+    /// not a number.
+    let startBy: Int64?
+    /// ``startBy`` as a date.
+    var startByDate: Date? { startBy.map { Date(timeIntervalSince1970: Double($0) / 1000) } }
+    /// `Protoqueue-Start-By` as written, for the refusal of a malformed one.
+    private let startByText: String?
     /// The `Protoqueue-Meta-*` headers, prefix removed.
     let metadata: [String: String]
     /// `Protoqueue-Version`.
@@ -27,6 +34,8 @@ struct TaskHeaders: Sendable {
         }
         enqueuedAt = date(WireFormat.Header.enqueuedAt)
         notBefore = date(WireFormat.notBeforeHeader)
+        startByText = headers[WireFormat.startByHeader]
+        startBy = startByText.flatMap { $0.utf8.count <= 18 ? DecimalDigits.value(of: $0) : nil }.map { Int64($0) }
         var metadata: [String: String] = [:]
         for (key, value) in headers where key.hasPrefix(WireFormat.metadataPrefix) {
             metadata[String(key.dropFirst(WireFormat.metadataPrefix.count))] = value
@@ -46,8 +55,8 @@ struct TaskHeaders: Sendable {
     }
 
     /// Refuses a task when a required header is missing (`Nats-Msg-Id`, `Protoqueue-Type`, `Protoqueue-Version`),
-    /// when its version is not one this library reads, when its type is another message's, or when
-    /// `Protoqueue-Prior-Attempts` is not a count.
+    /// when its version is not one this library reads, when its type is another message's, when
+    /// `Protoqueue-Prior-Attempts` is not a count, or when `Protoqueue-Start-By` is not a time.
     func admission(expectedType: String) -> Admission {
         guard let id else { return .refuse("the task has no \(WireFormat.Header.messageID) header (its id)") }
         guard let type else {
@@ -62,6 +71,9 @@ struct TaskHeaders: Sendable {
         guard priorAttempts != nil else {
             return .refuse(
                 "\(WireFormat.priorAttemptsHeader) \"\(priorAttemptsText ?? "")\" is not a count of attempts")
+        }
+        if let startByText, startBy == nil {
+            return .refuse("\(WireFormat.startByHeader) \"\(startByText)\" is not a time in Unix milliseconds")
         }
         return .run(id)
     }

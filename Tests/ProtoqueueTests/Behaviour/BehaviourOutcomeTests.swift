@@ -90,6 +90,34 @@ struct BehaviourOutcomeTests {
     }
 
     @Test(arguments: Backend.available)
+    func aTaskDeliveredAfterItsDeadlineIsDeadLetteredAsExpiredUntilReplayed(_ backend: Backend) async throws {
+        try await withBackend(backend) { env in
+            let soon = Date().addingTimeInterval(0.3)
+            _ = try await env.queue.enqueue(EmailTask(to: "late"), options: .init(id: "late", startBy: soon))
+            _ = try await env.queue.enqueue(
+                EmailTask(to: "in time"), options: .init(id: "in-time", startBy: Date().addingTimeInterval(120)))
+            await env.advance(by: .milliseconds(600))
+            let runs = Recorder<(TaskID, Date?)>()
+            try await withProcessor(env.queue) { _, context in
+                runs.record((context.id, context.startBy))
+                return .success
+            } body: {
+                #expect(await eventually { (try? await env.queue.stats().deadLetters) == 1 })
+                #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
+                #expect(runs.all.map(\.0) == ["in-time"])
+                #expect(runs.all.first?.1 != nil)
+                let letter = try #require(try await env.queue.deadLetters().all().first)
+                #expect(letter.reason == .expired && letter.id == "late" && letter.attempts == 1)
+                #expect(letter.error.hasPrefix("the task had to start by"), "\(letter.error)")
+                // An operator's replay runs it: the deadline is not carried.
+                _ = try await env.queue.replayDeadLetter(sequence: letter.sequence)
+                #expect(await eventually { runs.count == 2 })
+            }
+            #expect(runs.all.last?.0 == "late" && runs.all.last?.1 == nil)
+        }
+    }
+
+    @Test(arguments: Backend.available)
     func discardTerminatesWithoutADeadLetter(_ backend: Backend) async throws {
         try await withBackend(backend) { env in
             try await env.enqueue(1)

@@ -127,6 +127,12 @@ struct SettlementDecisionTests {
         #expect(decide(.undecodable("truncated varint"), attempt: attempt, maxAttempts: nil) == expected)
     }
 
+    @Test func anExpiredTaskIsDeadLetteredAsExpired() {
+        let expected = Settlement.deadLetter(reason: .expired, error: "too late", details: [:])
+        #expect(decide(.expired("too late"), attempt: 1) == expected)
+        #expect(decide(.expired("too late"), attempt: 1, maxAttempts: nil) == expected)
+    }
+
     @Test func aGraceDeliveryIsDeadLetteredAsMaxDeliveriesWhateverTheOutcome() {
         let expected = Settlement.deadLetter(
             reason: .maxDeliveries,

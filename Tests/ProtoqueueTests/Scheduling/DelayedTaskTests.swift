@@ -75,6 +75,30 @@ struct DelayedTaskTests {
                 #expect(error.code == .invalidHeader && error.message.contains("notBefore"), "\(error)")
             }
             #expect((try? await fixture.queue.stats())?.messages == 0)
+            do throws(ProtoqueueError) {
+                let start = Date().addingTimeInterval(60)
+                _ = try await fixture.queue.enqueue(
+                    EmailTask(to: "x"), options: .init(notBefore: start, startBy: start.addingTimeInterval(-1)))
+                Issue.record("a deadline before the start was accepted")
+            } catch {
+                #expect(error.code == .invalidHeader && error.message.contains("could never start"), "\(error)")
+            }
+        }
+    }
+
+    @Test func aDelayedTaskWithADeadlineAfterItsStartRuns() async throws {
+        try await withProcessingFixture("delayeddeadline") { fixture in
+            let start = Date().addingTimeInterval(0.5)
+            _ = try await fixture.queue.enqueue(
+                EmailTask(to: "x"), options: .init(id: "d-1", notBefore: start, startBy: start.addingTimeInterval(30)))
+            let runs = Recorder<TaskID>()
+            try await withProcessor(fixture.queue) { _, context in
+                runs.record(context.id)
+                return .success
+            } body: {
+                #expect(await eventually { runs.count == 1 })
+            }
+            #expect(try await fixture.queue.stats().deadLetters == 0)
         }
     }
 }
