@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Chaos scenarios against real nats-server and worker processes on 127.0.0.1 (Sources/protoqueue-chaos):
 # worker kill -9 x5, nats-server kill -9 + restart (x2 during enqueueBatch, x1 during processing), 3-node R3 cluster
-# (stream leader, then consumer leader killed), worker SIGSTOP beyond the ack wait, poison + failing tasks.
+# (stream leader, then consumer leader killed), worker SIGSTOP beyond the ack wait, poison + failing tasks, and
+# schedules (3 instances of one 1-second schedule and delayed tasks while instances and the server are killed; 1 min
+# with --ci, 10 min with --full).
 # Prints one CHAOS line per scenario; exits non-zero if any scenario loses a task or fails its criteria.
 #   scripts/chaos.sh --ci     3,000 tasks per scenario (scripts/test.sh)
 #   scripts/chaos.sh --full   100,000 tasks per scenario (docs/reliability.md figures)

@@ -49,11 +49,38 @@ final class LedgerFile: Sendable {
         fd = Mutex(descriptor)
     }
 
-    func append(_ id: String) {
-        let line = Array((id + "\n").utf8)
+    func append(_ entry: LedgerEntry) {
+        let line = Array((entry.line + "\n").utf8)
         fd.withLock { descriptor in
             _ = line.withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
         }
+    }
+}
+
+/// One delivery a worker ran: `<id> <stream sequence> <started, Unix ms> <due, Unix ms: its tick or not-before
+/// time, 0 for none>`.
+struct LedgerEntry: Hashable {
+    var id: String
+    var sequence: UInt64
+    var startedAt: Int64
+    var due: Int64
+
+    var line: String { "\(id) \(sequence) \(startedAt) \(due)" }
+
+    init(id: String, sequence: UInt64, startedAt: Int64, due: Int64) {
+        self.id = id
+        self.sequence = sequence
+        self.startedAt = startedAt
+        self.due = due
+    }
+
+    /// Reads a ledger line; `nil` for a torn one.
+    init?(line: Substring) {
+        let fields = line.split(separator: " ")
+        guard fields.count == 4, let sequence = UInt64(fields[1]), let startedAt = Int64(fields[2]),
+            let due = Int64(fields[3])
+        else { return nil }
+        self.init(id: String(fields[0]), sequence: sequence, startedAt: startedAt, due: due)
     }
 }
 

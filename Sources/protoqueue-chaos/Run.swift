@@ -111,7 +111,8 @@ final class ChaosRun: @unchecked Sendable {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 
     @discardableResult
-    func startWorker(index: Int, concurrency: Int = 8, workMs: Int = 0) throws -> OwnedProcess {
+    func startWorker(index: Int, concurrency: Int = 8, workMs: Int = 0, schedule: String? = nil) throws -> OwnedProcess
+    {
         let generation = lock.withLock { () -> Int in
             workerGeneration += 1
             return workerGeneration
@@ -125,7 +126,7 @@ final class ChaosRun: @unchecked Sendable {
                 "--replicas", String(replicas), "--max-deliveries", String(maxDeliveries),
                 "--ack-wait-ms", String(ackWait.components.seconds * 1000), "--concurrency", String(concurrency),
                 "--work-ms", String(workMs),
-            ],
+            ] + (schedule.map { ["--schedule", $0] } ?? []),
             logFile: log
         )
         let deadline = Date().addingTimeInterval(60)
@@ -155,21 +156,38 @@ final class ChaosRun: @unchecked Sendable {
     /// Processed count per id, from every worker's ledger file.
     func processed() -> [String: Int] {
         var counts: [String: Int] = [:]
+        for entry in ledgerEntries() { counts[entry.id, default: 0] += 1 }
+        return counts
+    }
+
+    /// Every delivery the workers' ledger files record.
+    func ledgerEntries() -> [LedgerEntry] {
+        var entries: [LedgerEntry] = []
         let files = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         for file in files where file.hasPrefix("ledger-") {
             guard let data = FileManager.default.contents(atPath: directory.appendingPathComponent(file).path) else {
                 continue
             }
-            for line in data.split(separator: UInt8(ascii: "\n")) {
-                counts[String(decoding: line, as: UTF8.self), default: 0] += 1
+            for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+                if let entry = LedgerEntry(line: line) { entries.append(entry) }
             }
         }
-        return counts
+        return entries
     }
+
+    /// Counts `ids` as sent by the scenario (the report's `unexpected` check).
+    func markAttempted(_ ids: some Sequence<String>) { lock.withLock { attempted.formUnion(ids) } }
 
     func processedUniqueGood() -> Int { processed().keys.filter { $0.hasPrefix("t-") }.count }
 
     // MARK: Enqueue
+
+    /// The runner's own connection and its queue.
+    func connectAndOpenQueue() async throws -> (NATSConnection, Queue<EmailTask>) {
+        let connection = try await NATSConnection.connect(
+            chaosConnectionConfiguration(urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
+        return (connection, try await openQueue(connection))
+    }
 
     /// Opens the queue, retrying (bounded) while a cluster elects its leaders.
     func openQueue(_ connection: NATSConnection) async throws -> Queue<EmailTask> {

@@ -22,7 +22,7 @@ func waitUntil(
 }
 
 enum ChaosScenarios {
-    static let names = ["worker-kill", "server-restart", "cluster", "pause", "poison"]
+    static let names = ["worker-kill", "server-restart", "cluster", "pause", "poison", "schedules"]
 
     static func goodIDs(_ count: Int) -> [String] { (0..<count).map { String(format: "t-%07d", $0) } }
 
@@ -33,6 +33,7 @@ enum ChaosScenarios {
         case "cluster": return try await cluster(tasks: tasks, keep: keep)
         case "pause": return try await pause(tasks: tasks, keep: keep)
         case "poison": return try await poison(tasks: tasks, keep: keep)
+        case "schedules": return try await schedules(tasks: tasks, keep: keep)
         default: throw ChaosError("unknown scenario \(name); known: \(names.joined(separator: ", "))")
         }
     }
@@ -44,9 +45,7 @@ enum ChaosScenarios {
         let run = try ChaosRun(scenario: "worker-kill", tasks: tasks)
         defer { run.cleanUp(keep: keep) }
         try run.startSingleServer()
-        let connection = try await NATSConnection.connect(
-            chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
-        let queue = try await run.openQueue(connection)
+        let (connection, queue) = try await run.connectAndOpenQueue()
         try await run.enqueueAll(goodIDs(tasks), queue: queue)
         let concurrency = 8
         for index in 0..<4 { try run.startWorker(index: index, concurrency: concurrency, workMs: 1) }
@@ -70,9 +69,7 @@ enum ChaosScenarios {
         defer { run.cleanUp(keep: keep) }
         try run.startSingleServer()
         let server = run.servers[0]
-        let connection = try await NATSConnection.connect(
-            chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
-        let queue = try await run.openQueue(connection)
+        let (connection, queue) = try await run.connectAndOpenQueue()
         let killer = Task {
             for fraction in [3, 6] {
                 let target = tasks * fraction / 10
@@ -105,9 +102,7 @@ enum ChaosScenarios {
         let run = try ChaosRun(scenario: "cluster", tasks: tasks, replicas: 3)
         defer { run.cleanUp(keep: keep) }
         try run.startCluster()
-        let connection = try await NATSConnection.connect(
-            chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
-        let queue = try await run.openQueue(connection)
+        let (connection, queue) = try await run.connectAndOpenQueue()
         let raw = try RawJetStream(servers: run.urls)
         let streamFault = Task {
             await waitUntil(.seconds(120), every: .milliseconds(5)) { run.acked.withLock { $0.count } >= tasks / 3 }
@@ -151,9 +146,7 @@ enum ChaosScenarios {
         let run = try ChaosRun(scenario: "pause", tasks: tasks)
         defer { run.cleanUp(keep: keep) }
         try run.startSingleServer()
-        let connection = try await NATSConnection.connect(
-            chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
-        let queue = try await run.openQueue(connection)
+        let (connection, queue) = try await run.connectAndOpenQueue()
         try await run.enqueueAll(goodIDs(tasks), queue: queue)
         for index in 0..<3 { try run.startWorker(index: index, workMs: 2) }
         await waitUntil(.seconds(120)) { run.processedUniqueGood() >= tasks / 4 }
@@ -177,9 +170,7 @@ enum ChaosScenarios {
         let run = try ChaosRun(scenario: "poison", tasks: tasks, maxDeliveries: 3)
         defer { run.cleanUp(keep: keep) }
         try run.startSingleServer()
-        let connection = try await NATSConnection.connect(
-            chaosConnectionConfiguration(run.urls, name: "chaos-runner"), logger: chaosLogger("chaos"))
-        let queue = try await run.openQueue(connection)
+        let (connection, queue) = try await run.connectAndOpenQueue()
         let badEach = max(10, tasks / 20)
         let failing = (0..<badEach).map { String(format: "f-%07d", $0) }
         let poison = (0..<badEach).map { String(format: "p-%07d", $0) }

@@ -3,8 +3,10 @@ import Protoqueue
 import TaskSchemas
 
 /// `protoqueue-chaos worker --servers URL[,URL…] --queue NAME --ledger FILE [--replicas R] [--max-deliveries N]
-/// [--ack-wait-ms MS] [--concurrency C] [--work-ms MS]`: processes the queue until killed, appending each
-/// delivered task id to the ledger before returning. Ids starting with `f-` always fail (the handler throws).
+/// [--ack-wait-ms MS] [--concurrency C] [--work-ms MS] [--schedule NAME]`: processes the queue until killed,
+/// appending a line per delivery to the ledger before returning (``LedgerEntry``). Ids starting with `f-` always fail
+/// (the handler throws). With `--schedule`, it first declares the 1-second schedule `NAME`, as every instance of an
+/// application would.
 enum Worker {
     static func run(_ options: [String: String]) async throws {
         guard let servers = options["servers"]?.split(separator: ",").map(String.init), let name = options["queue"],
@@ -35,9 +37,19 @@ enum Worker {
                 try await Task.sleep(for: .milliseconds(250))
             }
         }
+        if let schedule = options["schedule"] {
+            try await queue!.declareSchedule(
+                TaskSchedule(name: schedule, timing: .every(.seconds(1))), task: ChaosRun.task(schedule))
+        }
         FileHandle.standardOutput.write(Data("worker \(getpid()) ready\n".utf8))
         try await queue!.process(options: ProcessOptions(concurrency: concurrency)) { _, context in
-            ledger.append(context.id.rawValue)
+            let due =
+                context.headers[WireFormat.tickHeader].flatMap { Int64($0) }
+                ?? context.notBefore.map { Int64(($0.timeIntervalSince1970 * 1000).rounded()) } ?? 0
+            ledger.append(
+                LedgerEntry(
+                    id: context.id.rawValue, sequence: context.sequence,
+                    startedAt: Int64(Date().timeIntervalSince1970 * 1000), due: due))
             if context.id.rawValue.hasPrefix("f-") { throw ChaosError("task \(context.id) always fails") }
             if workMs > 0 { try await Task.sleep(for: .milliseconds(workMs)) }
             return .success

@@ -9,7 +9,7 @@ import TaskSchemas
 // A producer enqueues a batch of EmailTasks; a worker processes them: most succeed, two fail twice and succeed
 // on their third attempt (retried with backoff), one keeps throwing and one is rejected outright; both end in the
 // dead-letter stream. The rejected one is replayed after the "fix" and succeeds; a delayed one starts 1.5 s after the
-// batch. Stats are printed along the way,
+// batch, and a schedule declared on the queue fires every second until it is removed. Stats are printed along the way,
 // and at the end a summary of what the queue's QueueMetrics middleware recorded (into DemoMetrics, in memory).
 // Reads NATS_URL (default nats://127.0.0.1:4222); scripts/demo.sh starts a private nats-server.
 #if canImport(Glibc)
@@ -28,7 +28,7 @@ func say(_ text: String) {
 
 func statsLine(_ stats: QueueStats) -> String {
     "in stream \(stats.messages), pending \(stats.pending), unacknowledged \(stats.ackPending), scheduled "
-        + "\(stats.scheduled), dead letters \(stats.deadLetters)"
+        + "\(stats.scheduled), dead letters \(stats.deadLetters), schedules \(stats.schedules)"
 }
 
 struct TemplateMissing: Error, CustomStringConvertible {
@@ -96,13 +96,24 @@ do {
     let results = try await queue.enqueueBatch(items)
     let stored = results.filter { (try? $0.get()) != nil }.count
     say("producer: enqueued \(stored) of \(items.count) EmailTasks in one batch")
+    // A schedule: kept on the server; the worker fires its ticks.
+    try await queue.declareSchedule(
+        TaskSchedule(name: "digest", timing: .every(.seconds(1))),
+        task: EmailTask(to: "ops@example.com", subject: "Digest", templateID: "welcome-v3"))
+    say("producer: declared schedule \"digest\", every second")
     say("stats: \(statsLine(try await queue.stats()))")
 
     // Worker.
     let templates = Mutex<Set<String>>(["welcome-v3", "invoice", "report"])
     let outcomes = Mutex<[TaskID: String]>([:])
+    let ticks = Mutex(0)
     let processor = queue.processor(options: .init(concurrency: 4, fetchTimeout: .milliseconds(200))) { task, context in
         let tag = "task \(context.id) attempt \(context.attempt)"
+        if let schedule = context.headers[WireFormat.scheduleHeader] {
+            say("worker: \(tag): schedule \(schedule) fired; digest sent to \(task.to) → success")
+            ticks.withLock { $0 += 1 }
+            return .success
+        }
         guard templates.withLock({ $0.contains(task.templateID) }) else {
             say("worker: \(tag): template \"\(task.templateID)\" does not exist → failure, dead-lettered")
             return .failure("template \(task.templateID) not found", details: ["template": task.templateID])
@@ -141,7 +152,11 @@ do {
         }
         throw ProtoqueueError(.timeout, "demo: gave up waiting for \(what)")
     }
-    try await waitUntil("the batch to be processed") { $0.messages == 0 && $0.deadLetters == 2 && $0.ackPending == 0 }
+    try await waitUntil("the batch to be processed and the schedule to fire twice") {
+        $0.messages == 0 && $0.deadLetters == 2 && $0.ackPending == 0 && ticks.withLock { $0 } >= 2
+    }
+    try await queue.removeSchedule(named: "digest")
+    say("producer: removed schedule \"digest\" after \(ticks.withLock { $0 }) ticks")
     say("stats: \(statsLine(try await queue.stats()))")
 
     // Dead letters.
@@ -167,6 +182,8 @@ do {
                 + "attempt count)"
         )
     }
+    // A tick already due when the schedule was removed may still come: wait out one interval.
+    try await Task.sleep(for: .seconds(1.2))
     try await waitUntil("the replayed task") { $0.messages == 0 && $0.deadLetters == 1 && $0.ackPending == 0 }
 
     say("stopping the worker gracefully")

@@ -24,6 +24,10 @@ public struct ProcessOptions: Sendable, Hashable {
     /// stops once all its queues are idle at the same check, so tasks that one queue's handlers enqueue to another
     /// are served too.
     public var stopWhenIdle: Bool
+    /// Whether the worker fires the ticks of the queue's declared schedules
+    /// (``Queue/declareSchedule(_:task:metadata:)``) while it runs. Any number of workers may: each tick's task is
+    /// stored once.
+    public var firesSchedules: Bool
 
     /// Creates options.
     /// - Parameters:
@@ -32,18 +36,21 @@ public struct ProcessOptions: Sendable, Hashable {
     ///   - shutdownTimeout: Grace for running handlers on graceful shutdown (default 10 s).
     ///   - ackMode: ``AckMode/fireAndForget`` (default) or ``AckMode/confirmed``.
     ///   - stopWhenIdle: Return once the queue is idle (default `false`: run until stopped).
+    ///   - firesSchedules: Fire the queue's schedules (default `true`).
     public init(
         concurrency: Int = 8,
         fetchTimeout: Duration = .milliseconds(500),
         shutdownTimeout: Duration = .seconds(10),
         ackMode: AckMode = .fireAndForget,
-        stopWhenIdle: Bool = false
+        stopWhenIdle: Bool = false,
+        firesSchedules: Bool = true
     ) {
         self.concurrency = concurrency
         self.fetchTimeout = fetchTimeout
         self.shutdownTimeout = shutdownTimeout
         self.ackMode = ackMode
         self.stopWhenIdle = stopWhenIdle
+        self.firesSchedules = firesSchedules
     }
 
     /// How a successful task is acknowledged.

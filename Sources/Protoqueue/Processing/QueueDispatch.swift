@@ -48,9 +48,15 @@ struct QueueDispatch: Sendable {
         let runner = TaskRunner<Message>(
             engine: engine, queueName: queue.name, configuration: queue.configuration, middleware: queue.middleware,
             events: queue.events, notices: notices, logger: logger, handler: handler)
+        let schedules =
+            options.firesSchedules
+            ? ScheduleRunner(
+                transport: transport, layout: queue.layout, duplicateWindow: queue.configuration.duplicateWindow,
+                logger: logger)
+            : nil
         let dispatch = make(
             engine: engine, layout: queue.layout, transport: transport, notices: notices,
-            shutdownTimeout: options.shutdownTimeout, watchesAckPending: true, logger: logger
+            shutdownTimeout: options.shutdownTimeout, watchesAckPending: true, schedules: schedules, logger: logger
         ) { delivery in await runner.run(delivery) }
         return [dispatch] + (mover.map { [$0] } ?? [])
     }
@@ -79,15 +85,16 @@ struct QueueDispatch: Sendable {
         let mover = ScheduledTaskMover(transport: queue.connection.transport, logger: queue.logger)
         return make(
             engine: engine, layout: layout, transport: queue.connection.transport, notices: nil,
-            shutdownTimeout: options.shutdownTimeout, watchesAckPending: false, logger: queue.logger
+            shutdownTimeout: options.shutdownTimeout, watchesAckPending: false, schedules: nil, logger: queue.logger
         ) { delivery in await mover.run(delivery) }
     }
 
     /// A dispatch that runs `run` for each delivery of `engine`, on tasks that wait for the next delivery when
-    /// none is queued, with an ``AckPendingWatch`` while it serves when `watchesAckPending`.
+    /// none is queued, with an ``AckPendingWatch`` while it serves when `watchesAckPending`, and `schedules` while it
+    /// serves.
     private static func make(
         engine: ProcessorEngine, layout: QueueLayout, transport: any QueueTransport, notices: SettlementNotices?,
-        shutdownTimeout: Duration, watchesAckPending: Bool, logger: Logger,
+        shutdownTimeout: Duration, watchesAckPending: Bool, schedules: ScheduleRunner?, logger: Logger,
         run: @escaping @Sendable (Delivery) async -> Void
     ) -> QueueDispatch {
         let running = RunningHandlers()
@@ -111,6 +118,7 @@ struct QueueDispatch: Sendable {
         ) {
             await withDiscardingTaskGroup { watching in
                 if let watch { watching.addTask { await watch.run() } }
+                if let schedules { watching.addTask { await schedules.run() } }
                 await serve(engine, running: running, shutdownTimeout: shutdownTimeout, logger: logger, run: run)
                 watching.cancelAll()
             }

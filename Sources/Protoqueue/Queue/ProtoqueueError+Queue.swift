@@ -36,6 +36,9 @@ extension ProtoqueueError.Code {
     public static let natsError = Self("natsError")
     /// The operation was cancelled.
     public static let cancelled = Self("cancelled")
+    /// A conditional write lost to another writer: the record it expected to replace had changed
+    /// (`Nats-Expected-Last-Subject-Sequence`). Nothing was stored.
+    public static let conflict = Self("conflict")
     /// A ``QueueMiddleware`` refused the task; nothing was sent.
     public static let refused = Self("refused")
 }

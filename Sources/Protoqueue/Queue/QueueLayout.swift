@@ -41,18 +41,31 @@ public struct QueueLayout: Sendable, Hashable {
     /// The tier of tasks published without one.
     static let defaultTier = "default"
 
-    /// `<subject>.ready.<tier>`.
-    func readySubject(tier: String) -> String { "\(subject).ready.\(tier)" }
-    /// `<subject>.scheduled.<tier>`.
-    func scheduledSubject(tier: String) -> String { "\(subject).scheduled.\(tier)" }
+    /// `<subject>.ready.<route>`: a tier, optionally followed by more tokens (``route(of:)``).
+    func readySubject(tier route: String) -> String { "\(subject).ready.\(route)" }
+    /// `<subject>.scheduled.<route>`.
+    func scheduledSubject(tier route: String) -> String { "\(subject).scheduled.\(route)" }
 
-    /// The tier a ready or scheduled subject names (its token after `ready.` or `scheduled.`), else the default tier.
-    func tier(of taskSubject: String) -> String {
+    /// `<subject>.control.schedules.<name>`: the record of a declared schedule (``ScheduleRecord``).
+    func scheduleRecordSubject(_ name: String) -> String { "\(subject).control.schedules.\(name)" }
+    /// Every schedule record: `<subject>.control.schedules.*`.
+    var scheduleRecordFilter: String { "\(subject).control.schedules.*" }
+    /// `<subject>.ready.default.schedule.<name>`: where a schedule's tick tasks are enqueued.
+    func scheduleTaskSubject(_ name: String) -> String { readySubject(tier: "\(Self.defaultTier).schedule.\(name)") }
+    /// A schedule's tasks wherever they wait: `<subject>.*.*.schedule.<name>` (ready or scheduled, any tier).
+    func scheduleTaskFilter(_ name: String) -> String { "\(subject).*.*.schedule.\(name)" }
+
+    /// What follows `ready.` or `scheduled.` in a task subject: its tier, then any further tokens (a schedule's
+    /// tasks carry `schedule.<name>`), which a task keeps when it moves between the two; the default tier when the
+    /// subject is neither or the rest is not a valid subject tail.
+    func route(of taskSubject: String) -> String {
         for kind in ["ready", "scheduled"] {
             let prefix = "\(subject).\(kind)."
             if taskSubject.hasPrefix(prefix) {
-                let tier = taskSubject.dropFirst(prefix.count)
-                if !tier.isEmpty, !tier.contains(".") { return String(tier) }
+                let route = taskSubject.dropFirst(prefix.count)
+                if !route.split(separator: ".", omittingEmptySubsequences: false).contains(where: \.isEmpty) {
+                    return String(route)
+                }
             }
         }
         return Self.defaultTier

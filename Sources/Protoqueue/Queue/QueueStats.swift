@@ -1,6 +1,7 @@
 /// Queue depth and progress, read from the stream and its consumer.
 public struct QueueStats: Sendable, Hashable {
-    /// Messages in the stream (on a work-queue stream: tasks not yet acknowledged).
+    /// Tasks in the stream (on a work-queue stream: not yet acknowledged). Schedule records, also stored in the
+    /// stream, are not counted here but in ``schedules``.
     public var messages: UInt64
     /// Bytes the stream holds.
     public var bytes: UInt64
@@ -27,12 +28,14 @@ public struct QueueStats: Sendable, Hashable {
     /// Delayed tasks and tasks waiting for a retry delay longer than a second, held by the scheduled-task consumer
     /// until due (0 when the queue has no such consumer).
     public var scheduled: UInt64
+    /// Schedules declared on the queue (``Queue/declareSchedule(_:task:metadata:)``).
+    public var schedules: Int
 
     /// Creates stats.
     public init(
         messages: UInt64, bytes: UInt64, firstSequence: UInt64, lastSequence: UInt64, consumerCount: Int,
         pending: UInt64, ackPending: Int64, redelivered: Int64, waitingPulls: Int64, deadLetters: UInt64,
-        scheduled: UInt64 = 0, maxAckPending: Int64 = 0
+        scheduled: UInt64 = 0, maxAckPending: Int64 = 0, schedules: Int = 0
     ) {
         self.messages = messages
         self.bytes = bytes
@@ -46,6 +49,7 @@ public struct QueueStats: Sendable, Hashable {
         self.deadLetters = deadLetters
         self.scheduled = scheduled
         self.maxAckPending = maxAckPending
+        self.schedules = schedules
     }
 
     /// Whether tasks wait undelivered because ``ackPending`` reached ``maxAckPending``: workers with free slots
@@ -76,8 +80,11 @@ extension Queue {
         } catch  where error.code == .streamNotFound {
             // Made by an older version and opened without provisioning: no task waits there.
         }
+        let records = try await transport.subjectCounts(
+            stream: layout.streamName, filter: layout.scheduleRecordFilter, operation: "list schedules")
+        let recordMessages = records.values.reduce(0, +)
         return QueueStats(
-            messages: stream.messages,
+            messages: stream.messages > recordMessages ? stream.messages - recordMessages : 0,
             bytes: stream.bytes,
             firstSequence: stream.firstSequence,
             lastSequence: stream.lastSequence,
@@ -88,7 +95,8 @@ extension Queue {
             waitingPulls: consumer.waitingPulls,
             deadLetters: deadLetters?.messages ?? 0,
             scheduled: scheduled,
-            maxAckPending: max(0, consumer.maxAckPending)
+            maxAckPending: max(0, consumer.maxAckPending),
+            schedules: records.count
         )
     }
 }

@@ -34,7 +34,7 @@ enum ScheduledCopy {
         priorAttempts(headers.first { $0.name == WireFormat.priorAttemptsHeader }?.value) ?? 0
     }
 
-    /// The retry of a task: on `<subject>.scheduled.<tier>` (the tier of `taskSubject`), due at `notBefore`
+    /// The retry of a task: on `<subject>.scheduled.<route>` (the route of `taskSubject`), due at `notBefore`
     /// (Unix ms), with the task id and the `attempts` used so far carried in headers.
     static func retry(
         of original: [(name: String, value: String)], body: [UInt8], taskSubject: String, layout: QueueLayout,
@@ -51,11 +51,11 @@ enum ScheduledCopy {
         let messageID = WireFormat.retryMessageID(stream: stream, sequence: sequence)
         headers.append((WireFormat.Header.messageID, messageID))
         return PreparedMessage(
-            subject: layout.scheduledSubject(tier: layout.tier(of: taskSubject)), headers: headers, body: body,
+            subject: layout.scheduledSubject(tier: layout.route(of: taskSubject)), headers: headers, body: body,
             id: TaskID(messageID))
     }
 
-    /// The ready copy of a due scheduled task: on `<subject>.ready.<tier>` (the tier of `scheduledSubject`), with
+    /// The ready copy of a due scheduled task: on `<subject>.ready.<route>` (the route of `scheduledSubject`), with
     /// the headers it had (`Protoqueue-Not-Before` stays: it says when the task was due) and its task id as
     /// `Protoqueue-Task-Id` (a delayed task's is its `Nats-Msg-Id`).
     static func due(
@@ -69,7 +69,7 @@ enum ScheduledCopy {
         let messageID = WireFormat.dueMessageID(stream: stream, sequence: sequence)
         headers.append((WireFormat.Header.messageID, messageID))
         return PreparedMessage(
-            subject: layout.readySubject(tier: layout.tier(of: scheduledSubject)), headers: headers, body: body,
+            subject: layout.readySubject(tier: layout.route(of: scheduledSubject)), headers: headers, body: body,
             id: TaskID(messageID))
     }
 

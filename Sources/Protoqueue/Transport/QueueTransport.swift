@@ -34,6 +34,14 @@ protocol QueueTransport: AnyObject, Sendable {
     func deleteMessage(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> Bool
     /// Removes every message of `stream`.
     func purge(stream: String, operation: String) async throws(ProtoqueueError)
+    /// Removes the messages on `subject` (wildcards allowed) of `stream`.
+    func purge(stream: String, subject: String, operation: String) async throws(ProtoqueueError)
+    /// The last message on `subject` of `stream`, or `nil` when the subject has none.
+    func lastMessage(stream: String, subject: String, operation: String) async throws(ProtoqueueError) -> StoredMessage?
+    /// The subjects of `stream` matching `filter` (wildcards allowed) that hold messages, with their counts.
+    func subjectCounts(
+        stream: String, filter: String, operation: String
+    ) async throws(ProtoqueueError) -> [String: UInt64]
 
     /// Publishes one message and waits for the server to store it, sending it again under the same
     /// `Nats-Msg-Id` after an acknowledgement timeout, `maxAttempts` sends at most.

@@ -23,6 +23,8 @@ struct StoredMessage: Sendable {
     var body: [UInt8]
     /// Every header with all its values, in order.
     var headers: [(name: String, value: String)]
+    /// Its stream sequence.
+    var sequence: UInt64
 
     /// The first value of each header.
     var firstHeaderValues: [String: String] {

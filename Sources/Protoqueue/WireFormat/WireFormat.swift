@@ -6,6 +6,8 @@ public enum WireFormat {
     public static let contentType = "application/x-protobuf"
     /// The prefix of every metadata header: metadata key `tenant` travels as `Protoqueue-Meta-tenant`.
     public static let metadataPrefix = "Protoqueue-Meta-"
+    /// The JetStream header that makes a publish conditional on the last sequence of its subject (0: none).
+    static let expectedLastSubjectSequenceHeader = "Nats-Expected-Last-Subject-Sequence"
 
     /// Header names.
     public enum Header {

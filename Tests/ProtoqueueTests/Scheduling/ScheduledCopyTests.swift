@@ -79,11 +79,13 @@ struct ScheduledCopyTests {
             ])
     }
 
-    @Test func aSubjectWithoutATierGetsTheDefaultTier() {
-        #expect(layout.tier(of: "protoqueue.emails.ready.default") == "default")
-        #expect(layout.tier(of: "protoqueue.emails.ready.a.b") == "default")
-        #expect(layout.tier(of: "protoqueue.emails.ready.") == "default")
-        #expect(layout.tier(of: "elsewhere") == "default")
+    @Test func aTaskKeepsItsTierAndRouteAndASubjectWithoutOneGetsTheDefaultTier() {
+        #expect(layout.route(of: "protoqueue.emails.ready.default") == "default")
+        #expect(layout.route(of: "protoqueue.emails.scheduled.high") == "high")
+        #expect(layout.route(of: "protoqueue.emails.ready.default.schedule.nightly") == "default.schedule.nightly")
+        #expect(layout.route(of: "protoqueue.emails.ready.") == "default")
+        #expect(layout.route(of: "protoqueue.emails.ready.a..b") == "default")
+        #expect(layout.route(of: "elsewhere") == "default")
     }
 
     @Test func priorAttemptsAreADecimalCount() {

@@ -202,7 +202,7 @@ package final class MemoryBroker: QueueTransport, Sendable {
                 throw ProtoqueueError(.streamNotFound, "\(operation): stream not found")
             }
             return found.messages[sequence].map {
-                StoredMessage(subject: $0.subject, body: $0.body, headers: $0.headers)
+                StoredMessage(subject: $0.subject, body: $0.body, headers: $0.headers, sequence: sequence)
             }
         }
     }
@@ -223,6 +223,49 @@ package final class MemoryBroker: QueueTransport, Sendable {
             for consumer in state.store.streams[stream]!.consumers.keys {
                 state.store.streams[stream]!.consumers[consumer]!.pending.removeAll()
             }
+        }
+    }
+
+    func purge(stream: String, subject: String, operation: String) async throws(ProtoqueueError) {
+        try checkOpen()
+        try state.withLock { state throws(ProtoqueueError) in
+            guard let found = state.store.streams[stream] else {
+                throw ProtoqueueError(.streamNotFound, "\(operation): stream not found")
+            }
+            for (sequence, message) in found.messages where MemoryStore.matches(message.subject, filter: subject) {
+                _ = state.store.remove(stream: stream, sequence: sequence)
+            }
+        }
+    }
+
+    func lastMessage(
+        stream: String, subject: String, operation: String
+    ) async throws(ProtoqueueError) -> StoredMessage? {
+        try checkOpen()
+        return try state.withLock { state throws(ProtoqueueError) -> StoredMessage? in
+            guard let found = state.store.streams[stream] else {
+                throw ProtoqueueError(.streamNotFound, "\(operation): stream not found")
+            }
+            let sequence = found.lastSequence(on: subject)
+            return found.messages[sequence].map {
+                StoredMessage(subject: $0.subject, body: $0.body, headers: $0.headers, sequence: sequence)
+            }
+        }
+    }
+
+    func subjectCounts(
+        stream: String, filter: String, operation: String
+    ) async throws(ProtoqueueError) -> [String: UInt64] {
+        try checkOpen()
+        return try state.withLock { state throws(ProtoqueueError) -> [String: UInt64] in
+            guard let found = state.store.streams[stream] else {
+                throw ProtoqueueError(.streamNotFound, "\(operation): stream not found")
+            }
+            var counts: [String: UInt64] = [:]
+            for message in found.messages.values where MemoryStore.matches(message.subject, filter: filter) {
+                counts[message.subject, default: 0] += 1
+            }
+            return counts
         }
     }
 
@@ -251,12 +294,18 @@ package final class MemoryBroker: QueueTransport, Sendable {
                 subject: prepared.subject, headers: prepared.headers, body: prepared.body,
                 id: prepared.headers.first { $0.0 == WireFormat.Header.messageID }?.1, now: state.now)
         }
-        guard let stored else {
+        switch stored {
+        case .noStream:
             throw ProtoqueueError(.noStreamForSubject, "no stream captures subject \"\(prepared.subject)\"")
+        case .wrongLastSequence(let current):
+            throw ProtoqueueError(
+                .conflict,
+                "publish to \"\(prepared.subject)\": another writer changed the subject first (wrong last sequence: "
+                    + "\(current))")
+        case .stored(let stream, let sequence, let duplicate):
+            hubs.withLock { $0 }?.wake()
+            return EnqueueReceipt(id: prepared.id, sequence: sequence, duplicate: duplicate, stream: stream)
         }
-        hubs.withLock { $0 }?.wake()
-        return EnqueueReceipt(
-            id: prepared.id, sequence: stored.sequence, duplicate: stored.duplicate, stream: stored.stream)
     }
 
     func publishBatch(

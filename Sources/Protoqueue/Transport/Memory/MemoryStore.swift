@@ -63,26 +63,58 @@ struct MemoryStore {
         }
 
         var firstSequence: UInt64 { messages.keys.min() ?? lastSequence + 1 }
+
+        /// The sequence of the last message on `subject`, 0 when it has none.
+        func lastSequence(on subject: String) -> UInt64 {
+            messages.lazy.filter { $0.value.subject == subject }.map(\.key).max() ?? 0
+        }
+    }
+
+    /// Whether `subject` matches the NATS subject `filter` (`*` one token, `>` one or more trailing tokens).
+    static func matches(_ subject: String, filter: String) -> Bool {
+        let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
+        let patterns = filter.split(separator: ".", omittingEmptySubsequences: false)
+        for (index, pattern) in patterns.enumerated() {
+            if pattern == ">" { return tokens.count > index }
+            guard index < tokens.count, pattern == "*" || pattern == tokens[index] else { return false }
+        }
+        return tokens.count == patterns.count
     }
 
     var streams: [String: Stream] = [:]
 
-    /// Stores a message in the stream capturing its subject.
-    /// - Returns: The stream, the sequence and whether it was a duplicate, or `nil` when no stream captures it.
+    /// What storing a message did.
+    enum StoreResult: Equatable {
+        /// Stored (or found stored under its id: a duplicate) in `stream` at `sequence`.
+        case stored(stream: String, sequence: UInt64, duplicate: Bool)
+        /// No stream captures the subject.
+        case noStream
+        /// `Nats-Expected-Last-Subject-Sequence` named another sequence than the subject's last, `current`.
+        case wrongLastSequence(current: UInt64)
+    }
+
+    /// Stores a message in the stream capturing its subject, checking its id against the duplicate window first and
+    /// then its `Nats-Expected-Last-Subject-Sequence`, as nats-server does.
     mutating func store(
         subject: String, headers: [(String, String)], body: [UInt8], id: String?, now: UInt64
-    ) -> (stream: String, sequence: UInt64, duplicate: Bool)? {
-        guard let name = streams.values.first(where: { $0.captures(subject) })?.name else { return nil }
+    ) -> StoreResult {
+        guard let name = streams.values.first(where: { $0.captures(subject) })?.name else { return .noStream }
         var stream = streams[name]!
         stream.ids = stream.ids.filter { $0.value.at + stream.duplicateWindow > now }
-        if let id, let earlier = stream.ids[id] { return (name, earlier.sequence, true) }
+        if let id, let earlier = stream.ids[id] {
+            return .stored(stream: name, sequence: earlier.sequence, duplicate: true)
+        }
+        if let expected = headers.first(where: { $0.0 == WireFormat.expectedLastSubjectSequenceHeader })?.1 {
+            let current = stream.lastSequence(on: subject)
+            guard UInt64(expected) == current else { return .wrongLastSequence(current: current) }
+        }
         stream.lastSequence += 1
         let sequence = stream.lastSequence
         stream.messages[sequence] = Message(
             subject: subject, headers: headers.map { (name: $0.0, value: $0.1) }, body: body)
         if let id { stream.ids[id] = (sequence, now) }
         streams[name] = stream
-        return (name, sequence, false)
+        return .stored(stream: name, sequence: sequence, duplicate: false)
     }
 
     /// Removes a message and its pending state.

@@ -14,6 +14,7 @@ enum NATSErrorMapping {
         static let subjectsOverlap = 10065
         static let insufficientResources = 10023
         static let messageNotFound = 10037
+        static let wrongLastSequence = 10071
     }
 
     /// What a "not found" answer is about.
@@ -84,6 +85,8 @@ enum NATSErrorMapping {
             return make(
                 .payloadTooLarge,
                 "\(operation): the stream refused the message as larger than its maximum message size (\(detail))")
+        case JetStreamCode.wrongLastSequence:
+            return make(.conflict, "\(operation): another writer changed the subject first (\(detail))")
         case JetStreamCode.streamNameInUse, JetStreamCode.subjectsOverlap:
             return make(.configurationMismatch, "\(operation): \(detail)")
         case 0:

@@ -36,6 +36,28 @@ extension NATSClient: QueueTransport {
         }
     }
 
+    func lastMessage(
+        stream: String, subject: String, operation: String
+    ) async throws(ProtoqueueError) -> StoredMessage? {
+        try await withHandles { _, js throws(ProtoqueueError) in
+            try JetStreamAPI.lastMessage(js, stream: stream, subject: subject, operation: operation)
+        }
+    }
+
+    func subjectCounts(
+        stream: String, filter: String, operation: String
+    ) async throws(ProtoqueueError) -> [String: UInt64] {
+        try await withHandles { _, js throws(ProtoqueueError) in
+            try JetStreamAPI.subjectCounts(js, stream: stream, filter: filter, operation: operation)
+        }
+    }
+
+    func purge(stream: String, subject: String, operation: String) async throws(ProtoqueueError) {
+        try await withHandles { _, js throws(ProtoqueueError) in
+            try JetStreamAPI.purge(js, stream: stream, subject: subject, operation: operation)
+        }
+    }
+
     func purge(stream: String, operation: String) async throws(ProtoqueueError) {
         try await withHandles { _, js throws(ProtoqueueError) in
             try JetStreamAPI.purge(js, stream: stream, operation: operation)

@@ -47,9 +47,23 @@ enum JetStreamAPI {
     static func message(
         _ js: OpaquePointer, stream: String, sequence: UInt64, operation: String
     ) throws(ProtoqueueError) -> StoredMessage? {
+        try read(operation: operation) { message, jerr in js_GetMsg(&message, js, stream, sequence, nil, &jerr) }
+    }
+
+    /// The last message on `subject` of `stream`, or `nil` when the subject has none.
+    static func lastMessage(
+        _ js: OpaquePointer, stream: String, subject: String, operation: String
+    ) throws(ProtoqueueError) -> StoredMessage? {
+        try read(operation: operation) { message, jerr in js_GetLastMsg(&message, js, stream, subject, nil, &jerr) }
+    }
+
+    /// The message a get call returns, as Swift values; `nil` when the server has no such message.
+    private static func read(
+        operation: String, _ get: (inout OpaquePointer?, inout jsErrCode) -> natsStatus
+    ) throws(ProtoqueueError) -> StoredMessage? {
         var message: OpaquePointer?
         var jerr = jsErrCode(0)
-        let status = js_GetMsg(&message, js, stream, sequence, nil, &jerr)
+        let status = get(&message, &jerr)
         guard status == NATS_OK, let message else {
             if NATSErrorMapping.isNotFound(.message, status: status, jsCode: Int(jerr.rawValue)) { return nil }
             throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: operation)
@@ -57,8 +71,54 @@ enum JetStreamAPI {
         defer { natsMsg_Destroy(message) }
         return StoredMessage(
             subject: NATSMessageReader.subject(message), body: NATSMessageReader.body(message),
-            headers: NATSMessageReader.headers(message)
+            headers: NATSMessageReader.headers(message), sequence: natsMsg_GetSequence(message)
         )
+    }
+
+    /// The subjects of `stream` matching `filter` (wildcards allowed) that hold messages, with their counts.
+    static func subjectCounts(
+        _ js: OpaquePointer, stream: String, filter: String, operation: String
+    ) throws(ProtoqueueError) -> [String: UInt64] {
+        let result = filter.withCString { filter -> Result<[String: UInt64], ProtoqueueError> in
+            var options = jsOptions()
+            jsOptions_Init(&options)
+            options.Stream.Info.SubjectsFilter = filter
+            var info: UnsafeMutablePointer<jsStreamInfo>?
+            var jerr = jsErrCode(0)
+            let status = js_GetStreamInfo(&info, js, stream, &options, &jerr)
+            defer { if let info { jsStreamInfo_Destroy(info) } }
+            guard status == NATS_OK, let info else {
+                return .failure(
+                    NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: operation))
+            }
+            var counts: [String: UInt64] = [:]
+            if let subjects = info.pointee.State.Subjects {
+                for index in 0..<Int(subjects.pointee.Count) {
+                    let entry = subjects.pointee.List[index]
+                    if let name = entry.Subject { counts[String(cString: name)] = entry.Msgs }
+                }
+            }
+            return .success(counts)
+        }
+        return try result.get()
+    }
+
+    /// Removes the messages on `subject` (wildcards allowed) of `stream`.
+    static func purge(
+        _ js: OpaquePointer, stream: String, subject: String, operation: String
+    ) throws(ProtoqueueError) {
+        let failure = subject.withCString { subject -> ProtoqueueError? in
+            var options = jsOptions()
+            jsOptions_Init(&options)
+            options.Stream.Purge.Subject = subject
+            var jerr = jsErrCode(0)
+            let status = js_PurgeStream(js, stream, &options, &jerr)
+            guard status == NATS_OK else {
+                return NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: operation)
+            }
+            return nil
+        }
+        if let failure { throw failure }
     }
 
     /// Deletes the message at `sequence` of `stream`.
