@@ -14,6 +14,11 @@ Usage:
                                                                subscribe to protoqueue.<queue>.events.> (core NATS),
                                                                create <ready-file> once subscribed, decode <count>
                                                                TaskEvent messages, print them as JSON
+  python_interop.py produce-delayed <url> <queue> <count> <pb2-dir>
+                                                               enqueue <count> tasks due 1.5 s later; prints JSON
+  python_interop.py produce-unique <url> <queue> 1 <pb2-dir> <key>
+                                                               enqueue one task unique by <key> (untilFinished);
+                                                               prints JSON: stored and id, or the holder's id
   python_interop.py check                                      exit 0 if nats-py and protobuf import
 """
 import asyncio
@@ -75,6 +80,46 @@ async def produce_delayed(url, queue, count, pb2):
         tasks.append({"id": task_id, "seq": ack.seq, "not_before": not_before})
     await nc.close()
     print(json.dumps({"tasks": tasks}))
+
+
+async def produce_unique(url, queue, key, pb2):
+    """A unique task as docs/wire-format.md section 3 describes: take the key with a conditional write of a lock on
+    <subject>.control.unique.<base64url key>, then publish the task on <ready subject>.unique.<token> with the lock's
+    sequence. A second call with the same key finds the key taken and prints the holder's id instead."""
+    import base64
+    import nats
+    from nats.js.errors import BadRequestError
+    nc = await nats.connect(url, connect_timeout=5)
+    js = nc.jetstream()
+    token = base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    task_id = f"py-unique-{uuid.uuid4()}"
+    lock_headers = {
+        "Nats-Msg-Id": f"unique:{token}:{task_id}",
+        "Protoqueue-Unique-Key": key,
+        "Protoqueue-Unique-Scope": "untilFinished",
+        "Protoqueue-Task-Id": task_id,
+        "Protoqueue-Unique-Locked-At": str(int(time.time() * 1000)),
+        "Nats-Expected-Last-Subject-Sequence": "0",
+    }
+    try:
+        lock = await js.publish(f"protoqueue.{queue}.control.unique.{token}", b"", headers=lock_headers, timeout=5)
+    except BadRequestError as error:
+        if error.err_code != 10071:
+            raise
+        held = await js.get_last_msg(queue, f"protoqueue.{queue}.control.unique.{token}")
+        await nc.close()
+        print(json.dumps({"stored": False, "holder": held.headers["Protoqueue-Task-Id"]}))
+        return
+    task = pb2.InteropTask(to="unique@example.com", subject="unique from python", priority=7)
+    headers = task_headers(task_id) | {
+        "Protoqueue-Unique-Key": key,
+        "Protoqueue-Unique-Scope": "untilFinished",
+        "Protoqueue-Unique-Lock": str(lock.seq),
+    }
+    ack = await js.publish(
+        f"protoqueue.{queue}.ready.default.unique.{token}", task.SerializeToString(), headers=headers, timeout=5)
+    await nc.close()
+    print(json.dumps({"stored": True, "id": task_id, "seq": ack.seq}))
 
 
 async def produce_traced(url, queue, count, pb2):
@@ -179,6 +224,8 @@ def main():
         asyncio.run(produce(url, queue, count, pb2))
     elif command == "produce-delayed":
         asyncio.run(produce_delayed(url, queue, count, pb2))
+    elif command == "produce-unique":
+        asyncio.run(produce_unique(url, queue, sys.argv[6], pb2))
     elif command == "produce-traced":
         asyncio.run(produce_traced(url, queue, count, pb2))
     elif command == "consume":

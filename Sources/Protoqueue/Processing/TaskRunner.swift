@@ -65,6 +65,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
                         headers: received.headers,
                         subject: received.subject, sequence: sequence, baseLogger: logger, delivery: delivery
                     )
+                    if UniqueLock.frees(headers.uniqueScope, atStart: true) { await freeUniqueKey(headers) }
                     events?.started(id: id, sequence: sequence, attempt: attempt)
                     let start = ContinuousClock.now
                     result = await handle(task, context: context)
@@ -82,8 +83,11 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             )
             log(result, settlement, taskLogger)
         }
+        // A unique task's key is freed once its final settlement is on its way.
+        let freesKey = UniqueLock.frees(headers.uniqueScope, atStart: false, settlement: settlement)
         guard events != nil || notices != nil else {
             delivery.settle(settlement)
+            if freesKey { await freeUniqueKey(headers) }
             return
         }
         // The events and the middleware's hooks are told from the settling thread: the handler's task does not
@@ -99,6 +103,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             )
         }
         if !delivery.settle(settlement, then: tell) { tell(.unsettled(error: "the task was settled already")) }
+        if freesKey { await freeUniqueKey(headers) }
     }
 
     private func log(_ outcome: TaskOutcome, _ settlement: Settlement, _ taskLogger: @autoclosure () -> Logger) {
@@ -116,6 +121,20 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             taskLogger().info("task discarded by its handler", metadata: ["protoqueue.reason": "\(reason)"])
         default:
             break
+        }
+    }
+
+    /// Frees a unique task's key: deletes the lock that took it (by sequence, so a newer lock stays). A failure is
+    /// logged; the lock then holds until the task leaves the stream (``UniqueLock/holds(now:taskExists:)``).
+    private func freeUniqueKey(_ headers: TaskHeaders) async {
+        guard let lock = headers.uniqueLock else { return }
+        do throws(ProtoqueueError) {
+            _ = try await engine.transport.deleteMessage(
+                stream: engine.layout.streamName, sequence: lock, operation: "free a unique task's key")
+        } catch {
+            logger.warning(
+                "cannot free a unique task's key; it frees once the task leaves the stream",
+                metadata: ["protoqueue.task_id": "\(headers.id?.rawValue ?? "")", "protoqueue.error": "\(error)"])
         }
     }
 

@@ -16,6 +16,8 @@ public struct EnqueueOptions: Sendable, Hashable {
     /// dead-letters it with reason ``DeadLetterReason/expired`` without running the handler. Retries of a task that
     /// started in time still run. `nil` for no deadline; a time before ``notBefore`` is refused.
     public var startBy: Date?
+    /// Makes the task unique by a key (``Uniqueness``); `nil` for none. Single enqueues only: a batch refuses it.
+    public var unique: Uniqueness?
 
     /// Creates options.
     /// - Parameters:
@@ -23,11 +25,16 @@ public struct EnqueueOptions: Sendable, Hashable {
     ///   - metadata: String metadata.
     ///   - notBefore: The earliest start; `nil` for at once.
     ///   - startBy: The latest start; `nil` for no deadline.
-    public init(id: TaskID? = nil, metadata: [String: String] = [:], notBefore: Date? = nil, startBy: Date? = nil) {
+    ///   - unique: A uniqueness key and scope; `nil` for none.
+    public init(
+        id: TaskID? = nil, metadata: [String: String] = [:], notBefore: Date? = nil, startBy: Date? = nil,
+        unique: Uniqueness? = nil
+    ) {
         self.id = id
         self.metadata = metadata
         self.notBefore = notBefore
         self.startBy = startBy
+        self.unique = unique
     }
 
     /// Options for a task that starts no earlier than `delay` from now.

@@ -39,6 +39,8 @@ extension ProtoqueueError.Code {
     /// A conditional write lost to another writer: the record it expected to replace had changed
     /// (`Nats-Expected-Last-Subject-Sequence`). Nothing was stored.
     public static let conflict = Self("conflict")
+    /// A unique task's key is taken by another task in scope (``Uniqueness/OnDuplicate/fail``); nothing was stored.
+    public static let duplicate = Self("duplicate")
     /// A ``QueueMiddleware`` refused the task; nothing was sent.
     public static let refused = Self("refused")
 }

@@ -80,6 +80,7 @@ extension Queue {
     func prepareInput(_ item: EnqueueItem<Message>, maxPayload: Int) -> BatchInput {
         let id = item.options.id ?? .random()
         do throws(ProtoqueueError) {
+            try Validation.notUnique(item.options)
             let prepared = try prepare(
                 item.task, id: id, metadata: item.options.metadata, headers: [:], notBefore: item.options.notBefore,
                 startBy: item.options.startBy, maxPayload: maxPayload)
@@ -93,6 +94,7 @@ extension Queue {
     func prepareInputThroughMiddleware(_ item: EnqueueItem<Message>, maxPayload: Int) async -> BatchInput {
         guard !middleware.isEmpty else { return prepareInput(item, maxPayload: maxPayload) }
         do throws(ProtoqueueError) {
+            try Validation.notUnique(item.options)
             let prepared = try await prepare(item.task, options: item.options, maxPayload: maxPayload)
             return (prepared.id, .success(prepared))
         } catch {

@@ -214,8 +214,14 @@ extension Queue {
     /// Prepares and publishes one task.
     private func send(_ task: Message, options: EnqueueOptions) async throws(ProtoqueueError) -> EnqueueReceipt {
         let transport = connection.transport
+        if let unique = options.unique { try Validation.uniqueKey(unique) }
         let prepared = try await prepare(task, options: options, maxPayload: try transport.currentMaxPayload())
-        let receipt = try await transport.publish(prepared, maxAttempts: 3)
+        let receipt =
+            if let unique = options.unique {
+                try await sendUnique(prepared, unique)
+            } else {
+                try await transport.publish(prepared, maxAttempts: 3)
+            }
         events?.enqueued(receipt)
         logger.trace(
             "enqueued", metadata: ["protoqueue.task_id": "\(receipt.id)", "protoqueue.sequence": "\(receipt.sequence)"])

@@ -46,6 +46,8 @@ public struct QueueLayout: Sendable, Hashable {
     /// `<subject>.scheduled.<route>`.
     func scheduledSubject(tier route: String) -> String { "\(subject).scheduled.\(route)" }
 
+    /// The library's records in the stream (schedules, unique-key locks): `<subject>.control.>`.
+    var controlFilter: String { "\(subject).control.>" }
     /// `<subject>.control.schedules.<name>`: the record of a declared schedule (``ScheduleRecord``).
     func scheduleRecordSubject(_ name: String) -> String { "\(subject).control.schedules.\(name)" }
     /// Every schedule record: `<subject>.control.schedules.*`.
@@ -54,6 +56,11 @@ public struct QueueLayout: Sendable, Hashable {
     func scheduleTaskSubject(_ name: String) -> String { readySubject(tier: "\(Self.defaultTier).schedule.\(name)") }
     /// A schedule's tasks wherever they wait: `<subject>.*.*.schedule.<name>` (ready or scheduled, any tier).
     func scheduleTaskFilter(_ name: String) -> String { "\(subject).*.*.schedule.\(name)" }
+
+    /// `<subject>.control.unique.<token>`: the lock of a uniqueness key (``UniqueLock``).
+    func uniqueLockSubject(_ token: String) -> String { "\(subject).control.unique.\(token)" }
+    /// The tasks of a uniqueness key wherever they wait: `<subject>.*.*.unique.<token>`.
+    func uniqueTaskFilter(_ token: String) -> String { "\(subject).*.*.unique.\(token)" }
 
     /// What follows `ready.` or `scheduled.` in a task subject: its tier, then any further tokens (a schedule's
     /// tasks carry `schedule.<name>`), which a task keeps when it moves between the two; the default tier when the

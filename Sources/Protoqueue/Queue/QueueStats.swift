@@ -1,7 +1,7 @@
 /// Queue depth and progress, read from the stream and its consumer.
 public struct QueueStats: Sendable, Hashable {
-    /// Tasks in the stream (on a work-queue stream: not yet acknowledged). Schedule records, also stored in the
-    /// stream, are not counted here but in ``schedules``.
+    /// Tasks in the stream (on a work-queue stream: not yet acknowledged). The library's own records in the stream
+    /// (schedules, unique-key locks on `<subject>.control.>`) are not counted.
     public var messages: UInt64
     /// Bytes the stream holds.
     public var bytes: UInt64
@@ -81,8 +81,9 @@ extension Queue {
             // Made by an older version and opened without provisioning: no task waits there.
         }
         let records = try await transport.subjectCounts(
-            stream: layout.streamName, filter: layout.scheduleRecordFilter, operation: "list schedules")
+            stream: layout.streamName, filter: layout.controlFilter, operation: "count the queue's records")
         let recordMessages = records.values.reduce(0, +)
+        let schedules = records.keys.filter { WireFormat.subject($0, matches: layout.scheduleRecordFilter) }.count
         return QueueStats(
             messages: stream.messages > recordMessages ? stream.messages - recordMessages : 0,
             bytes: stream.bytes,
@@ -96,7 +97,7 @@ extension Queue {
             deadLetters: deadLetters?.messages ?? 0,
             scheduled: scheduled,
             maxAckPending: max(0, consumer.maxAckPending),
-            schedules: records.count
+            schedules: schedules
         )
     }
 }

@@ -23,6 +23,10 @@ struct TaskHeaders: Sendable {
     let version: String?
     /// `Protoqueue-Prior-Attempts` (a rescheduled retry): 0 when absent, `nil` when it is not a count.
     let priorAttempts: Int?
+    /// `Protoqueue-Unique-Scope` of a unique task, when it reads as one.
+    let uniqueScope: Uniqueness.Scope?
+    /// `Protoqueue-Unique-Lock`: the sequence of the lock that took the unique task's key.
+    let uniqueLock: UInt64?
     /// `Protoqueue-Prior-Attempts` as written, for the refusal of a malformed one.
     private let priorAttemptsText: String?
 
@@ -43,6 +47,8 @@ struct TaskHeaders: Sendable {
         self.metadata = metadata
         version = headers[WireFormat.Header.version]
         priorAttemptsText = headers[WireFormat.priorAttemptsHeader]
+        uniqueScope = headers[WireFormat.uniqueScopeHeader].flatMap(Uniqueness.Scope.init(header:))
+        uniqueLock = headers[WireFormat.uniqueLockHeader].flatMap { UInt64($0) }
         priorAttempts = ScheduledCopy.priorAttempts(priorAttemptsText)
     }
 

@@ -6,6 +6,17 @@ public enum WireFormat {
     public static let contentType = "application/x-protobuf"
     /// The prefix of every metadata header: metadata key `tenant` travels as `Protoqueue-Meta-tenant`.
     public static let metadataPrefix = "Protoqueue-Meta-"
+    /// Whether `subject` matches the NATS subject `filter` (`*` one token, `>` one or more trailing tokens).
+    static func subject(_ subject: String, matches filter: String) -> Bool {
+        let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
+        let patterns = filter.split(separator: ".", omittingEmptySubsequences: false)
+        for (index, pattern) in patterns.enumerated() {
+            if pattern == ">" { return tokens.count > index }
+            guard index < tokens.count, pattern == "*" || pattern == tokens[index] else { return false }
+        }
+        return tokens.count == patterns.count
+    }
+
     /// The JetStream header that makes a publish conditional on the last sequence of its subject (0: none).
     static let expectedLastSubjectSequenceHeader = "Nats-Expected-Last-Subject-Sequence"
 

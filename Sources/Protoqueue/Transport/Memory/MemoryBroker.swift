@@ -232,7 +232,7 @@ package final class MemoryBroker: QueueTransport, Sendable {
             guard let found = state.store.streams[stream] else {
                 throw ProtoqueueError(.streamNotFound, "\(operation): stream not found")
             }
-            for (sequence, message) in found.messages where MemoryStore.matches(message.subject, filter: subject) {
+            for (sequence, message) in found.messages where WireFormat.subject(message.subject, matches: subject) {
                 _ = state.store.remove(stream: stream, sequence: sequence)
             }
         }
@@ -262,7 +262,7 @@ package final class MemoryBroker: QueueTransport, Sendable {
                 throw ProtoqueueError(.streamNotFound, "\(operation): stream not found")
             }
             var counts: [String: UInt64] = [:]
-            for message in found.messages.values where MemoryStore.matches(message.subject, filter: filter) {
+            for message in found.messages.values where WireFormat.subject(message.subject, matches: filter) {
                 counts[message.subject, default: 0] += 1
             }
             return counts

@@ -70,17 +70,6 @@ struct MemoryStore {
         }
     }
 
-    /// Whether `subject` matches the NATS subject `filter` (`*` one token, `>` one or more trailing tokens).
-    static func matches(_ subject: String, filter: String) -> Bool {
-        let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
-        let patterns = filter.split(separator: ".", omittingEmptySubsequences: false)
-        for (index, pattern) in patterns.enumerated() {
-            if pattern == ">" { return tokens.count > index }
-            guard index < tokens.count, pattern == "*" || pattern == tokens[index] else { return false }
-        }
-        return tokens.count == patterns.count
-    }
-
     var streams: [String: Stream] = [:]
 
     /// What storing a message did.

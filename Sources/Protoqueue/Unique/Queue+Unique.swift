@@ -1,0 +1,117 @@
+extension Queue {
+    /// Stores `prepared` as a unique task: takes its key by a conditional write of a lock, replacing a lock that no
+    /// longer holds, then publishes the task on `<its subject>.unique.<key token>` with the lock's sequence; returns
+    /// the holder's receipt (or throws) when the key is taken.
+    func sendUnique(_ prepared: PreparedMessage, _ unique: Uniqueness) async throws(ProtoqueueError) -> EnqueueReceipt {
+        let transport = connection.transport
+        let token = UniqueLock.token(unique.key)
+        let lockSubject = layout.uniqueLockSubject(token)
+        var expected: UInt64 = 0
+        // Each round loses only to a writer that changed the lock meanwhile: a few rounds at most under contention.
+        for _ in 0..<10 {
+            let lock = UniqueLock(
+                key: unique.key, scope: unique.scope, taskID: prepared.id,
+                lockedAt: transport.scheduleClockMilliseconds())
+            do throws(ProtoqueueError) {
+                let receipt = try await transport.publish(
+                    PreparedMessage(
+                        subject: lockSubject, headers: lock.headers(expectingLast: expected), body: [],
+                        id: prepared.id),
+                    maxAttempts: 3)
+                if expected != 0 {
+                    _ = try? await transport.deleteMessage(
+                        stream: layout.streamName, sequence: expected, operation: "remove a stale unique-key lock")
+                }
+                return try await publishUnique(prepared, unique: unique, lock: receipt.sequence)
+            } catch  where error.code == .conflict {
+                guard
+                    let stored = try await transport.lastMessage(
+                        stream: layout.streamName, subject: lockSubject, operation: "read unique-key lock")
+                else {
+                    expected = 0
+                    continue
+                }
+                let held = try UniqueLock(decoding: stored)
+                if held.taskID == prepared.id {
+                    // This task's own lock, from an earlier call that did not finish.
+                    return try await publishUnique(prepared, unique: unique, lock: held.sequence)
+                }
+                let now = transport.scheduleClockMilliseconds()
+                let waiting = held.dependsOnTask(now: now) ? try await waitingTasks(token) : [:]
+                guard held.holds(now: now, taskExists: !waiting.isEmpty) else {
+                    expected = held.sequence
+                    continue
+                }
+                return try await duplicate(of: held, unique: unique, token: token)
+            }
+        }
+        throw ProtoqueueError(
+            .conflict, "enqueue unique task \(prepared.id): other producers kept changing key \"\(unique.key)\"")
+    }
+
+    /// Publishes the task of a taken key.
+    private func publishUnique(
+        _ prepared: PreparedMessage, unique: Uniqueness, lock: UInt64
+    ) async throws(ProtoqueueError) -> EnqueueReceipt {
+        let task = PreparedMessage(
+            subject: "\(prepared.subject).unique.\(UniqueLock.token(unique.key))",
+            headers: prepared.headers + [
+                (WireFormat.uniqueKeyHeader, unique.key), (WireFormat.uniqueScopeHeader, unique.scope.description),
+                (WireFormat.uniqueLockHeader, String(lock)),
+            ],
+            body: prepared.body, id: prepared.id)
+        return try await connection.transport.publish(task, maxAttempts: 3)
+    }
+
+    /// The subjects holding tasks of the key `token`, with their counts.
+    private func waitingTasks(_ token: String) async throws(ProtoqueueError) -> [String: UInt64] {
+        try await connection.transport.subjectCounts(
+            stream: layout.streamName, filter: layout.uniqueTaskFilter(token), operation: "read unique tasks")
+    }
+
+    /// The receipt of the task holding a key (its sequence when it is still in the stream, else 0), or the error the
+    /// caller asked for.
+    private func duplicate(
+        of held: UniqueLock, unique: Uniqueness, token: String
+    ) async throws(ProtoqueueError) -> EnqueueReceipt {
+        if unique.onDuplicate.fails {
+            throw ProtoqueueError(
+                .duplicate, "unique key \"\(unique.key)\" is taken by task \(held.taskID) (scope \(held.scope))")
+        }
+        var sequence: UInt64 = 0
+        for subject in try await waitingTasks(token).keys.sorted() {
+            if let stored = try await connection.transport.lastMessage(
+                stream: layout.streamName, subject: subject, operation: "read unique task")
+            {
+                sequence = stored.sequence
+                break
+            }
+        }
+        return EnqueueReceipt(id: held.taskID, sequence: sequence, duplicate: true, stream: layout.streamName)
+    }
+}
+
+extension Validation {
+    /// A uniqueness key: 1–256 bytes of UTF-8 that a header can carry (no CR, LF or NUL, no blank at either end).
+    static func uniqueKey(_ unique: Uniqueness) throws(ProtoqueueError) {
+        try metadataValue(unique.key, key: "unique", kind: "uniqueness key")
+        guard unique.key.utf8.count <= 256 else {
+            throw ProtoqueueError(
+                .invalidHeader, "uniqueness key \"\(unique.key.prefix(40))…\" is longer than 256 bytes")
+        }
+        if case .duration(let milliseconds) = unique.scope.kind, milliseconds < 1 {
+            throw ProtoqueueError(.invalidConfiguration, "a uniqueness scope's duration must be at least 1 ms")
+        }
+    }
+
+    /// Refuses a unique task in a batch: its key is taken by a conditional write per task, which a batch does not
+    /// make.
+    static func notUnique(_ options: EnqueueOptions) throws(ProtoqueueError) {
+        guard options.unique == nil else {
+            throw ProtoqueueError(
+                .invalidConfiguration,
+                "a unique task (uniqueness key \"\(options.unique!.key)\") is enqueued with enqueue(_:options:), not "
+                    + "in a batch")
+        }
+    }
+}
