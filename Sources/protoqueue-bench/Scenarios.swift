@@ -19,5 +19,6 @@ enum Scenarios {
         processMemoryScenario,
         idleQueuesScenario,
         delayLatenessScenario,
+        delayIdleScenario,
     ]
 }

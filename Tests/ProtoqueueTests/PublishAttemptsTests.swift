@@ -79,12 +79,17 @@ struct PublishAttemptsTests {
     }
 
     @Test func aServerRefusalIsNotSentAgain() {
-        // 10071: wrong last sequence, a refusal of this message.
+        // 10077: the store failed (a full stream with discard new), a refusal of this message.
         let refused = failure(
             attempts(sent: 1, of: 3).next(
-                after: .failed(status: NATS_ERR, jsCode: 10071, text: "wrong"), events: events))
+                after: .failed(status: NATS_ERR, jsCode: 10077, text: "full"), events: events))
         #expect(refused?.code == .publishRejected)
         #expect(refused?.message.contains("task-1") == true, "\(String(describing: refused))")
+        // 10071: wrong last sequence, a conditional write that lost.
+        let lost = failure(
+            attempts(sent: 1, of: 3).next(
+                after: .failed(status: NATS_ERR, jsCode: 10071, text: "wrong last sequence: 4"), events: events))
+        #expect(lost?.code == .conflict)
         let noStream = failure(
             attempts(sent: 1, of: 3).next(
                 after: .failed(status: NATS_NO_RESPONDERS, jsCode: 0, text: nil), events: events))

@@ -171,6 +171,9 @@ struct CronExpressionTests {
         let thirteenths = ["2026-01-13T00:00:00Z", "2026-02-13T00:00:00Z"]
         #expect(try Self.ticks("0 0 0 13 * ?", after: "2026-01-01T00:00:00Z", count: 2) == thirteenths)
         #expect(try Self.ticks("0 0 0 13 * *", after: "2026-01-01T00:00:00Z", count: 2) == thirteenths)
+        // A field starting with `*` does not restrict the day either: Mondays on odd dates.
+        let oddMondays = ["2026-01-05T00:00:00Z", "2026-01-19T00:00:00Z", "2026-02-09T00:00:00Z"]
+        #expect(try Self.ticks("0 0 0 */2 * MON", after: "2026-01-01T00:00:00Z", count: 3) == oddMondays)
     }
 
     // MARK: - Next ticks in UTC

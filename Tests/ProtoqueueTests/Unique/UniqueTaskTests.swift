@@ -92,24 +92,25 @@ struct UniqueTaskTests {
     @Test func aDurationHoldsTheKeyWhateverHappensToTheTask() async throws {
         try await withProcessingFixture("uniqueduration") { fixture in
             let queue = fixture.queue
-            let scope = Uniqueness.Scope.for(.milliseconds(1500))
+            let scope = Uniqueness.Scope.for(.seconds(5))
+            let takenAt = ContinuousClock.now
             _ = try await queue.enqueue(EmailTask(to: "a"), options: Self.unique("k", scope, id: "first"))
-            try await withProcessor(queue) { _, _ in
-                .success
-            } body: {
+            try await withProcessor(queue) { _, _ in .success } body: {
                 #expect(await eventually { (try? await queue.stats().messages) == 0 })
             }
-            let during = try await queue.enqueue(EmailTask(to: "b"), options: Self.unique("k", scope, id: "b"))
-            #expect(during.duplicate && during.id == "first" && during.sequence == 0)
-            do throws(ProtoqueueError) {
-                _ = try await queue.enqueue(
-                    EmailTask(to: "c"),
-                    options: .init(id: "c", unique: .init(key: "k", scope: scope, onDuplicate: .fail)))
-                Issue.record("a duplicate was accepted")
-            } catch {
-                #expect(error.code == .duplicate && error.message.contains("task first"), "\(error)")
+            // Done, yet the key stays taken until 5 s after the first enqueue.
+            if ContinuousClock.now - takenAt < .seconds(4) {
+                let during = try await queue.enqueue(EmailTask(to: "b"), options: Self.unique("k", scope, id: "b"))
+                #expect(during.duplicate && during.id == "first" && during.sequence == 0)
+                do throws(ProtoqueueError) {
+                    let failing = EnqueueOptions(id: "c", unique: .init(key: "k", scope: scope, onDuplicate: .fail))
+                    _ = try await queue.enqueue(EmailTask(to: "c"), options: failing)
+                    Issue.record("a duplicate was accepted")
+                } catch {
+                    #expect(error.code == .duplicate && error.message.contains("task first"), "\(error)")
+                }
             }
-            try await Task.sleep(for: .milliseconds(1600))
+            try await Task.sleep(until: takenAt + .milliseconds(5100))
             let later = try await queue.enqueue(EmailTask(to: "d"), options: Self.unique("k", scope, id: "d"))
             #expect(!later.duplicate)
         }

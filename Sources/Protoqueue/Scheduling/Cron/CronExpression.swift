@@ -14,8 +14,9 @@
 /// The macros are `@yearly` and `@annually` (`0 0 0 1 1 *`), `@monthly` (`0 0 0 1 * *`), `@weekly` (`0 0 0 * * 0`),
 /// `@daily` and `@midnight` (`0 0 0 * * *`) and `@hourly` (`0 0 * * * *`).
 ///
-/// As in classic cron, when both day-of-month and day-of-week are restricted (neither is `*` nor `?`), a day matches
-/// when either matches: `0 0 0 13 * FRI` fires on every 13th and on every Friday. Otherwise both must match.
+/// As in classic (Vixie) cron, when both day-of-month and day-of-week are restricted (neither is `?` nor starts with
+/// `*`), a day matches when either matches: `0 0 0 13 * FRI` fires on every 13th and on every Friday. Otherwise both
+/// must match: `0 0 0 */2 * MON` fires on Mondays that fall on odd dates.
 ///
 /// ## Daylight saving
 /// Ticks fall on whole seconds whose local wall time in the schedule's time zone matches. Around a change of the

@@ -55,7 +55,7 @@ struct CronField: Sendable {
     var fullSet: UInt64 { Self.bits(from: lower, through: spanEnd, step: 1) }
 
     /// Parses `text`, one field of `expression`, into a bit set.
-    /// - Returns: The set, and whether the field is restricted (neither `*` nor `?`).
+    /// - Returns: The set, and whether the field is restricted (it is not `?` and does not start with `*`).
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/invalidConfiguration`` quoting the expression, naming this
     ///   field and the bad part.
     func parse(_ text: Substring, in expression: String) throws(ProtoqueueError) -> (set: UInt64, restricted: Bool) {
@@ -105,7 +105,8 @@ struct CronField: Sendable {
             }
             set |= Self.bits(from: first, through: last, step: step)
         }
-        return (set, true)
+        // As Vixie cron reads it: a field that starts with `*` (`*/2`) does not restrict the day.
+        return (set, !text.hasPrefix("*"))
     }
 
     /// A number or name of this field, checked against its range.
