@@ -12,7 +12,10 @@ import Darwin
 /// `delay-idle`: what delayed tasks cost while they wait. One connection runs a worker (default options) on a queue;
 /// its process's CPU (percent of one core, over 20 s) and resident memory are measured with no delayed task, then
 /// once 100,000 tasks due in an hour were enqueued and the scheduled-task processor has handed each back to the
-/// server. `delay-idle-cpu` compares the CPU (100,000 waiting vs none), `delay-idle-rss` the resident MiB.
+/// server. `delay-idle-cpu` compares the CPU (100,000 waiting vs none); `delay-idle-rss` the resident MiB after
+/// glibc's `malloc_trim(0)` has returned the free heap to the system (what the process still holds);
+/// `delay-idle-rss-untrimmed` the resident MiB before that (which keeps what the allocator kept after the burst of
+/// deliveries).
 /// PROTOQUEUE_BENCH_DELAY_IDLE_COUNT changes the 100,000, PROTOQUEUE_BENCH_IDLE_SECONDS the 20 s.
 let delayIdleScenario = Scenario(
     name: "delay-idle",
@@ -25,13 +28,16 @@ let delayIdleScenario = Scenario(
         let name = "bench_delay_idle_\(getpid())"
         let queue = try await Queue<EmailTask>(connection: connection, name: name, logger: BenchNATS.logger)
         let worker = Task { try await queue.process { _, _ in .success } }
-        func measure() async throws -> (cpu: Double, rss: Double) {
+        func measure() async throws -> (cpu: Double, untrimmed: Double, rss: Double) {
             try await Task.sleep(for: .seconds(2))
             let cpuBefore = IdleProcess.cpuSeconds()
             let start = Bench.now()
             try await Task.sleep(for: .seconds(seconds))
             let elapsed = Double(Bench.now() - start) / 1e9
-            return ((IdleProcess.cpuSeconds() - cpuBefore) / elapsed * 100, ResidentMemory.currentMiB())
+            let cpu = (IdleProcess.cpuSeconds() - cpuBefore) / elapsed * 100
+            let untrimmed = ResidentMemory.currentMiB()
+            Allocator.trim()
+            return (cpu, untrimmed, ResidentMemory.currentMiB())
         }
         let none = try await measure()
         let due = Date().addingTimeInterval(3600)
@@ -54,6 +60,8 @@ let delayIdleScenario = Scenario(
         await connection.close()
         return [
             BenchResult(name: "delay-idle-cpu", ours: waiting.cpu, baseline: none.cpu, unit: "%cpu"),
+            BenchResult(
+                name: "delay-idle-rss-untrimmed", ours: waiting.untrimmed, baseline: none.untrimmed, unit: "MiB"),
             BenchResult(name: "delay-idle-rss", ours: waiting.rss, baseline: none.rss, unit: "MiB"),
         ]
     }
@@ -67,5 +75,15 @@ extension RawJetStream {
         guard js_GetConsumerInfo(&info, js, stream, consumer, nil, &jerr) == NATS_OK, let info else { return nil }
         defer { jsConsumerInfo_Destroy(info) }
         return (info.pointee.NumPending, Int(info.pointee.NumAckPending))
+    }
+}
+
+/// glibc's `malloc_trim`, looked up at run time (Swift's Glibc module does not import `malloc.h`).
+enum Allocator {
+    /// Returns the free heap to the system.
+    static func trim() {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") else { return }
+        let trim = unsafeBitCast(symbol, to: (@convention(c) (Int) -> Int32).self)
+        _ = trim(0)
     }
 }

@@ -95,7 +95,9 @@ struct UniqueTaskTests {
             let scope = Uniqueness.Scope.for(.seconds(5))
             let takenAt = ContinuousClock.now
             _ = try await queue.enqueue(EmailTask(to: "a"), options: Self.unique("k", scope, id: "first"))
-            try await withProcessor(queue) { _, _ in .success } body: {
+            try await withProcessor(queue) { _, _ in
+                .success
+            } body: {
                 #expect(await eventually { (try? await queue.stats().messages) == 0 })
             }
             // Done, yet the key stays taken until 5 s after the first enqueue.
