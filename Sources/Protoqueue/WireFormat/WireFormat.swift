@@ -8,13 +8,18 @@ public enum WireFormat {
     public static let metadataPrefix = "Protoqueue-Meta-"
     /// Whether `subject` matches the NATS subject `filter` (`*` one token, `>` one or more trailing tokens).
     static func subject(_ subject: String, matches filter: String) -> Bool {
-        let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
-        let patterns = filter.split(separator: ".", omittingEmptySubsequences: false)
-        for (index, pattern) in patterns.enumerated() {
-            if pattern == ">" { return tokens.count > index }
-            guard index < tokens.count, pattern == "*" || pattern == tokens[index] else { return false }
+        tokens(
+            subject.split(separator: ".", omittingEmptySubsequences: false),
+            match: filter.split(separator: ".", omittingEmptySubsequences: false))
+    }
+
+    /// Whether a subject's tokens match a filter's.
+    static func tokens(_ subject: [Substring], match pattern: [Substring]) -> Bool {
+        for (index, token) in pattern.enumerated() {
+            if token == ">" { return subject.count > index }
+            guard index < subject.count, token == "*" || token == subject[index] else { return false }
         }
-        return tokens.count == patterns.count
+        return pattern.count == subject.count
     }
 
     /// The JetStream header that makes a publish conditional on the last sequence of its subject (0: none).

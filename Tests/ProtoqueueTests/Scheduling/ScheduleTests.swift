@@ -101,6 +101,20 @@ struct ScheduleTests {
         for connection in [first, second, third] { await connection.close() }
     }
 
+    @Test func aScheduleDeclaredWhileAWorkerRunsFiresAtItsFirstTick() async throws {
+        try await withProcessingFixture("schedlater") { fixture in
+            let ticks = Recorder<(TaskID, Int64, String?)>()
+            try await withProcessor(fixture.queue, options: Self.quick, handler: Self.recordTicks(ticks)) {
+                // The worker has listed no schedule yet; the record's write wakes it (the listing runs every 5 min).
+                try await Task.sleep(for: .milliseconds(500))
+                try await fixture.queue.declareSchedule(
+                    .init(name: "late", timing: .every(.seconds(1))), task: EmailTask(to: "x"))
+                #expect(await eventually(timeout: .seconds(5)) { ticks.count >= 2 })
+            }
+            #expect(ticks.all.allSatisfy { $0.2 == "late" })
+        }
+    }
+
     @Test(arguments: [TaskSchedule.MissedTicks.runOnce, .skip])
     func ticksMissedWhileNoWorkerRanFollowThePolicy(_ policy: TaskSchedule.MissedTicks) async throws {
         let url = try await SharedServer.url()

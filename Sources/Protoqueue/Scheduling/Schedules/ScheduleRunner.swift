@@ -16,9 +16,11 @@ struct ScheduleRunner: Sendable {
     /// How late a tick may be enqueued, ms: 60 s, or half the duplicate window when that is shorter.
     let latenessBound: Int64
     let logger: Logger
-    /// How often the runner looks for schedules declared or removed, and the longest it sleeps before reading a
-    /// schedule's record again.
+    /// The longest a schedule's runner sleeps before reading its record again.
     static let refreshInterval: Duration = .seconds(10)
+    /// How often the runner lists the declared schedules when no record write woke it (one it missed while
+    /// disconnected): a core subscription to the record subjects sees every declaration at once.
+    static let discoveryInterval: Duration = .seconds(300)
 
     init(transport: any QueueTransport, layout: QueueLayout, duplicateWindow: Duration, logger: Logger) {
         self.transport = transport
@@ -27,10 +29,16 @@ struct ScheduleRunner: Sendable {
         self.logger = logger
     }
 
-    /// Runs until cancelled: one child task per declared schedule, started when its record appears and ended when it
-    /// is removed.
+    /// Runs until cancelled: one child task per declared schedule, started when its record is written (or found by
+    /// the periodic listing) and ended when it is removed. Idle, it costs a subscription and a listing every
+    /// ``discoveryInterval``.
     func run() async {
         let active = ActiveNames()
+        let written = WakeSignal()
+        let subscription = try? await transport.subscribeCore(subject: layout.scheduleRecordFilter) { _, _ in
+            written.signal()
+        }
+        defer { subscription?.cancel() }
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 for name in await declaredNames() where active.insert(name) {
@@ -39,7 +47,7 @@ struct ScheduleRunner: Sendable {
                         active.remove(name)
                     }
                 }
-                try? await Task.sleep(for: Self.refreshInterval)
+                await written.wait(timeout: subscription == nil ? Self.refreshInterval : Self.discoveryInterval)
             }
             group.cancelAll()
         }
@@ -102,7 +110,8 @@ struct ScheduleRunner: Sendable {
     /// Handles the missed ticks up to `latest`: records them as handled, and for ``TaskSchedule/MissedTicks/runOnce``
     /// enqueues one task for them.
     private func catchUp(_ record: ScheduleRecord, latest: Int64, count: Int) async {
-        let runOnce = record.schedule.missedTicks == .runOnce
+        // A plan that stopped counting at its limit is not the last: only the last one's tick stands for them all.
+        let runOnce = record.schedule.missedTicks == .runOnce && count < TickPlan.countLimit
         let metadata: Logger.Metadata = [
             "protoqueue.schedule": "\(record.schedule.name)", "protoqueue.missed_ticks": "\(count)",
         ]

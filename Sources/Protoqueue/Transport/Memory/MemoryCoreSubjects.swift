@@ -15,7 +15,7 @@ final class MemoryCoreSubjects: Sendable {
     func publish(subject: String, body: [UInt8]) {
         let tokens = subject.split(separator: ".", omittingEmptySubsequences: false)
         let matching = subscribers.withLock { list in
-            list.values.filter { Self.matches($0.pattern, tokens) }.map(\.deliver)
+            list.values.filter { WireFormat.tokens(tokens, match: $0.pattern) }.map(\.deliver)
         }
         for deliver in matching { deliver(body, subject) }
     }
@@ -26,15 +26,6 @@ final class MemoryCoreSubjects: Sendable {
         let pattern = subject.split(separator: ".", omittingEmptySubsequences: false)
         subscribers.withLock { $0[id] = Subscriber(pattern: pattern, deliver: deliver) }
         return Subscription(owner: self, id: id)
-    }
-
-    /// Whether a subject's tokens match a pattern's.
-    static func matches(_ pattern: [Substring], _ subject: [Substring]) -> Bool {
-        for (index, token) in pattern.enumerated() {
-            if token == ">" { return subject.count > index }
-            guard index < subject.count, token == "*" || token == subject[index] else { return false }
-        }
-        return pattern.count == subject.count
     }
 
     private struct Subscription: CoreSubscription {
