@@ -105,7 +105,8 @@ struct ScheduleTests {
         try await withProcessingFixture("schedlater") { fixture in
             let ticks = Recorder<(TaskID, Int64, String?)>()
             try await withProcessor(fixture.queue, options: Self.quick, handler: Self.recordTicks(ticks)) {
-                // The worker has listed no schedule yet; the record's write wakes it (the listing runs every 5 min).
+                // The worker has listed no schedule yet; the declaration in this process wakes it (the listing runs
+                // every 60 s).
                 try await Task.sleep(for: .milliseconds(500))
                 try await fixture.queue.declareSchedule(
                     .init(name: "late", timing: .every(.seconds(1))), task: EmailTask(to: "x"))

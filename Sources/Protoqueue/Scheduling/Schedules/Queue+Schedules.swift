@@ -51,6 +51,7 @@ extension Queue {
             }
             do throws(ProtoqueueError) {
                 try await store.replace(current, with: next)
+                ScheduleWakers.shared.wake(layout)
                 logger.info(
                     current == nil ? "schedule declared" : "schedule changed",
                     metadata: ["protoqueue.schedule": "\(schedule.name)", "protoqueue.timing": "\(schedule.timing)"])

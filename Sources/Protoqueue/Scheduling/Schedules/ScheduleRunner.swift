@@ -18,9 +18,9 @@ struct ScheduleRunner: Sendable {
     let logger: Logger
     /// The longest a schedule's runner sleeps before reading its record again.
     static let refreshInterval: Duration = .seconds(10)
-    /// How often the runner lists the declared schedules when no record write woke it (one it missed while
-    /// disconnected): a core subscription to the record subjects sees every declaration at once.
-    static let discoveryInterval: Duration = .seconds(300)
+    /// How often the runner lists the declared schedules: a declaration made in another process is found within
+    /// it; one made in this process wakes the runner at once (``ScheduleWakers``).
+    static let discoveryInterval: Duration = .seconds(60)
 
     init(transport: any QueueTransport, layout: QueueLayout, duplicateWindow: Duration, logger: Logger) {
         self.transport = transport
@@ -29,16 +29,14 @@ struct ScheduleRunner: Sendable {
         self.logger = logger
     }
 
-    /// Runs until cancelled: one child task per declared schedule, started when its record is written (or found by
-    /// the periodic listing) and ended when it is removed. Idle, it costs a subscription and a listing every
-    /// ``discoveryInterval``.
+    /// Runs until cancelled: one child task per declared schedule, started when the periodic listing finds its
+    /// record (or a declaration in this process wakes the runner) and ended when it is removed. Idle, it costs one
+    /// listing (a stream-info request) every ``discoveryInterval``.
     func run() async {
         let active = ActiveNames()
-        let written = WakeSignal()
-        let subscription = try? await transport.subscribeCore(subject: layout.scheduleRecordFilter) { _, _ in
-            written.signal()
-        }
-        defer { subscription?.cancel() }
+        let declared = WakeSignal()
+        let registration = ScheduleWakers.shared.register(declared, for: layout)
+        defer { ScheduleWakers.shared.unregister(registration) }
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 for name in await declaredNames() where active.insert(name) {
@@ -47,7 +45,7 @@ struct ScheduleRunner: Sendable {
                         active.remove(name)
                     }
                 }
-                await written.wait(timeout: subscription == nil ? Self.refreshInterval : Self.discoveryInterval)
+                await declared.wait(timeout: Self.discoveryInterval)
             }
             group.cancelAll()
         }
@@ -216,4 +214,31 @@ private final class ActiveNames: Sendable {
     /// Adds `name`; `false` when it is there already.
     func insert(_ name: String) -> Bool { names.withLock { $0.insert(name).inserted } }
     func remove(_ name: String) { names.withLock { _ = $0.remove(name) } }
+}
+
+/// The schedule runners of this process by queue, so that a declaration wakes those of its queue at once.
+final class ScheduleWakers: Sendable {
+    /// The process's registry.
+    static let shared = ScheduleWakers()
+
+    private let runners = Mutex<[UInt64: (queue: String, signal: WakeSignal)]>([:])
+    private let nextID = Atomic<UInt64>(0)
+
+    /// A queue's identity across connections: its stream and subject.
+    private static func key(_ layout: QueueLayout) -> String { "\(layout.streamName) \(layout.subject)" }
+
+    /// Adds a runner's signal for `layout`'s queue; returns the registration to remove.
+    func register(_ signal: WakeSignal, for layout: QueueLayout) -> UInt64 {
+        let id = nextID.add(1, ordering: .relaxed).newValue
+        runners.withLock { $0[id] = (Self.key(layout), signal) }
+        return id
+    }
+
+    func unregister(_ id: UInt64) { _ = runners.withLock { $0.removeValue(forKey: id) } }
+
+    /// Wakes the runners of `layout`'s queue.
+    func wake(_ layout: QueueLayout) {
+        let key = Self.key(layout)
+        for runner in runners.withLock({ Array($0.values) }) where runner.queue == key { runner.signal.signal() }
+    }
 }

@@ -304,8 +304,6 @@ package final class MemoryBroker: QueueTransport, Sendable {
                     + "\(current))")
         case .stored(let stream, let sequence, let duplicate):
             hubs.withLock { $0 }?.wake()
-            // As on a server, a message stored by JetStream is also a core message on its subject.
-            if !duplicate { core.publish(subject: prepared.subject, body: prepared.body) }
             return EnqueueReceipt(id: prepared.id, sequence: sequence, duplicate: duplicate, stream: stream)
         }
     }
