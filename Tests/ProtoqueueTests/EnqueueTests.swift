@@ -134,6 +134,19 @@ struct EnqueueTests {
             #expect(error.code == .payloadTooLarge)
             #expect(error.message.contains("512"))
         }
+        // A unique task counts its uniqueness headers, and is refused before it takes its key.
+        let key = String(repeating: "k", count: 40)
+        let fits = InteropTask(to: String(repeating: "y", count: 230))
+        _ = try await queue.enqueue(fits, options: .init(id: "plain"))
+        do {
+            _ = try await queue.enqueue(fits, options: .init(id: "unique", unique: .init(key: key)))
+            Issue.record("accepted a unique task over the stream's limit")
+        } catch {
+            #expect(error.code == .payloadTooLarge && error.message.contains("512"), "\(error)")
+        }
+        let taken = try await queue.enqueue(InteropTask(to: "s"), options: .init(id: "after", unique: .init(key: key)))
+        #expect(!taken.duplicate && taken.id == "after")
+        #expect(try await queue.stats().messages == 3)
         await connection.close()
     }
 

@@ -144,24 +144,29 @@ extension Queue {
             subject = layout.scheduledSubject(tier: QueueLayout.defaultTier)
         }
         if let deadline { headers.append((WireFormat.startByHeader, String(deadline))) }
-        let body = try task.serializedBytes()
-        let prepared = PreparedMessage(subject: subject, headers: headers, body: body, id: id)
-        let size = prepared.totalSize
+        let prepared = PreparedMessage(subject: subject, headers: headers, body: try task.serializedBytes(), id: id)
+        try checkSize(prepared, maxPayload: maxPayload)
+        return prepared
+    }
+
+    /// Refuses a message larger than the server's `max_payload` or the stream's maximum message size (headers
+    /// included), before it is sent.
+    func checkSize(_ prepared: PreparedMessage, maxPayload: Int) throws(ProtoqueueError) {
+        let (id, size, body) = (prepared.id, prepared.totalSize, prepared.body.count)
         if size > maxPayload {
             throw ProtoqueueError(
                 .payloadTooLarge,
-                "task \(id) is \(size) bytes (body \(body.count) + headers \(size - body.count)), over the server's "
+                "task \(id) is \(size) bytes (body \(body) + headers \(size - body)), over the server's "
                     + "max_payload of \(maxPayload) bytes"
             )
         }
         if let limit = streamMaxMessageSize, size > limit {
             throw ProtoqueueError(
                 .payloadTooLarge,
-                "task \(id) is \(size) bytes (body \(body.count) + headers \(size - body.count)), over stream "
+                "task \(id) is \(size) bytes (body \(body) + headers \(size - body)), over stream "
                     + "\"\(layout.streamName)\"'s maximum message size of \(limit) bytes"
             )
         }
-        return prepared
     }
 
     /// Runs the middleware on a task (when there is any), then
@@ -215,10 +220,11 @@ extension Queue {
     private func send(_ task: Message, options: EnqueueOptions) async throws(ProtoqueueError) -> EnqueueReceipt {
         let transport = connection.transport
         if let unique = options.unique { try Validation.uniqueKey(unique) }
-        let prepared = try await prepare(task, options: options, maxPayload: try transport.currentMaxPayload())
+        let maxPayload = try transport.currentMaxPayload()
+        let prepared = try await prepare(task, options: options, maxPayload: maxPayload)
         let receipt =
             if let unique = options.unique {
-                try await sendUnique(prepared, unique)
+                try await sendUnique(prepared, unique, maxPayload: maxPayload)
             } else {
                 try await transport.publish(prepared, maxAttempts: 3)
             }

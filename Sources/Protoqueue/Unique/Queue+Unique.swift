@@ -1,8 +1,12 @@
 extension Queue {
     /// Stores `prepared` as a unique task: takes its key by a conditional write of a lock, replacing a lock that no
     /// longer holds, then publishes the task on `<its subject>.unique.<key token>` with the lock's sequence; returns
-    /// the holder's receipt (or throws) when the key is taken.
-    func sendUnique(_ prepared: PreparedMessage, _ unique: Uniqueness) async throws(ProtoqueueError) -> EnqueueReceipt {
+    /// the holder's receipt (or throws) when the key is taken. A task too large with its uniqueness headers is
+    /// refused before it takes the key.
+    func sendUnique(
+        _ prepared: PreparedMessage, _ unique: Uniqueness, maxPayload: Int
+    ) async throws(ProtoqueueError) -> EnqueueReceipt {
+        try checkSize(Self.uniqueTask(prepared, unique: unique, lock: .max), maxPayload: maxPayload)
         let transport = connection.transport
         let token = UniqueLock.token(unique.key)
         let lockSubject = layout.uniqueLockSubject(token)
@@ -22,7 +26,8 @@ extension Queue {
                     _ = try? await transport.deleteMessage(
                         stream: layout.streamName, sequence: expected, operation: "remove a stale unique-key lock")
                 }
-                return try await publishUnique(prepared, unique: unique, lock: receipt.sequence)
+                return try await transport.publish(
+                    Self.uniqueTask(prepared, unique: unique, lock: receipt.sequence), maxAttempts: 3)
             } catch  where error.code == .conflict {
                 guard
                     let stored = try await transport.lastMessage(
@@ -34,33 +39,32 @@ extension Queue {
                 let held = try UniqueLock(decoding: stored)
                 if held.taskID == prepared.id {
                     // This task's own lock, from an earlier call that did not finish.
-                    return try await publishUnique(prepared, unique: unique, lock: held.sequence)
+                    return try await transport.publish(
+                        Self.uniqueTask(prepared, unique: unique, lock: held.sequence), maxAttempts: 3)
                 }
                 let now = transport.scheduleClockMilliseconds()
-                let waiting = held.dependsOnTask(now: now) ? try await waitingTasks(token) : [:]
-                guard held.holds(now: now, taskExists: !waiting.isEmpty) else {
+                let waiting = held.dependsOnTask(now: now) ? try await waitingTasks(token) : nil
+                guard held.holds(now: now, taskExists: waiting?.isEmpty == false) else {
                     expected = held.sequence
                     continue
                 }
-                return try await duplicate(of: held, unique: unique, token: token)
+                return try await duplicate(of: held, unique: unique, waiting: waiting)
             }
         }
         throw ProtoqueueError(
             .conflict, "enqueue unique task \(prepared.id): other producers kept changing key \"\(unique.key)\"")
     }
 
-    /// Publishes the task of a taken key.
-    private func publishUnique(
-        _ prepared: PreparedMessage, unique: Uniqueness, lock: UInt64
-    ) async throws(ProtoqueueError) -> EnqueueReceipt {
-        let task = PreparedMessage(
+    /// The task of a key taken by the lock at sequence `lock`: on `<its subject>.unique.<key token>`, with the
+    /// uniqueness headers.
+    private static func uniqueTask(_ prepared: PreparedMessage, unique: Uniqueness, lock: UInt64) -> PreparedMessage {
+        PreparedMessage(
             subject: "\(prepared.subject).unique.\(UniqueLock.token(unique.key))",
             headers: prepared.headers + [
                 (WireFormat.uniqueKeyHeader, unique.key), (WireFormat.uniqueScopeHeader, unique.scope.description),
                 (WireFormat.uniqueLockHeader, String(lock)),
             ],
             body: prepared.body, id: prepared.id)
-        return try await connection.transport.publish(task, maxAttempts: 3)
     }
 
     /// The subjects holding tasks of the key `token`, with their counts.
@@ -70,16 +74,18 @@ extension Queue {
     }
 
     /// The receipt of the task holding a key (its sequence when it is still in the stream, else 0), or the error the
-    /// caller asked for.
+    /// caller asked for. `waiting`: the key's task subjects when they were read already.
     private func duplicate(
-        of held: UniqueLock, unique: Uniqueness, token: String
+        of held: UniqueLock, unique: Uniqueness, waiting: [String: UInt64]?
     ) async throws(ProtoqueueError) -> EnqueueReceipt {
         if unique.onDuplicate.fails {
             throw ProtoqueueError(
                 .duplicate, "unique key \"\(unique.key)\" is taken by task \(held.taskID) (scope \(held.scope))")
         }
         var sequence: UInt64 = 0
-        for subject in try await waitingTasks(token).keys.sorted() {
+        var subjects = waiting
+        if subjects == nil { subjects = try await waitingTasks(UniqueLock.token(unique.key)) }
+        for subject in (subjects ?? [:]).keys.sorted() {
             if let stored = try await connection.transport.lastMessage(
                 stream: layout.streamName, subject: subject, operation: "read unique task")
             {
