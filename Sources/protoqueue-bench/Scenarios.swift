@@ -20,5 +20,7 @@ enum Scenarios {
         idleQueuesScenario,
         delayLatenessScenario,
         delayIdleScenario,
+        priorityShareScenario,
+        priorityLatencyScenario,
     ]
 }

@@ -111,8 +111,9 @@ final class ChaosRun: @unchecked Sendable {
         (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 
     @discardableResult
-    func startWorker(index: Int, concurrency: Int = 8, workMs: Int = 0, schedule: String? = nil) throws -> OwnedProcess
-    {
+    func startWorker(
+        index: Int, concurrency: Int = 8, workMs: Int = 0, workMsMax: Int? = nil, schedule: String? = nil
+    ) throws -> OwnedProcess {
         let generation = lock.withLock { () -> Int in
             workerGeneration += 1
             return workerGeneration
@@ -125,7 +126,7 @@ final class ChaosRun: @unchecked Sendable {
                 "worker", "--servers", urls.joined(separator: ","), "--queue", queueName, "--ledger", ledger.path,
                 "--replicas", String(replicas), "--max-deliveries", String(maxDeliveries),
                 "--ack-wait-ms", String(ackWait.components.seconds * 1000), "--concurrency", String(concurrency),
-                "--work-ms", String(workMs),
+                "--work-ms", String(workMs), "--work-ms-max", String(workMsMax ?? workMs),
             ] + (schedule.map { ["--schedule", $0] } ?? []),
             logFile: log
         )

@@ -22,7 +22,7 @@ func waitUntil(
 }
 
 enum ChaosScenarios {
-    static let names = ["worker-kill", "server-restart", "cluster", "pause", "poison", "schedules"]
+    static let names = ["worker-kill", "server-restart", "cluster", "pause", "poison", "schedules", "long-tasks"]
 
     static func goodIDs(_ count: Int) -> [String] { (0..<count).map { String(format: "t-%07d", $0) } }
 
@@ -34,6 +34,7 @@ enum ChaosScenarios {
         case "pause": return try await pause(tasks: tasks, keep: keep)
         case "poison": return try await poison(tasks: tasks, keep: keep)
         case "schedules": return try await schedules(tasks: tasks, keep: keep)
+        case "long-tasks": return try await longTasks(tasks: tasks, keep: keep)
         default: throw ChaosError("unknown scenario \(name); known: \(names.joined(separator: ", "))")
         }
     }

@@ -7,7 +7,7 @@ import Glibc
 // protoqueue-chaos: fault injection against real nats-server and worker processes on 127.0.0.1.
 //   protoqueue-chaos run <scenario|all> [--tasks N] [--keep]   one CHAOS line per scenario; exit 1 if any fails
 //   protoqueue-chaos worker --servers … --queue … --ledger …   (started by `run`)
-// Scenarios: worker-kill, server-restart, cluster, pause, poison, schedules.
+// Scenarios: worker-kill, server-restart, cluster, pause, poison, schedules, long-tasks.
 // NATS_SERVER_BIN picks the nats-server binary.
 
 func options(_ arguments: ArraySlice<String>) -> [String: String] {

@@ -90,6 +90,18 @@ struct TaskHeadersTests {
         }
     }
 
+    @Test func aTimeoutIsReadAndAMalformedOneRefused() {
+        let headers = TaskHeaders(Self.headers { $0["Protoqueue-Timeout"] = "1500" })
+        #expect(headers.admission(expectedType: Self.type) == .run("t-1"))
+        #expect(headers.timeout == .milliseconds(1500))
+        #expect(TaskHeaders(Self.complete).timeout == nil)
+        for bad in ["soon", "0", "-5", "", "1.5", "31536000001", "99999999999999999999"] {
+            #expect(
+                TaskHeaders(Self.headers { $0["Protoqueue-Timeout"] = bad }).admission(expectedType: Self.type)
+                    == .refuse("Protoqueue-Timeout \"\(bad)\" is not a number of milliseconds from 1 to 31536000000"))
+        }
+    }
+
     @Test func anotherTypeIsRefused() {
         let headers = TaskHeaders(Self.headers { $0["Protoqueue-Type"] = "other.Message" })
         #expect(

@@ -16,6 +16,9 @@ Usage:
                                                                TaskEvent messages, print them as JSON
   python_interop.py produce-delayed <url> <queue> <count> <pb2-dir>
                                                                enqueue <count> tasks due 1.5 s later; prints JSON
+  python_interop.py produce-tier <url> <queue> <count> <pb2-dir> <tier>
+                                                              enqueue <count> tasks into a priority tier (subject
+                                                              <subject>.ready.<tier>); prints JSON ids
   python_interop.py produce-unique <url> <queue> 1 <pb2-dir> <key>
                                                                enqueue one task unique by <key> (untilFinished);
                                                                prints JSON: stored and id, or the holder's id
@@ -62,6 +65,22 @@ async def produce(url, queue, count, pb2):
                              headers=task_headers(ids[0]["id"]), timeout=5)
     await nc.close()
     print(json.dumps({"tasks": ids, "resend_duplicate": bool(again.duplicate), "resend_seq": again.seq}))
+
+
+async def produce_tier(url, queue, count, pb2, tier):
+    """Tasks of a priority tier: the tier is the last token of the ready subject, repeated in Protoqueue-Priority."""
+    import nats
+    nc = await nats.connect(url, connect_timeout=5)
+    js = nc.jetstream()
+    ids = []
+    for index in range(count):
+        task_id = f"py-{tier}-{index}"
+        headers = task_headers(task_id) | {"Protoqueue-Priority": tier}
+        task = pb2.InteropTask(to=f"py{index}@example.com", subject=tier)
+        await js.publish(f"protoqueue.{queue}.ready.{tier}", task.SerializeToString(), headers=headers, timeout=5)
+        ids.append(task_id)
+    await nc.close()
+    print(json.dumps({"ids": ids}))
 
 
 async def produce_delayed(url, queue, count, pb2):
@@ -224,6 +243,8 @@ def main():
         asyncio.run(produce(url, queue, count, pb2))
     elif command == "produce-delayed":
         asyncio.run(produce_delayed(url, queue, count, pb2))
+    elif command == "produce-tier":
+        asyncio.run(produce_tier(url, queue, count, pb2, sys.argv[6]))
     elif command == "produce-unique":
         asyncio.run(produce_unique(url, queue, sys.argv[6], pb2))
     elif command == "produce-traced":

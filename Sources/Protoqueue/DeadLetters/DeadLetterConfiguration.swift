@@ -57,6 +57,9 @@ public struct DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
     /// The task's first attempt was delivered after its deadline (``EnqueueOptions/startBy``). The handler was
     /// not run.
     public static let expired = DeadLetterReason("expired")
+    /// The handler ran past its timeout (``QueueConfiguration/timeout``, ``EnqueueOptions/timeout``) on the last
+    /// allowed attempt.
+    public static let timeout = DeadLetterReason("timeout")
 
     /// The name.
     public var description: String { name }

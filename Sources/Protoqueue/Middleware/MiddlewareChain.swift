@@ -46,4 +46,9 @@ struct MiddlewareChain: Sendable {
     func settled(_ settlement: TaskSettlement) async {
         for middleware in list { await middleware.settled(settlement) }
     }
+
+    /// Every middleware's ``QueueMiddleware/handlerStuck(_:)``, in order.
+    func handlerStuck(_ handler: StuckHandler) async {
+        for middleware in list { await middleware.handlerStuck(handler) }
+    }
 }

@@ -59,6 +59,11 @@ public protocol QueueMiddleware: Sendable {
     /// settlements wait in memory), never processing. `process` returns after the last hook returned.
     /// - Parameter settlement: The task and its final outcome.
     func settled(_ settlement: TaskSettlement) async
+
+    /// Called when a handler is still running a second after its timeout cancelled it: it ignores cancellation and
+    /// keeps its worker slot. Called on the same task as ``settled(_:)``, once per stuck handler.
+    /// - Parameter handler: The task whose handler is stuck.
+    func handlerStuck(_ handler: StuckHandler) async
 }
 
 extension QueueMiddleware {
@@ -81,4 +86,7 @@ extension QueueMiddleware {
 
     /// Does nothing.
     public func settled(_ settlement: TaskSettlement) async {}
+
+    /// Does nothing.
+    public func handlerStuck(_ handler: StuckHandler) async {}
 }

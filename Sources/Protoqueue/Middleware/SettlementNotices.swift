@@ -5,7 +5,11 @@
 /// delivery at once instead of waiting for its settlement to be written, and a slow hook delays later hooks, not
 /// processing.
 final class SettlementNotices: Sendable {
-    private let pending = HandOffQueue<TaskSettlement>(maxParked: 0)
+    private enum Notice: Sendable {
+        case settled(TaskSettlement)
+        case stuck(StuckHandler)
+    }
+    private let pending = HandOffQueue<Notice>(maxParked: 0)
     private let middleware: MiddlewareChain
 
     init(middleware: MiddlewareChain) {
@@ -14,13 +18,25 @@ final class SettlementNotices: Sendable {
 
     /// Queues a settlement for the hooks (from any thread).
     func post(_ settlement: TaskSettlement) {
-        pending.handOver(settlement)
+        pending.handOver(.settled(settlement))
+    }
+
+    /// Queues a stuck handler for the hooks (from any thread).
+    func post(_ stuck: StuckHandler) {
+        pending.handOver(.stuck(stuck))
     }
 
     /// Calls the hooks for every posted settlement until ``close()``, then for those still queued.
     func run() async {
-        while let settlement = await pending.next() { await middleware.settled(settlement) }
-        for settlement in pending.drain() { await middleware.settled(settlement) }
+        while let notice = await pending.next() { await tell(notice) }
+        for notice in pending.drain() { await tell(notice) }
+    }
+
+    private func tell(_ notice: Notice) async {
+        switch notice {
+        case .settled(let settlement): await middleware.settled(settlement)
+        case .stuck(let handler): await middleware.handlerStuck(handler)
+        }
     }
 
     /// Ends ``run()`` once it has called the hooks for everything posted so far. Call when no more settlements can

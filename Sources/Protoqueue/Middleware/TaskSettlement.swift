@@ -28,6 +28,10 @@ public struct TaskSettlement: Sendable {
     public var outcome: Outcome
     /// The error the handler threw or failed with, if any.
     public var error: (any Error)?
+    /// Whether the settlement (or a heartbeat before it) went out after the task's ack window had run out: the
+    /// worker was frozen (`SIGSTOP`, a long pause) or its handler outlived its timeout, and the server may have
+    /// delivered the task to another worker meanwhile, so it may run twice. The worker also logs a warning.
+    public var late: Bool
     /// From the worker's decision to the settlement being handed to the connection: for a dead letter this includes
     /// storing the record. Acknowledgements are not confirmed by the server, so its round trip is not included.
     public var settleDuration: Duration

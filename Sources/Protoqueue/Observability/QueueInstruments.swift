@@ -19,6 +19,8 @@ final class QueueInstruments: Sendable {
     private let terminated: Counter
     private let unsettled: Counter
     private let deadLettered = MadeOnce<String, Counter>()
+    let lateSettlements: Counter
+    let stuckHandlers: Counter
     private let dimensions: [(String, String)]
     private let settledName: String
     private let factory: any MetricsFactory
@@ -55,6 +57,8 @@ final class QueueInstruments: Sendable {
         retried = settled("retried")
         terminated = settled("terminated")
         unsettled = settled("unsettled")
+        lateSettlements = Counter(label: names.lateSettlements, dimensions: dimensions, factory: factory)
+        stuckHandlers = Counter(label: names.stuckHandlers, dimensions: dimensions, factory: factory)
     }
 
     /// The run-time timer for a handler's result.

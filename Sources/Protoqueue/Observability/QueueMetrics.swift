@@ -35,6 +35,10 @@ public final class QueueMetrics: QueueMiddleware {
         /// Counter: final outcomes (dimension `outcome`: `acknowledged`, `retried`, `dead_lettered`, `terminated`,
         /// `unsettled`; `reason`: the dead-letter reason, or `none`).
         public var settled = "protoqueue.tasks.settled"
+        /// Counter: settlements that went out after the task's ack window ran out (``TaskSettlement/late``).
+        public var lateSettlements = "protoqueue.tasks.late_settlements"
+        /// Counter: handlers still running after their timeout cancelled them (``StuckHandler``).
+        public var stuckHandlers = "protoqueue.handlers.stuck"
 
         /// The default names.
         public init() {}
@@ -107,6 +111,12 @@ public final class QueueMetrics: QueueMiddleware {
         instruments.consumed.increment()
         instruments.settled(settlement.outcome).increment()
         instruments.settleDuration.recordNanoseconds(settlement.settleDuration.nanoseconds)
+        if settlement.late { instruments.lateSettlements.increment() }
+    }
+
+    /// Counts a handler that ignores its timeout.
+    public func handlerStuck(_ handler: StuckHandler) async {
+        instruments(queue: handler.queue, taskType: handler.taskType).stuckHandlers.increment()
     }
 
     /// The metric objects of one queue, made on first use.

@@ -28,6 +28,8 @@ public struct ProcessOptions: Sendable, Hashable {
     /// (``Queue/declareSchedule(_:task:metadata:)``) while it runs. Any number of workers may: each tick's task is
     /// stored once.
     public var firesSchedules: Bool
+    /// The most handlers this worker starts per second for the queue (a token bucket); `nil` for no limit.
+    public var rateLimit: RateLimit?
 
     /// Creates options.
     /// - Parameters:
@@ -37,14 +39,17 @@ public struct ProcessOptions: Sendable, Hashable {
     ///   - ackMode: ``AckMode/fireAndForget`` (default) or ``AckMode/confirmed``.
     ///   - stopWhenIdle: Return once the queue is idle (default `false`: run until stopped).
     ///   - firesSchedules: Fire the queue's schedules (default `true`).
+    ///   - rateLimit: Handler starts per second at most (default `nil`: no limit).
     public init(
         concurrency: Int = 8,
         fetchTimeout: Duration = .milliseconds(500),
         shutdownTimeout: Duration = .seconds(10),
         ackMode: AckMode = .fireAndForget,
         stopWhenIdle: Bool = false,
-        firesSchedules: Bool = true
+        firesSchedules: Bool = true,
+        rateLimit: RateLimit? = nil
     ) {
+        self.rateLimit = rateLimit
         self.concurrency = concurrency
         self.fetchTimeout = fetchTimeout
         self.shutdownTimeout = shutdownTimeout
@@ -79,6 +84,7 @@ public struct ProcessOptions: Sendable, Hashable {
         guard shutdownTimeout >= .zero else {
             throw ProtoqueueError(.invalidConfiguration, "shutdownTimeout must not be negative")
         }
+        _ = try rateLimit?.validated()
         return self
     }
 }

@@ -23,17 +23,37 @@ struct QueueDispatch: Sendable {
         _ queue: Queue<Message>, options: ProcessOptions, budget: SlotBudget?,
         handler: @escaping Queue<Message>.Handler
     ) async throws(ProtoqueueError) -> [QueueDispatch] {
+        let priorities = queue.configuration.priorities
+        if priorities.isTiered && budget != nil {
+            throw ProtoqueueError(
+                .invalidConfiguration,
+                "queue \"\(queue.name)\" has priority tiers: serve it with process(options:handler:) (a QueueWorker "
+                    + "does not share its budget with tiers yet)")
+        }
         let transport = queue.connection.transport
         let mover = try await startMover(queue, options: options)
-        let engine: ProcessorEngine
+        // A tiered queue's tiers share the worker's slots: by weight, or in order when strict.
+        let shared =
+            priorities.isTiered
+            ? SlotBudget(total: options.concurrency, mode: priorities.isStrict ? .strict : .weighted) : budget
+        var engines: [ProcessorEngine] = []
+        let weights = priorities.tiers.map(\.weight).reduce(0, +)
         do throws(ProtoqueueError) {
-            engine = try await ProcessorEngine.start(
-                transport: transport, layout: queue.layout, configuration: queue.configuration, options: options,
-                budget: budget, reschedulesRetries: mover != nil, logger: queue.logger)
+            for (rank, layout) in queue.layout.workerConsumers.enumerated() {
+                // A weighted tier pulls in batches of half its share, so that it keeps pulling up to its share.
+                let share =
+                    priorities.isTiered && !priorities.isStrict
+                    ? options.concurrency * priorities.tiers[rank].weight / weights : nil
+                let engine = try await ProcessorEngine.start(
+                    transport: transport, layout: layout, configuration: queue.configuration, options: options,
+                    budget: shared, reschedulesRetries: mover != nil, expectedShare: share, logger: queue.logger)
+                shared?.setStanding(.init(weight: priorities.tiers[rank].weight, rank: rank), for: engine.id)
+                engines.append(engine)
+            }
         } catch {
-            if let mover {
-                mover.engine.requestStop()
-                await mover.engine.finish()
+            for engine in engines + (mover.map { [$0.engine] } ?? []) {
+                engine.requestStop()
+                await engine.finish()
             }
             throw error
         }
@@ -42,23 +62,46 @@ struct QueueDispatch: Sendable {
             "processing",
             metadata: [
                 "protoqueue.concurrency": "\(options.concurrency)",
-                "protoqueue.consumer": "\(queue.layout.consumerName)",
+                "protoqueue.consumer": "\(engines.map(\.layout.consumerName).joined(separator: ","))",
             ])
         let notices = queue.middleware.isEmpty ? nil : SettlementNotices(middleware: queue.middleware)
-        let runner = TaskRunner<Message>(
-            engine: engine, queueName: queue.name, configuration: queue.configuration, middleware: queue.middleware,
-            events: queue.events, notices: notices, logger: logger, handler: handler)
-        let schedules =
-            options.firesSchedules
-            ? ScheduleRunner(
-                transport: transport, layout: queue.layout, duplicateWindow: queue.configuration.duplicateWindow,
-                logger: logger)
-            : nil
-        let dispatch = make(
-            engine: engine, layout: queue.layout, transport: transport, notices: notices,
-            shutdownTimeout: options.shutdownTimeout, watchesAckPending: true, schedules: schedules, logger: logger
-        ) { delivery in await runner.run(delivery) }
-        return [dispatch] + (mover.map { [$0] } ?? [])
+        let limiter = options.rateLimit.map(RateLimiter.init)
+        var dispatches: [QueueDispatch] = []
+        for engine in engines {
+            let first = dispatches.isEmpty
+            let heartbeats = HeartbeatMonitor(engine: engine, queue: queue.name, taskType: Message.protoMessageName) {
+                stuck in
+                logger.warning(
+                    """
+                    handler still running after its timeout cancelled it: it ignores cancellation and keeps its slot, \
+                    and the task goes to another worker once its ack wait runs out
+                    """,
+                    metadata: [
+                        "protoqueue.task_id": "\(stuck.id?.rawValue ?? "")", "protoqueue.attempt": "\(stuck.attempt)",
+                        "protoqueue.sequence": "\(stuck.sequence)", "protoqueue.timeout": "\(stuck.timeout)",
+                        "protoqueue.running_for": "\(stuck.runningFor)",
+                    ])
+                notices?.post(stuck)
+            }
+            let runner = TaskRunner<Message>(
+                engine: engine, queueName: queue.name, configuration: queue.configuration,
+                middleware: queue.middleware, events: queue.events, notices: notices, logger: logger, handler: handler,
+                limiter: limiter)
+            // One schedule runner and one notifier per queue, with its first tier.
+            let schedules =
+                first && options.firesSchedules
+                ? ScheduleRunner(
+                    transport: transport, layout: queue.layout, duplicateWindow: queue.configuration.duplicateWindow,
+                    logger: logger)
+                : nil
+            dispatches.append(
+                make(
+                    engine: engine, layout: engine.layout, transport: transport, notices: first ? notices : nil,
+                    shutdownTimeout: options.shutdownTimeout, watchesAckPending: true, schedules: schedules,
+                    heartbeats: heartbeats, logger: logger
+                ) { delivery, lane in await runner.run(delivery, lane: lane) })
+        }
+        return dispatches + (mover.map { [$0] } ?? [])
     }
 
     /// The processor of the queue's scheduled-task consumer, or `nil` (and a warning) when that consumer does not
@@ -85,17 +128,19 @@ struct QueueDispatch: Sendable {
         let mover = ScheduledTaskMover(transport: queue.connection.transport, logger: queue.logger)
         return make(
             engine: engine, layout: layout, transport: queue.connection.transport, notices: nil,
-            shutdownTimeout: options.shutdownTimeout, watchesAckPending: false, schedules: nil, logger: queue.logger
-        ) { delivery in await mover.run(delivery) }
+            shutdownTimeout: options.shutdownTimeout, watchesAckPending: false, schedules: nil, heartbeats: nil,
+            logger: queue.logger
+        ) { delivery, _ in await mover.run(delivery) }
     }
 
     /// A dispatch that runs `run` for each delivery of `engine`, on tasks that wait for the next delivery when
-    /// none is queued, with an ``AckPendingWatch`` while it serves when `watchesAckPending`, and `schedules` while it
-    /// serves.
+    /// none is queued, with an ``AckPendingWatch`` while it serves when `watchesAckPending`, and `schedules` and
+    /// `heartbeats` while it serves.
     private static func make(
         engine: ProcessorEngine, layout: QueueLayout, transport: any QueueTransport, notices: SettlementNotices?,
-        shutdownTimeout: Duration, watchesAckPending: Bool, schedules: ScheduleRunner?, logger: Logger,
-        run: @escaping @Sendable (Delivery) async -> Void
+        shutdownTimeout: Duration, watchesAckPending: Bool, schedules: ScheduleRunner?, heartbeats: HeartbeatMonitor?,
+        logger: Logger,
+        run: @escaping @Sendable (Delivery, HandlerLane?) async -> Void
     ) -> QueueDispatch {
         let running = RunningHandlers()
         let read: @Sendable () async throws(ProtoqueueError) -> ConsumerState = { () async throws(ProtoqueueError) in
@@ -119,25 +164,30 @@ struct QueueDispatch: Sendable {
             await withDiscardingTaskGroup { watching in
                 if let watch { watching.addTask { await watch.run() } }
                 if let schedules { watching.addTask { await schedules.run() } }
-                await serve(engine, running: running, shutdownTimeout: shutdownTimeout, logger: logger, run: run)
+                if let heartbeats { watching.addTask { await heartbeats.run() } }
+                await serve(
+                    engine, running: running, heartbeats: heartbeats, shutdownTimeout: shutdownTimeout, logger: logger,
+                    run: run)
                 watching.cancelAll()
             }
         }
     }
 
     /// Runs `run` for each delivery of `engine` until it stops fetching, then gives running ones their grace and
-    /// cancels the rest.
+    /// cancels the rest. Each handler task holds a lane of `heartbeats` while it runs.
     private static func serve(
-        _ engine: ProcessorEngine, running: RunningHandlers, shutdownTimeout: Duration, logger: Logger,
-        run: @escaping @Sendable (Delivery) async -> Void
+        _ engine: ProcessorEngine, running: RunningHandlers, heartbeats: HeartbeatMonitor?, shutdownTimeout: Duration,
+        logger: Logger, run: @escaping @Sendable (Delivery, HandlerLane?) async -> Void
     ) async {
         await withDiscardingTaskGroup { group in
             while let delivery = await engine.handOff.next() {
                 running.started()
                 group.addTask {
+                    let lane = heartbeats?.open()
+                    defer { if let lane { heartbeats?.close(lane) } }
                     var next: Delivery? = delivery
                     while let current = next {
-                        await run(current)
+                        await run(current, lane)
                         next = engine.handOff.take()
                         if next == nil {
                             // A parked task is not a running handler: an idle queue has none.

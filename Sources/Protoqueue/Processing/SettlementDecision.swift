@@ -11,11 +11,14 @@ enum TaskOutcome: Sendable {
     case threw(any Error)
     /// The handler threw after it was cancelled (the worker is stopping): not the task's fault.
     case cancelled
+    /// The handler threw after its timeout cancelled it.
+    case timedOut(TaskTimedOut)
 
     /// The handler's error: what it threw or failed with.
     var error: (any Error)? {
         switch self {
         case .threw(let error), .returned(.failure(let error, _)): error
+        case .timedOut(let error): error
         default: nil
         }
     }
@@ -126,6 +129,9 @@ enum SettlementDecision {
             return retry(after: retryDelay(attempt), reschedules: reschedules)
         case .cancelled:
             return .nak(delay: .zero)
+        case .timedOut(let error):
+            if lastAttempt { return .deadLetter(reason: .timeout, error: errorText(error), details: [:]) }
+            return retry(after: retryDelay(attempt), reschedules: reschedules)
         }
     }
 

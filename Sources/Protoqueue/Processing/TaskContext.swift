@@ -8,10 +8,12 @@ public import Logging
 /// try await queue.process { task, context in
 ///     context.logger.info("sending")                 // carries protoqueue.task_id, .attempt, .sequence
 ///     if context.attempt > 1 { … }
-///     for chunk in chunks { try await upload(chunk); await context.inProgress() }   // long work
+///     for chunk in chunks { try await upload(chunk) }  // heartbeats go out on their own
+///     if context.cancellationReason == .timeout { … }
 ///     return .success
 /// }
 /// ```
+/// While the handler runs, the worker sends the task's heartbeats itself; ``inProgress()`` adds one at once.
 public struct TaskContext: Sendable {
     /// The queue's name.
     public let queue: String
@@ -32,6 +34,9 @@ public struct TaskContext: Sendable {
     /// The task's deadline (`Protoqueue-Start-By`, ``EnqueueOptions/startBy``): its first attempt started before it.
     /// `nil` when the task has none.
     public let startBy: Date?
+    /// How long this attempt may run (`Protoqueue-Timeout`, else ``QueueConfiguration/timeout``) before the
+    /// handler's task is cancelled with ``CancellationReason/timeout``; `nil` for no limit.
+    public let timeout: Duration?
     /// The producer's metadata (`Protoqueue-Meta-*` headers, prefix removed).
     public let metadata: [String: String]
     /// Every header of the message as received (first value of each).
@@ -54,10 +59,19 @@ public struct TaskContext: Sendable {
     let baseLogger: Logger
     let delivery: Delivery
 
-    /// Tells the server the task is still being worked on (`+WPI`), which restarts its ack wait so that long work
-    /// is not redelivered to another worker. Does nothing once the task is settled.
+    /// Tells the server the task is still being worked on (`+WPI`) now, which restarts its ack wait. The worker
+    /// sends these heartbeats on its own while the handler runs (a third of the ack wait after the last one); call
+    /// this only to send one at once. Does nothing once the task is settled.
     public func inProgress() async {
         delivery.signalInProgress()
+    }
+
+    /// Why the calling task is cancelled: ``CancellationReason/timeout`` once the task's timeout expired,
+    /// ``CancellationReason/shutdown`` when the worker stops, `nil` while it is not cancelled. Read it from the
+    /// handler's task (or a child of it) after `Task.isCancelled` or a `CancellationError`.
+    public var cancellationReason: CancellationReason? {
+        if delivery.timedOut { return .timeout }
+        return Task.isCancelled ? .shutdown : nil
     }
 
     /// Whether this is the last attempt the retry policy allows.

@@ -14,7 +14,11 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
     let logger: Logger
     let handler: Queue<Message>.Handler
 
-    func run(_ delivery: Delivery) async {
+    /// This worker's start rate for the queue, if limited.
+    let limiter: RateLimiter?
+
+    /// Runs `delivery` on the handler task that holds `lane`, where the ``HeartbeatMonitor`` watches it.
+    func run(_ delivery: Delivery, lane: HandlerLane?) async {
         // A delivery handed out twice would read a message that may be freed and settle nothing: refuse, and say so.
         guard delivery.claim() else {
             logger.error("a delivery reached a handler a second time; the second run is skipped (a Protoqueue bug)")
@@ -24,7 +28,6 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         let headers = TaskHeaders(received.headers)
         // A rescheduled retry carries the attempts it used before this message.
         let attempt = (headers.priorAttempts ?? 0) + Int(clamping: received.deliveries)
-        let maxAttempts = configuration.consumer.maxDeliveries
         let sequence = received.streamSequence
         // Built only when something is logged: setting metadata costs a log handler more than running a no-op task.
         var taskLogger: Logger { TaskContext.taskLogger(logger, id: headers.id, attempt: attempt, sequence: sequence) }
@@ -32,61 +35,15 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         if sequence == 0 {
             logger.warning("cannot read the delivery's metadata; treating it as attempt 1")
         }
-        // `nil` for a grace delivery: ack timeouts or worker crashes used the attempts up, so it is dead-lettered
-        // without running the handler.
-        let outcome: TaskOutcome?
-        let settlement: Settlement
-        var runTime: Duration?
-        if let maxAttempts, SettlementDecision.isGraceDelivery(attempt: attempt, maxAttempts: maxAttempts) {
-            taskLogger.warning("task delivered past its attempts without being settled; dead-lettering it")
-            outcome = nil
-            settlement = SettlementDecision.graceDelivery(attempt: attempt, maxAttempts: maxAttempts)
-        } else {
-            let result: TaskOutcome
-            switch headers.admission(expectedType: Message.protoMessageName) {
-            case .refuse(let refusal):
-                taskLogger.error("task refused; dead-lettering it", metadata: ["protoqueue.error": "\(refusal)"])
-                result = .undecodable(refusal)
-            case .run(let id):
-                if let expiry = Deadline.expiry(
-                    startBy: headers.startBy, attempt: attempt, now: engine.transport.scheduleClockMilliseconds())
-                {
-                    taskLogger.warning("task missed its deadline; dead-lettering it")
-                    result = .expired(expiry)
-                    break
-                }
-                do throws(ProtoqueueError) {
-                    let task = try Message(serializedBytes: received.data)
-                    let context = TaskContext(
-                        queue: queueName, consumer: engine.layout.consumerName, id: id, attempt: attempt,
-                        maxAttempts: maxAttempts,
-                        enqueuedAt: headers.enqueuedAt, notBefore: headers.notBefore,
-                        startBy: headers.startByDate, metadata: headers.metadata,
-                        headers: received.headers,
-                        subject: received.subject, sequence: sequence, baseLogger: logger, delivery: delivery
-                    )
-                    if UniqueLock.frees(headers.uniqueScope, atStart: true) { await freeUniqueKey(headers) }
-                    events?.started(id: id, sequence: sequence, attempt: attempt)
-                    let start = ContinuousClock.now
-                    result = await handle(task, context: context)
-                    runTime = ContinuousClock.now - start
-                } catch {
-                    taskLogger.error(
-                        "task payload does not decode; dead-lettering it", metadata: ["protoqueue.error": "\(error)"])
-                    result = .undecodable(error.description)
-                }
-            }
-            outcome = result
-            settlement = SettlementDecision.settlement(
-                for: result, attempt: attempt, maxAttempts: maxAttempts, reschedules: engine.reschedulesRetries,
-                retryDelay: { configuration.retry.delay(afterAttempt: $0) }
-            )
-            log(result, settlement, taskLogger)
-        }
+        lane?.watch(delivery, id: headers.id, attempt: attempt, sequence: sequence, deliveries: received.deliveries)
+        let (outcome, settlement, runTime) = await decide(
+            delivery, received, headers: headers, attempt: attempt, lane: lane, taskLogger: taskLogger)
+        lane?.clear()
         // A unique task's key is freed once its final settlement is on its way.
         let freesKey = UniqueLock.frees(headers.uniqueScope, atStart: false, settlement: settlement)
         guard events != nil || notices != nil else {
             delivery.settle(settlement)
+            if delivery.missedAckWindow { reportLate(taskLogger) }
             if freesKey { await freeUniqueKey(headers) }
             return
         }
@@ -99,17 +56,90 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             notices?.post(
                 TaskSettlement(
                     queue: queueName, taskType: Message.protoMessageName, id: id, attempt: attempt,
-                    sequence: sequence, outcome: final, error: error, settleDuration: ContinuousClock.now - settleStart)
+                    sequence: sequence, outcome: final, error: error, late: delivery.missedAckWindow,
+                    settleDuration: ContinuousClock.now - settleStart)
             )
         }
         if !delivery.settle(settlement, then: tell) { tell(.unsettled(error: "the task was settled already")) }
+        if delivery.missedAckWindow { reportLate(taskLogger) }
         if freesKey { await freeUniqueKey(headers) }
+    }
+
+    /// Runs the checks and the handler, and decides the settlement. The outcome is `nil` for a grace delivery: ack
+    /// timeouts or worker crashes used the attempts up, so it is dead-lettered without running the handler.
+    @inline(__always)
+    private func decide(
+        _ delivery: Delivery, _ received: ReceivedMessage, headers: TaskHeaders, attempt: Int, lane: HandlerLane?,
+        taskLogger: @autoclosure () -> Logger
+    ) async -> (TaskOutcome?, Settlement, Duration?) {
+        let maxAttempts = configuration.consumer.maxDeliveries
+        if let maxAttempts, SettlementDecision.isGraceDelivery(attempt: attempt, maxAttempts: maxAttempts) {
+            taskLogger().warning("task delivered past its attempts without being settled; dead-lettering it")
+            return (nil, SettlementDecision.graceDelivery(attempt: attempt, maxAttempts: maxAttempts), nil)
+        }
+        var runTime: Duration?
+        let result: TaskOutcome
+        switch headers.admission(expectedType: Message.protoMessageName) {
+        case .refuse(let refusal):
+            taskLogger().error("task refused; dead-lettering it", metadata: ["protoqueue.error": "\(refusal)"])
+            result = .undecodable(refusal)
+        case .run(let id):
+            if let limiter, await !limiter.acquire() {
+                result = .cancelled
+                break
+            }
+            if let expiry = Deadline.expiry(
+                startBy: headers.startBy, attempt: attempt, now: engine.transport.scheduleClockMilliseconds())
+            {
+                taskLogger().warning("task missed its deadline; dead-lettering it")
+                result = .expired(expiry)
+                break
+            }
+            do throws(ProtoqueueError) {
+                let task = try Message(serializedBytes: received.data)
+                let context = TaskContext(
+                    queue: queueName, consumer: engine.layout.consumerName, id: id, attempt: attempt,
+                    maxAttempts: maxAttempts, enqueuedAt: headers.enqueuedAt, notBefore: headers.notBefore,
+                    startBy: headers.startByDate,
+                    timeout: TaskTimeout.effective(task: headers.timeout, queueDefault: configuration.timeout),
+                    metadata: headers.metadata, headers: received.headers, subject: received.subject,
+                    sequence: received.streamSequence, baseLogger: logger, delivery: delivery
+                )
+                if UniqueLock.frees(headers.uniqueScope, atStart: true) { await freeUniqueKey(headers) }
+                events?.started(id: id, sequence: received.streamSequence, attempt: attempt)
+                let start = ContinuousClock.now
+                result = await handle(task, context: context, lane: lane)
+                runTime = ContinuousClock.now - start
+            } catch {
+                taskLogger().error(
+                    "task payload does not decode; dead-lettering it", metadata: ["protoqueue.error": "\(error)"])
+                result = .undecodable(error.description)
+            }
+        }
+        let settlement = SettlementDecision.settlement(
+            for: result, attempt: attempt, maxAttempts: maxAttempts, reschedules: engine.reschedulesRetries,
+            retryDelay: { configuration.retry.delay(afterAttempt: $0) }
+        )
+        log(result, settlement, taskLogger())
+        return (result, settlement, runTime)
+    }
+
+    private func reportLate(_ taskLogger: Logger) {
+        taskLogger.warning(
+            """
+            task settled after its ack window ran out; the server may have delivered it to another worker, so it \
+            may run twice
+            """)
     }
 
     private func log(_ outcome: TaskOutcome, _ settlement: Settlement, _ taskLogger: @autoclosure () -> Logger) {
         switch (outcome, settlement) {
         case (.cancelled, _):
             taskLogger().debug("handler cancelled; returning the task")
+        case (.timedOut(let error), .nak(let delay)), (.timedOut(let error), .reschedule(let delay)):
+            taskLogger().warning(
+                "handler timed out; retrying",
+                metadata: ["protoqueue.error": "\(error)", "protoqueue.delay": "\(delay)"])
         case (.threw(let error), .nak(let delay)), (.threw(let error), .reschedule(let delay)):
             taskLogger().debug(
                 "handler threw; retrying", metadata: ["protoqueue.error": "\(error)", "protoqueue.delay": "\(delay)"])
@@ -138,13 +168,40 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         }
     }
 
-    /// Calls the handler with the decoded task, inside the middleware when there is any.
-    private func handle(_ task: Message, context: TaskContext) async -> TaskOutcome {
+    /// Calls the handler with the decoded task, cancelling it when its timeout expires.
+    @inline(__always)
+    private func handle(_ task: Message, context: TaskContext, lane: HandlerLane?) async -> TaskOutcome {
+        guard let timeout = context.timeout else { return await call(task, context: context) }
+        let delivery = context.delivery
+        lane?.started(timeout: timeout)
+        return await withTaskGroup(of: TaskOutcome?.self) { group in
+            group.addTask { await call(task, context: context) }
+            group.addTask {
+                // Cancelled when the handler returned first, or when the worker stops.
+                guard (try? await Task.sleep(for: timeout)) != nil else { return nil }
+                delivery.markTimedOut()
+                return nil
+            }
+            while let next = await group.next() {
+                group.cancelAll()
+                if let outcome = next { return outcome }
+            }
+            return .cancelled
+        }
+    }
+
+    /// Calls the handler, inside the middleware when there is any.
+    @inline(__always)
+    private func call(_ task: Message, context: TaskContext) async -> TaskOutcome {
         do {
             if middleware.isEmpty { return .returned(try await handler(task, context)) }
             return .returned(try await middleware.process(task, context: context) { try await handler(task, context) })
         } catch {
-            // Stopped while running: not the task's fault.
+            // Cancelled by its timeout: the task's fault, retried under the policy. Stopped while running: not the
+            // task's fault.
+            if context.delivery.timedOut, let timeout = context.timeout {
+                return .timedOut(TaskTimedOut(timeout: timeout))
+            }
             return Task.isCancelled ? .cancelled : .threw(error)
         }
     }

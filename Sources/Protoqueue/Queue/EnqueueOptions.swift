@@ -18,6 +18,12 @@ public struct EnqueueOptions: Sendable, Hashable {
     public var startBy: Date?
     /// Makes the task unique by a key (``Uniqueness``); `nil` for none. Single enqueues only: a batch refuses it.
     public var unique: Uniqueness?
+    /// How long one attempt's handler may run (`Protoqueue-Timeout`, in milliseconds, rounded up), overriding the
+    /// queue's ``QueueConfiguration/timeout``; `nil` uses the queue's. Positive and at most 365 days.
+    public var timeout: Duration?
+    /// The priority tier (``QueueConfiguration/priorities``): the task goes to `<subject>.ready.<tier>`; `nil` uses
+    /// the queue's default tier. A tier the queue does not have is refused.
+    public var priority: String?
 
     /// Creates options.
     /// - Parameters:
@@ -26,10 +32,14 @@ public struct EnqueueOptions: Sendable, Hashable {
     ///   - notBefore: The earliest start; `nil` for at once.
     ///   - startBy: The latest start; `nil` for no deadline.
     ///   - unique: A uniqueness key and scope; `nil` for none.
+    ///   - timeout: The handler's time limit per attempt; `nil` uses the queue's.
+    ///   - priority: The priority tier; `nil` uses the queue's default.
     public init(
         id: TaskID? = nil, metadata: [String: String] = [:], notBefore: Date? = nil, startBy: Date? = nil,
-        unique: Uniqueness? = nil
+        unique: Uniqueness? = nil, timeout: Duration? = nil, priority: String? = nil
     ) {
+        self.priority = priority
+        self.timeout = timeout
         self.id = id
         self.metadata = metadata
         self.notBefore = notBefore

@@ -43,4 +43,6 @@ extension ProtoqueueError.Code {
     public static let duplicate = Self("duplicate")
     /// A ``QueueMiddleware`` refused the task; nothing was sent.
     public static let refused = Self("refused")
+    /// The server is too old for the operation; the message names the version it needs.
+    public static let unsupportedByServer = Self("unsupportedByServer")
 }

@@ -82,8 +82,8 @@ extension Queue {
         do throws(ProtoqueueError) {
             try Validation.notUnique(item.options)
             let prepared = try prepare(
-                item.task, id: id, metadata: item.options.metadata, headers: [:], notBefore: item.options.notBefore,
-                startBy: item.options.startBy, maxPayload: maxPayload)
+                item.task, id: id, metadata: item.options.metadata, headers: [:], timing: item.options,
+                maxPayload: maxPayload)
             return (id, .success(prepared))
         } catch {
             return (id, .failure(error))

@@ -111,15 +111,19 @@ public struct EnqueueReceipt: Sendable, Hashable {
 
 extension Queue {
     /// Encodes and validates a task into the wire format; nothing touches the network. Middleware has run.
+    /// The timing comes from `timing`: ``EnqueueOptions/notBefore``, ``EnqueueOptions/startBy`` and
+    /// ``EnqueueOptions/timeout`` (its id and metadata are not read).
     func prepare(
-        _ task: Message, id: TaskID, metadata: [String: String], headers extra: [String: String], notBefore: Date?,
-        startBy: Date?, maxPayload: Int
+        _ task: Message, id: TaskID, metadata: [String: String], headers extra: [String: String],
+        timing: EnqueueOptions, maxPayload: Int
     ) throws(ProtoqueueError) -> PreparedMessage {
         try Validation.taskID(id.rawValue)
         let now = WallClock.unixMilliseconds()
-        let due = try notBefore.map { date throws(ProtoqueueError) in try EnqueueOptions.dueMilliseconds(date) }
-        let deadline = try startBy.map { date throws(ProtoqueueError) in try Deadline.milliseconds(date) }
+        let due = try timing.notBefore.map { date throws(ProtoqueueError) in try EnqueueOptions.dueMilliseconds(date) }
+        let deadline = try timing.startBy.map { date throws(ProtoqueueError) in try Deadline.milliseconds(date) }
         if let deadline { try Deadline.check(startBy: deadline, due: due) }
+        let timeout = try timing.timeout.map { limit throws(ProtoqueueError) in try TaskTimeout.milliseconds(limit) }
+        let tier = try configuration.priorities.tier(timing.priority)
         var headers: [(String, String)] = [
             (WireFormat.Header.messageID, id.rawValue),
             (WireFormat.Header.messageType, Message.protoMessageName),
@@ -138,12 +142,14 @@ extension Queue {
             try Validation.extraHeader(name, value: value)
             headers.append((name, value))
         }
-        var subject = layout.readySubject
+        var subject = layout.readySubject(tier: tier)
+        if configuration.priorities.isTiered { headers.append((WireFormat.priorityHeader, tier)) }
         if let due, due > now {
             headers.append((WireFormat.notBeforeHeader, String(due)))
-            subject = layout.scheduledSubject(tier: QueueLayout.defaultTier)
+            subject = layout.scheduledSubject(tier: tier)
         }
         if let deadline { headers.append((WireFormat.startByHeader, String(deadline))) }
+        if let timeout { headers.append((WireFormat.timeoutHeader, String(timeout))) }
         let prepared = PreparedMessage(subject: subject, headers: headers, body: try task.serializedBytes(), id: id)
         try checkSize(prepared, maxPayload: maxPayload)
         return prepared
@@ -170,23 +176,22 @@ extension Queue {
     }
 
     /// Runs the middleware on a task (when there is any), then
-    /// ``prepare(_:id:metadata:headers:notBefore:startBy:maxPayload:)``.
+    /// ``prepare(_:id:metadata:headers:timing:maxPayload:)``.
     func prepare(
         _ task: Message, options: EnqueueOptions, maxPayload: Int
     ) async throws(ProtoqueueError) -> PreparedMessage {
         let id = options.id ?? .random()
         guard !middleware.isEmpty else {
             return try prepare(
-                task, id: id, metadata: options.metadata, headers: [:], notBefore: options.notBefore,
-                startBy: options.startBy, maxPayload: maxPayload)
+                task, id: id, metadata: options.metadata, headers: [:], timing: options, maxPayload: maxPayload)
         }
         var outgoing = OutgoingTask(
             queue: name, taskType: Message.protoMessageName, task: task, id: id, metadata: options.metadata,
             headers: [:])
         try await middleware.willEnqueue(&outgoing)
         return try prepare(
-            task, id: outgoing.id, metadata: outgoing.metadata, headers: outgoing.headers,
-            notBefore: options.notBefore, startBy: options.startBy, maxPayload: maxPayload)
+            task, id: outgoing.id, metadata: outgoing.metadata, headers: outgoing.headers, timing: options,
+            maxPayload: maxPayload)
     }
 
     /// Enqueues one task and waits for the server to store it.

@@ -37,10 +37,17 @@ public struct QueueConfiguration: Sendable, Hashable {
     public var consumer: Consumer
     /// Delays between attempts of a task whose handler threw or asked for a retry.
     public var retry: RetryPolicy
+    /// How long one attempt's handler may run before it is cancelled (``CancellationReason/timeout``) and the task
+    /// retried under ``retry`` (dead-lettered with reason ``DeadLetterReason/timeout`` after the last attempt). A
+    /// task's ``EnqueueOptions/timeout`` overrides it. `nil` (the default) lets handlers run as long as they take:
+    /// the worker's heartbeats keep the task from going to another worker meanwhile.
+    public var timeout: Duration?
     /// The dead-letter stream (on by default).
     public var deadLetter: DeadLetterConfiguration
     /// Lifecycle events on core NATS subjects `<subject>.events.<kind>` (off by default).
     public var events: EventConfiguration
+    /// Priority tiers (``Priorities``); ``Priorities/none`` (the default) is one tier, `default`.
+    public var priorities: Priorities
 
     /// Creates a configuration with the defaults described on each property.
     public init(
@@ -56,10 +63,13 @@ public struct QueueConfiguration: Sendable, Hashable {
         duplicateWindow: Duration = .seconds(120),
         consumer: Consumer = Consumer(),
         retry: RetryPolicy = .default,
+        timeout: Duration? = nil,
         deadLetter: DeadLetterConfiguration = DeadLetterConfiguration(),
-        events: EventConfiguration = .disabled
+        events: EventConfiguration = .disabled,
+        priorities: Priorities = .none
     ) {
         self.events = events
+        self.priorities = priorities
         self.streamName = streamName
         self.subject = subject
         self.retention = retention
@@ -72,6 +82,7 @@ public struct QueueConfiguration: Sendable, Hashable {
         self.duplicateWindow = duplicateWindow
         self.consumer = consumer
         self.retry = retry
+        self.timeout = timeout
         self.deadLetter = deadLetter
     }
 
@@ -144,6 +155,8 @@ extension QueueConfiguration {
         if let messages = maxMessages, messages <= 0 { throw bad("maxMessages must be positive") }
         if let size = maxMessageSize, size <= 0 { throw bad("maxMessageSize must be positive") }
         guard duplicateWindow > .zero else { throw bad("duplicateWindow must be positive") }
+        if let timeout { try TaskTimeout.check(timeout, option: "timeout", code: .invalidConfiguration) }
+        try priorities.validate()
         if events.isEnabled && events.bufferCapacity < 1 {
             throw bad("events.bufferCapacity must be at least 1, not \(events.bufferCapacity)")
         }

@@ -24,6 +24,16 @@ public struct QueueLayout: Sendable, Hashable {
     /// Whether ``consumerName`` is the scheduled-task consumer: the layout a worker's scheduled-task processor runs
     /// with (``scheduledTasks``).
     let isScheduledTasks: Bool
+    /// The priority tier whose consumer ``consumerName`` is (``tier(_:)``); `nil` for the queue's own layout.
+    let tier: String?
+    /// The tier of tasks enqueued without one: ``Priorities/defaultTier``, `default` without priorities.
+    let defaultTierName: String
+    /// The priority tiers, highest first; `nil` for a queue without tiers (one consumer filtering
+    /// `<subject>.ready.>`).
+    let tierNames: [String]?
+
+    /// The consumers workers pull tasks from: the durable consumer, or one per priority tier.
+    var workerConsumers: [QueueLayout] { tierNames.map { $0.map(tier) } ?? [self] }
     /// Deliveries the server allows beyond the attempts, in which a worker only dead-letters the task.
     public static let graceDeliveries = 2
 
@@ -34,10 +44,16 @@ public struct QueueLayout: Sendable, Hashable {
     var legacyStreamSubjects: [String] { ["\(subject).>"] }
     /// The subject of lifecycle events of `kind` (`<subject>.events.<kind>`).
     func eventSubject(_ kind: String) -> String { "\(subject).events.\(kind)" }
-    /// The consumer's filter subject.
+    /// The consumer's filter subject (of a queue without priority tiers; a tier's consumer has two).
     public var consumerFilter: String { isScheduledTasks ? "\(subject).scheduled.>" : "\(subject).ready.>" }
+    /// The consumer's filter subjects: ``consumerFilter``, or for a tier's consumer `<subject>.ready.<tier>` and
+    /// `<subject>.ready.<tier>.>`.
+    var consumerFilters: [String] {
+        guard let tier else { return [consumerFilter] }
+        return ["\(subject).ready.\(tier)", "\(subject).ready.\(tier).>"]
+    }
     /// The subject tasks are published to (`<subject>.ready.default`; priorities will add tiers).
-    public var readySubject: String { readySubject(tier: Self.defaultTier) }
+    public var readySubject: String { readySubject(tier: defaultTierName) }
     /// The tier of tasks published without one.
     static let defaultTier = "default"
 
@@ -53,7 +69,7 @@ public struct QueueLayout: Sendable, Hashable {
     /// Every schedule record: `<subject>.control.schedules.*`.
     var scheduleRecordFilter: String { "\(subject).control.schedules.*" }
     /// `<subject>.ready.default.schedule.<name>`: where a schedule's tick tasks are enqueued.
-    func scheduleTaskSubject(_ name: String) -> String { readySubject(tier: "\(Self.defaultTier).schedule.\(name)") }
+    func scheduleTaskSubject(_ name: String) -> String { readySubject(tier: "\(defaultTierName).schedule.\(name)") }
     /// A schedule's tasks wherever they wait: `<subject>.*.*.schedule.<name>` (ready or scheduled, any tier).
     func scheduleTaskFilter(_ name: String) -> String { "\(subject).*.*.schedule.\(name)" }
 
@@ -75,12 +91,17 @@ public struct QueueLayout: Sendable, Hashable {
                 }
             }
         }
-        return Self.defaultTier
+        return defaultTierName
     }
 
     /// This layout with the scheduled-task consumer in place of the workers' one.
     var scheduledTasks: QueueLayout {
-        QueueLayout(copying: self, consumerName: scheduledConsumerName, isScheduledTasks: true)
+        QueueLayout(copying: self, consumerName: scheduledConsumerName, isScheduledTasks: true, tier: nil)
+    }
+
+    /// The layout of priority tier `tier`'s consumer, `<consumer>-tier-<tier>`, which filters the tier's subjects.
+    func tier(_ tier: String) -> QueueLayout {
+        QueueLayout(copying: self, consumerName: "\(consumerName)-tier-\(tier)", isScheduledTasks: false, tier: tier)
     }
 
     init(queueName: String, configuration: QueueConfiguration) throws(ProtoqueueError) {
@@ -95,6 +116,9 @@ public struct QueueLayout: Sendable, Hashable {
         scheduledConsumerName = "\(consumerName)-scheduled"
         try Validation.name(scheduledConsumerName, kind: "scheduled-task consumer")
         isScheduledTasks = false
+        tier = nil
+        defaultTierName = configuration.priorities.defaultTier
+        tierNames = configuration.priorities.isTiered ? configuration.priorities.tiers.map(\.name) : nil
         deadLetterStreamName = configuration.deadLetter.streamName ?? "\(streamName)_DLQ"
         try Validation.name(deadLetterStreamName, kind: "dead-letter stream")
         deadLetterSubject = configuration.deadLetter.subject ?? "\(subject)_dlq"
@@ -108,7 +132,10 @@ public struct QueueLayout: Sendable, Hashable {
         }
     }
 
-    private init(copying other: QueueLayout, consumerName: String, isScheduledTasks: Bool) {
+    private init(copying other: QueueLayout, consumerName: String, isScheduledTasks: Bool, tier: String?) {
+        self.tier = tier
+        defaultTierName = other.defaultTierName
+        tierNames = other.tierNames
         streamName = other.streamName
         subject = other.subject
         self.consumerName = consumerName

@@ -1,3 +1,5 @@
+public import Foundation
+
 /// Queue depth and progress, read from the stream and its consumer.
 public struct QueueStats: Sendable, Hashable {
     /// Tasks in the stream (on a work-queue stream: not yet acknowledged). The library's own records in the stream
@@ -30,13 +32,20 @@ public struct QueueStats: Sendable, Hashable {
     public var scheduled: UInt64
     /// Schedules declared on the queue (``Queue/declareSchedule(_:task:metadata:)``).
     public var schedules: Int
+    /// Whether the queue is paused (``Queue/pause(until:)``): its workers start no task.
+    public var isPaused: Bool
+    /// When the pause ends on its own; `nil` when not paused or paused until ``Queue/resume()``.
+    public var pausedUntil: Date?
 
     /// Creates stats.
     public init(
         messages: UInt64, bytes: UInt64, firstSequence: UInt64, lastSequence: UInt64, consumerCount: Int,
         pending: UInt64, ackPending: Int64, redelivered: Int64, waitingPulls: Int64, deadLetters: UInt64,
-        scheduled: UInt64 = 0, maxAckPending: Int64 = 0, schedules: Int = 0
+        scheduled: UInt64 = 0, maxAckPending: Int64 = 0, schedules: Int = 0, isPaused: Bool = false,
+        pausedUntil: Date? = nil
     ) {
+        self.isPaused = isPaused
+        self.pausedUntil = pausedUntil
         self.messages = messages
         self.bytes = bytes
         self.firstSequence = firstSequence
@@ -70,7 +79,16 @@ extension Queue {
         guard let stream = try await transport.streamState(layout.streamName) else {
             throw ProtoqueueError(.streamNotFound, "read stream \"\(layout.streamName)\": stream not found")
         }
-        let consumer = try await transport.consumerState(stream: layout.streamName, consumer: layout.consumerName)
+        // A queue with priority tiers has a consumer per tier: their counts add up.
+        var consumer = ConsumerState(pending: 0, ackPending: 0, redelivered: 0, waitingPulls: 0, maxAckPending: 0)
+        for tier in layout.workerConsumers {
+            let state = try await transport.consumerState(stream: layout.streamName, consumer: tier.consumerName)
+            consumer.pending += state.pending
+            consumer.ackPending += state.ackPending
+            consumer.redelivered += state.redelivered
+            consumer.waitingPulls += state.waitingPulls
+            consumer.maxAckPending += max(0, state.maxAckPending)
+        }
         let deadLetters = try await transport.streamState(layout.deadLetterStreamName)
         var scheduled: UInt64 = 0
         do throws(ProtoqueueError) {
@@ -84,6 +102,8 @@ extension Queue {
             stream: layout.streamName, filter: layout.controlFilter, operation: "count the queue's records")
         let recordMessages = records.values.reduce(0, +)
         let schedules = records.keys.filter { WireFormat.subject($0, matches: layout.scheduleRecordFilter) }.count
+        let pause = try await transport.consumerPause(
+            stream: layout.streamName, consumer: layout.workerConsumers[0].consumerName)
         return QueueStats(
             messages: stream.messages > recordMessages ? stream.messages - recordMessages : 0,
             bytes: stream.bytes,
@@ -97,7 +117,9 @@ extension Queue {
             deadLetters: deadLetters?.messages ?? 0,
             scheduled: scheduled,
             maxAckPending: max(0, consumer.maxAckPending),
-            schedules: schedules
+            schedules: schedules,
+            isPaused: pause.paused,
+            pausedUntil: pause.until.flatMap { $0 < Self.indefinitePause ? $0 : nil }
         )
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The seam between the queue logic and the messaging system: everything a ``Queue`` and its processors ask of the
 /// server, in Swift values. ``NATSClient`` implements it over nats.c, ``MemoryBroker`` in memory (for
 /// `ProtoqueueTesting`); nothing above this protocol sees nats.c.
@@ -42,6 +44,14 @@ protocol QueueTransport: AnyObject, Sendable {
     func subjectCounts(
         stream: String, filter: String, operation: String
     ) async throws(ProtoqueueError) -> [String: UInt64]
+
+    /// The server's JetStream API level: 0 before nats-server 2.11, 1 on 2.11, 5 on 2.15.
+    func jetStreamAPILevel() async throws(ProtoqueueError) -> Int
+    /// Pauses `consumer` of `stream` until `until` (the server holds its deliveries), or resumes it when `until` is
+    /// `nil`. Needs API level 1.
+    func pauseConsumer(stream: String, consumer: String, until: Date?) async throws(ProtoqueueError) -> ConsumerPause
+    /// Whether `consumer` of `stream` is paused (never on servers before 2.11).
+    func consumerPause(stream: String, consumer: String) async throws(ProtoqueueError) -> ConsumerPause
 
     /// Publishes one message and waits for the server to store it, sending it again under the same
     /// `Nats-Msg-Id` after an acknowledgement timeout, `maxAttempts` sends at most.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A stream's state.
 struct StreamState: Sendable {
     var messages: UInt64
@@ -15,6 +17,13 @@ struct ConsumerState: Sendable {
     var waitingPulls: Int64
     /// The consumer's `MaxAckPending`; 0 or less for unlimited.
     var maxAckPending: Int64
+}
+
+/// Whether a consumer is paused (servers from 2.11), and until when.
+struct ConsumerPause: Sendable, Equatable {
+    var paused: Bool
+    /// When the pause ends; `nil` when not paused.
+    var until: Date?
 }
 
 /// A message read from a stream by sequence.

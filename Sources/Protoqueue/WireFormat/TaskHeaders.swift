@@ -17,6 +17,11 @@ struct TaskHeaders: Sendable {
     var startByDate: Date? { startBy.map { Date(timeIntervalSince1970: Double($0) / 1000) } }
     /// `Protoqueue-Start-By` as written, for the refusal of a malformed one.
     private let startByText: String?
+    /// `Protoqueue-Timeout`: the task's own timeout; `nil` when absent (or malformed, which
+    /// ``admission(expectedType:)`` refuses).
+    let timeout: Duration?
+    /// `Protoqueue-Timeout` as written, for the refusal of a malformed one.
+    private let timeoutText: String?
     /// The `Protoqueue-Meta-*` headers, prefix removed.
     let metadata: [String: String]
     /// `Protoqueue-Version`.
@@ -40,6 +45,8 @@ struct TaskHeaders: Sendable {
         notBefore = date(WireFormat.notBeforeHeader)
         startByText = headers[WireFormat.startByHeader]
         startBy = startByText.flatMap { $0.utf8.count <= 18 ? DecimalDigits.value(of: $0) : nil }.map { Int64($0) }
+        timeoutText = headers[WireFormat.timeoutHeader]
+        timeout = timeoutText.flatMap(TaskTimeout.parse)
         var metadata: [String: String] = [:]
         for (key, value) in headers where key.hasPrefix(WireFormat.metadataPrefix) {
             metadata[String(key.dropFirst(WireFormat.metadataPrefix.count))] = value
@@ -62,7 +69,8 @@ struct TaskHeaders: Sendable {
 
     /// Refuses a task when a required header is missing (`Nats-Msg-Id`, `Protoqueue-Type`, `Protoqueue-Version`),
     /// when its version is not one this library reads, when its type is another message's, when
-    /// `Protoqueue-Prior-Attempts` is not a count, or when `Protoqueue-Start-By` is not a time.
+    /// `Protoqueue-Prior-Attempts` is not a count, when `Protoqueue-Start-By` is not a time, or when
+    /// `Protoqueue-Timeout` is not a duration.
     func admission(expectedType: String) -> Admission {
         guard let id else { return .refuse("the task has no \(WireFormat.Header.messageID) header (its id)") }
         guard let type else {
@@ -80,6 +88,11 @@ struct TaskHeaders: Sendable {
         }
         if let startByText, startBy == nil {
             return .refuse("\(WireFormat.startByHeader) \"\(startByText)\" is not a time in Unix milliseconds")
+        }
+        if let timeoutText, timeout == nil {
+            return .refuse(
+                "\(WireFormat.timeoutHeader) \"\(timeoutText)\" is not a number of milliseconds from 1 to "
+                    + "\(TaskTimeout.longest.milliseconds)")
         }
         return .run(id)
     }

@@ -118,11 +118,13 @@ func withBackend(
     deadLetter: DeadLetterConfiguration = DeadLetterConfiguration(),
     middleware: [any QueueMiddleware] = [],
     events: EventConfiguration = .disabled,
+    timeout: Duration? = nil,
     _ body: (BackendQueue) async throws -> Void
 ) async throws {
     var configuration = QueueConfiguration(
         consumer: .init(ackWait: ackWait, maxDeliveries: maxDeliveries, maxAckPending: maxAckPending))
     configuration.retry = retry
+    configuration.timeout = timeout
     configuration.duplicateWindow = duplicateWindow
     configuration.deadLetter = deadLetter
     configuration.events = events

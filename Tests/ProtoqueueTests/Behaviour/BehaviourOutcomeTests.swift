@@ -228,15 +228,18 @@ struct BehaviourOutcomeTests {
 
     @Test(arguments: Backend.available)
     func expiredAckWaitRedeliversThenGraceDeliveryDeadLettersAsMaxDeliveries(_ backend: Backend) async throws {
-        try await withBackend(backend, maxDeliveries: 2, ackWait: .seconds(1)) { env in
+        try await withBackend(backend, maxDeliveries: 2, ackWait: .seconds(1), timeout: .milliseconds(100)) { env in
             try await env.enqueue(1, prefix: "stuck")
             let calls = Recorder<Int>()
+            let hang = Gate()
             let options = ProcessOptions(concurrency: 4, fetchTimeout: .milliseconds(200), shutdownTimeout: .zero)
             try await withProcessor(env.queue, options: options) { _, context in
                 calls.record(context.attempt)
-                try await Task.sleep(for: .seconds(60))
+                // A hung handler: it ignores its timeout, so its heartbeats stop and the ack wait expires.
+                await hang.wait()
                 return .success
             } body: {
+                defer { hang.release() }
                 #expect(await eventually { calls.count == 1 })
                 await env.advance(by: .milliseconds(1100))
                 #expect(await eventually { calls.count == 2 })

@@ -223,19 +223,22 @@ struct ProcessTests {
     }
 
     @Test func handlerThatNeverSettlesIsDeadLetteredAfterMaxDeliveries() async throws {
-        try await withProcessingFixture(maxDeliveries: 2, ackWait: .seconds(1)) { fixture in
+        try await withProcessingFixture(maxDeliveries: 2, ackWait: .seconds(1), timeout: .milliseconds(100)) {
+            fixture in
             try await fixture.enqueue(1, prefix: "stuck")
             let calls = Recorder<Int>()
+            let hang = Gate()
             try await withProcessor(
                 fixture.queue, options: .init(concurrency: 4, fetchTimeout: .milliseconds(200), shutdownTimeout: .zero)
             ) { _, context in
                 calls.record(context.attempt)
-                // Simulates a worker that hangs (or crashed) on this task: never returns until cancelled.
-                try await Task.sleep(for: .seconds(60))
+                // Simulates a hung handler: it ignores its timeout, so its heartbeats stop and the ack wait expires.
+                await hang.wait()
                 return .success
             } body: {
                 #expect(await eventually(timeout: .seconds(15)) { (try? await fixture.queue.stats().deadLetters) == 1 })
                 #expect(await eventually { (try? await fixture.queue.stats().messages) == 0 })
+                hang.release()
             }
             // The handler ran on the two allowed attempts, never on the grace delivery. (Under a heavily loaded
             // machine one run reported [1, 1]: see attemptCountWentBackwards below; the count is what matters here.)

@@ -26,12 +26,14 @@ struct ProcessingFixture {
         maxDeliveries: Int? = 3,
         ackWait: Duration = .seconds(5),
         retry: RetryPolicy = .fixed(.milliseconds(50)),
-        deadLetter: DeadLetterConfiguration = DeadLetterConfiguration()
+        deadLetter: DeadLetterConfiguration = DeadLetterConfiguration(),
+        timeout: Duration? = nil
     ) async throws -> ProcessingFixture {
         let url = try await SharedServer.url()
         let connection = try await connect(url)
         var configuration = QueueConfiguration(consumer: .init(ackWait: ackWait, maxDeliveries: maxDeliveries))
         configuration.retry = retry
+        configuration.timeout = timeout
         configuration.deadLetter = deadLetter
         let queue = try await Queue<EmailTask>(
             connection: connection, name: uniqueName(prefix), configuration: configuration, logger: testLogger())
@@ -65,10 +67,11 @@ func withProcessingFixture<R>(
     ackWait: Duration = .seconds(5),
     retry: RetryPolicy = .fixed(.milliseconds(50)),
     deadLetter: DeadLetterConfiguration = DeadLetterConfiguration(),
+    timeout: Duration? = nil,
     _ body: (ProcessingFixture) async throws -> R
 ) async throws -> R {
     let fixture = try await ProcessingFixture.make(
-        prefix, maxDeliveries: maxDeliveries, ackWait: ackWait, retry: retry, deadLetter: deadLetter
+        prefix, maxDeliveries: maxDeliveries, ackWait: ackWait, retry: retry, deadLetter: deadLetter, timeout: timeout
     )
     do {
         let result = try await body(fixture)

@@ -72,6 +72,19 @@ struct SettlementDecisionTests {
         }
     }
 
+    @Test func aTimeoutRetriesUnderThePolicyThenDeadLettersWithReasonTimeout() {
+        let timedOut = TaskOutcome.timedOut(TaskTimedOut(timeout: .milliseconds(250)))
+        #expect(decide(timedOut, attempt: 1) == .nak(delay: .seconds(1)))
+        #expect(decide(timedOut, attempt: 2, reschedules: true) == .reschedule(delay: .seconds(2)))
+        #expect(
+            decide(timedOut, attempt: 3)
+                == .deadLetter(
+                    reason: .timeout, error: "the handler did not finish within its timeout of 0.25 seconds",
+                    details: [:]))
+        #expect(decide(timedOut, attempt: 50, maxAttempts: nil) == .nak(delay: .seconds(50)))
+        if case .deadLetter(.maxDeliveries, _, _) = decide(timedOut, attempt: 4) {} else { Issue.record("grace") }
+    }
+
     @Test func retryWithUnlimitedAttemptsNeverDeadLetters() {
         #expect(decide(.returned(.retry), attempt: 1000, maxAttempts: nil) == .nak(delay: .seconds(1000)))
     }

@@ -106,7 +106,9 @@ struct ShutdownTests {
             let cancelAt = ContinuousClock.now
             worker.cancel()
             try await worker.value
-            #expect(ContinuousClock.now - cancelAt < .milliseconds(1500))
+            // About 0.1-0.2 s alone; the bound leaves room for a machine loaded by the rest of the suite (1.66 s seen
+            // on 2 cores) while still catching a wait for an ack wait or a pull that never ends.
+            #expect(ContinuousClock.now - cancelAt < .milliseconds(2500))
         }
     }
 

@@ -52,4 +52,48 @@ struct SlotBudgetTests {
         budget.remove(1)
         #expect(budget.allowance(for: 3, wanted: 1) {} == 1)
     }
+
+    @Test func contendedSlotsAreSharedByWeight() {
+        // Tiers 6/3/1 over 100 slots, all waiting: 60, 30 and 10.
+        let standings: [UInt64: SlotBudget.Standing] = [1: .init(weight: 6), 2: .init(weight: 3), 3: .init(weight: 1)]
+        func allowance(_ id: UInt64, usage: [UInt64: Int]) -> Int {
+            SlotBudget.decide(
+                total: 100, usage: usage, waiting: [1, 2, 3], standings: standings, for: id, wanted: 100)
+        }
+        #expect(allowance(1, usage: [:]) == 60)
+        #expect(allowance(2, usage: [1: 60]) == 30)
+        #expect(allowance(3, usage: [1: 60, 2: 30]) == 10)
+        // Above its share, a tier gets nothing more; below it, up to its share of what is free.
+        #expect(allowance(3, usage: [1: 50, 2: 30, 3: 10]) == 0)
+        #expect(allowance(1, usage: [1: 50, 2: 30, 3: 10]) == 10)
+        // Weighted tiers count a tier with work among the contenders even while it waits for nothing.
+        #expect(
+            SlotBudget.decide(
+                total: 100, usage: [1: 60, 2: 29], waiting: [3], standings: standings, busy: [1, 2], mode: .weighted,
+                for: 3, wanted: 100) == 10)
+        #expect(
+            SlotBudget.decide(
+                total: 100, usage: [1: 60, 2: 29], waiting: [3], standings: standings, busy: [1, 2], for: 3,
+                wanted: 100) == 11)
+        // Alone, a tier may take every free slot.
+        #expect(
+            SlotBudget.decide(total: 100, usage: [:], waiting: [], standings: standings, for: 3, wanted: 100) == 100)
+    }
+
+    @Test func aStrictBudgetServesTheBestRankedWaitingProcessorFirst() {
+        let standings: [UInt64: SlotBudget.Standing] = [1: .init(rank: 0), 2: .init(rank: 1), 3: .init(rank: 2)]
+        func allowance(_ id: UInt64, waiting: Set<UInt64>) -> Int {
+            SlotBudget.decide(
+                total: 10, usage: [1: 2], waiting: waiting, standings: standings, mode: .strict, for: id, wanted: 10)
+        }
+        #expect(allowance(2, waiting: [1, 2, 3]) == 0)
+        #expect(allowance(3, waiting: [2, 3]) == 0)
+        #expect(allowance(2, waiting: [2, 3]) == 8)
+        #expect(allowance(1, waiting: [1, 2, 3]) == 8)
+        // A better tier with work blocks the later ones even while its own requests are served.
+        #expect(
+            SlotBudget.decide(
+                total: 10, usage: [1: 2], waiting: [3], standings: standings, busy: [1], mode: .strict, for: 3,
+                wanted: 10) == 0)
+    }
 }

@@ -9,16 +9,54 @@ final class Delivery: Sendable {
     let engine: ProcessorEngine
     private let settled = Mutex(false)
     private let claimed = Atomic<Bool>(false)
+    /// When the server's ack window for this delivery last restarted (monotonic ns): its receipt, then each
+    /// in-progress signal.
+    private let windowStart: Atomic<UInt64>
+    private let windowMissed = Atomic<Bool>(false)
+    private let timeoutExpired = Atomic<Bool>(false)
 
     init(message: any TransportMessage, engine: ProcessorEngine) {
         self.message = message
         self.engine = engine
+        self.windowStart = Atomic(MonotonicClock.nanoseconds())
     }
 
-    /// Tells the server the task is still being worked on (in order with the settlement), unless already settled.
+    /// Tells the server the task is still being worked on (in order with the settlement), unless already settled;
+    /// this restarts the ack window.
     func signalInProgress() {
         settled.withLock { done in
-            if !done { engine.deliveries.signalInProgress(self) }
+            guard !done else { return }
+            noteWindow(restart: true)
+            engine.deliveries.signalInProgress(self)
+        }
+    }
+
+    /// Nanoseconds since the ack window last restarted, at `now` (monotonic ns).
+    func sinceWindowStart(now: UInt64) -> UInt64 {
+        let start = windowStart.load(ordering: .relaxed)
+        return now > start ? now - start : 0
+    }
+
+    /// Whether an in-progress signal or the settlement went out after the ack window had run out: the server may
+    /// have delivered the task to another worker meanwhile.
+    var missedAckWindow: Bool { windowMissed.load(ordering: .relaxed) }
+
+    /// Whether the task's timeout cancelled its handler.
+    var timedOut: Bool { timeoutExpired.load(ordering: .relaxed) }
+
+    /// Records that the task's timeout cancelled its handler.
+    func markTimedOut() { timeoutExpired.store(true, ordering: .relaxed) }
+
+    /// Notes a signal or the settlement going out now: records a missed window, and restarts it when `restart`.
+    private func noteWindow(restart: Bool) {
+        let now = MonotonicClock.nanoseconds()
+        let start = restart ? windowStart.exchange(now, ordering: .relaxed) : windowStart.load(ordering: .relaxed)
+        let elapsed = now > start ? now - start : 0
+        // No window is shorter than the shortest: most settlements stop here without reading the metadata.
+        guard elapsed > engine.shortestAckWindow else { return }
+        let window = engine.ackWindow(deliveries: message.metadata().deliveries)
+        if AckWindow.isMissed(elapsed: .nanoseconds(elapsed), window: window) {
+            windowMissed.store(true, ordering: .relaxed)
         }
     }
 
@@ -29,6 +67,7 @@ final class Delivery: Sendable {
         settled.withLock { done -> Bool in
             if done { return false }
             done = true
+            noteWindow(restart: false)
             engine.deliveries.settle(self, settlement, then: observer)
             return true
         }

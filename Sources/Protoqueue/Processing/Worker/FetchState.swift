@@ -30,9 +30,12 @@ struct FetchState<Parked> {
     private var failures = 0
     private var retryAt: UInt64 = 0
 
-    init(concurrency: Int, expiry: UInt64) {
+    /// - Parameter expectedShare: The slots the processor expects to hold when it shares a budget with others
+    ///   (a weighted priority tier's share); ``lowWater`` is half of it, so that the processor keeps pulling up to its
+    ///   share. `nil`: all of `concurrency`.
+    init(concurrency: Int, expiry: UInt64, expectedShare: Int? = nil) {
         free = concurrency
-        lowWater = max(1, concurrency / 2)
+        lowWater = max(1, min(concurrency, expectedShare ?? concurrency) / 2)
         self.expiry = expiry
     }
 

@@ -21,6 +21,10 @@ final class ProcessorEngine: Sendable {
     let reschedulesRetries: Bool
     /// Fetched deliveries waiting for a handler.
     let handOff: HandOffQueue<Delivery>
+    /// The consumer's ack wait and backoff, which set each delivery's ack window (``AckWindow``).
+    let consumerSettings: ConsumerSettings
+    /// The shortest ack window of any delivery, in nanoseconds.
+    let shortestAckWindow: UInt64
     private let watch: ConsumerWatch
     private let state: Mutex<FetchState<Delivery>>
     /// The budget shared with the other queues of a ``QueueWorker``; `nil` for a processor of its own.
@@ -38,7 +42,7 @@ final class ProcessorEngine: Sendable {
     private init(
         transport: any QueueTransport, deliveries: any DeliveryTransport, layout: QueueLayout,
         configuration: QueueConfiguration, options: ProcessOptions, budget: SlotBudget?, reschedulesRetries: Bool,
-        logger: Logger
+        expectedShare: Int?, logger: Logger
     ) {
         self.budget = budget
         self.reschedulesRetries = reschedulesRetries
@@ -50,12 +54,23 @@ final class ProcessorEngine: Sendable {
         self.id = deliveries.makeProcessorID()
         self.layout = layout
         self.configuration = configuration
+        let settings = ConsumerSettings(layout: layout, configuration: configuration)
+        self.consumerSettings = settings
+        self.shortestAckWindow = UInt64(
+            max(0, AckWindow.shortest(ackWait: settings.ackWait, backoff: settings.backoff).nanoseconds))
         self.logger = logger
         self.confirmedAcks = options.ackMode.confirmed
         self.watch = ConsumerWatch(layout: layout)
         self.state = Mutex(
-            FetchState(concurrency: options.concurrency, expiry: UInt64(max(0, options.fetchTimeout.nanoseconds)))
+            FetchState(
+                concurrency: options.concurrency, expiry: UInt64(max(0, options.fetchTimeout.nanoseconds)),
+                expectedShare: expectedShare)
         )
+    }
+
+    /// The ack window of a delivery with `deliveries` deliveries.
+    func ackWindow(deliveries: UInt64) -> Duration {
+        AckWindow.length(ackWait: consumerSettings.ackWait, backoff: consumerSettings.backoff, deliveries: deliveries)
     }
 
     /// Whether failed tasks go to the dead-letter stream (otherwise they are terminated and dropped).
@@ -64,7 +79,8 @@ final class ProcessorEngine: Sendable {
     /// Checks that the durable consumer exists and registers a processor with the transport.
     static func start(
         transport: any QueueTransport, layout: QueueLayout, configuration: QueueConfiguration,
-        options: ProcessOptions, budget: SlotBudget? = nil, reschedulesRetries: Bool = false, logger: Logger
+        options: ProcessOptions, budget: SlotBudget? = nil, reschedulesRetries: Bool = false, expectedShare: Int? = nil,
+        logger: Logger
     ) async throws(ProtoqueueError) -> ProcessorEngine {
         // Held for the processor's lifetime so that closing the connection waits for it to stop.
         try transport.beginCall()
@@ -77,7 +93,8 @@ final class ProcessorEngine: Sendable {
         }
         let engine = ProcessorEngine(
             transport: transport, deliveries: deliveries, layout: layout, configuration: configuration,
-            options: options, budget: budget, reschedulesRetries: reschedulesRetries, logger: logger
+            options: options, budget: budget, reschedulesRetries: reschedulesRetries, expectedShare: expectedShare,
+            logger: logger
         )
         deliveries.register(engine)
         return engine
@@ -147,9 +164,13 @@ final class ProcessorEngine: Sendable {
             return slotsInUse(of: state)
         }
         guard let budget else { return }
+        budget.delivered(id)
         budget.report(id, footprint: footprint)
         // Work arrived after a probe: ask for more at once.
-        if probing.exchange(false, ordering: .relaxed) { deliveries.touch(id) }
+        if probing.exchange(false, ordering: .relaxed) {
+            budget.setBusy(id, true)
+            deliveries.touch(id)
+        }
     }
 
     /// Slots held and requested.
@@ -165,7 +186,7 @@ final class ProcessorEngine: Sendable {
             return slotsInUse(of: state)
         }
         if let budget {
-            probing.store(true, ordering: .relaxed)
+            if !probing.exchange(true, ordering: .relaxed) { budget.setBusy(id, false) }
             budget.report(id, footprint: footprint)
         }
         let description = status.description

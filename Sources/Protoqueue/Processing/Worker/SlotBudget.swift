@@ -7,18 +7,79 @@ import Synchronization
 /// change, and asks ``allowance(for:wanted:)`` before each pull request. The decision is a pure function,
 /// ``decide(total:usage:waiting:for:wanted:)``, unit-tested in `SlotBudgetTests`.
 final class SlotBudget: Sendable {
+    /// How a processor ranks against the others: its weight (its share of contended slots relative to the other
+    /// waiting processors') and, with a strict budget, its rank (lower first).
+    struct Standing: Sendable, Hashable {
+        var weight: Int = 1
+        var rank: Int = 0
+    }
+
     private struct State {
         var usage: [UInt64: Int] = [:]
+        var standings: [UInt64: Standing] = [:]
+        /// Processors whose last pull request was filled: their queue (tier) has work.
+        var busy: Set<UInt64> = []
+        /// Weighted mode: recent deliveries per processor, halved every ``decayEvery`` deliveries.
+        var recent: [UInt64: Double] = [:]
+        var sinceDecay = 0
         /// Processors that asked for more than they got, with their wake-up.
         var waiting: [UInt64: @Sendable () -> Void] = [:]
     }
 
     /// Slots over every queue.
     let total: Int
+    /// How contended slots are shared.
+    enum Mode: Sendable {
+        /// By weight among the processors waiting for slots (the queues of a ``QueueWorker``, weight 1 each: a
+        /// queue held back by its own cap does not shrink the others' shares).
+        case fair
+        /// By weight among the processors with work, waiting or not (weighted priority tiers, none capped).
+        case weighted
+        /// To the best-ranked processor with work first (strict priority tiers).
+        case strict
+    }
+
+    let mode: Mode
     private let state = Mutex(State())
 
-    init(total: Int) {
+    init(total: Int, mode: Mode = .fair) {
         self.total = max(1, total)
+        self.mode = mode
+    }
+
+    /// Gives processor `id` its weight and rank (a priority tier's); processors without one have weight 1, rank 0.
+    func setStanding(_ standing: Standing, for id: UInt64) {
+        state.withLock { $0.standings[id] = standing }
+    }
+
+    /// Deliveries between two halvings of the recent counts that correct weighted shares.
+    static let decayEvery = 4096
+
+    /// Processor `id` received a delivery (counted in ``Mode/weighted`` only).
+    func delivered(_ id: UInt64) {
+        guard mode == .weighted else { return }
+        state.withLock { state in
+            state.recent[id, default: 0] += 1
+            state.sinceDecay += 1
+            if state.sinceDecay >= Self.decayEvery {
+                state.sinceDecay = 0
+                for key in state.recent.keys { state.recent[key]! /= 2 }
+            }
+        }
+    }
+
+    /// Processor `id`'s last pull request was filled (`true`: its queue has work) or ended unfilled (`false`).
+    func setBusy(_ id: UInt64, _ busy: Bool) {
+        let wakes = state.withLock { state -> [@Sendable () -> Void] in
+            if busy {
+                state.busy.insert(id)
+                return []
+            }
+            // A tier that ran dry lets the strict tiers after it have slots.
+            guard state.busy.remove(id) != nil, mode != .fair else { return [] }
+            return state.waiting.filter { $0.key != id }.map(\.value)
+        }
+        for wake in wakes { wake() }
     }
 
     /// How many of `wanted` slots processor `id` may ask the server for now. When the answer is less than `wanted`,
@@ -26,7 +87,8 @@ final class SlotBudget: Sendable {
     func allowance(for id: UInt64, wanted: Int, wake: @escaping @Sendable () -> Void) -> Int {
         state.withLock { state in
             let allowed = Self.decide(
-                total: total, usage: state.usage, waiting: Set(state.waiting.keys), for: id, wanted: wanted)
+                total: total, usage: state.usage, waiting: Set(state.waiting.keys), standings: state.standings,
+                busy: state.busy, recent: state.recent, mode: mode, for: id, wanted: wanted)
             if allowed < wanted {
                 state.waiting[id] = wake
             } else {
@@ -53,22 +115,52 @@ final class SlotBudget: Sendable {
         let wakes = state.withLock { state -> [@Sendable () -> Void] in
             state.usage[id] = nil
             state.waiting[id] = nil
+            state.standings[id] = nil
+            state.busy.remove(id)
+            state.recent[id] = nil
             return Array(state.waiting.values)
         }
         for wake in wakes { wake() }
     }
 
-    /// The allowance: at most the free slots; and when other processors wait for slots, at most what is left of
-    /// this one's fair share (the total divided among the waiting processors and this one), so that freed slots go
-    /// to those below their share.
-    static func decide(total: Int, usage: [UInt64: Int], waiting: Set<UInt64>, for id: UInt64, wanted: Int) -> Int {
+    /// The allowance: at most the free slots; and when other processors contend, at most what is left of this
+    /// one's share of the total, by weight (equal weights: equal shares), so that freed slots go to those below their
+    /// share. Contenders are the waiting processors (``Mode/fair``) or those with work, `busy`, as well
+    /// (``Mode/weighted``). ``Mode/strict``: nothing while a processor of a better (lower) rank has work or waits.
+    ///
+    /// In ``Mode/weighted`` the share is corrected by how the processor's `recent` deliveries compare with its
+    /// weight among the contenders (``correction(expected:observed:)``): slots turn into deliveries at rates that
+    /// differ a little between processors, and the shares that count are those of started tasks.
+    static func decide(
+        total: Int, usage: [UInt64: Int], waiting: Set<UInt64>, standings: [UInt64: Standing] = [:],
+        busy: Set<UInt64> = [], recent: [UInt64: Double] = [:], mode: Mode = .fair, for id: UInt64, wanted: Int
+    ) -> Int {
         let free = total - usage.values.reduce(0, +)
         var allowed = max(0, min(wanted, free))
-        let others = waiting.subtracting([id]).count
-        if others > 0 {
-            let share = max(1, total / (others + 1))
-            allowed = min(allowed, max(0, share - (usage[id] ?? 0)))
+        let mine = standings[id] ?? Standing()
+        if mode == .strict {
+            let before = waiting.union(busy).subtracting([id])
+            return before.contains(where: { (standings[$0] ?? Standing()).rank < mine.rank }) ? 0 : allowed
         }
+        let others = (mode == .weighted ? waiting.union(busy) : waiting).subtracting([id])
+        guard !others.isEmpty else { return allowed }
+        let weights = others.reduce(mine.weight) { $0 + (standings[$1] ?? Standing()).weight }
+        var fraction = Double(mine.weight) / Double(weights)
+        if mode == .weighted {
+            let seen = others.reduce(recent[id] ?? 0) { $0 + (recent[$1] ?? 0) }
+            if seen >= Double(decayEvery) / 4 {
+                fraction *= correction(expected: fraction, observed: (recent[id] ?? 0) / seen)
+            }
+        }
+        let share = max(1, min(total, Int(Double(total) * fraction)))
+        allowed = min(allowed, max(0, share - (usage[id] ?? 0)))
         return allowed
+    }
+
+    /// How much a weighted share grows (or shrinks) when the processor's share of recent deliveries is `observed`
+    /// instead of the `expected` fraction: their ratio, within 0.5…2.
+    static func correction(expected: Double, observed: Double) -> Double {
+        guard observed > 0 else { return 2 }
+        return min(2, max(0.5, expected / observed))
     }
 }

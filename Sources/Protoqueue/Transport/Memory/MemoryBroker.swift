@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// An in-memory stand-in for a JetStream server, behind the same ``QueueTransport`` as ``NATSClient``: the
@@ -15,7 +16,7 @@ package final class MemoryBroker: QueueTransport, Sendable {
     }
 
     let state = Mutex(State())
-    private let hubs = Mutex<MemoryHub?>(nil)
+    let hubs = Mutex<MemoryHub?>(nil)
     private let core = MemoryCoreSubjects()
     /// The largest message accepted, as a server's `max_payload`.
     package let maxPayload: Int
@@ -110,7 +111,7 @@ package final class MemoryBroker: QueueTransport, Sendable {
     func endCall() { state.withLock { $0.calls -= 1 } }
 
     /// Throws once the broker is closed.
-    private func checkOpen() throws(ProtoqueueError) {
+    func checkOpen() throws(ProtoqueueError) {
         if state.withLock({ $0.closed }) {
             throw ProtoqueueError(.connectionClosed, "the in-memory connection is closed")
         }
@@ -155,7 +156,7 @@ package final class MemoryBroker: QueueTransport, Sendable {
                     name: layout.deadLetterStreamName, subjects: [layout.deadLetterSubject], workQueue: false,
                     duplicateWindow: UInt64(configuration.duplicateWindow.nanoseconds), maxMessageSize: nil)
             }
-            for consumerLayout in [layout, layout.scheduledTasks] {
+            for consumerLayout in layout.workerConsumers + [layout.scheduledTasks] {
                 let name = consumerLayout.consumerName
                 guard state.store.streams[layout.streamName]!.consumers[name] == nil else { continue }
                 guard create else {
@@ -163,7 +164,7 @@ package final class MemoryBroker: QueueTransport, Sendable {
                 }
                 state.store.streams[layout.streamName]!.consumers[name] = Self.consumer(
                     consumerLayout, configuration: configuration)
-                if name == layout.consumerName { result.createdConsumer = true }
+                if !consumerLayout.isScheduledTasks { result.createdConsumer = true }
             }
             return result
         }
@@ -173,7 +174,7 @@ package final class MemoryBroker: QueueTransport, Sendable {
     private static func consumer(_ layout: QueueLayout, configuration: QueueConfiguration) -> MemoryStore.Consumer {
         let settings = ConsumerSettings(layout: layout, configuration: configuration)
         return MemoryStore.Consumer(
-            name: layout.consumerName, filterPrefix: String(layout.consumerFilter.dropLast()),
+            name: layout.consumerName, filters: layout.consumerFilters,
             ackWait: UInt64(settings.ackWait.nanoseconds), backoff: settings.backoff.map { UInt64($0.nanoseconds) },
             maxDeliver: settings.maxDeliver.map(UInt64.init), maxAckPending: settings.maxAckPending ?? .max)
     }

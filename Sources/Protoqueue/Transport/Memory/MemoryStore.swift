@@ -26,8 +26,37 @@ struct MemoryStore {
     }
 
     struct Consumer {
+        init(
+            name: String, filters: [String], ackWait: UInt64, backoff: [UInt64], maxDeliver: UInt64?, maxAckPending: Int
+        ) {
+            self.name = name
+            self.filters = filters
+            (exact, prefixes) = Self.split(filters)
+            self.ackWait = ackWait
+            self.backoff = backoff
+            self.maxDeliver = maxDeliver
+            self.maxAckPending = maxAckPending
+        }
+
         var name: String
-        var filterPrefix: String
+        /// Filter subjects (a subject, or one ending in `.>`); a message on any of them is the consumer's.
+        var filters: [String] {
+            didSet { (exact, prefixes) = Self.split(filters) }
+        }
+        private var exact: [String] = []
+        private var prefixes: [String] = []
+
+        /// Whether a message on `subject` is the consumer's.
+        func filters(_ subject: String) -> Bool {
+            exact.contains(subject) || prefixes.contains { subject.hasPrefix($0) }
+        }
+
+        private static func split(_ filters: [String]) -> ([String], [String]) {
+            (
+                filters.filter { !$0.hasSuffix(".>") },
+                filters.filter { $0.hasSuffix(".>") }.map { String($0.dropLast()) }
+            )
+        }
         var ackWait: UInt64
         var backoff: [UInt64]
         /// `MaxDeliver`: attempts plus the grace deliveries, or `nil` for unlimited.
@@ -35,6 +64,8 @@ struct MemoryStore {
         var maxAckPending: Int
         /// The last stream sequence delivered for the first time.
         var delivered: UInt64 = 0
+        /// A pause: nothing is delivered before the virtual time `until` (ns); `end` is the end as asked, in Unix ms.
+        var pause: (until: UInt64, end: Int64)?
         var pending: [UInt64: Pending] = [:]
 
         /// The ack wait after the `deliveries`th delivery (the backoff step when configured).
@@ -120,6 +151,7 @@ struct MemoryStore {
         stream name: String, consumer consumerName: String, now: UInt64
     ) -> (sequence: UInt64, deliveries: UInt64)? {
         guard var stream = streams[name], var consumer = stream.consumers[consumerName] else { return nil }
+        if let pause = consumer.pause, now < pause.until { return nil }
         defer {
             stream.consumers[consumerName] = consumer
             streams[name] = stream
@@ -138,7 +170,7 @@ struct MemoryStore {
         }
         guard consumer.pending.count < consumer.maxAckPending else { return nil }
         let sequence = stream.messages.keys.filter {
-            $0 > consumer.delivered && stream.messages[$0]!.subject.hasPrefix(consumer.filterPrefix)
+            $0 > consumer.delivered && consumer.filters(stream.messages[$0]!.subject)
         }.min()
         guard let sequence else { return nil }
         consumer.delivered = sequence
@@ -188,7 +220,7 @@ struct MemoryStore {
     func consumerState(stream name: String, consumer consumerName: String) -> ConsumerState? {
         guard let stream = streams[name], let consumer = stream.consumers[consumerName] else { return nil }
         let unseen = stream.messages.filter {
-            $0.key > consumer.delivered && $0.value.subject.hasPrefix(consumer.filterPrefix)
+            $0.key > consumer.delivered && consumer.filters($0.value.subject)
         }
         return ConsumerState(
             pending: UInt64(unseen.count), ackPending: Int64(consumer.pending.count),
@@ -214,7 +246,7 @@ struct MemoryStore {
                         && (consumer.maxDeliver.map { pending.deliveries < $0 } ?? true)
                 }
                 let unseen = stream.messages.contains {
-                    $0.key > consumer.delivered && $0.value.subject.hasPrefix(consumer.filterPrefix)
+                    $0.key > consumer.delivered && consumer.filters($0.value.subject)
                 }
                 return !held && !due && (!unseen || consumer.pending.count >= consumer.maxAckPending)
             }

@@ -1,13 +1,15 @@
 import CNats
+import Foundation
 
 extension NATSClient: QueueTransport {
     func provision(
         _ layout: QueueLayout, configuration: QueueConfiguration, create: Bool
     ) async throws(ProtoqueueError) -> ProvisionedStream {
-        let events = self.events
-        return try await withHandles { _, js throws(ProtoqueueError) in
+        let (events, timeout) = (self.events, self.configuration.requestTimeout)
+        return try await withHandles { connection, js throws(ProtoqueueError) in
             try Provisioner.provision(
-                js: js, layout: layout, configuration: configuration, create: create, events: events)
+                connection: connection, js: js, requestTimeout: timeout, layout: layout,
+                configuration: configuration, create: create, events: events)
         }
     }
 
@@ -49,6 +51,29 @@ extension NATSClient: QueueTransport {
     ) async throws(ProtoqueueError) -> [String: UInt64] {
         try await withHandles { _, js throws(ProtoqueueError) in
             try JetStreamAPI.subjectCounts(js, stream: stream, filter: filter, operation: operation)
+        }
+    }
+
+    func jetStreamAPILevel() async throws(ProtoqueueError) -> Int {
+        let timeout = configuration.requestTimeout
+        return try await withHandles { connection, _ throws(ProtoqueueError) in
+            try JetStreamJSONAPI.apiLevel(connection, timeout: timeout)
+        }
+    }
+
+    func pauseConsumer(
+        stream: String, consumer: String, until: Date?
+    ) async throws(ProtoqueueError) -> ConsumerPause {
+        let timeout = configuration.requestTimeout
+        return try await withHandles { connection, _ throws(ProtoqueueError) in
+            try JetStreamJSONAPI.pause(connection, stream: stream, consumer: consumer, until: until, timeout: timeout)
+        }
+    }
+
+    func consumerPause(stream: String, consumer: String) async throws(ProtoqueueError) -> ConsumerPause {
+        let timeout = configuration.requestTimeout
+        return try await withHandles { connection, _ throws(ProtoqueueError) in
+            try JetStreamJSONAPI.pauseState(connection, stream: stream, consumer: consumer, timeout: timeout)
         }
     }
 

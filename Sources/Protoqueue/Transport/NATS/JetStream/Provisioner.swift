@@ -10,7 +10,9 @@ import Darwin
 /// Runs on a connection thread (every call here blocks on a JetStream API request).
 enum Provisioner {
     static func provision(
+        connection: OpaquePointer,
         js: OpaquePointer,
+        requestTimeout: Duration,
         layout: QueueLayout,
         configuration: QueueConfiguration,
         create: Bool,
@@ -20,8 +22,11 @@ enum Provisioner {
         do throws(ProtoqueueError) {
             let (stream, createdStream) = try ensureStream(
                 js: js, layout: layout, configuration: configuration, create: create)
-            let createdConsumer = try ensureConsumer(
-                js: js, layout: layout, configuration: configuration, create: create)
+            let createdConsumer =
+                layout.tierNames == nil
+                ? try ensureConsumer(js: js, layout: layout, configuration: configuration, create: create)
+                : try TierConsumers.ensure(
+                    connection, layout: layout, configuration: configuration, create: create, timeout: requestTimeout)
             _ = try ensureConsumer(js: js, layout: layout.scheduledTasks, configuration: configuration, create: create)
             if configuration.deadLetter.enabled {
                 try ensureDeadLetterStream(js: js, layout: layout, configuration: configuration, create: create)

@@ -42,6 +42,7 @@ final class ProcessingHub: @unchecked Sendable {
     private let box: SubscriptionTarget<ProcessingHub>
     private let rawConnection: OpaquePointer  // natsConnection*, the send-asap one
     private let logger: Logger
+    private let requestTimeout: Duration
 
     private let routes = Mutex(Routes())
     private let nextID = Atomic<UInt64>(0)
@@ -62,6 +63,7 @@ final class ProcessingHub: @unchecked Sendable {
         self.box = box
         self.rawConnection = rawConnection
         self.logger = connection.logger
+        self.requestTimeout = connection.configuration.requestTimeout
         self.batched = batched
         self.inboxPrefix = inboxPrefix
         self.subscription = subscription
@@ -297,8 +299,13 @@ final class ProcessingHub: @unchecked Sendable {
                     releases[engine.id, default: (engine, 0)].1 += 1
                 case .checkConsumer(let engine, let reason):
                     engine.checkConsumer(after: reason) { () throws(ProtoqueueError) -> Bool in
-                        try Provisioner.ensureConsumer(
-                            js: jetStream, layout: engine.layout, configuration: engine.configuration)
+                        guard engine.layout.tier != nil else {
+                            return try Provisioner.ensureConsumer(
+                                js: jetStream, layout: engine.layout, configuration: engine.configuration)
+                        }
+                        return try TierConsumers.ensure(
+                            rawConnection, tier: engine.layout, configuration: engine.configuration, create: true,
+                            timeout: requestTimeout)
                     }
                     due.insert(engine.id)
                 case .finish(let engine, let signal):

@@ -1,0 +1,117 @@
+import CNats
+import Foundation
+
+/// JetStream API calls that nats.c 3.4.1 has no function for (newer servers' features), as JSON requests on the
+/// `$JS.API` subjects. Blocking: call them on a connection thread, inside ``NATSClient/withHandles(_:)``.
+enum JetStreamJSONAPI {
+    /// The server's JetStream API level (`api.level` of `$JS.API.INFO`): 1 on 2.11, 2 on 2.12, 4 on 2.14, 5 on
+    /// 2.15; 0 when the server reports none (2.10 and earlier).
+    static func apiLevel(_ connection: OpaquePointer, timeout: Duration) throws(ProtoqueueError) -> Int {
+        let reply = try request(
+            connection, subject: "$JS.API.INFO", body: "", timeout: timeout, operation: "read the JetStream API level")
+        return ((reply["api"] as? [String: Any])?["level"] as? NSNumber)?.intValue ?? 0
+    }
+
+    /// Pauses `consumer` of `stream` until `until`, or resumes it when `until` is `nil` (API level 1).
+    static func pause(
+        _ connection: OpaquePointer, stream: String, consumer: String, until: Date?, timeout: Duration
+    ) throws(ProtoqueueError) -> ConsumerPause {
+        let body = until.map { "{\"pause_until\":\"\(rfc3339($0))\"}" } ?? "{}"
+        let reply = try request(
+            connection, subject: "$JS.API.CONSUMER.PAUSE.\(stream).\(consumer)", body: body, timeout: timeout,
+            operation: "\(until == nil ? "resume" : "pause") consumer \"\(consumer)\"")
+        return pauseState(paused: reply["paused"], until: reply["pause_until"])
+    }
+
+    /// Whether `consumer` of `stream` is paused (`paused` and `config.pause_until` of its info; never on servers
+    /// before 2.11, which do not write them).
+    static func pauseState(
+        _ connection: OpaquePointer, stream: String, consumer: String, timeout: Duration
+    ) throws(ProtoqueueError) -> ConsumerPause {
+        let reply = try request(
+            connection, subject: "$JS.API.CONSUMER.INFO.\(stream).\(consumer)", body: "", timeout: timeout,
+            operation: "read consumer \"\(consumer)\"")
+        return pauseState(paused: reply["paused"], until: (reply["config"] as? [String: Any])?["pause_until"])
+    }
+
+    /// The configuration of `consumer` on `stream` as the server holds it (`config` of its info), or `nil` when there
+    /// is no such consumer.
+    static func consumerConfig(
+        _ connection: OpaquePointer, stream: String, consumer: String, timeout: Duration
+    ) throws(ProtoqueueError) -> [String: Any]? {
+        do throws(ProtoqueueError) {
+            let reply = try request(
+                connection, subject: "$JS.API.CONSUMER.INFO.\(stream).\(consumer)", body: "", timeout: timeout,
+                operation: "read consumer \"\(consumer)\"")
+            return reply["config"] as? [String: Any] ?? [:]
+        } catch  where error.jetStreamErrorCode == NATSErrorMapping.JetStreamCode.consumerNotFound {
+            return nil
+        }
+    }
+
+    /// Creates durable `consumer` on `stream` with `config` (JSON fields of a consumer configuration).
+    static func createConsumer(
+        _ connection: OpaquePointer, stream: String, consumer: String, config: [String: Any], timeout: Duration
+    ) throws(ProtoqueueError) {
+        let body: [String: Any] = ["stream_name": stream, "config": config, "action": "create"]
+        guard let data = try? JSONSerialization.data(withJSONObject: body, options: [.sortedKeys]) else {
+            throw ProtoqueueError(.natsError, "create consumer \"\(consumer)\": its configuration is not JSON")
+        }
+        _ = try request(
+            connection, subject: "$JS.API.CONSUMER.CREATE.\(stream).\(consumer)",
+            body: String(decoding: data, as: UTF8.self), timeout: timeout,
+            operation: "create consumer \"\(consumer)\" on stream \"\(stream)\"")
+    }
+
+    private static func pauseState(paused: Any?, until: Any?) -> ConsumerPause {
+        let isPaused = (paused as? NSNumber)?.boolValue ?? false
+        return ConsumerPause(paused: isPaused, until: isPaused ? (until as? String).flatMap(date(rfc3339:)) : nil)
+    }
+
+    /// Sends `body` to `subject` and returns the JSON object of the reply; an `error` in it throws the mapped error.
+    private static func request(
+        _ connection: OpaquePointer, subject: String, body: String, timeout: Duration, operation: String
+    ) throws(ProtoqueueError) -> [String: Any] {
+        var reply: OpaquePointer?
+        var body = body
+        let status = body.withUTF8 { bytes in
+            natsConnection_Request(
+                &reply, connection, subject, bytes.baseAddress, Int32(bytes.count), timeout.milliseconds)
+        }
+        defer { if let reply { natsMsg_Destroy(reply) } }
+        guard status == NATS_OK, let reply else {
+            throw NATSErrorMapping.error(status: status, operation: operation)
+        }
+        let length = Int(natsMsg_GetDataLength(reply))
+        let data = natsMsg_GetData(reply).map { Data(bytes: $0, count: length) } ?? Data()
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ProtoqueueError(.natsError, "\(operation): the server's reply is not a JSON object")
+        }
+        if let error = object["error"] as? [String: Any] {
+            throw NATSErrorMapping.error(
+                status: NATS_ERR, jsCode: (error["err_code"] as? NSNumber)?.intValue ?? 0, operation: operation,
+                errorText: error["description"] as? String)
+        }
+        return object
+    }
+
+    /// `date` in RFC 3339 with milliseconds, UTC, as the server reads times.
+    static func rfc3339(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+
+    /// A time the server wrote (RFC 3339, with up to nine fractional digits or none).
+    static func date(rfc3339 text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        var text = text
+        // Foundation reads at most milliseconds: drop the digits past them.
+        if let dot = text.firstIndex(of: ".") {
+            let digits = text[text.index(after: dot)...].prefix { $0.isASCII && $0.isNumber }
+            if digits.count > 3 { text.removeSubrange(text.index(dot, offsetBy: 4)..<digits.endIndex) }
+            formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        }
+        return formatter.date(from: text)
+    }
+}
