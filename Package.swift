@@ -43,9 +43,15 @@ let codecTargets: [Target] = [
         name: "CProtoDescriptors",
         dependencies: ["CProtobufC"]
     ),
+    // Schemas as data: descriptor sets, fingerprints, the compatibility rules (docs/schemas.md).
+    .target(
+        name: "ProtoqueueSchema",
+        dependencies: ["ProtoqueueCodec"],
+        swiftSettings: swiftSettings
+    ),
     .executableTarget(
         name: "protoc-gen-protoqueue",
-        dependencies: ["CProtoDescriptors", "CProtobufC"],
+        dependencies: ["CProtoDescriptors", "CProtobufC", "ProtoqueueCodec", "ProtoqueueSchema"],
         swiftSettings: swiftSettings
     ),
     .plugin(
@@ -97,6 +103,17 @@ let codecTargets: [Target] = [
         swiftSettings: swiftSettings,
         plugins: ["ProtoqueueSwiftGenerator"]
     ),
+    // protoc as a producer's build runs it, for the schema tests. Not a product.
+    .target(
+        name: "SchemaTestSupport",
+        path: "Tests/SchemaTestSupport",
+        swiftSettings: swiftSettings
+    ),
+    .testTarget(
+        name: "ProtoqueueSchemaTests",
+        dependencies: ["ProtoqueueSchema", "ProtoqueueCodec", "SchemaTestSupport", "TaskSchemas", "KitchenSink"],
+        swiftSettings: swiftSettings
+    ),
     .testTarget(
         name: "ProtoqueueCodecTests",
         dependencies: [
@@ -109,6 +126,7 @@ let codecTargets: [Target] = [
 
 let codecProducts: [Product] = [
     .library(name: "ProtoqueueCodec", targets: ["ProtoqueueCodec"]),
+    .library(name: "ProtoqueueSchema", targets: ["ProtoqueueSchema"]),
     .plugin(name: "ProtoqueueCGenerator", targets: ["ProtoqueueCGenerator"]),
     .plugin(name: "ProtoqueueSwiftGenerator", targets: ["ProtoqueueSwiftGenerator"]),
 ]
@@ -131,6 +149,7 @@ let queueTargets: [Target] = [
             "CNatsShim",
             "CProtoqueueEvents",
             "ProtoqueueCodec",
+            "ProtoqueueSchema",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -157,6 +176,7 @@ let queueTargets: [Target] = [
             "ProtoqueueTesting",
             "NATSServerHarness",
             "NATSTestSupport",
+            "SchemaTestSupport",
             "TaskSchemas",
             "CNats",
             .product(name: "Logging", package: "swift-log"),

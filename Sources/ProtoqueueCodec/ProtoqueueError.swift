@@ -29,6 +29,12 @@ public struct ProtoqueueError: Error, Hashable, Sendable, CustomStringConvertibl
         public static let nestingTooDeep = Code("nestingTooDeep")
         /// A value cannot be encoded (for example a string holding U+0000, which protobuf-c cannot carry).
         public static let encodingFailed = Code("encodingFailed")
+        /// Bytes that should hold a `google.protobuf.FileDescriptorSet` do not, or a schema the operation needs is
+        /// not in it.
+        public static let invalidSchema = Code("invalidSchema")
+        /// A task type's schema differs from one registered for its queue in a way that breaks tasks already
+        /// queued; the message names each field with both definitions.
+        public static let incompatibleSchema = Code("incompatibleSchema")
     }
 
     /// What kind of failure this is.

@@ -34,6 +34,17 @@ public protocol ProtoqueueMessage: Sendable, Hashable, CustomStringConvertible {
     /// Fields present in the decoded bytes that this schema does not declare, kept so that encoding the
     /// message again writes them back unchanged.
     var unknownFields: ProtoqueueUnknownFields { get set }
+
+    /// The schema of the message: a serialized `google.protobuf.FileDescriptorSet` holding the `.proto` file that
+    /// declares it and every file that file imports, without comments. A queue registers it on the server so that
+    /// tools read tasks as JSON and check schema changes (`docs/schemas.md`). Empty for a type written by hand
+    /// (the default), whose queues register no schema.
+    static var protoFileDescriptorSet: [UInt8] { get }
+}
+
+extension ProtoqueueMessage {
+    /// No schema: the type was written by hand.
+    public static var protoFileDescriptorSet: [UInt8] { [] }
 }
 
 /// Limits the decoder enforces on untrusted bytes.

@@ -68,6 +68,8 @@ struct ProtoFile {
     var messages: [ProtoMessage]
     var enums: [ProtoEnum]
     var extensionCount: Int
+    /// The file's serialized `FileDescriptorProto` without its source info (comments and positions).
+    var descriptorBytes: [UInt8]
 }
 
 /// Reads the descriptors of a `CodeGeneratorRequest` (decoded by protobuf-c) into Swift values.
@@ -84,6 +86,9 @@ enum DescriptorReader {
     /// Reads one file descriptor, attaching the comments of its `SourceCodeInfo`.
     static func file(_ c: UnsafeMutablePointer<Google__Protobuf__FileDescriptorProto>) -> ProtoFile {
         let f = c.pointee
+        c.pointee.source_code_info = nil
+        let descriptorBytes = withUnsafePointer(to: &c.pointee.base) { PluginIO.pack($0) }
+        c.pointee.source_code_info = f.source_code_info
         var comments: [[Int32]: String] = [:]
         if let info = f.source_code_info {
             for location in buffer(info.pointee.location, info.pointee.n_location) {
@@ -110,7 +115,8 @@ enum DescriptorReader {
             dependencies: buffer(f.dependency, f.n_dependency).map { string($0) },
             messages: messages,
             enums: enums,
-            extensionCount: f.n_extension
+            extensionCount: f.n_extension,
+            descriptorBytes: descriptorBytes
         )
     }
 

@@ -8,6 +8,8 @@ extension SwiftFileEmitter {
         indent += 1
         line("/// The full protobuf name of this message.")
         line("public static let protoMessageName: Swift.String = \(SwiftNaming.stringLiteral(message.fullName))")
+        line("/// The schema of this message: its file's `FileDescriptorSet`, imports included.")
+        line("public static var protoFileDescriptorSet: [Swift.UInt8] { _protoqueueFileDescriptorSet }")
         let oneofs = realOneofs(message)
         var initParameters: [(name: String, type: String, defaultValue: String)] = []
         for field in message.fields {

@@ -1,15 +1,20 @@
+@_spi(ProtoqueueGenerated) import ProtoqueueCodec
+
 /// Writes the Swift source of one file.
 struct SwiftFileEmitter {
     let file: ProtoFile
     let index: SchemaIndex
     let cModule: String
+    /// What the file's messages return as `protoFileDescriptorSet`.
+    let descriptorSet: [UInt8]
     var out = ""
     var indent = 0
 
-    init(file: ProtoFile, index: SchemaIndex, cModule: String) {
+    init(file: ProtoFile, index: SchemaIndex, cModule: String, descriptorSet: [UInt8]) {
         self.file = file
         self.index = index
         self.cModule = cModule
+        self.descriptorSet = descriptorSet
     }
 
     mutating func line(_ text: String = "") {
@@ -47,6 +52,11 @@ struct SwiftFileEmitter {
         for message in file.messages where !message.isMapEntry {
             emitConversions(message)
         }
+        line()
+        line("/// The `FileDescriptorSet` of \(file.name) and its imports (`protoFileDescriptorSet`).")
+        line(
+            "private let _protoqueueFileDescriptorSet: [Swift.UInt8] = ProtoqueueCodec.ProtoqueueBase64.embedded("
+                + "\"\(ProtoqueueBase64.encode(descriptorSet))\")")
         return out
     }
 }

@@ -1,3 +1,6 @@
+import ProtoqueueCodec
+import ProtoqueueSchema
+
 /// Emits one `<path_with_underscores>.protoqueue.swift` per `.proto` file: a `public struct` per message, a
 /// Swift enum per protobuf enum and per oneof, and the conversions to and from the protoc-c structs.
 struct SwiftGenerator {
@@ -21,10 +24,22 @@ struct SwiftGenerator {
         if let clash = NameCollisions.cClash(in: generated) ?? NameCollisions.swiftTopLevelClash(in: generated) {
             throw clash
         }
+        let schemas: SchemaSet
+        do throws(ProtoqueueError) {
+            schemas = try SchemaSet(fileDescriptors: files.map(\.descriptorBytes))
+        } catch {
+            throw GeneratorError("protoc's descriptors do not read back: \(error.message)")
+        }
         var output: [(name: String, content: String)] = []
         for file in generated {
             let name = file.name
-            var emitter = SwiftFileEmitter(file: file, index: index, cModule: cModule)
+            let descriptorSet: [UInt8]
+            do throws(ProtoqueueError) {
+                descriptorSet = try schemas.descriptorSet(forFile: name)
+            } catch {
+                throw GeneratorError("\(name): \(error.message)")
+            }
+            var emitter = SwiftFileEmitter(file: file, index: index, cModule: cModule, descriptorSet: descriptorSet)
             for message in file.messages where !message.isMapEntry {
                 if let clash = emitter.swiftMemberClash(in: message) { throw clash }
             }
