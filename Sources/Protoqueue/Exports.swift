@@ -1,1 +1,2 @@
 @_exported import ProtoqueueCodec
+@_exported import ProtoqueueSchema

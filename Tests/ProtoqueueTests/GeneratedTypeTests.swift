@@ -45,8 +45,13 @@ struct GeneratedTypeTests {
         #expect(stored.id == "invoice-1")
         #expect(stored.metadata == ["tenant": "acme"])
 
-        // A queue of another type refuses to decode it.
-        let wrongType = try await Queue<ImageResizeTask>(connection: connection, name: queue.name, logger: testLogger())
+        // Opening the queue as another type is refused (the registered schema says EmailTask)...
+        await #expect(throws: ProtoqueueError.self) {
+            _ = try await Queue<ImageResizeTask>(connection: connection, name: queue.name, logger: testLogger())
+        }
+        // ...and a queue of another type opened without provisioning refuses to decode it.
+        let wrongType = try await Queue<ImageResizeTask>(
+            connection: connection, name: queue.name, provisioning: .none, logger: testLogger())
         do {
             _ = try await wrongType.peek(sequence: receipt.sequence)
             Issue.record("decoded an EmailTask as ImageResizeTask")

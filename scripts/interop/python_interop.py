@@ -22,6 +22,10 @@ Usage:
   python_interop.py produce-unique <url> <queue> 1 <pb2-dir> <key>
                                                                enqueue one task unique by <key> (untilFinished);
                                                                prints JSON: stored and id, or the holder's id
+  python_interop.py read-schema <url> <queue> 1 -             read the last ready task, its schema record (by its
+                                                               Protoqueue-Schema header) and the policy record, decode
+                                                               the task with no generated code; prints JSON: the task
+                                                               (json_format), the fingerprint recomputed, the policy
   python_interop.py check                                      exit 0 if nats-py and protobuf import
 """
 import asyncio
@@ -228,6 +232,62 @@ async def follow_events(url, queue, count, directory, ready_file):
     print(json.dumps(received))
 
 
+def schema_fingerprint(files, type_name):
+    """docs/wire-format.md §6c: the declaring file and its imports, in set order, without source info."""
+    import hashlib
+    from google.protobuf import descriptor_pb2
+    by_name = {f.name: f for f in files}
+    declaring = next(f for f in files if any(
+        type_name == (f.package + "." if f.package else "") + m.name for m in f.message_type))
+    needed, pending = set(), [declaring.name]
+    while pending:
+        name = pending.pop()
+        if name not in needed:
+            needed.add(name)
+            pending.extend(by_name[name].dependency)
+    selected = []
+    for f in files:
+        if f.name in needed:
+            copy = descriptor_pb2.FileDescriptorProto()
+            copy.CopyFrom(f)
+            copy.ClearField("source_code_info")
+            selected.append(copy)
+    framed = descriptor_pb2.FileDescriptorSet(file=selected).SerializeToString()
+    return hashlib.sha256(framed).hexdigest()[:32]
+
+
+async def read_schema(url, queue):
+    import nats
+    from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
+    nc = await nats.connect(url, connect_timeout=5)
+    js = nc.jetstream()
+    subject = f"protoqueue.{queue}"
+    task = await js.get_last_msg(queue, f"{subject}.ready.default")
+    fingerprint = task.headers["Protoqueue-Schema"]
+    # The registry is the key-value bucket protoqueue_registry: keys <stream>.schemas.<fingerprint> and <stream>.policy
+    record = await js.get_last_msg("KV_protoqueue_registry", f"$KV.protoqueue_registry.{queue}.schemas.{fingerprint}")
+    policy = await js.get_last_msg("KV_protoqueue_registry", f"$KV.protoqueue_registry.{queue}.policy")
+    await nc.close()
+    schema_set = descriptor_pb2.FileDescriptorSet()
+    schema_set.ParseFromString(record.data)
+    pool = descriptor_pool.DescriptorPool()
+    for f in schema_set.file:
+        pool.Add(f)
+    type_name = record.headers["Protoqueue-Type"]
+    descriptor = pool.FindMessageTypeByName(type_name)
+    if hasattr(message_factory, "GetMessageClass"):
+        cls = message_factory.GetMessageClass(descriptor)
+    else:
+        cls = message_factory.MessageFactory(pool).GetPrototype(descriptor)
+    message = cls()
+    message.ParseFromString(task.data)
+    print(json.dumps({
+        "type": type_name, "header_fingerprint": fingerprint,
+        "recomputed_fingerprint": schema_fingerprint(list(schema_set.file), type_name),
+        "task": json_format.MessageToDict(message), "policy": json.loads(policy.data),
+    }))
+
+
 def main():
     command = sys.argv[1]
     if command == "check":
@@ -237,6 +297,9 @@ def main():
     url, queue, count, directory = sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
     if command == "events":
         asyncio.run(follow_events(url, queue, count, directory, sys.argv[6]))
+        return
+    if command == "read-schema":
+        asyncio.run(read_schema(url, queue))
         return
     pb2 = load_pb2(directory)
     if command == "produce":

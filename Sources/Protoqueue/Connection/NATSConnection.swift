@@ -19,6 +19,8 @@ public final class NATSConnection: Sendable {
     public let configuration: NATSConnectionConfiguration
     /// The transport the queues on this connection use: a ``NATSClient``, or a ``MemoryBroker`` (`ProtoqueueTesting`).
     let transport: any QueueTransport
+    /// The schemas and policies queues on this connection registered (``SchemaGate``).
+    let registrations = RegistrationMemory()
     /// What ``close()`` ends before the transport: event outboxes and event subscriptions.
     private let closers = Mutex<[@Sendable () -> Void]>([])
 

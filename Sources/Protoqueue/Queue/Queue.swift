@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+public import ProtoqueueSchema
 
 #if canImport(Glibc)
 import Glibc
@@ -34,6 +35,9 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
     let middleware: MiddlewareChain
     /// Where its lifecycle events go, when they are on.
     let events: QueueEvents?
+    /// The fingerprint of the task type's schema, sent on every task as `Protoqueue-Schema`; `nil` for a type
+    /// written by hand (without descriptors).
+    public let schemaFingerprint: SchemaFingerprint?
 
     /// Opens a queue, by default creating its streams and consumer if they do not exist.
     /// - Parameters:
@@ -46,6 +50,8 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError`` with ``ProtoqueueCodec/ProtoqueueError/Code/invalidName``,
     ///   ``ProtoqueueCodec/ProtoqueueError/Code/invalidConfiguration``,
     ///   ``ProtoqueueCodec/ProtoqueueError/Code/configurationMismatch``,
+    ///   ``/ProtoqueueCodec/ProtoqueueError/Code/incompatibleSchema`` (the task type's schema breaks tasks written
+    ///   with one registered for the queue, see ``QueueConfiguration/schemaCheck``),
     ///   ``ProtoqueueCodec/ProtoqueueError/Code/permissionDenied`` or a connection error.
     public init(
         connection: NATSConnection,
@@ -60,9 +66,18 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
         var logger = logger
         logger[metadataKey: "protoqueue.queue"] = "\(name)"
         var provisioned = ProvisionedStream(maxMessageSize: nil, createdStream: false, createdConsumer: false)
+        let schema = try LocalSchema(Message.self)
         if provisioning != .none {
             provisioned = try await connection.transport.provision(
                 layout, configuration: configuration, create: provisioning == .createOrVerify)
+            try await SchemaGate(
+                registry: SchemaRegistry(transport: connection.transport, layout: layout), queue: name, logger: logger
+            ).open(
+                schema,
+                policy: QueuePolicyRecord(
+                    taskType: Message.protoMessageName, configuration: configuration, layout: layout),
+                configuration: configuration, create: provisioning == .createOrVerify,
+                memory: connection.registrations)
         }
         logger.debug(
             "queue ready",
@@ -79,6 +94,7 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
         self.logger = logger
         self.streamMaxMessageSize = provisioned.maxMessageSize
         self.middleware = MiddlewareChain(list: middleware)
+        self.schemaFingerprint = schema?.fingerprint
         self.events =
             configuration.events.isEnabled
             ? QueueEvents(
@@ -131,6 +147,7 @@ extension Queue {
             (WireFormat.Header.version, WireFormat.version),
             (WireFormat.Header.contentType, WireFormat.contentType),
         ]
+        if let schemaFingerprint { headers.append((WireFormat.schemaHeader, schemaFingerprint.rawValue)) }
         for key in metadata.keys.sorted() {
             let value = metadata[key]!
             try Validation.metadataKey(key)

@@ -48,6 +48,9 @@ public struct QueueConfiguration: Sendable, Hashable {
     public var events: EventConfiguration
     /// Priority tiers (``Priorities``); ``Priorities/none`` (the default) is one tier, `default`.
     public var priorities: Priorities
+    /// What opening the queue does when the task type's schema breaks tasks written with a registered one:
+    /// ``SchemaCheck/refuse`` (the default) or ``SchemaCheck/warn``.
+    public var schemaCheck: SchemaCheck
 
     /// Creates a configuration with the defaults described on each property.
     public init(
@@ -66,8 +69,10 @@ public struct QueueConfiguration: Sendable, Hashable {
         timeout: Duration? = nil,
         deadLetter: DeadLetterConfiguration = DeadLetterConfiguration(),
         events: EventConfiguration = .disabled,
-        priorities: Priorities = .none
+        priorities: Priorities = .none,
+        schemaCheck: SchemaCheck = .refuse
     ) {
+        self.schemaCheck = schemaCheck
         self.events = events
         self.priorities = priorities
         self.streamName = streamName

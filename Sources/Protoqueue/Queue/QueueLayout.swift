@@ -1,3 +1,5 @@
+import ProtoqueueSchema
+
 /// The subjects and names one queue uses; derived from its name and configuration.
 ///
 /// Layout (version 1, see `docs/wire-format.md`):
@@ -72,6 +74,21 @@ public struct QueueLayout: Sendable, Hashable {
     func scheduleTaskSubject(_ name: String) -> String { readySubject(tier: "\(defaultTierName).schedule.\(name)") }
     /// A schedule's tasks wherever they wait: `<subject>.*.*.schedule.<name>` (ready or scheduled, any tier).
     func scheduleTaskFilter(_ name: String) -> String { "\(subject).*.*.schedule.\(name)" }
+
+    /// The key-value bucket every queue's schemas and policy are registered in (wire format §6c).
+    static let registryBucket = "protoqueue_registry"
+    /// The bucket's stream, `KV_protoqueue_registry`.
+    static let registryStreamName = "KV_\(registryBucket)"
+    /// The bucket's subjects, `$KV.protoqueue_registry.>`.
+    static let registrySubjects = "$KV.\(registryBucket).>"
+    /// Key `<stream>.schemas.<fingerprint>` of the registry: a registered task schema (``RegisteredSchema``).
+    func schemaRecordSubject(_ fingerprint: SchemaFingerprint) -> String {
+        "$KV.\(Self.registryBucket).\(streamName).schemas.\(fingerprint)"
+    }
+    /// Every schema record of the queue: key `<stream>.schemas.*`.
+    var schemaRecordFilter: String { "$KV.\(Self.registryBucket).\(streamName).schemas.*" }
+    /// Key `<stream>.policy` of the registry: the queue's processing policy (``QueuePolicyRecord``).
+    var policyRecordSubject: String { "$KV.\(Self.registryBucket).\(streamName).policy" }
 
     /// `<subject>.control.unique.<token>`: the lock of a uniqueness key (``UniqueLock``).
     func uniqueLockSubject(_ token: String) -> String { "\(subject).control.unique.\(token)" }

@@ -25,6 +25,9 @@ protocol QueueTransport: AnyObject, Sendable {
         _ layout: QueueLayout, configuration: QueueConfiguration, create: Bool
     ) async throws(ProtoqueueError) -> ProvisionedStream
 
+    /// Whether the registry's stream (``QueueLayout/registryStreamName``, a key-value bucket keeping the last
+    /// message per subject) exists; when it is missing and `create` is set, creates it with `replicas` first.
+    func ensureRegistry(replicas: Int, create: Bool) async throws(ProtoqueueError) -> Bool
     /// The state of `stream`, or `nil` when there is no such stream.
     func streamState(_ stream: String) async throws(ProtoqueueError) -> StreamState?
     /// The counters of a consumer; throws when it or its stream is missing.

@@ -170,6 +170,19 @@ package final class MemoryBroker: QueueTransport, Sendable {
         }
     }
 
+    func ensureRegistry(replicas: Int, create: Bool) async throws(ProtoqueueError) -> Bool {
+        try checkOpen()
+        return state.withLock { state in
+            let name = QueueLayout.registryStreamName
+            if state.store.streams[name] == nil && create {
+                state.store.streams[name] = MemoryStore.Stream(
+                    name: name, subjects: [QueueLayout.registrySubjects], workQueue: false,
+                    duplicateWindow: UInt64(Duration.seconds(120).nanoseconds), maxMessageSize: nil)
+            }
+            return state.store.streams[name] != nil
+        }
+    }
+
     /// The consumer of `layout` with its ``ConsumerSettings``.
     private static func consumer(_ layout: QueueLayout, configuration: QueueConfiguration) -> MemoryStore.Consumer {
         let settings = ConsumerSettings(layout: layout, configuration: configuration)

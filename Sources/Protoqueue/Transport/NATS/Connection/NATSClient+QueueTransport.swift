@@ -13,6 +13,16 @@ extension NATSClient: QueueTransport {
         }
     }
 
+    func ensureRegistry(replicas: Int, create: Bool) async throws(ProtoqueueError) -> Bool {
+        let timeout = configuration.requestTimeout
+        return try await withHandles { connection, js throws(ProtoqueueError) in
+            if try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) != nil { return true }
+            guard create else { return false }
+            try JetStreamJSONAPI.createRegistryStream(connection, replicas: replicas, timeout: timeout)
+            return true
+        }
+    }
+
     func streamState(_ stream: String) async throws(ProtoqueueError) -> StreamState? {
         try await withHandles { _, js throws(ProtoqueueError) in try JetStreamAPI.streamState(js, stream: stream) }
     }

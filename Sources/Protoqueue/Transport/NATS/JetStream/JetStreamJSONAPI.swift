@@ -63,6 +63,30 @@ enum JetStreamJSONAPI {
             operation: "create consumer \"\(consumer)\" on stream \"\(stream)\"")
     }
 
+    /// Creates the registry's stream as a JetStream key-value bucket (the configuration KV clients create, history
+    /// 1), so that any language's KV client reads it. A stream created meanwhile by another process is fine.
+    static func createRegistryStream(
+        _ connection: OpaquePointer, replicas: Int, timeout: Duration
+    ) throws(ProtoqueueError) {
+        let name = QueueLayout.registryStreamName
+        let config: [String: Any] = [
+            "name": name, "subjects": [QueueLayout.registrySubjects], "retention": "limits", "storage": "file",
+            "num_replicas": replicas, "max_msgs_per_subject": 1, "max_msgs": -1, "max_bytes": -1, "max_age": 0,
+            "max_msg_size": -1, "max_consumers": -1, "discard": "new", "duplicate_window": 120_000_000_000,
+            "allow_rollup_hdrs": true, "deny_delete": true, "deny_purge": false, "allow_direct": true,
+        ]
+        guard let data = try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]) else {
+            throw ProtoqueueError(.natsError, "create stream \"\(name)\": its configuration is not JSON")
+        }
+        do throws(ProtoqueueError) {
+            _ = try request(
+                connection, subject: "$JS.API.STREAM.CREATE.\(name)", body: String(decoding: data, as: UTF8.self),
+                timeout: timeout, operation: "create stream \"\(name)\"")
+        } catch  where error.jetStreamErrorCode == NATSErrorMapping.JetStreamCode.streamNameInUse {
+            return
+        }
+    }
+
     private static func pauseState(paused: Any?, until: Any?) -> ConsumerPause {
         let isPaused = (paused as? NSNumber)?.boolValue ?? false
         return ConsumerPause(paused: isPaused, until: isPaused ? (until as? String).flatMap(date(rfc3339:)) : nil)
