@@ -117,8 +117,8 @@ let codecTargets: [Target] = [
     .testTarget(
         name: "ProtoqueueCodecTests",
         dependencies: [
-            "KitchenSink", "CKitchenSink", "TaskSchemas", "ProtoqueueCodec", "CProtobufC", "CProtoDescriptors",
-            "protoc-gen-protoqueue",
+            "KitchenSink", "CKitchenSink", "TaskSchemas", "ProtoqueueCodec", "ProtoqueueSchema", "CProtobufC",
+            "CProtoDescriptors", "protoc-gen-protoqueue",
         ],
         swiftSettings: swiftSettings
     ),

@@ -26,7 +26,7 @@ scripts/check-generated.sh
 step "build with warnings as errors"
 swift build --build-tests -Xswiftc -warnings-as-errors
 
-step "DocC documentation of Protoqueue, ProtoqueueCodec and ProtoqueueTesting (any warning fails)"
+step "DocC documentation of Protoqueue, ProtoqueueCodec, ProtoqueueSchema and ProtoqueueTesting (any warning fails)"
 scripts/docs.sh
 
 step "example package: built through the plugins, its handler tests with no nats-server on PATH, its worker run"

@@ -6,6 +6,12 @@ Usage:
   cross_language.py <proto-root> check    read "<name> <hex>" lines Swift encoded from stdin, decode each with
                                           Google's protobuf runtime and compare it with the expected message;
                                           print "OK <name>" or "FAIL <name>: <why>", exit 1 on any failure
+  cross_language.py <proto-root> json-encode
+                                          print one "<name> <type> <hex of MessageToJson>" line per vector
+  cross_language.py <proto-root> json     read "<name> <type> <hex bytes> <hex JSON>" lines Swift wrote (JSON from
+                                          its descriptor-driven codec), check MessageToDict of the bytes equals the
+                                          JSON and json_format.Parse of the JSON gives the same message; print
+                                          "OK <name>" or "FAIL <name>: <why>", exit 1 on any failure
 The Python classes are generated with `protoc --python_out` from the same .proto files into a temporary directory.
 """
 import importlib
@@ -227,8 +233,79 @@ CHECK = {
 }
 
 
+def normalized(value):
+    """JSON values compared with float equality and NaN equal to itself (json_format writes NaN as a string)."""
+    if isinstance(value, dict):
+        return {key: normalized(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [normalized(item) for item in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def differs_only_in_numbers(a, b):
+    """Whether two JSON values differ at most in number leaves (a float32 written with other digits)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(differs_only_in_numbers(a[k], b[k]) for k in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(differs_only_in_numbers(x, y) for x, y in zip(a, b))
+    numbers = (int, float)
+    if isinstance(a, numbers) and isinstance(b, numbers) and not isinstance(a, bool) and not isinstance(b, bool):
+        return True
+    return a == b
+
+
+def check_json(modules):
+    from google.protobuf import json_format, symbol_database
+    import json
+    database = symbol_database.Default()
+    failures = 0
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        name, type_name, hexbytes, hexjson = line.rstrip("\n").split(" ")
+        cls = database.GetSymbol(type_name)
+        message = cls.FromString(bytes.fromhex(hexbytes))
+        ours = json.loads(bytes.fromhex(hexjson).decode())
+        reference = json_format.MessageToDict(message)
+        same = normalized(ours) == normalized(reference)
+        if not same and differs_only_in_numbers(normalized(ours), normalized(reference)):
+            # A float written with other digits (Swift's shortest round trip, json_format's 6 digits at least) is
+            # the same float when json_format reads it into the field.
+            parsed = json_format.Parse(bytes.fromhex(hexjson).decode(), cls())
+            same = normalized(json_format.MessageToDict(parsed)) == normalized(reference)
+        if not same:
+            a, b = normalized(ours), normalized(reference)
+            keys = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+            detail = "; ".join(f"{k}: Swift {json.dumps(a.get(k))[:300]} vs json_format {json.dumps(b.get(k))[:300]}"
+                               for k in keys)
+            print(f"FAIL {name}: {detail}")
+            failures += 1
+            continue
+        try:
+            parsed = json_format.Parse(bytes.fromhex(hexjson).decode(), cls())
+        except json_format.ParseError as error:
+            # json_format cannot read back some of its own output (the largest float, 3.4028235e+38, is "too
+            # large" for its parser): then the reverse check cannot be made with it.
+            try:
+                json_format.Parse(json_format.MessageToJson(message), cls())
+            except json_format.ParseError:
+                print(f"OK {name}")
+                continue
+            print(f"FAIL {name}: json_format.Parse refuses Swift's JSON: {error}")
+            failures += 1
+            continue
+        if normalized(json_format.MessageToDict(parsed)) != normalized(reference):
+            print(f"FAIL {name}: json_format.Parse of Swift's JSON gives another message")
+            failures += 1
+            continue
+        print(f"OK {name}")
+    return 1 if failures else 0
+
+
 def main():
-    if len(sys.argv) != 3 or sys.argv[2] not in ("encode", "check"):
+    if len(sys.argv) != 3 or sys.argv[2] not in ("encode", "check", "json-encode", "json"):
         print(__doc__, file=sys.stderr)
         return 2
     modules = load(sys.argv[1])
@@ -236,6 +313,14 @@ def main():
         for name, build in ENCODE.items():
             print(name, build(modules).SerializeToString().hex())
         return 0
+    if sys.argv[2] == "json-encode":
+        from google.protobuf import json_format
+        for name, build in ENCODE.items():
+            message = build(modules)
+            print(name, message.DESCRIPTOR.full_name, json_format.MessageToJson(message).encode().hex())
+        return 0
+    if sys.argv[2] == "json":
+        return check_json(modules)
     failures = 0
     seen = set()
     for line in sys.stdin:
