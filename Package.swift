@@ -111,7 +111,10 @@ let codecTargets: [Target] = [
     ),
     .testTarget(
         name: "ProtoqueueSchemaTests",
-        dependencies: ["ProtoqueueSchema", "ProtoqueueCodec", "SchemaTestSupport", "TaskSchemas", "KitchenSink"],
+        // `protoqueue` so that `swift test` alone (the AddressSanitizer run) builds the command its tests run.
+        dependencies: [
+            "ProtoqueueSchema", "ProtoqueueCodec", "SchemaTestSupport", "TaskSchemas", "KitchenSink", "protoqueue",
+        ],
         swiftSettings: swiftSettings
     ),
     .testTarget(
@@ -188,6 +191,16 @@ let queueTargets: [Target] = [
         exclude: ["Fixtures"],
         swiftSettings: swiftSettings
     ),
+    // The operators' command (docs/cli.md); swift-argument-parser is linked into it alone.
+    .executableTarget(
+        name: "protoqueue",
+        dependencies: [
+            "Protoqueue",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ],
+        swiftSettings: swiftSettings
+    ),
     .executableTarget(
         name: "protoqueue-demo",
         dependencies: [
@@ -206,6 +219,7 @@ let queueTargets: [Target] = [
 let queueProducts: [Product] = [
     .library(name: "Protoqueue", targets: ["Protoqueue"]),
     .library(name: "ProtoqueueTesting", targets: ["ProtoqueueTesting"]),
+    .executable(name: "protoqueue", targets: ["protoqueue"]),
 ]
 
 // MARK: - Reliability: security, hostile input, server versions, chaos
@@ -263,6 +277,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        // The `protoqueue` command's options and subcommands; not a dependency of any library product.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         // `swift package generate-documentation` (scripts/docs.sh); a command plugin, linked into no product.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],

@@ -176,3 +176,59 @@ struct SchemaCompatibilityTests {
         }
     }
 }
+
+/// `protoqueue schema check` (the CI command) on the same pairs: exit 3 and the field named for each breaking edit,
+/// exit 0 for each compatible one.
+@Suite("protoqueue schema check")
+struct SchemaCheckCommandTests {
+    static var executable: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+            .appendingPathComponent("protoqueue").path
+    }
+
+    /// Writes both descriptor sets and runs the command on them.
+    static func check(_ edit: SchemaCompatibilityTests.Edit, json: Bool = false) throws -> (Int32, String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("schema-check-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var text = SchemaCompatibilityTests.base
+        for (old, new) in edit.replacements { text = text.replacingOccurrences(of: old, with: new) }
+        let old = directory.appendingPathComponent("old.pb")
+        let new = directory.appendingPathComponent("new.pb")
+        try Data(Protoc.descriptorSet(["shop.proto": SchemaCompatibilityTests.base])).write(to: old)
+        try Data(Protoc.descriptorSet(["shop.proto": text])).write(to: new)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments =
+            ["schema", "check", old.path, new.path, "--message", "shop.v1.Order", "--new-message", edit.message]
+            + (json ? ["--json"] : [])
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("a breaking edit exits 3 naming the field", arguments: SchemaCompatibilityTests.breakingEdits)
+    func breaking(_ edit: SchemaCompatibilityTests.Edit) throws {
+        let (status, output) = try Self.check(edit)
+        let expected = try #require(edit.breaking)
+        #expect(status == 3, "\(output)")
+        #expect(output.contains("breaking \(expected.1): "), "\(output)")
+        #expect(output.hasSuffix(" breaking change(s)\n"), "\(output)")
+    }
+
+    @Test("a compatible edit exits 0", arguments: SchemaCompatibilityTests.compatibleEdits)
+    func compatible(_ edit: SchemaCompatibilityTests.Edit) throws {
+        let (status, output) = try Self.check(edit, json: true)
+        #expect(status == 0, "\(output)")
+        let report = try JSONValue(parsing: output)
+        #expect(report["breaking"] == .bool(false))
+        guard case .array(let changes) = report["changes"] else {
+            Issue.record("no changes array: \(output)")
+            return
+        }
+        #expect(changes.map { $0["kind"] } == (edit.reported.map { [.string($0.rawValue)] } ?? []))
+    }
+}

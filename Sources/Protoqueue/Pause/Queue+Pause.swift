@@ -2,9 +2,6 @@ public import Foundation
 import Logging
 
 extension Queue {
-    /// The end of a pause with no end: far enough that it never comes, near enough for every server to read.
-    static var indefinitePause: Date { Date(timeIntervalSince1970: 32_503_680_000) }  // 3000-01-01
-
     /// Pauses the queue for every worker, in every process and language: no worker starts a new task until
     /// ``resume()`` (or `until`). Running handlers finish and settle as usual; enqueues, delayed tasks and schedules
     /// go on, their tasks waiting. A worker started while the queue is paused waits.
@@ -16,6 +13,23 @@ extension Queue {
     ///   ``ProtoqueueCodec/ProtoqueueError/Code/invalidConfiguration`` for an `until` already passed, or what the
     ///   server answered.
     public func pause(until: Date? = nil) async throws(ProtoqueueError) {
+        try await handle.pause(until: until)
+    }
+
+    /// Resumes a paused queue: workers start tasks again at once. Resuming a queue that is not paused does nothing.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/unsupportedByServer`` on a server before 2.11, or what
+    ///   the server answered.
+    public func resume() async throws(ProtoqueueError) {
+        try await handle.resume()
+    }
+}
+
+extension QueueHandle {
+    /// The end of a pause with no end: far enough that it never comes, near enough for every server to read.
+    static var indefinitePause: Date { Date(timeIntervalSince1970: 32_503_680_000) }  // 3000-01-01
+
+    /// What ``Queue/pause(until:)`` does.
+    package func pause(until: Date? = nil) async throws(ProtoqueueError) {
         if let until, until.timeIntervalSinceNow <= 0 {
             throw ProtoqueueError(
                 .invalidConfiguration, "pause(until: \(until)) of queue \"\(name)\" lies in the past")
@@ -29,10 +43,8 @@ extension Queue {
             "queue paused", metadata: ["protoqueue.until": "\(until.map { "\($0)" } ?? "resumed by hand")"])
     }
 
-    /// Resumes a paused queue: workers start tasks again at once. Resuming a queue that is not paused does nothing.
-    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/unsupportedByServer`` on a server before 2.11, or what
-    ///   the server answered.
-    public func resume() async throws(ProtoqueueError) {
+    /// What ``Queue/resume()`` does.
+    package func resume() async throws(ProtoqueueError) {
         try await checkPauseSupported(operation: "resume")
         for consumer in layout.workerConsumers {
             _ = try await connection.transport.pauseConsumer(

@@ -75,7 +75,7 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
             ).open(
                 schema,
                 policy: QueuePolicyRecord(
-                    taskType: Message.protoMessageName, configuration: configuration, layout: layout),
+                    queue: name, taskType: Message.protoMessageName, configuration: configuration, layout: layout),
                 configuration: configuration, create: provisioning == .createOrVerify,
                 memory: connection.registrations)
         }

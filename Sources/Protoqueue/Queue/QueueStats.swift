@@ -74,6 +74,13 @@ extension Queue {
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` if the stream or consumer was deleted, or a
     ///   connection error.
     public func stats() async throws(ProtoqueueError) -> QueueStats {
+        try await handle.stats()
+    }
+}
+
+extension QueueHandle {
+    /// What ``Queue/stats()`` reads.
+    package func stats() async throws(ProtoqueueError) -> QueueStats {
         let layout = self.layout
         let transport = connection.transport
         guard let stream = try await transport.streamState(layout.streamName) else {
@@ -119,7 +126,7 @@ extension Queue {
             maxAckPending: max(0, consumer.maxAckPending),
             schedules: schedules,
             isPaused: pause.paused,
-            pausedUntil: pause.until.flatMap { $0 < Self.indefinitePause ? $0 : nil }
+            pausedUntil: pause.until.flatMap { $0 < QueueHandle.indefinitePause ? $0 : nil }
         )
     }
 }

@@ -28,6 +28,10 @@ struct QueuePolicyRecord: Codable, Equatable, Sendable {
 
     /// The record's format version.
     var version = 1
+    /// The queue's name, its subject prefix and its durable consumer (per tier: `<consumer>-tier-<tier>`).
+    var queue: String
+    var subject: String
+    var consumer: String
     /// The full protobuf name of the task type.
     var taskType: String
     /// The attempts a task gets; `nil`: no limit.
@@ -42,10 +46,14 @@ struct QueuePolicyRecord: Codable, Equatable, Sendable {
     var priorityMode: String
     var defaultTier: String
     var tiers: [Tier]
-    /// The dead-letter stream, `nil` when dead letters are off.
+    /// The dead-letter stream and subject, `nil` when dead letters are off.
     var deadLetterStream: String?
+    var deadLetterSubject: String?
 
-    init(taskType: String, configuration: QueueConfiguration, layout: QueueLayout) {
+    init(queue: String, taskType: String, configuration: QueueConfiguration, layout: QueueLayout) {
+        self.queue = queue
+        self.subject = layout.subject
+        self.consumer = layout.consumerName
         self.taskType = taskType
         self.attempts = configuration.consumer.maxDeliveries
         self.retry = Retry(configuration.retry)
@@ -57,6 +65,7 @@ struct QueuePolicyRecord: Codable, Equatable, Sendable {
         self.defaultTier = priorities.defaultTier
         self.tiers = priorities.tiers.map { Tier(name: $0.name, weight: priorities.isStrict ? 0 : $0.weight) }
         self.deadLetterStream = configuration.deadLetter.enabled ? layout.deadLetterStreamName : nil
+        self.deadLetterSubject = configuration.deadLetter.enabled ? layout.deadLetterSubject : nil
     }
 
     /// The record as JSON with sorted keys, so that equal policies give equal bytes.

@@ -28,6 +28,8 @@ protocol QueueTransport: AnyObject, Sendable {
     /// Whether the registry's stream (``QueueLayout/registryStreamName``, a key-value bucket keeping the last
     /// message per subject) exists; when it is missing and `create` is set, creates it with `replicas` first.
     func ensureRegistry(replicas: Int, create: Bool) async throws(ProtoqueueError) -> Bool
+    /// Every stream of the account with its subjects, by name.
+    func streamSubjects() async throws(ProtoqueueError) -> [String: [String]]
     /// The state of `stream`, or `nil` when there is no such stream.
     func streamState(_ stream: String) async throws(ProtoqueueError) -> StreamState?
     /// The counters of a consumer; throws when it or its stream is missing.

@@ -17,8 +17,8 @@ struct PythonSchemaTests {
         var type: String
         var header_fingerprint: String
         var recomputed_fingerprint: String
-        var task: [String: JSONValue]
-        var policy: [String: JSONValue]
+        var task: [String: PythonJSON]
+        var policy: [String: PythonJSON]
     }
 
     @Test func pythonReadsTaskThroughRegistry() async throws {
@@ -59,9 +59,9 @@ struct PythonSchemaTests {
 }
 
 /// Any JSON value, for comparing what Python printed.
-enum JSONValue: Decodable, Equatable {
+enum PythonJSON: Decodable, Equatable {
     case string(String), number(Double), bool(Bool), null
-    case array([JSONValue]), object([String: JSONValue])
+    case array([PythonJSON]), object([String: PythonJSON])
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
@@ -73,10 +73,10 @@ enum JSONValue: Decodable, Equatable {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
+        } else if let value = try? container.decode([PythonJSON].self) {
             self = .array(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .object(try container.decode([String: PythonJSON].self))
         }
     }
 }

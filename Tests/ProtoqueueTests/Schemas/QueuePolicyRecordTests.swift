@@ -8,16 +8,17 @@ struct QueuePolicyRecordTests {
     static func json(_ configuration: QueueConfiguration, name: String = "emails") throws -> String {
         let layout = try QueueLayout(queueName: name, configuration: configuration)
         let record = QueuePolicyRecord(
-            taskType: "protoqueue.examples.EmailTask", configuration: configuration, layout: layout)
+            queue: name, taskType: "protoqueue.examples.EmailTask", configuration: configuration, layout: layout)
         return String(decoding: record.encoded(), as: UTF8.self)
     }
 
     @Test func theDefaultConfigurationIsTheDocumentedExample() throws {
         let expected = [
-            #"{"ackWaitMs":30000,"attempts":5,"backoffMs":[],"deadLetterStream":"emails_DLQ","#,
-            #""defaultTier":"default","priorityMode":"weighted","retry":{"initialMs":1000,"jitter":0.2,"#,
-            #""kind":"exponential","maximumMs":300000,"multiplier":2},"taskType":"protoqueue.examples.EmailTask","#,
-            #""tiers":[{"name":"default","weight":1}],"version":1}"#,
+            #"{"ackWaitMs":30000,"attempts":5,"backoffMs":[],"consumer":"emails-workers","#,
+            #""deadLetterStream":"emails_DLQ","deadLetterSubject":"protoqueue.emails_dlq","defaultTier":"default","#,
+            #""priorityMode":"weighted","queue":"emails","retry":{"initialMs":1000,"jitter":0.2,"kind":"exponential","#,
+            #""maximumMs":300000,"multiplier":2},"subject":"protoqueue.emails","#,
+            #""taskType":"protoqueue.examples.EmailTask","tiers":[{"name":"default","weight":1}],"version":1}"#,
         ]
         #expect(try Self.json(QueueConfiguration()) == expected.joined())
     }
@@ -30,7 +31,7 @@ struct QueuePolicyRecordTests {
         configuration.deadLetter = .disabled
         let text = try Self.json(configuration)
         #expect(!text.contains("attempts"))
-        #expect(!text.contains("deadLetterStream"))
+        #expect(!text.contains("deadLetter"))
         #expect(text.contains(#""retry":{"delaysMs":[1000,1500],"kind":"explicit"}"#))
         #expect(text.contains(#""timeoutMs":90000"#))
         #expect(text.contains(#""priorityMode":"strict""#))

@@ -170,6 +170,11 @@ package final class MemoryBroker: QueueTransport, Sendable {
         }
     }
 
+    func streamSubjects() async throws(ProtoqueueError) -> [String: [String]] {
+        try checkOpen()
+        return state.withLock { state in state.store.streams.mapValues(\.subjects) }
+    }
+
     func ensureRegistry(replicas: Int, create: Bool) async throws(ProtoqueueError) -> Bool {
         try checkOpen()
         return state.withLock { state in

@@ -13,6 +13,13 @@ extension NATSClient: QueueTransport {
         }
     }
 
+    func streamSubjects() async throws(ProtoqueueError) -> [String: [String]] {
+        let timeout = configuration.requestTimeout
+        return try await withHandles { connection, _ throws(ProtoqueueError) in
+            try JetStreamJSONAPI.streamSubjects(connection, timeout: timeout)
+        }
+    }
+
     func ensureRegistry(replicas: Int, create: Bool) async throws(ProtoqueueError) -> Bool {
         let timeout = configuration.requestTimeout
         return try await withHandles { connection, js throws(ProtoqueueError) in

@@ -63,6 +63,26 @@ enum JetStreamJSONAPI {
             operation: "create consumer \"\(consumer)\" on stream \"\(stream)\"")
     }
 
+    /// Every stream of the account with its subjects (`$JS.API.STREAM.LIST`, page by page).
+    static func streamSubjects(
+        _ connection: OpaquePointer, timeout: Duration
+    ) throws(ProtoqueueError) -> [String: [String]] {
+        var streams: [String: [String]] = [:]
+        while true {
+            let reply = try request(
+                connection, subject: "$JS.API.STREAM.LIST", body: "{\"offset\":\(streams.count)}", timeout: timeout,
+                operation: "list streams")
+            let page = reply["streams"] as? [[String: Any]] ?? []
+            for stream in page {
+                let config = stream["config"] as? [String: Any] ?? [:]
+                guard let name = config["name"] as? String else { continue }
+                streams[name] = config["subjects"] as? [String] ?? []
+            }
+            let total = (reply["total"] as? NSNumber)?.intValue ?? 0
+            if page.isEmpty || streams.count >= total { return streams }
+        }
+    }
+
     /// Creates the registry's stream as a JetStream key-value bucket (the configuration KV clients create, history
     /// 1), so that any language's KV client reads it. A stream created meanwhile by another process is fine.
     static func createRegistryStream(

@@ -1,0 +1,61 @@
+import Foundation
+package import Logging
+
+/// A queue known by its name and layout, without a task type: what ``Queue`` does that needs no `Message`, and what
+/// the `protoqueue` command works with (package access; applications use ``Queue``).
+package struct QueueHandle: Sendable {
+    /// The queue's name.
+    package let name: String
+    /// The connection it uses.
+    package let connection: NATSConnection
+    /// Its stream, subjects and consumers.
+    package let layout: QueueLayout
+    let logger: Logger
+
+    /// A handle on queue `name` as `configuration` lays it out; nothing is created or checked.
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/invalidName`` for a name or configuration that makes no
+    ///   layout.
+    package init(
+        connection: NATSConnection, name: String, configuration: QueueConfiguration, logger: Logger
+    ) throws(ProtoqueueError) {
+        self.init(
+            connection: connection, name: name,
+            layout: try QueueLayout(queueName: name, configuration: configuration), logger: logger)
+    }
+
+    init(connection: NATSConnection, name: String, layout: QueueLayout, logger: Logger) {
+        self.name = name
+        self.connection = connection
+        self.layout = layout
+        self.logger = logger
+    }
+
+    /// The message at `sequence` of the queue's stream, or `nil` when there is none: subject, headers (first value
+    /// of each) and body.
+    package func storedMessage(
+        sequence: UInt64
+    ) async throws(ProtoqueueError) -> (subject: String, headers: [String: String], body: [UInt8])? {
+        let stored = try await connection.transport.message(
+            stream: layout.streamName, sequence: sequence, operation: "read message \(sequence) of \(layout.streamName)"
+        )
+        return stored.map { ($0.subject, $0.firstHeaderValues, $0.body) }
+    }
+
+    /// Every schema registered for the queue, in fingerprint order.
+    package func registeredSchemas() async throws(ProtoqueueError) -> [RegisteredSchema] {
+        try await SchemaRegistry(transport: connection.transport, layout: layout).schemas()
+    }
+
+    /// The queue's policy record (wire format §6c) as JSON text, or `nil` when none is registered.
+    package func policy() async throws(ProtoqueueError) -> String? {
+        let stored = try await connection.transport.lastMessage(
+            stream: QueueLayout.registryStreamName, subject: layout.policyRecordSubject,
+            operation: "read the policy of \(name)")
+        return stored.map { String(decoding: $0.body, as: UTF8.self) }
+    }
+}
+
+extension Queue {
+    /// The queue without its task type.
+    var handle: QueueHandle { QueueHandle(connection: connection, name: name, layout: layout, logger: logger) }
+}

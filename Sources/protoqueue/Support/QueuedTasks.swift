@@ -1,0 +1,76 @@
+import Foundation
+import Protoqueue
+
+/// A task as it sits in a queue's stream, shown through the schema registry.
+struct QueuedTask {
+    var sequence: UInt64
+    var subject: String
+    var headers: [String: String]
+    var body: [UInt8]
+
+    /// The task's schema fingerprint (`Protoqueue-Schema`), if it has one.
+    var fingerprint: String? { headers[WireFormat.schemaHeader] }
+}
+
+/// Reads a queue's tasks and renders them as JSON through the schemas registered for the queue.
+struct QueuedTasks {
+    let queue: QueueHandle
+    let schemas: [RegisteredSchema]
+
+    init(queue: QueueHandle) async throws(ProtoqueueError) {
+        self.queue = queue
+        self.schemas = try await queue.registeredSchemas()
+    }
+
+    /// Tasks from sequence `from` (the first when `nil`) on, skipping the library's records, at most `limit`.
+    func read(from: UInt64?, limit: Int?) async throws(ProtoqueueError) -> [QueuedTask] {
+        let stats = try await queue.stats()
+        var tasks: [QueuedTask] = []
+        var sequence = max(from ?? stats.firstSequence, stats.firstSequence)
+        let taskPrefixes = ["\(queue.layout.subject).ready.", "\(queue.layout.subject).scheduled."]
+        while sequence <= stats.lastSequence, tasks.count < limit ?? Int.max {
+            if let stored = try await queue.storedMessage(sequence: sequence),
+                taskPrefixes.contains(where: { stored.subject.hasPrefix($0) })
+            {
+                tasks.append(
+                    QueuedTask(sequence: sequence, subject: stored.subject, headers: stored.headers, body: stored.body))
+            }
+            sequence += 1
+        }
+        return tasks
+    }
+
+    /// The task's body as JSON through its registered schema, or `nil` when no registered schema reads it.
+    func body(of task: QueuedTask) -> JSONValue? {
+        guard let schema = schemas.first(where: { $0.fingerprint.rawValue == task.fingerprint }),
+            let set = try? SchemaSet(descriptorSet: schema.descriptorSet)
+        else { return nil }
+        return try? ProtoJSON(schemas: set).json(fromProtobuf: task.body, message: schema.messageName)
+    }
+
+    /// The task as JSON: sequence, subject, id, type, enqueue time, schema, headers, and its body as JSON (or as
+    /// base64 under `body` when no registered schema reads it).
+    func json(_ task: QueuedTask) -> JSONValue {
+        var members: [(key: String, value: JSONValue)] = [
+            ("sequence", .number("\(task.sequence)")), ("subject", .string(task.subject)),
+            ("id", task.headers[WireFormat.Header.messageID].map(JSONValue.string) ?? .null),
+            ("type", task.headers[WireFormat.Header.messageType].map(JSONValue.string) ?? .null),
+            ("enqueuedAt", enqueuedAt(task).map(JSONValue.string) ?? .null),
+            ("schema", task.fingerprint.map(JSONValue.string) ?? .null),
+            ("headers", .object(task.headers.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
+        ]
+        if let body = body(of: task) {
+            members.append(("task", body))
+        } else {
+            members.append(("body", .string(Data(task.body).base64EncodedString())))
+        }
+        return .object(members)
+    }
+
+    /// `Protoqueue-Enqueued-At` as ISO 8601 UTC.
+    func enqueuedAt(_ task: QueuedTask) -> String? {
+        task.headers[WireFormat.Header.enqueuedAt].flatMap(Int64.init).map {
+            StatsCommand.timestamp(Date(timeIntervalSince1970: Double($0) / 1000))
+        }
+    }
+}
