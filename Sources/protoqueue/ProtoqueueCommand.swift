@@ -16,8 +16,8 @@ struct ProtoqueueCommand: AsyncParsableCommand {
             credentials; 5 no permission; 64 a usage error.
             """,
         subcommands: [
-            QueuesCommand.self, StatsCommand.self, PeekCommand.self, PauseCommand.self, ResumeCommand.self,
-            SchemaCommand.self,
+            QueuesCommand.self, StatsCommand.self, PeekCommand.self, DeadLettersCommand.self, EnqueueCommand.self,
+            PauseCommand.self, ResumeCommand.self, SchedulesCommand.self, TailCommand.self, SchemaCommand.self,
         ]
     )
 }

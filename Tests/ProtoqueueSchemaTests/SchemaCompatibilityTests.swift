@@ -205,6 +205,8 @@ struct SchemaCheckCommandTests {
         let output = Pipe()
         process.standardOutput = output
         try process.run()
+        // A command that hangs fails the test instead of holding the run.
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60) { if process.isRunning { process.terminate() } }
         let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))

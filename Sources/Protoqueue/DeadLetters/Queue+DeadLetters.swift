@@ -78,8 +78,7 @@ extension Queue {
     ///   error.
     @discardableResult
     public func replayDeadLetter(sequence: UInt64) async throws(ProtoqueueError) -> EnqueueReceipt {
-        let store = deadLetterStore
-        let receipt = try await store.replay(try await store.existing(sequence: sequence))
+        let receipt = try await handle.replayDeadLetter(sequence: sequence)
         events?.replayed(receipt)
         return receipt
     }
@@ -104,13 +103,10 @@ extension Queue {
     ///   connection error.
     @discardableResult
     public func purgeDeadLetters() async throws(ProtoqueueError) -> UInt64 {
-        let store = deadLetterStore
-        let (_, _, count) = try await store.bounds()
-        try await store.purge()
-        return count
+        try await handle.purgeDeadLetters()
     }
 
-    var deadLetterStore: DeadLetterStore { DeadLetterStore(transport: connection.transport, layout: layout) }
+    var deadLetterStore: DeadLetterStore { handle.deadLetterStore }
 
     func decode(_ raw: RawRecord) -> DeadLetter<Message> {
         let headers = raw.headers

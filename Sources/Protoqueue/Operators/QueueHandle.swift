@@ -10,6 +10,8 @@ package struct QueueHandle: Sendable {
     package let connection: NATSConnection
     /// Its stream, subjects and consumers.
     package let layout: QueueLayout
+    /// The configuration the layout came from (its priority tiers decide an enqueue's subject).
+    package let configuration: QueueConfiguration
     let logger: Logger
 
     /// A handle on queue `name` as `configuration` lays it out; nothing is created or checked.
@@ -19,14 +21,18 @@ package struct QueueHandle: Sendable {
         connection: NATSConnection, name: String, configuration: QueueConfiguration, logger: Logger
     ) throws(ProtoqueueError) {
         self.init(
-            connection: connection, name: name,
-            layout: try QueueLayout(queueName: name, configuration: configuration), logger: logger)
+            connection: connection, name: name, layout: try QueueLayout(queueName: name, configuration: configuration),
+            configuration: configuration, logger: logger)
     }
 
-    init(connection: NATSConnection, name: String, layout: QueueLayout, logger: Logger) {
+    init(
+        connection: NATSConnection, name: String, layout: QueueLayout, configuration: QueueConfiguration,
+        logger: Logger
+    ) {
         self.name = name
         self.connection = connection
         self.layout = layout
+        self.configuration = configuration
         self.logger = logger
     }
 
@@ -57,5 +63,7 @@ package struct QueueHandle: Sendable {
 
 extension Queue {
     /// The queue without its task type.
-    var handle: QueueHandle { QueueHandle(connection: connection, name: name, layout: layout, logger: logger) }
+    var handle: QueueHandle {
+        QueueHandle(connection: connection, name: name, layout: layout, configuration: configuration, logger: logger)
+    }
 }

@@ -133,41 +133,9 @@ extension Queue {
         _ task: Message, id: TaskID, metadata: [String: String], headers extra: [String: String],
         timing: EnqueueOptions, maxPayload: Int
     ) throws(ProtoqueueError) -> PreparedMessage {
-        try Validation.taskID(id.rawValue)
-        let now = WallClock.unixMilliseconds()
-        let due = try timing.notBefore.map { date throws(ProtoqueueError) in try EnqueueOptions.dueMilliseconds(date) }
-        let deadline = try timing.startBy.map { date throws(ProtoqueueError) in try Deadline.milliseconds(date) }
-        if let deadline { try Deadline.check(startBy: deadline, due: due) }
-        let timeout = try timing.timeout.map { limit throws(ProtoqueueError) in try TaskTimeout.milliseconds(limit) }
-        let tier = try configuration.priorities.tier(timing.priority)
-        var headers: [(String, String)] = [
-            (WireFormat.Header.messageID, id.rawValue),
-            (WireFormat.Header.messageType, Message.protoMessageName),
-            (WireFormat.Header.enqueuedAt, String(now)),
-            (WireFormat.Header.version, WireFormat.version),
-            (WireFormat.Header.contentType, WireFormat.contentType),
-        ]
-        if let schemaFingerprint { headers.append((WireFormat.schemaHeader, schemaFingerprint.rawValue)) }
-        for key in metadata.keys.sorted() {
-            let value = metadata[key]!
-            try Validation.metadataKey(key)
-            try Validation.metadataValue(value, key: key)
-            headers.append((WireFormat.metadataPrefix + key, value))
-        }
-        for name in extra.keys.sorted() {
-            let value = extra[name]!
-            try Validation.extraHeader(name, value: value)
-            headers.append((name, value))
-        }
-        var subject = layout.readySubject(tier: tier)
-        if configuration.priorities.isTiered { headers.append((WireFormat.priorityHeader, tier)) }
-        if let due, due > now {
-            headers.append((WireFormat.notBeforeHeader, String(due)))
-            subject = layout.scheduledSubject(tier: tier)
-        }
-        if let deadline { headers.append((WireFormat.startByHeader, String(deadline))) }
-        if let timeout { headers.append((WireFormat.timeoutHeader, String(timeout))) }
-        let prepared = PreparedMessage(subject: subject, headers: headers, body: try task.serializedBytes(), id: id)
+        let prepared = try TaskEnvelope.prepare(
+            body: try task.serializedBytes(), type: Message.protoMessageName, fingerprint: schemaFingerprint, id: id,
+            metadata: metadata, headers: extra, timing: timing, priorities: configuration.priorities, layout: layout)
         try checkSize(prepared, maxPayload: maxPayload)
         return prepared
     }

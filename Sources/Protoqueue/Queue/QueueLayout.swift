@@ -45,7 +45,7 @@ public struct QueueLayout: Sendable, Hashable {
     /// What streams made before lifecycle events captured; still accepted while events are off.
     var legacyStreamSubjects: [String] { ["\(subject).>"] }
     /// The subject of lifecycle events of `kind` (`<subject>.events.<kind>`).
-    func eventSubject(_ kind: String) -> String { "\(subject).events.\(kind)" }
+    package func eventSubject(_ kind: String) -> String { "\(subject).events.\(kind)" }
     /// The consumer's filter subject (of a queue without priority tiers; a tier's consumer has two).
     public var consumerFilter: String { isScheduledTasks ? "\(subject).scheduled.>" : "\(subject).ready.>" }
     /// The consumer's filter subjects: ``consumerFilter``, or for a tier's consumer `<subject>.ready.<tier>` and

@@ -82,18 +82,26 @@ extension Queue {
             throw ProtoqueueError(
                 .duplicate, "unique key \"\(unique.key)\" is taken by task \(held.taskID) (scope \(held.scope))")
         }
-        var sequence: UInt64 = 0
         var subjects = waiting
-        if subjects == nil { subjects = try await waitingTasks(UniqueLock.token(unique.key)) }
-        for subject in (subjects ?? [:]).keys.sorted() {
-            if let stored = try await connection.transport.lastMessage(
-                stream: layout.streamName, subject: subject, operation: "read unique task")
-            {
-                sequence = stored.sequence
-                break
+        // A lock taken moments ago may belong to a producer whose task is still on its way to the stream: look again
+        // a few times (10, 20, 40 ms) before answering without a sequence.
+        for pause in [0, 10, 20, 40] {
+            if pause > 0 {
+                guard held.isFresh(now: WallClock.unixMilliseconds()) else { break }
+                try? await Task.sleep(for: .milliseconds(pause))
+                subjects = nil
+            }
+            if subjects == nil { subjects = try await waitingTasks(UniqueLock.token(unique.key)) }
+            for subject in (subjects ?? [:]).keys.sorted() {
+                if let stored = try await connection.transport.lastMessage(
+                    stream: layout.streamName, subject: subject, operation: "read unique task")
+                {
+                    return EnqueueReceipt(
+                        id: held.taskID, sequence: stored.sequence, duplicate: true, stream: layout.streamName)
+                }
             }
         }
-        return EnqueueReceipt(id: held.taskID, sequence: sequence, duplicate: true, stream: layout.streamName)
+        return EnqueueReceipt(id: held.taskID, sequence: 0, duplicate: true, stream: layout.streamName)
     }
 }
 

@@ -30,6 +30,11 @@ struct UniqueLock: Sendable, Equatable {
     /// How long a lock of a task-bound scope holds without its task in the stream: the time its producer has to
     /// store the task after taking the key.
     static let grace: Int64 = 30_000
+    /// How long after taking a lock its producer may still be publishing the task.
+    static let publishing: Int64 = 1_000
+
+    /// Whether the lock was taken less than ``publishing`` ago, at `now` (Unix ms): its task may not be stored yet.
+    func isFresh(now: Int64) -> Bool { now - lockedAt < Self.publishing }
 
     /// The subject token for `key`: its UTF-8 bytes in unpadded base64url (RFC 4648 §5).
     static func token(_ key: String) -> String {

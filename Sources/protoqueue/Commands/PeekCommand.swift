@@ -29,7 +29,7 @@ struct PeekCommand: AsyncParsableCommand {
             for task in tasks {
                 let route = task.subject.dropFirst(reader.queue.layout.subject.count + 1)
                 say(
-                    "#\(task.sequence)  \(task.headers[WireFormat.Header.messageID] ?? "-")  "
+                    "#\(task.sequence)  \(task.id ?? "-")  "
                         + "\(task.headers[WireFormat.Header.messageType] ?? "-")  \(reader.enqueuedAt(task) ?? "-")  "
                         + route)
                 say("    " + (reader.body(of: task)?.text() ?? "(\(task.body.count) bytes, no registered schema)"))

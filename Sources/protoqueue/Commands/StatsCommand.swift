@@ -27,7 +27,10 @@ struct StatsCommand: AsyncParsableCommand {
                 ("max in flight", "\(stats.maxAckPending)"), ("redelivered", "\(stats.redelivered)"),
                 ("scheduled", "\(stats.scheduled)"), ("schedules", "\(stats.schedules)"),
                 ("dead letters", "\(stats.deadLetters)"), ("paused", paused(stats)),
-                ("sequences", "\(stats.firstSequence)...\(stats.lastSequence)"),
+                (
+                    "sequences",
+                    stats.firstSequence > stats.lastSequence ? "none" : "\(stats.firstSequence)...\(stats.lastSequence)"
+                ),
             ]
             let width = lines.map(\.0.count).max() ?? 0
             for (name, value) in lines {

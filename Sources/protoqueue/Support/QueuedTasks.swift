@@ -10,6 +10,8 @@ struct QueuedTask {
 
     /// The task's schema fingerprint (`Protoqueue-Schema`), if it has one.
     var fingerprint: String? { headers[WireFormat.schemaHeader] }
+    /// The task's id: `Protoqueue-Task-Id` on a replayed or moved task, else `Nats-Msg-Id`.
+    var id: String? { headers[WireFormat.taskIDHeader] ?? headers[WireFormat.Header.messageID] }
 }
 
 /// Reads a queue's tasks and renders them as JSON through the schemas registered for the queue.
@@ -41,11 +43,24 @@ struct QueuedTasks {
     }
 
     /// The task's body as JSON through its registered schema, or `nil` when no registered schema reads it.
-    func body(of task: QueuedTask) -> JSONValue? {
-        guard let schema = schemas.first(where: { $0.fingerprint.rawValue == task.fingerprint }),
-            let set = try? SchemaSet(descriptorSet: schema.descriptorSet)
-        else { return nil }
-        return try? ProtoJSON(schemas: set).json(fromProtobuf: task.body, message: schema.messageName)
+    func body(of task: QueuedTask) -> JSONValue? { json(of: task.body, fingerprint: task.fingerprint) }
+
+    /// `body` as JSON through the registered schema `fingerprint` names, or `nil` when none reads it.
+    func json(of body: [UInt8], fingerprint: String?) -> JSONValue? {
+        guard let schema = schemas.first(where: { $0.fingerprint.rawValue == fingerprint }) else { return nil }
+        return Self.json(of: body, schema: schema)
+    }
+
+    /// `body` as JSON through `schema`, or `nil` when it does not read as its type.
+    static func json(of body: [UInt8], schema: RegisteredSchema) -> JSONValue? {
+        guard let set = try? SchemaSet(descriptorSet: schema.descriptorSet) else { return nil }
+        return try? ProtoJSON(schemas: set).json(fromProtobuf: body, message: schema.messageName)
+    }
+
+    /// The most recently registered schema of type `type` (any type when `nil`).
+    func latestSchema(of type: String? = nil) -> RegisteredSchema? {
+        schemas.filter { type == nil || $0.messageName == type }
+            .max { ($0.registeredAt ?? .distantPast) < ($1.registeredAt ?? .distantPast) }
     }
 
     /// The task as JSON: sequence, subject, id, type, enqueue time, schema, headers, and its body as JSON (or as
@@ -53,7 +68,7 @@ struct QueuedTasks {
     func json(_ task: QueuedTask) -> JSONValue {
         var members: [(key: String, value: JSONValue)] = [
             ("sequence", .number("\(task.sequence)")), ("subject", .string(task.subject)),
-            ("id", task.headers[WireFormat.Header.messageID].map(JSONValue.string) ?? .null),
+            ("id", task.id.map(JSONValue.string) ?? .null),
             ("type", task.headers[WireFormat.Header.messageType].map(JSONValue.string) ?? .null),
             ("enqueuedAt", enqueuedAt(task).map(JSONValue.string) ?? .null),
             ("schema", task.fingerprint.map(JSONValue.string) ?? .null),

@@ -1,4 +1,5 @@
 import Foundation
+import NATSServerHarness
 import NATSTestSupport
 import TaskSchemas
 import Testing
@@ -19,8 +20,9 @@ struct CommandLineTests {
         let queue = try await Queue<EmailTask>(
             connection: connection, name: uniqueName("cli"), configuration: configuration, logger: testLogger())
         _ = try await queue.enqueue(EmailTask(to: "poison@example.com", subject: "fails"), options: .init(id: "poison"))
+        // A thrown error is retried under the policy: two attempts, then the dead letters.
         try await withProcessor(queue) { _, _ in
-            .failure("boom")
+            throw HandlerFailure(description: "boom")
         } body: {
             #expect(await eventually { (try? await queue.stats().deadLetters) == 1 })
         }
@@ -31,6 +33,9 @@ struct CommandLineTests {
             EmailTask(to: "bob@example.com", cc: ["eve@example.com"]), options: .init(id: "welcome-bob"))
         _ = try await queue.enqueue(
             EmailTask(to: "later@example.com"), options: .delayed(by: .seconds(3600), id: "later"))
+        _ = try await queue.declareSchedule(
+            TaskSchedule(name: "hourly-digest", timing: .every(.seconds(3600))),
+            task: EmailTask(to: "digest@example.com", subject: "Digest"), metadata: ["kind": "digest"])
         return queue
     }
 
@@ -48,6 +53,21 @@ struct CommandLineTests {
             ("schema-list.txt", ["schema", "list", name]), ("schema-list.json", ["schema", "list", name, "--json"]),
             ("schema-drain.txt", ["schema", "drain", name]),
             ("schema-drain.json", ["schema", "drain", name, "--json"]),
+            ("dead-letters-list.txt", ["dead-letters", "list", name]),
+            ("dead-letters-list.json", ["dead-letters", "list", name, "--json"]),
+            ("dead-letters-show.txt", ["dead-letters", "show", name, "1"]),
+            ("dead-letters-show.json", ["dead-letters", "show", name, "1", "--json"]),
+            ("schedules.txt", ["schedules", name]), ("schedules.json", ["schedules", name, "--json"]),
+        ] {
+            let output = try await run(arguments)
+            #expect(output.status == 0, "\(arguments): \(output.stderr)")
+            CommandRunner.expectGolden(golden, CommandRunner.masked(output.stdout, queue: name))
+        }
+
+        // A replay, then a purge of what is left (nothing).
+        for (golden, arguments) in [
+            ("dead-letters-replay.txt", ["dead-letters", "replay", name, "1"]),
+            ("dead-letters-purge.json", ["dead-letters", "purge", name, "--yes", "--json"]),
         ] {
             let output = try await run(arguments)
             #expect(output.status == 0, "\(arguments): \(output.stderr)")
@@ -70,6 +90,119 @@ struct CommandLineTests {
         let mine = try #require(entries.first { $0["queue"] == .string(name) })
         CommandRunner.expectGolden("queues.json", CommandRunner.masked(mine.text(pretty: true) + "\n", queue: name))
         await queue.connection.close()
+    }
+
+    @Test func enqueueFromJSONThroughTheRegistryAndRefuseWhatTheSchemaDoesNot() async throws {
+        let url = try await SharedServer.url()
+        let queue = try await Self.prepareQueue(url: url)
+        let task = #"{"to": "carol@example.com", "priority": "PRIORITY_LOW", "notBeforeUnix": "42"}"#
+        let enqueued = try await CommandRunner.run([
+            "enqueue", queue.name, task, "--id", "from-cli", "--meta", "origin=cli", "--server", url,
+        ])
+        #expect(enqueued.status == 0, "\(enqueued.stderr)")
+        CommandRunner.expectGolden("enqueue.txt", CommandRunner.masked(enqueued.stdout, queue: queue.name))
+        let digits = enqueued.stdout.split(separator: "#").last?.trimmingCharacters(in: .whitespacesAndNewlines)
+        let stored = try await queue.peek(sequence: try #require(digits.flatMap { UInt64($0) }))
+        #expect(stored.task == EmailTask(to: "carol@example.com", priority: .low, notBeforeUnix: 42))
+        #expect(stored.id == "from-cli")
+        #expect(stored.metadata == ["origin": "cli"])
+
+        let second = try await CommandRunner.run(
+            ["enqueue", queue.name, "--id", "from-stdin", "--delay", "60", "--json", "--server", url],
+            input: #"{"to": "dave@example.com", "requester": {"accountId": "acct_9"}}"#)
+        #expect(second.status == 0, "\(second.stderr)")
+        CommandRunner.expectGolden("enqueue.json", CommandRunner.masked(second.stdout, queue: queue.name))
+
+        let wrong = try await CommandRunner.run(["enqueue", queue.name, #"{"recipient": "x"}"#, "--server", url])
+        #expect(wrong.status == 1)
+        let refusal = "message protoqueue.examples.EmailTask has no field \"recipient\""
+        #expect(wrong.stderr == "error: protoqueue.examples.EmailTask: \(refusal)\n")
+        await queue.connection.close()
+    }
+
+    @Test func replayThroughTheCommandLeavesWhatTheLibrarysReplayLeaves() async throws {
+        let url = try await SharedServer.url()
+        let viaLibrary = try await Self.prepareQueue(url: url)
+        let viaCommand = try await Self.prepareQueue(url: url)
+        let receipt = try await viaLibrary.replayDeadLetter(sequence: 1)
+        let replayed = try await CommandRunner.run([
+            "dead-letters", "replay", viaCommand.name, "1", "--server", url, "--json",
+        ])
+        #expect(replayed.status == 0, "\(replayed.stderr)")
+        let report = try JSONValue(parsing: replayed.stdout)
+        #expect(report["replayed"] == .number("1"))
+        guard case .array(let tasks) = report["tasks"], case .number(let sequence) = tasks.first?["sequence"] else {
+            Issue.record("no replayed task in \(replayed.stdout)")
+            return
+        }
+        #expect(sequence == "\(receipt.sequence)")
+        let library = try await viaLibrary.stats()
+        let command = try await viaCommand.stats()
+        #expect(
+            [library.messages, library.pending, library.deadLetters, library.scheduled]
+                == [command.messages, command.pending, command.deadLetters, command.scheduled])
+        func headers(_ queue: Queue<EmailTask>) async throws -> [String: String] {
+            let stored = try #require(
+                try await queue.connection.transport.message(
+                    stream: queue.layout.streamName, sequence: receipt.sequence, operation: "test"))
+            return stored.firstHeaderValues.mapValues { CommandRunner.masked($0, queue: queue.name) }
+                .filter { $0.key != "Protoqueue-Enqueued-At" }
+        }
+        #expect(try await headers(viaLibrary) == headers(viaCommand))
+
+        // Nothing is left to replay; purging asks for confirmation.
+        let all = try await CommandRunner.run(["dead-letters", "replay", viaCommand.name, "--all", "--server", url])
+        #expect(all.status == 0 && all.stdout.hasSuffix("replayed 0 task(s)\n"), "\(all.stdout)\(all.stderr)")
+        let unconfirmed = try await CommandRunner.run(["dead-letters", "purge", viaCommand.name, "--server", url])
+        #expect(unconfirmed.status == 64)
+        let purged = try await CommandRunner.run(["dead-letters", "purge", viaLibrary.name, "--yes", "--server", url])
+        #expect(purged.stdout == "purged 0 record(s)\n", "\(purged.stderr)")
+        await viaLibrary.connection.close()
+        await viaCommand.connection.close()
+    }
+
+    @Test func tailFollowsLifecycleEventsLive() async throws {
+        let url = try await SharedServer.url()
+        let connection = try await connect(url)
+        var configuration = QueueConfiguration()
+        configuration.events = .enabled()
+        let queue = try await Queue<EmailTask>(
+            connection: connection, name: uniqueName("tail"), configuration: configuration, logger: testLogger())
+        // Two followers: one printing lines for people, one JSON.
+        var followers: [(process: Process, stdout: Pipe)] = []
+        for format in [[], ["--json"]] {
+            let tail = Process()
+            tail.executableURL = URL(fileURLWithPath: CommandRunner.executable)
+            tail.arguments = ["tail", queue.name, "--count", "3", "--server", url] + format
+            let (stdout, stderr) = (Pipe(), Pipe())
+            tail.standardOutput = stdout
+            tail.standardError = stderr
+            try tail.run()
+            CommandRunner.terminate(tail, after: 60)
+            // It says when it is subscribed.
+            let ready = try await offCooperativePool { stderr.fileHandleForReading.availableData }
+            #expect(String(decoding: ready, as: UTF8.self).hasPrefix("following protoqueue.\(queue.name).events.>"))
+            followers.append((tail, stdout))
+        }
+        _ = try await queue.enqueue(EmailTask(to: "ada@example.com"), options: .init(id: "tailed"))
+        try await withProcessor(queue) { _, _ in
+            .success
+        } body: {
+            #expect(await eventually { (try? await queue.stats().messages) == 0 })
+        }
+        var outputs: [String] = []
+        for (tail, stdout) in followers {
+            let output = try await offCooperativePool { stdout.fileHandleForReading.readDataToEndOfFile() }
+            tail.waitUntilExit()
+            #expect(tail.terminationStatus == 0)
+            outputs.append(String(decoding: output, as: UTF8.self))
+        }
+        let lines = CommandRunner.masked(outputs[0], queue: queue.name)
+            .replacingOccurrences(of: #"\d+ µs|\d+ us"#, with: "<run time>", options: .regularExpression)
+        CommandRunner.expectGolden("tail.txt", lines)
+        let kinds = try outputs[1].split(separator: "\n").map { try JSONValue(parsing: String($0))["kind"] }
+        #expect(kinds == [.string("KIND_ENQUEUED"), .string("KIND_STARTED"), .string("KIND_SUCCEEDED")])
+        await connection.close()
     }
 
     @Test func pauseAndResumeOrTheVersionTheyNeed() async throws {
@@ -117,5 +250,39 @@ struct CommandLineTests {
         #expect(unreachable.stderr.hasPrefix("error: could not connect to nats://127.0.0.1:1"), "\(unreachable.stderr)")
         let usage = try await CommandRunner.run(["peek"])
         #expect(usage.status == 64)
+    }
+}
+
+/// The command's authentication options and its exit codes for refused credentials and missing permissions, on a
+/// private server with users.
+@Suite(
+    "The protoqueue command with users and permissions",
+    .enabled(if: TestEnvironment.privateServerTestsEnabled, "needs nats-server"))
+struct CommandLinePermissionTests {
+    @Test func credentialsAreUsedAndRefusalsHaveTheirExitCodes() async throws {
+        try await withNATSServer(configuration: ConnectionTests.permissionsConfiguration) { server in
+            let admin = try await connect(
+                server.url, authentication: .userPassword(user: "admin", password: "admin-pw"))
+            _ = try await Queue<EmailTask>(connection: admin, name: "allowed", logger: testLogger())
+            let stats = try await CommandRunner.run([
+                "stats", "allowed", "--server", server.url, "--user", "admin", "--password", "admin-pw", "--json",
+            ])
+            #expect(stats.status == 0, "\(stats.stderr)")
+            #expect(try JSONValue(parsing: stats.stdout)["queue"] == .string("allowed"))
+
+            let refused = try await CommandRunner.run([
+                "queues", "--server", server.url, "--user", "admin", "--password", "wrong",
+            ])
+            #expect(refused.status == 4, "\(refused.stderr)")
+            #expect(refused.stderr.hasPrefix("error: "), "\(refused.stderr)")
+
+            let denied = try await CommandRunner.run([
+                "queues", "--server", server.url, "--user", "noapi", "--password", "noapi-pw", "--timeout", "2",
+            ])
+            #expect(denied.status == 5, "\(denied.stdout) \(denied.stderr)")
+            #expect(denied.stderr.hasPrefix("error: "), "\(denied.stderr)")
+            #expect(denied.stderr.split(separator: "\n").count == 1)
+            await admin.close()
+        }
     }
 }

@@ -21,22 +21,36 @@ enum CommandRunner {
     static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/cli")
 
-    static func run(_ arguments: [String]) async throws -> Output {
+    /// Runs the command with `input` on its stdin (nothing when `nil`).
+    static func run(_ arguments: [String], input: String? = nil) async throws -> Output {
         try await offCooperativePool {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
             process.arguments = arguments
+            let stdin = Pipe()
+            process.standardInput = stdin
             process.environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("NATS_") }
             let (stdout, stderr) = (Pipe(), Pipe())
             process.standardOutput = stdout
             process.standardError = stderr
             try process.run()
+            terminate(process, after: 60)
+            try stdin.fileHandleForWriting.write(contentsOf: Data((input ?? "").utf8))
+            try stdin.fileHandleForWriting.close()
             let out = stdout.fileHandleForReading.readDataToEndOfFile()
             let err = stderr.fileHandleForReading.readDataToEndOfFile()
             process.waitUntilExit()
             return Output(
                 status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
                 stderr: String(decoding: err, as: UTF8.self))
+        }
+    }
+
+    /// Ends `process` if it still runs after `seconds`, so that a command that hangs fails its test instead of
+    /// holding the run.
+    static func terminate(_ process: Process, after seconds: Double) {
+        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) {
+            if process.isRunning { process.terminate() }
         }
     }
 

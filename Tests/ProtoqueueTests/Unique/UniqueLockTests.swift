@@ -6,6 +6,14 @@ import Testing
 /// `UniqueLock`: the key's subject token, the lock's headers, when a lock holds, and when a worker frees a key.
 @Suite("Unique-key locks")
 struct UniqueLockTests {
+    @Test func aLockIsFreshForOneSecondWhileItsTaskMayStillBeOnItsWay() {
+        let lock = UniqueLock(key: "k", scope: .untilStarted, taskID: "t", lockedAt: 10_000)
+        #expect(lock.isFresh(now: 10_000))
+        #expect(lock.isFresh(now: 10_999))
+        #expect(!lock.isFresh(now: 11_000))
+        #expect(!lock.isFresh(now: 50_000))
+    }
+
     @Test func theTokenIsUnpaddedBase64URLOfTheKey() {
         #expect(UniqueLock.token("a") == "YQ")
         #expect(UniqueLock.token("sync-42") == "c3luYy00Mg")

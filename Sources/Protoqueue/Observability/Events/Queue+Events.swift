@@ -21,6 +21,15 @@ extension Queue {
     public func events(
         kinds: Set<TaskEvent.Kind>? = nil, bufferSize: Int = 10_000
     ) async throws(ProtoqueueError) -> TaskEvents {
+        try await handle.events(kinds: kinds, bufferSize: bufferSize)
+    }
+}
+
+extension QueueHandle {
+    /// What ``Queue/events(kinds:bufferSize:)`` returns.
+    package func events(
+        kinds: Set<TaskEvent.Kind>? = nil, bufferSize: Int = 10_000
+    ) async throws(ProtoqueueError) -> TaskEvents {
         let (stream, continuation) = AsyncStream.makeStream(
             of: TaskEvent.self, bufferingPolicy: .bufferingNewest(max(1, bufferSize)))
         let subjects =

@@ -68,20 +68,12 @@ extension Queue {
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/invalidHeader`` for a record that does not read as a
     ///   schedule; server errors as for ``stats()``.
     public func schedules() async throws(ProtoqueueError) -> [DeclaredSchedule<Message>] {
-        let store = ScheduleStore(transport: connection.transport, layout: layout)
-        var found: [DeclaredSchedule<Message>] = []
-        for name in try await store.names() {
-            guard let record = try await store.record(name) else { continue }
-            let task = record.taskType == Message.protoMessageName ? try? Message(serializedBytes: record.body) : nil
-            found.append(
-                DeclaredSchedule(
-                    schedule: record.schedule, task: task, metadata: record.metadata,
-                    lastTick: Date(timeIntervalSince1970: Double(record.lastTick) / 1000),
-                    nextTick: record.schedule.timing.nextTick(after: record.lastTick).map {
-                        Date(timeIntervalSince1970: Double($0) / 1000)
-                    }))
+        try await handle.schedules().map { entry in
+            DeclaredSchedule(
+                schedule: entry.schedule,
+                task: entry.taskType == Message.protoMessageName ? try? Message(serializedBytes: entry.body) : nil,
+                metadata: entry.metadata, lastTick: entry.lastTick, nextTick: entry.nextTick)
         }
-        return found
     }
 
     /// Removes a declared schedule. A worker reads the schedule again before waiting for each tick, so at most a tick

@@ -112,7 +112,7 @@ public struct ScheduleTiming: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The time zone of a cron timing.
-    var timeZone: TimeZone? {
+    package var timeZone: TimeZone? {
         if case .cron(_, let zone) = kind { return zone }
         return nil
     }

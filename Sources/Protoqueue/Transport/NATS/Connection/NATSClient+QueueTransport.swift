@@ -25,7 +25,15 @@ extension NATSClient: QueueTransport {
         return try await withHandles { connection, js throws(ProtoqueueError) in
             if try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) != nil { return true }
             guard create else { return false }
-            try JetStreamJSONAPI.createRegistryStream(connection, replicas: replicas, timeout: timeout)
+            do throws(ProtoqueueError) {
+                try JetStreamJSONAPI.createRegistryStream(connection, replicas: replicas, timeout: timeout)
+            } catch {
+                // Created by another process meanwhile: the server then answers "name in use" or, while the other
+                // creation is under way, "subjects overlap".
+                guard try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) != nil else {
+                    throw error
+                }
+            }
             return true
         }
     }

@@ -68,9 +68,10 @@ enum JetStreamJSONAPI {
         _ connection: OpaquePointer, timeout: Duration
     ) throws(ProtoqueueError) -> [String: [String]] {
         var streams: [String: [String]] = [:]
+        var offset = 0
         while true {
             let reply = try request(
-                connection, subject: "$JS.API.STREAM.LIST", body: "{\"offset\":\(streams.count)}", timeout: timeout,
+                connection, subject: "$JS.API.STREAM.LIST", body: "{\"offset\":\(offset)}", timeout: timeout,
                 operation: "list streams")
             let page = reply["streams"] as? [[String: Any]] ?? []
             for stream in page {
@@ -78,13 +79,15 @@ enum JetStreamJSONAPI {
                 guard let name = config["name"] as? String else { continue }
                 streams[name] = config["subjects"] as? [String] ?? []
             }
+            // Offsets, not names, advance the pages: streams created or deleted meanwhile cannot hold the loop.
+            offset += page.count
             let total = (reply["total"] as? NSNumber)?.intValue ?? 0
-            if page.isEmpty || streams.count >= total { return streams }
+            if page.isEmpty || offset >= total { return streams }
         }
     }
 
     /// Creates the registry's stream as a JetStream key-value bucket (the configuration KV clients create, history
-    /// 1), so that any language's KV client reads it. A stream created meanwhile by another process is fine.
+    /// 1), so that any language's KV client reads it.
     static func createRegistryStream(
         _ connection: OpaquePointer, replicas: Int, timeout: Duration
     ) throws(ProtoqueueError) {
@@ -98,13 +101,9 @@ enum JetStreamJSONAPI {
         guard let data = try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]) else {
             throw ProtoqueueError(.natsError, "create stream \"\(name)\": its configuration is not JSON")
         }
-        do throws(ProtoqueueError) {
-            _ = try request(
-                connection, subject: "$JS.API.STREAM.CREATE.\(name)", body: String(decoding: data, as: UTF8.self),
-                timeout: timeout, operation: "create stream \"\(name)\"")
-        } catch  where error.jetStreamErrorCode == NATSErrorMapping.JetStreamCode.streamNameInUse {
-            return
-        }
+        _ = try request(
+            connection, subject: "$JS.API.STREAM.CREATE.\(name)", body: String(decoding: data, as: UTF8.self),
+            timeout: timeout, operation: "create stream \"\(name)\"")
     }
 
     private static func pauseState(paused: Any?, until: Any?) -> ConsumerPause {
