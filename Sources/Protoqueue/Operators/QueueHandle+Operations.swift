@@ -127,12 +127,9 @@ extension QueueHandle {
             body: body, type: schema.messageName, fingerprint: schema.fingerprint, id: options.id ?? .random(),
             metadata: options.metadata, headers: [:], timing: options, priorities: configuration.priorities,
             layout: layout)
-        let maxPayload = try connection.transport.currentMaxPayload()
-        guard prepared.totalSize <= maxPayload else {
-            throw ProtoqueueError(
-                .payloadTooLarge,
-                "task \(prepared.id) is \(prepared.totalSize) bytes, over the server's max_payload of \(maxPayload)")
-        }
+        try TaskEnvelope.checkSize(
+            prepared, maxPayload: try connection.transport.currentMaxPayload(), streamLimit: nil,
+            stream: layout.streamName)
         return try await connection.transport.publish(prepared, maxAttempts: 3)
     }
 }

@@ -47,6 +47,15 @@ package struct QueueHandle: Sendable {
         return stored.map { ($0.subject, $0.firstHeaderValues, $0.body) }
     }
 
+    /// The first and last sequence of the queue's stream (first above last when it holds nothing).
+    /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` when the stream is missing.
+    package func sequences() async throws(ProtoqueueError) -> (first: UInt64, last: UInt64) {
+        guard let stream = try await connection.transport.streamState(layout.streamName) else {
+            throw ProtoqueueError(.streamNotFound, "read stream \"\(layout.streamName)\": stream not found")
+        }
+        return (stream.firstSequence, stream.lastSequence)
+    }
+
     /// Every schema registered for the queue, in fingerprint order.
     package func registeredSchemas() async throws(ProtoqueueError) -> [RegisteredSchema] {
         try await SchemaRegistry(transport: connection.transport, layout: layout).schemas()

@@ -143,21 +143,8 @@ extension Queue {
     /// Refuses a message larger than the server's `max_payload` or the stream's maximum message size (headers
     /// included), before it is sent.
     func checkSize(_ prepared: PreparedMessage, maxPayload: Int) throws(ProtoqueueError) {
-        let (id, size, body) = (prepared.id, prepared.totalSize, prepared.body.count)
-        if size > maxPayload {
-            throw ProtoqueueError(
-                .payloadTooLarge,
-                "task \(id) is \(size) bytes (body \(body) + headers \(size - body)), over the server's "
-                    + "max_payload of \(maxPayload) bytes"
-            )
-        }
-        if let limit = streamMaxMessageSize, size > limit {
-            throw ProtoqueueError(
-                .payloadTooLarge,
-                "task \(id) is \(size) bytes (body \(body) + headers \(size - body)), over stream "
-                    + "\"\(layout.streamName)\"'s maximum message size of \(limit) bytes"
-            )
-        }
+        try TaskEnvelope.checkSize(
+            prepared, maxPayload: maxPayload, streamLimit: streamMaxMessageSize, stream: layout.streamName)
     }
 
     /// Runs the middleware on a task (when there is any), then

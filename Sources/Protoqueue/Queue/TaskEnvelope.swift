@@ -46,4 +46,26 @@ enum TaskEnvelope {
         if let timeout { headers.append((WireFormat.timeoutHeader, String(timeout))) }
         return PreparedMessage(subject: subject, headers: headers, body: body, id: id)
     }
+
+    /// Refuses a message larger than the server's `max_payload` or the stream's maximum message size (`streamLimit`,
+    /// when known; headers included), before it is sent.
+    static func checkSize(
+        _ prepared: PreparedMessage, maxPayload: Int, streamLimit: Int?, stream: String
+    ) throws(ProtoqueueError) {
+        let (id, size, body) = (prepared.id, prepared.totalSize, prepared.body.count)
+        if size > maxPayload {
+            throw ProtoqueueError(
+                .payloadTooLarge,
+                "task \(id) is \(size) bytes (body \(body) + headers \(size - body)), over the server's "
+                    + "max_payload of \(maxPayload) bytes"
+            )
+        }
+        if let streamLimit, size > streamLimit {
+            throw ProtoqueueError(
+                .payloadTooLarge,
+                "task \(id) is \(size) bytes (body \(body) + headers \(size - body)), over stream "
+                    + "\"\(stream)\"'s maximum message size of \(streamLimit) bytes"
+            )
+        }
+    }
 }

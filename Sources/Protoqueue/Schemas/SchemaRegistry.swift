@@ -28,10 +28,9 @@ struct SchemaRegistry: Sendable {
 
     /// The fingerprints of every registered schema, sorted.
     func fingerprints() async throws(ProtoqueueError) -> [SchemaFingerprint] {
-        let subjects = try await transport.subjectCounts(
-            stream: QueueLayout.registryStreamName, filter: layout.schemaRecordFilter, operation: "list schemas")
-        return subjects.keys.compactMap { $0.split(separator: ".").last.flatMap { SchemaFingerprint(String($0)) } }
-            .sorted()
+        try await transport.lastTokens(
+            stream: QueueLayout.registryStreamName, filter: layout.schemaRecordFilter, operation: "list schemas"
+        ).compactMap(SchemaFingerprint.init).sorted()
     }
 
     /// The schema registered as `fingerprint`, or `nil` when there is none.

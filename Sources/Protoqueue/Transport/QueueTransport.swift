@@ -141,3 +141,13 @@ protocol TransportMessage: Sendable {
     /// Stream, consumer, delivery count and stream sequence.
     func metadata() -> DeliveryMetadata
 }
+
+extension QueueTransport {
+    /// The last token of each subject of `stream` matching `filter` that holds messages: the names of the records
+    /// kept one subject each (schedules, schemas).
+    func lastTokens(stream: String, filter: String, operation: String) async throws(ProtoqueueError) -> [String] {
+        try await subjectCounts(stream: stream, filter: filter, operation: operation).keys.compactMap {
+            $0.split(separator: ".").last.map(String.init)
+        }
+    }
+}

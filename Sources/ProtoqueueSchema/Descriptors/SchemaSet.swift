@@ -92,18 +92,9 @@ public struct SchemaSet: Sendable, Hashable {
 
     /// A `FileDescriptorSet` holding `files` (field 1, repeated).
     static func frame(_ files: [[UInt8]]) -> [UInt8] {
-        var bytes: [UInt8] = []
-        for body in files {
-            bytes.append(0x0A)
-            var length = UInt64(body.count)
-            while length >= 0x80 {
-                bytes.append(UInt8(truncatingIfNeeded: length) | 0x80)
-                length >>= 7
-            }
-            bytes.append(UInt8(length))
-            bytes += body
-        }
-        return bytes
+        var writer = WireWriter()
+        for body in files { writer.lengthDelimited(1, body) }
+        return writer.bytes
     }
 
     /// The fingerprint of message `fullName`: of ``descriptorSet(for:)``.

@@ -66,7 +66,7 @@ extension ProtoJSONDecoder {
         case .bool(let flag): return !flag
         case .string(let text) where field.type == .enumeration:
             return schemas.enumeration(field.typeName)?.value(named: text)?.number == 0
-        case .string(let text): return text.isEmpty || (["0"].contains(text) && field.type != .string)
+        case .string(let text): return text.isEmpty || (text == "0" && field.type != .string)
         case .number(let text): return text == "0" || text == "0.0"
         default: return false
         }

@@ -94,10 +94,7 @@ struct DeadLettersShowCommand: AsyncParsableCommand {
                     ("from", "\(entry.originalSubject) #\(entry.originalSequence)"),
                     ("failed at", entry.failedAt.map(StatsCommand.timestamp) ?? "-"),
                 ] + entry.details.sorted { $0.key < $1.key }.map { ("detail \($0.key)", $0.value) }
-            let width = lines.map(\.0.count).max() ?? 0
-            for (name, value) in lines {
-                say(name + ":" + String(repeating: " ", count: width - name.count + 1) + value)
-            }
+            sayFields(lines)
             say((record["task"] ?? record["body"] ?? .null).text(pretty: true))
         }
     }

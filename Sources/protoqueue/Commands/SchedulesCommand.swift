@@ -18,7 +18,7 @@ struct SchedulesCommand: AsyncParsableCommand {
                 return (try await QueuedTasks(queue: handle), try await handle.schedules())
             }
             func task(_ entry: ScheduleEntry) -> JSONValue? {
-                reader.latestSchema(of: entry.taskType).flatMap { QueuedTasks.json(of: entry.body, schema: $0) }
+                reader.latestSchema(of: entry.taskType).flatMap { reader.json(of: entry.body, schema: $0) }
             }
             if json {
                 say(JSONValue.array(entries.map { Self.json($0, task: task($0)) }).text(pretty: true))

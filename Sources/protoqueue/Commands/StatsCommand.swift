@@ -32,10 +32,7 @@ struct StatsCommand: AsyncParsableCommand {
                     stats.firstSequence > stats.lastSequence ? "none" : "\(stats.firstSequence)...\(stats.lastSequence)"
                 ),
             ]
-            let width = lines.map(\.0.count).max() ?? 0
-            for (name, value) in lines {
-                say(name + ":" + String(repeating: " ", count: width - name.count + 1) + value)
-            }
+            sayFields(lines)
         }
     }
 

@@ -18,19 +18,31 @@ struct QueuedTask {
 struct QueuedTasks {
     let queue: QueueHandle
     let schemas: [RegisteredSchema]
+    /// A codec per registered fingerprint whose descriptors read.
+    let codecs: [String: ProtoJSON]
 
     init(queue: QueueHandle) async throws(ProtoqueueError) {
         self.queue = queue
         self.schemas = try await queue.registeredSchemas()
+        var codecs: [String: ProtoJSON] = [:]
+        for schema in schemas {
+            codecs[schema.fingerprint.rawValue] = Self.codec(schema)
+        }
+        self.codecs = codecs
+    }
+
+    /// A codec for `schema`'s descriptors, or `nil` when they do not read.
+    static func codec(_ schema: RegisteredSchema) -> ProtoJSON? {
+        (try? SchemaSet(descriptorSet: schema.descriptorSet)).map { ProtoJSON(schemas: $0) }
     }
 
     /// Tasks from sequence `from` (the first when `nil`) on, skipping the library's records, at most `limit`.
     func read(from: UInt64?, limit: Int?) async throws(ProtoqueueError) -> [QueuedTask] {
-        let stats = try await queue.stats()
+        let (first, last) = try await queue.sequences()
         var tasks: [QueuedTask] = []
-        var sequence = max(from ?? stats.firstSequence, stats.firstSequence)
+        var sequence = max(from ?? first, first)
         let taskPrefixes = ["\(queue.layout.subject).ready.", "\(queue.layout.subject).scheduled."]
-        while sequence <= stats.lastSequence, tasks.count < limit ?? Int.max {
+        while sequence <= last, tasks.count < limit ?? Int.max {
             if let stored = try await queue.storedMessage(sequence: sequence),
                 taskPrefixes.contains(where: { stored.subject.hasPrefix($0) })
             {
@@ -48,13 +60,12 @@ struct QueuedTasks {
     /// `body` as JSON through the registered schema `fingerprint` names, or `nil` when none reads it.
     func json(of body: [UInt8], fingerprint: String?) -> JSONValue? {
         guard let schema = schemas.first(where: { $0.fingerprint.rawValue == fingerprint }) else { return nil }
-        return Self.json(of: body, schema: schema)
+        return json(of: body, schema: schema)
     }
 
     /// `body` as JSON through `schema`, or `nil` when it does not read as its type.
-    static func json(of body: [UInt8], schema: RegisteredSchema) -> JSONValue? {
-        guard let set = try? SchemaSet(descriptorSet: schema.descriptorSet) else { return nil }
-        return try? ProtoJSON(schemas: set).json(fromProtobuf: body, message: schema.messageName)
+    func json(of body: [UInt8], schema: RegisteredSchema) -> JSONValue? {
+        try? codecs[schema.fingerprint.rawValue]?.json(fromProtobuf: body, message: schema.messageName)
     }
 
     /// The most recently registered schema of type `type` (any type when `nil`).

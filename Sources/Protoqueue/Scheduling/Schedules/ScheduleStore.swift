@@ -5,9 +5,9 @@ struct ScheduleStore: Sendable {
 
     /// The names of the declared schedules, sorted.
     func names() async throws(ProtoqueueError) -> [String] {
-        let subjects = try await transport.subjectCounts(
-            stream: layout.streamName, filter: layout.scheduleRecordFilter, operation: "list schedules")
-        return subjects.keys.compactMap { $0.split(separator: ".").last.map(String.init) }.sorted()
+        try await transport.lastTokens(
+            stream: layout.streamName, filter: layout.scheduleRecordFilter, operation: "list schedules"
+        ).sorted()
     }
 
     /// The record of schedule `name`, or `nil` when none is declared.

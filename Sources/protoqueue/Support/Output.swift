@@ -36,3 +36,11 @@ func reportingFailures(_ body: () async throws(ProtoqueueError) -> Void) async t
 func say(_ text: String) {
     FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
+
+/// Writes `name: value` lines with the values aligned.
+func sayFields(_ fields: [(String, String)]) {
+    let width = fields.map(\.0.count).max() ?? 0
+    for (name, value) in fields {
+        say(name + ":" + String(repeating: " ", count: width - name.count + 1) + value)
+    }
+}
