@@ -22,7 +22,7 @@ public final class NATSConnection: Sendable {
     /// The schemas and policies queues on this connection registered (``SchemaGate``).
     let registrations = RegistrationMemory()
     /// What ``close()`` ends before the transport: event outboxes and event subscriptions.
-    private let closers = Mutex<[@Sendable () -> Void]>([])
+    private let closers = Mutex<[@Sendable () async -> Void]>([])
 
     private init(transport: any QueueTransport, configuration: NATSConnectionConfiguration) {
         self.transport = transport
@@ -57,19 +57,20 @@ public final class NATSConnection: Sendable {
     /// connection is attached to; 0 once closed).
     public var maxPayload: Int { transport.maxPayload }
 
-    /// Drains and closes the connection, then frees it. Safe to call more than once and from several tasks;
-    /// only the first call does the work. Waits for calls in progress (at most the request timeout) first.
+    /// Sends the lifecycle events still buffered, drains and closes the connection, then frees it. Safe to call more
+    /// than once and from several tasks; only the first call does the work. Waits for calls in progress (at most the
+    /// request timeout) first.
     public func close() async {
         let closing = closers.withLock { list in
             defer { list = [] }
             return list
         }
-        for close in closing { close() }
+        for close in closing { await close() }
         await transport.close()
     }
 
     /// Registers something ``close()`` ends before closing the transport.
-    func onClose(_ close: @escaping @Sendable () -> Void) {
+    func onClose(_ close: @escaping @Sendable () async -> Void) {
         closers.withLock { $0.append(close) }
     }
 
@@ -79,7 +80,7 @@ public final class NATSConnection: Sendable {
         let outbox = EventOutbox(capacity: capacity, logger: logger) {
             QueueEvents.publish($0, layout: layout, transport: transport)
         }
-        onClose { outbox.close() }
+        onClose { await outbox.close() }
         return outbox
     }
 }

@@ -78,9 +78,7 @@ extension Queue {
     ///   error.
     @discardableResult
     public func replayDeadLetter(sequence: UInt64) async throws(ProtoqueueError) -> EnqueueReceipt {
-        let receipt = try await handle.replayDeadLetter(sequence: sequence)
-        events?.replayed(receipt)
-        return receipt
+        try await handle.replayDeadLetter(sequence: sequence)
     }
 
     /// Replays every dead-letter record (see ``replayDeadLetter(sequence:)``), oldest first.

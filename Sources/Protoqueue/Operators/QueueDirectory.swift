@@ -17,14 +17,17 @@ package enum QueueDirectory {
         return handles.sorted { $0.name < $1.name }
     }
 
-    /// The queue called `name` (or whose stream is called `name`).
+    /// The queue called `name` (or whose stream is called `name`), publishing its pause, resume and replay events
+    /// when its policy record says that events are on.
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` naming the queues there are.
     package static func queue(
         named name: String, connection: NATSConnection, logger: Logger
     ) async throws(ProtoqueueError) -> QueueHandle {
         let all = try await queues(connection: connection, logger: logger)
         if let found = all.first(where: { $0.name == name }) ?? all.first(where: { $0.layout.streamName == name }) {
-            return found
+            return try await handle(
+                stream: found.layout.streamName, prefix: found.layout.subject, connection: connection, logger: logger,
+                publishingEvents: true)
         }
         let known = all.isEmpty ? "there are none" : "there are " + all.map(\.name).joined(separator: ", ")
         throw ProtoqueueError(.streamNotFound, "no queue \"\(name)\" on the server (\(known))")
@@ -40,10 +43,11 @@ package enum QueueDirectory {
     }
 
     static func handle(
-        stream: String, prefix: String, connection: NATSConnection, logger: Logger
+        stream: String, prefix: String, connection: NATSConnection, logger: Logger, publishingEvents: Bool = false
     ) async throws(ProtoqueueError) -> QueueHandle {
         var configuration = QueueConfiguration(streamName: stream, subject: prefix)
         var name = stream
+        var taskType: String?
         let bare = try QueueHandle(connection: connection, name: name, configuration: configuration, logger: logger)
         if let text = try? await bare.policy(),
             let policy = try? JSONDecoder().decode(
@@ -51,6 +55,8 @@ package enum QueueDirectory {
         {
             name = policy.queue
             configuration.consumer.durableName = policy.consumer
+            configuration.events = policy.events == true ? .enabled() : .disabled
+            taskType = policy.taskType
             if let deadLetters = policy.deadLetterStream {
                 configuration.deadLetter.streamName = deadLetters
                 configuration.deadLetter.subject = policy.deadLetterSubject
@@ -64,7 +70,11 @@ package enum QueueDirectory {
                     : .weighted(policy.tiers.map { ($0.name, $0.weight) }, default: policy.defaultTier)
             }
         }
-        return (try? QueueHandle(connection: connection, name: name, configuration: configuration, logger: logger))
-            ?? bare
+        guard
+            let handle = try? QueueHandle(
+                connection: connection, name: name, configuration: configuration, logger: logger)
+        else { return bare }
+        guard publishingEvents, let taskType else { return handle }
+        return handle.publishingEvents(taskType: taskType)
     }
 }

@@ -84,7 +84,9 @@ extension QueueHandle {
     /// What ``Queue/replayDeadLetter(sequence:)`` does (lifecycle events aside: the handle has none).
     package func replayDeadLetter(sequence: UInt64) async throws(ProtoqueueError) -> EnqueueReceipt {
         let store = deadLetterStore
-        return try await store.replay(try await store.existing(sequence: sequence))
+        let receipt = try await store.replay(try await store.existing(sequence: sequence))
+        events?.replayed(receipt)
+        return receipt
     }
 
     /// What ``Queue/purgeDeadLetters()`` does.

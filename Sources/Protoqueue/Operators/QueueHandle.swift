@@ -13,6 +13,8 @@ package struct QueueHandle: Sendable {
     /// The configuration the layout came from (its priority tiers decide an enqueue's subject).
     package let configuration: QueueConfiguration
     let logger: Logger
+    /// Where its lifecycle events go when they are on: a pause, a resume and a replay each publish one.
+    let events: QueueEvents?
 
     /// A handle on queue `name` as `configuration` lays it out; nothing is created or checked.
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/invalidName`` for a name or configuration that makes no
@@ -22,18 +24,33 @@ package struct QueueHandle: Sendable {
     ) throws(ProtoqueueError) {
         self.init(
             connection: connection, name: name, layout: try QueueLayout(queueName: name, configuration: configuration),
-            configuration: configuration, logger: logger)
+            configuration: configuration, logger: logger, events: nil)
     }
 
     init(
         connection: NATSConnection, name: String, layout: QueueLayout, configuration: QueueConfiguration,
-        logger: Logger
+        logger: Logger, events: QueueEvents?
     ) {
         self.name = name
         self.connection = connection
         self.layout = layout
         self.configuration = configuration
         self.logger = logger
+        self.events = events
+    }
+
+    /// The same handle publishing the queue's pause, resume and replay events, as its workers' queues do, when
+    /// ``QueueConfiguration/events`` is on; itself otherwise.
+    /// - Parameter taskType: The full protobuf name the events carry.
+    func publishingEvents(taskType: String) -> QueueHandle {
+        guard configuration.events.isEnabled, events == nil else { return self }
+        let events = QueueEvents(
+            outbox: connection.makeEventOutbox(
+                capacity: configuration.events.bufferCapacity, layout: layout, logger: logger),
+            queue: name, taskType: taskType)
+        return QueueHandle(
+            connection: connection, name: name, layout: layout, configuration: configuration, logger: logger,
+            events: events)
     }
 
     /// The message at `sequence` of the queue's stream, or `nil` when there is none: subject, headers (first value
@@ -73,6 +90,8 @@ package struct QueueHandle: Sendable {
 extension Queue {
     /// The queue without its task type.
     var handle: QueueHandle {
-        QueueHandle(connection: connection, name: name, layout: layout, configuration: configuration, logger: logger)
+        QueueHandle(
+            connection: connection, name: name, layout: layout, configuration: configuration, logger: logger,
+            events: events)
     }
 }

@@ -3,8 +3,9 @@ import Logging
 
 extension Queue {
     /// Pauses the queue for every worker, in every process and language: no worker starts a new task until
-    /// ``resume()`` (or `until`). Running handlers finish and settle as usual; enqueues, delayed tasks and schedules
-    /// go on, their tasks waiting. A worker started while the queue is paused waits.
+    /// ``resume()`` (or `until`). With events on, publishes a `paused` event. Running handlers finish and settle as
+    /// usual; enqueues, delayed tasks and schedules go on, their tasks waiting. A worker started while the queue is
+    /// paused waits.
     ///
     /// It uses the server's consumer pause: the state lives in the queue's durable consumer, so it survives worker
     /// and server restarts, and ``stats()`` shows it.
@@ -16,7 +17,8 @@ extension Queue {
         try await handle.pause(until: until)
     }
 
-    /// Resumes a paused queue: workers start tasks again at once. Resuming a queue that is not paused does nothing.
+    /// Resumes a paused queue: workers start tasks again at once. Resuming a queue that is not paused changes
+    /// nothing on the server. With events on, publishes a `resumed` event.
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/unsupportedByServer`` on a server before 2.11, or what
     ///   the server answered.
     public func resume() async throws(ProtoqueueError) {
@@ -39,6 +41,7 @@ extension QueueHandle {
             _ = try await connection.transport.pauseConsumer(
                 stream: layout.streamName, consumer: consumer.consumerName, until: until ?? Self.indefinitePause)
         }
+        events?.paused(until: until)
         logger.info(
             "queue paused", metadata: ["protoqueue.until": "\(until.map { "\($0)" } ?? "resumed by hand")"])
     }
@@ -50,6 +53,7 @@ extension QueueHandle {
             _ = try await connection.transport.pauseConsumer(
                 stream: layout.streamName, consumer: consumer.consumerName, until: nil)
         }
+        events?.resumed()
         logger.info("queue resumed")
     }
 

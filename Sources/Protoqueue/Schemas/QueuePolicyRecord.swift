@@ -49,6 +49,8 @@ struct QueuePolicyRecord: Codable, Equatable, Sendable {
     /// The dead-letter stream and subject, `nil` when dead letters are off.
     var deadLetterStream: String?
     var deadLetterSubject: String?
+    /// Whether the queue publishes lifecycle events; absent in records of versions before it was added.
+    var events: Bool?
 
     init(queue: String, taskType: String, configuration: QueueConfiguration, layout: QueueLayout) {
         self.queue = queue
@@ -66,6 +68,7 @@ struct QueuePolicyRecord: Codable, Equatable, Sendable {
         self.tiers = priorities.tiers.map { Tier(name: $0.name, weight: priorities.isStrict ? 0 : $0.weight) }
         self.deadLetterStream = configuration.deadLetter.enabled ? layout.deadLetterStreamName : nil
         self.deadLetterSubject = configuration.deadLetter.enabled ? layout.deadLetterSubject : nil
+        self.events = configuration.events.isEnabled
     }
 
     /// The record as JSON with sorted keys, so that equal policies give equal bytes.

@@ -14,15 +14,12 @@ struct TailCommand: AsyncParsableCommand {
     @Option(
         help: """
             Only these kinds, comma separated: enqueued, started, succeeded, retry_scheduled, dead_lettered, \
-            discarded, replayed.
+            discarded, replayed, paused, resumed.
             """)
     var kinds: String?
     @Argument(help: "The queue's name.") var queue: String
 
-    static let kindNames: [String: TaskEvent.Kind] = [
-        "enqueued": .enqueued, "started": .started, "succeeded": .succeeded, "retry_scheduled": .retryScheduled,
-        "dead_lettered": .deadLettered, "discarded": .discarded, "replayed": .replayed,
-    ]
+    static let kindNames = Dictionary(uniqueKeysWithValues: EventKinds.all.map { (EventKinds.subjectToken($0), $0) })
 
     func validate() throws {
         for name in kinds?.split(separator: ",") ?? [] where Self.kindNames[String(name)] == nil {
@@ -56,12 +53,22 @@ struct TailCommand: AsyncParsableCommand {
         }
     }
 
-    /// `<time> <kind> <task id> #<sequence> attempt <n>` and the reason, error and retry delay when set.
+    /// `<time> <kind> <task id> #<sequence> attempt <n>` and the reason, error and retry delay when set; for the
+    /// queue's own events, `<time> paused until <time>` or `<time> resumed`.
     static func line(_ event: TaskEvent) -> String {
-        let kind = kindNames.first { $0.value == event.kind }?.key ?? "\(event.kind)"
-        var text =
-            "\(StatsCommand.timestamp(Date(timeIntervalSince1970: Double(event.timeUnixMs) / 1000)))  \(kind)  "
-            + "\(event.taskID)  #\(event.sequence)  attempt \(event.attempt)"
+        let kind = EventKinds.subjectToken(event.kind)
+        let time = StatsCommand.timestamp(Date(timeIntervalSince1970: Double(event.timeUnixMs) / 1000))
+        switch event.kind {
+        case .paused:
+            let until = Date(timeIntervalSince1970: Double(event.pausedUntilUnixMs) / 1000)
+            return "\(time)  \(kind)  until "
+                + (event.pausedUntilUnixMs > 0 ? StatsCommand.timestamp(until) : "resumed")
+        case .resumed:
+            return "\(time)  \(kind)"
+        default:
+            break
+        }
+        var text = "\(time)  \(kind)  \(event.taskID)  #\(event.sequence)  attempt \(event.attempt)"
         if !event.reason.isEmpty { text += "  reason \(event.reason)" }
         if !event.error.isEmpty { text += "  error \(event.error)" }
         if event.retryDelayMs > 0 { text += "  retry in \(event.retryDelayMs) ms" }

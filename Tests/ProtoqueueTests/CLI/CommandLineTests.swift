@@ -13,10 +13,11 @@ import Testing
     .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct CommandLineTests {
     /// A queue with two ready tasks, one delayed an hour, and one task that failed twice into the dead letters.
-    static func prepareQueue(url: String) async throws -> Queue<EmailTask> {
+    static func prepareQueue(url: String, events: EventConfiguration = .disabled) async throws -> Queue<EmailTask> {
         let connection = try await connect(url)
         var configuration = QueueConfiguration(consumer: .init(ackWait: .seconds(5), maxDeliveries: 2))
         configuration.retry = .fixed(.milliseconds(100))
+        configuration.events = events
         let queue = try await Queue<EmailTask>(
             connection: connection, name: uniqueName("cli"), configuration: configuration, logger: testLogger())
         _ = try await queue.enqueue(EmailTask(to: "poison@example.com", subject: "fails"), options: .init(id: "poison"))
@@ -203,6 +204,36 @@ struct CommandLineTests {
         let kinds = try outputs[1].split(separator: "\n").map { try JSONValue(parsing: String($0))["kind"] }
         #expect(kinds == [.string("KIND_ENQUEUED"), .string("KIND_STARTED"), .string("KIND_SUCCEEDED")])
         await connection.close()
+    }
+
+    /// `dead-letters replay`, `pause` and `resume` publish the events the library's calls publish when the queue's
+    /// policy record says that its events are on.
+    @Test func operatorCommandsPublishTheirEventsOnAQueueWithEventsOn() async throws {
+        let url = try await SharedServer.url()
+        let queue = try await Self.prepareQueue(url: url, events: .enabled())
+        let collected = Recorder<TaskEvent>()
+        let events = try await queue.events(kinds: [.replayed, .paused, .resumed])
+        let reader = Task { for await event in events { collected.record(event) } }
+        let replayed = try await CommandRunner.run(["dead-letters", "replay", queue.name, "1", "--server", url])
+        #expect(replayed.status == 0, "\(replayed.stderr)")
+        #expect(await eventually { collected.count == 1 })
+        let replay = try #require(collected.all.first)
+        #expect(replay.kind == .replayed && replay.taskID == "poison" && replay.sequence > 0)
+        #expect(replay.queue == queue.name && replay.taskType == EmailTask.protoMessageName)
+        if try await queue.connection.transport.jetStreamAPILevel() >= 1 {
+            let pausedAt = Date()
+            let paused = try await CommandRunner.run(["pause", queue.name, "--for", "60", "--server", url])
+            #expect(paused.status == 0, "\(paused.stderr)")
+            let resumed = try await CommandRunner.run(["resume", queue.name, "--server", url])
+            #expect(resumed.status == 0, "\(resumed.stderr)")
+            #expect(await eventually { collected.count == 3 })
+            #expect(collected.all.map(\.kind) == [.replayed, .paused, .resumed])
+            let until = Double(collected.all[1].pausedUntilUnixMs) / 1000
+            #expect(abs(until - pausedAt.addingTimeInterval(60).timeIntervalSince1970) < 5, "\(until)")
+            #expect(collected.all[2].pausedUntilUnixMs == 0 && collected.all[2].taskID.isEmpty)
+        }
+        reader.cancel()
+        await queue.connection.close()
     }
 
     @Test func pauseAndResumeOrTheVersionTheyNeed() async throws {

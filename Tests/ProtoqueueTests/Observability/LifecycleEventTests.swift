@@ -1,4 +1,6 @@
 import Foundation
+import NATSServerHarness
+import NATSTestSupport
 import TaskSchemas
 import Testing
 
@@ -89,6 +91,61 @@ struct LifecycleEventTests {
                     .deadLettered, .discarded, .discarded,
                 ])
         }
+    }
+
+    /// `pause(until:)` and `resume()` publish the queue's own events, with no task fields; a server without consumer
+    /// pause refuses both and publishes nothing.
+    @Test(arguments: Backend.available)
+    func pauseAndResumeArePublished(_ backend: Backend) async throws {
+        try await withBackend(backend, events: .enabled()) { env in
+            let collected = Recorder<TaskEvent>()
+            let events = try await env.queue.events()
+            let reader = Task { for await event in events { collected.record(event) } }
+            let until = Date().addingTimeInterval(3600)
+            do {
+                try await env.queue.pause(until: until)
+            } catch let error as ProtoqueueError where error.code == .unsupportedByServer {
+                reader.cancel()
+                #expect(env.queue.eventCounts == EventCounts(published: 0, dropped: 0))
+                return
+            }
+            try await env.queue.pause()
+            try await env.queue.resume()
+            #expect(await eventually { collected.count == 3 })
+            reader.cancel()
+            #expect(collected.all.map(\.kind) == [.paused, .paused, .resumed])
+            #expect(collected.all[0].pausedUntilUnixMs == Int64((until.timeIntervalSince1970 * 1000).rounded()))
+            #expect(collected.all[1].pausedUntilUnixMs == 0 && collected.all[2].pausedUntilUnixMs == 0)
+            #expect(collected.all.allSatisfy { $0.taskID.isEmpty && $0.sequence == 0 && $0.attempt == 0 })
+            #expect(
+                collected.all.allSatisfy { $0.queue == env.queue.name && $0.taskType == EmailTask.protoMessageName })
+            #expect(env.queue.eventCounts == EventCounts(published: 3, dropped: 0))
+        }
+    }
+
+    /// Events still buffered when the connection closes are sent before it closes.
+    @Test(.enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
+    func eventsBufferedAtCloseAreSent() async throws {
+        let url = try await SharedServer.url()
+        let listener = try await connect(url)
+        let publisher = try await connect(url)
+        var configuration = QueueConfiguration()
+        configuration.events = .enabled()
+        let name = uniqueName("close-events")
+        let queue = try await Queue<EmailTask>(
+            connection: publisher, name: name, configuration: configuration, logger: testLogger())
+        let reader = try await Queue<EmailTask>(
+            connection: listener, name: name, configuration: configuration, logger: testLogger())
+        let collected = Recorder<TaskEvent>()
+        let events = try await reader.events(kinds: [.enqueued])
+        let follower = Task { for await event in events { collected.record(event) } }
+        let batch = (0..<500).map { EnqueueItem(EmailTask(to: "c\($0)@example.com")) }
+        for result in try await queue.enqueueBatch(batch) { _ = try result.get() }
+        await publisher.close()
+        #expect(queue.eventCounts == EventCounts(published: 500, dropped: 0))
+        #expect(await eventually { collected.count == 500 })
+        follower.cancel()
+        await listener.close()
     }
 
     /// A publisher that cannot keep up (here: a subscriber of the in-memory transport that blocks it, with room

@@ -16,6 +16,7 @@ struct QueuePolicyRecordTests {
         let expected = [
             #"{"ackWaitMs":30000,"attempts":5,"backoffMs":[],"consumer":"emails-workers","#,
             #""deadLetterStream":"emails_DLQ","deadLetterSubject":"protoqueue.emails_dlq","defaultTier":"default","#,
+            #""events":false,"#,
             #""priorityMode":"weighted","queue":"emails","retry":{"initialMs":1000,"jitter":0.2,"kind":"exponential","#,
             #""maximumMs":300000,"multiplier":2},"subject":"protoqueue.emails","#,
             #""taskType":"protoqueue.examples.EmailTask","tiers":[{"name":"default","weight":1}],"version":1}"#,
@@ -38,5 +39,7 @@ struct QueuePolicyRecordTests {
         #expect(text.contains(#""tiers":[{"name":"urgent","weight":0},{"name":"bulk","weight":0}]"#))
         configuration.retry = .fixed(.seconds(10))
         #expect(try Self.json(configuration).contains(#""retry":{"delaysMs":[10000],"kind":"fixed"}"#))
+        configuration.events = .enabled()
+        #expect(try Self.json(configuration).contains(#""events":true"#))
     }
 }

@@ -14,6 +14,8 @@ final class EventOutbox: @unchecked Sendable {
     private let capacity: Int
     private var closed = false
     private var sleeping = false
+    private var ended = false
+    private var endWaiters: [CheckedContinuation<Void, Never>] = []
     private let send: @Sendable (TaskEvent) -> Bool
     private let logger: Logger
     private let publishedCount = Atomic<Int>(0)
@@ -58,10 +60,19 @@ final class EventOutbox: @unchecked Sendable {
         if wake { lock.broadcast() }
     }
 
-    /// Stops the thread once it has sent what is buffered; later offers are refused.
-    func close() {
-        lock.withLock {
+    /// Refuses later offers, and returns once the thread has handed every buffered event to the transport and
+    /// ended, so that a connection closing after it still sends them.
+    func close() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            lock.lock()
             closed = true
+            if ended {
+                lock.unlock()
+                continuation.resume()
+                return
+            }
+            endWaiters.append(continuation)
+            lock.unlock()
             lock.broadcast()
         }
     }
@@ -76,7 +87,11 @@ final class EventOutbox: @unchecked Sendable {
             }
             sleeping = false
             if buffer.isEmpty {
+                ended = true
+                let waiters = endWaiters
+                endWaiters = []
                 lock.unlock()
+                for waiter in waiters { waiter.resume() }
                 return
             }
             let gather = !closed && buffer.count < capacity / 2

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Publishes one queue's lifecycle events (``TaskEvent``) through its ``EventOutbox``: made only for a queue with
 /// ``QueueConfiguration/events`` on. Every method fills in an event, offers it and returns at once; the outbox's
 /// thread encodes and publishes it.
@@ -24,6 +26,19 @@ final class QueueEvents: Sendable {
     /// A dead letter was enqueued again.
     func replayed(_ receipt: EnqueueReceipt) {
         emit(.replayed, id: receipt.id, sequence: receipt.sequence)
+    }
+
+    /// The queue was paused until `until` (`nil`: until resumed).
+    func paused(until: Date?) {
+        var event = TaskEvent()
+        event.kind = .paused
+        if let until { event.pausedUntilUnixMs = Int64((until.timeIntervalSince1970 * 1000).rounded()) }
+        emit(event, id: nil, sequence: 0, attempt: 0)
+    }
+
+    /// The queue was resumed by hand.
+    func resumed() {
+        emit(.resumed, id: nil, sequence: 0)
     }
 
     /// A worker started a task's handler.
@@ -99,8 +114,14 @@ final class QueueEvents: Sendable {
 }
 
 /// The subject token of each event kind: the last token of `<subject>.events.<kind>`.
-enum EventKinds {
-    static func subjectToken(_ kind: TaskEvent.Kind) -> String {
+package enum EventKinds {
+    /// Every kind a queue publishes, in the order of the schema.
+    package static let all: [TaskEvent.Kind] = [
+        .enqueued, .started, .succeeded, .retryScheduled, .deadLettered, .discarded, .replayed, .paused, .resumed,
+    ]
+
+    /// The last token of the kind's subject.
+    package static func subjectToken(_ kind: TaskEvent.Kind) -> String {
         switch kind {
         case .enqueued: "enqueued"
         case .started: "started"
@@ -109,6 +130,8 @@ enum EventKinds {
         case .deadLettered: "dead_lettered"
         case .discarded: "discarded"
         case .replayed: "replayed"
+        case .paused: "paused"
+        case .resumed: "resumed"
         case .unspecified, .unrecognized: "unknown"
         }
     }
