@@ -12,8 +12,9 @@ Usage:
                                                                prints JSON ids, trace and span ids
   python_interop.py events <url> <queue> <count> <pb2-dir> <ready-file>
                                                                subscribe to protoqueue.<queue>.events.> (core NATS),
-                                                               create <ready-file> once subscribed, decode <count>
-                                                               TaskEvent messages, print them as JSON
+                                                               create <ready-file> once subscribed, decode
+                                                               TaskEventBatch messages until <count> events came,
+                                                               print the events as JSON
   python_interop.py produce-delayed <url> <queue> <count> <pb2-dir>
                                                                enqueue <count> tasks due 1.5 s later; prints JSON
   python_interop.py produce-tier <url> <queue> <count> <pb2-dir> <tier>
@@ -212,12 +213,12 @@ async def follow_events(url, queue, count, directory, ready_file):
     done = asyncio.Event()
 
     async def handle(msg):
-        event = task_event_pb2.TaskEvent()
-        event.ParseFromString(msg.data)
-        received.append({"subject": msg.subject, "kind": task_event_pb2.TaskEvent.Kind.Name(event.kind),
-                         "queue": event.queue, "task_type": event.task_type, "task_id": event.task_id,
-                         "sequence": event.sequence, "attempt": event.attempt, "reason": event.reason,
-                         "error": event.error, "retry_delay_ms": event.retry_delay_ms})
+        batch = task_event_pb2.TaskEventBatch.FromString(msg.data)  # one kind, in the order they happened
+        for event in batch.events:
+            received.append({"subject": msg.subject, "kind": task_event_pb2.TaskEvent.Kind.Name(event.kind),
+                             "queue": event.queue, "task_type": event.task_type, "task_id": event.task_id,
+                             "sequence": event.sequence, "attempt": event.attempt, "reason": event.reason,
+                             "error": event.error, "retry_delay_ms": event.retry_delay_ms})
         if len(received) >= count:
             done.set()
 

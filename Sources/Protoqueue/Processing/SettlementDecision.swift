@@ -40,6 +40,10 @@ enum Settlement: Sendable, Equatable {
     /// `+TERM` without a dead-letter record: the handler discarded the task.
     case discard(reason: String)
 
+    /// Whether it is a plain `+ACK`, whose outcome is known before it is on the wire (acknowledged, unless the
+    /// connection cannot take it, when neither can it take the task's events).
+    var isAcknowledgement: Bool { self == .ack }
+
     /// The metric and log name of the settlement: `ack`, `nak`, `dlq` or `term`.
     var name: String {
         switch self {

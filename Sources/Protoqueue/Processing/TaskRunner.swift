@@ -41,8 +41,13 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         lane?.clear()
         // A unique task's key is freed once its final settlement is on its way.
         let freesKey = UniqueLock.frees(headers.uniqueScope, atStart: false, settlement: settlement)
-        guard events != nil || notices != nil else {
-            delivery.settle(settlement)
+        // Without middleware, an acknowledgement's outcome is known here: its event goes out from the handler's task,
+        // sparing the settling thread, which every delivery of the connection passes through.
+        guard notices != nil || (events != nil && !settlement.isAcknowledgement) else {
+            if delivery.settle(settlement), settlement.isAcknowledgement {
+                events?.settled(
+                    .acknowledged, id: headers.id, sequence: sequence, attempt: attempt, runTime: runTime, error: nil)
+            }
             if delivery.missedAckWindow { reportLate(taskLogger) }
             if freesKey { await freeUniqueKey(headers) }
             return

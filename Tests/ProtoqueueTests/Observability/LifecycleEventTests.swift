@@ -170,6 +170,58 @@ struct LifecycleEventTests {
         }
     }
 
+    /// The outbox's runs: task events grouped by kind in the order of a task's life, a pause or resume keeping its
+    /// place, each kind's events in their order.
+    @Test func gatheredEventsAreRunsOfOneKindInTheOrderOfATasksLife() {
+        func event(_ kind: TaskEvent.Kind, _ id: String) -> TaskEvent {
+            var event = TaskEvent()
+            event.kind = kind
+            event.taskID = id
+            return event
+        }
+        let gathered = [
+            event(.succeeded, "a"), event(.started, "b"), event(.enqueued, "c"), event(.succeeded, "b"),
+            event(.deadLettered, "d"), event(.started, "c"), event(.paused, ""), event(.retryScheduled, "c"),
+            event(.enqueued, "e"), event(.resumed, ""), event(.replayed, "d"), event(.discarded, "e"),
+        ]
+        let runs = QueueEvents.runs(gathered).map { $0.map { "\(EventKinds.subjectToken($0.kind)) \($0.taskID)" } }
+        #expect(
+            runs == [
+                ["enqueued c"], ["started b", "started c"], ["succeeded a", "succeeded b"], ["dead_lettered d"],
+                ["paused "], ["enqueued e"], ["retry_scheduled c"], ["resumed "], ["replayed d"], ["discarded e"],
+            ])
+        #expect(QueueEvents.runs([]).isEmpty)
+        #expect(Set(EventKinds.all) == Set(EventKinds.taskLifeOrder + [.paused, .resumed]))
+    }
+
+    /// A run larger than a message may carry goes out as several batches, every event in its order.
+    @Test func aLargeRunIsSplitIntoBatchesOfAtMostTheLimit() async throws {
+        try await withBackend(.memory) { env in
+            let bodies = Recorder<[UInt8]>()
+            let subscription = try await env.connection.transport.subscribeCore(subject: ">") { body, _ in
+                bodies.record(body)
+            }
+            defer { subscription.cancel() }
+            let run = (0..<300).map { index in
+                var event = TaskEvent()
+                event.kind = .deadLettered
+                event.taskID = "task-\(index)"
+                event.error = String(repeating: "x", count: 1024)
+                return event
+            }
+            let sent = QueueEvents.publish(run, layout: env.queue.layout, transport: env.connection.transport)
+            #expect(sent == 300)
+            #expect(
+                await eventually {
+                    bodies.all.flatMap { (try? TaskEventBatch(serializedBytes: $0))?.events ?? [] }.count == 300
+                })
+            let batches = try bodies.all.map { try TaskEventBatch(serializedBytes: $0) }
+            #expect(batches.count >= 5)
+            #expect(bodies.all.allSatisfy { $0.count <= QueueEvents.maxBatchBytes })
+            #expect(batches.flatMap(\.events).map(\.taskID) == run.map(\.taskID))
+        }
+    }
+
     @Test func aLongErrorIsCutAtACharacterBoundary() {
         let text = String(repeating: "a", count: 1023) + "é" + "tail"
         let cut = QueueEvents.truncated(text)

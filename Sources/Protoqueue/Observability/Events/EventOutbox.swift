@@ -5,7 +5,8 @@ import Synchronization
 /// Lifecycle events on their way to the server: a bounded buffer that processing and enqueueing only ever offer to
 /// (never waiting, never encoding), and one thread of the library's own that encodes and publishes them, where a
 /// publish may block on a full socket. The thread wakes at most about once a millisecond and then takes everything
-/// buffered, so a busy queue costs its tasks no wake-up per event. An event that finds the buffer full, or that the
+/// buffered, so a busy queue costs its tasks no wake-up per event, and hands it on in runs of one kind
+/// (``QueueEvents/runs(_:)``), each published as one message. An event that finds the buffer full, or that the
 /// transport cannot take (closed, or its reconnect buffer full), is dropped and counted, with a warning at the first
 /// drop and every thousandth.
 final class EventOutbox: @unchecked Sendable {
@@ -16,7 +17,7 @@ final class EventOutbox: @unchecked Sendable {
     private var sleeping = false
     private var ended = false
     private var endWaiters: [CheckedContinuation<Void, Never>] = []
-    private let send: @Sendable (TaskEvent) -> Bool
+    private let send: @Sendable ([TaskEvent]) -> Int
     private let logger: Logger
     private let publishedCount = Atomic<Int>(0)
     private let droppedCount = Atomic<Int>(0)
@@ -33,8 +34,9 @@ final class EventOutbox: @unchecked Sendable {
     /// - Parameters:
     ///   - capacity: Events that may wait; an offer beyond it is refused.
     ///   - logger: Where drops are reported.
-    ///   - send: Encodes and publishes one event (fire-and-forget), on the outbox's thread; `false` when it could not.
-    init(capacity: Int, logger: Logger, send: @escaping @Sendable (TaskEvent) -> Bool) {
+    ///   - send: Encodes and publishes a run of events of one kind (fire-and-forget), on the outbox's thread; returns
+    ///     how many of them it handed to the transport.
+    init(capacity: Int, logger: Logger, send: @escaping @Sendable ([TaskEvent]) -> Int) {
         self.capacity = max(1, capacity)
         self.logger = logger
         self.send = send
@@ -50,7 +52,7 @@ final class EventOutbox: @unchecked Sendable {
         lock.lock()
         guard !closed, buffer.count < capacity else {
             lock.unlock()
-            drop()
+            drop(1)
             return
         }
         buffer.append(event)
@@ -98,22 +100,21 @@ final class EventOutbox: @unchecked Sendable {
             lock.unlock()
             if gather { usleep(Self.gatherMicroseconds) }
             lock.withLock { swap(&batch, &buffer) }
-            for event in batch {
-                if send(event) {
-                    publishedCount.add(1, ordering: .relaxed)
-                } else {
-                    drop()
-                }
+            for run in QueueEvents.runs(batch) {
+                let sent = send(run)
+                if sent > 0 { publishedCount.add(sent, ordering: .relaxed) }
+                if sent < run.count { drop(run.count - sent) }
             }
             batch.removeAll(keepingCapacity: true)
         }
     }
 
-    /// Counts a dropped event; logs the first drop and then every thousandth, so that a flood of drops does not
+    /// Counts dropped events; logs the first drop and then every thousandth, so that a flood of drops does not
     /// flood the log.
-    private func drop() {
-        let dropped = droppedCount.add(1, ordering: .relaxed).newValue
-        guard dropped == 1 || dropped % 1000 == 0 else { return }
+    private func drop(_ count: Int) {
+        let dropped = droppedCount.add(count, ordering: .relaxed).newValue
+        // Warn when this drop reached the first event or crossed a thousand.
+        guard dropped == count || dropped / 1000 != (dropped - count) / 1000 else { return }
         logger.warning(
             "lifecycle events dropped: the publisher cannot keep up (tasks are not affected)",
             metadata: ["protoqueue.events_dropped": "\(dropped)"])

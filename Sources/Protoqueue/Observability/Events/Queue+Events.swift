@@ -5,7 +5,7 @@ extension Queue {
     }
 
     /// Follows the queue's lifecycle events as they are published, by any process (core NATS, so events published
-    /// before the call, or while nobody listens, are not seen). Events on the wire that do not decode are skipped.
+    /// before the call, or while nobody listens, are not seen). Messages on the wire that do not decode are skipped.
     ///
     /// ```swift
     /// for await event in try await queue.events(kinds: [.deadLettered]) {
@@ -40,7 +40,8 @@ extension QueueHandle {
             do throws(ProtoqueueError) {
                 subscriptions.append(
                     try await connection.transport.subscribeCore(subject: subject) { body, _ in
-                        if let event = try? TaskEvent(serializedBytes: body) { continuation.yield(event) }
+                        guard let batch = try? TaskEventBatch(serializedBytes: body) else { return }
+                        for event in batch.events { continuation.yield(event) }
                     })
             } catch {
                 for subscription in subscriptions { subscription.cancel() }

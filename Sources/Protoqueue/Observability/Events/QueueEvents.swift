@@ -93,10 +93,64 @@ final class QueueEvents: Sendable {
         outbox.offer(event)
     }
 
-    /// Encodes `event` and publishes it on `<subject>.events.<kind>`, on the outbox's thread.
-    static func publish(_ event: TaskEvent, layout: QueueLayout, transport: any QueueTransport) -> Bool {
-        guard let body = try? event.serializedBytes() else { return false }
-        return transport.publishCore(subject: layout.eventSubject(EventKinds.subjectToken(event.kind)), body: body)
+    /// Encodes a run of events of one kind as ``TaskEventBatch`` messages on `<subject>.events.<kind>`, on the
+    /// outbox's thread: one message, or several when the run is larger than ``maxBatchBytes`` (or half the server's
+    /// largest message).
+    /// - Returns: How many of the events were handed to the connection.
+    static func publish(_ run: [TaskEvent], layout: QueueLayout, transport: any QueueTransport) -> Int {
+        guard let kind = run.first?.kind else { return 0 }
+        let subject = layout.eventSubject(EventKinds.subjectToken(kind))
+        let limit = max(4096, min(maxBatchBytes, transport.maxPayload / 2))
+        var published = 0
+        var start = 0
+        while start < run.count {
+            var end = start
+            var size = 0
+            while end < run.count && (end == start || size + estimatedSize(run[end]) <= limit) {
+                size += estimatedSize(run[end])
+                end += 1
+            }
+            let batch = TaskEventBatch(events: Array(run[start..<end]))
+            if let body = try? batch.serializedBytes(), transport.publishCore(subject: subject, body: body) {
+                published += end - start
+            }
+            start = end
+        }
+        return published
+    }
+
+    /// The most bytes of events one message carries.
+    static let maxBatchBytes = 64 * 1024
+
+    /// About how many bytes `event` takes in a batch (at least its encoded size).
+    static func estimatedSize(_ event: TaskEvent) -> Int {
+        64 + event.queue.utf8.count + event.taskType.utf8.count + event.taskID.utf8.count + event.reason.utf8.count
+            + event.error.utf8.count
+    }
+
+    /// `events`, in the order they happened, as the runs of one kind the outbox publishes, one message each. Task
+    /// events are grouped by kind in the order of a task's life (enqueued, replayed, started, retry scheduled,
+    /// succeeded, discarded, dead-lettered), so that a task whose events were gathered together keeps their order;
+    /// a pause or a resume keeps its place between the events before and after it. Pure.
+    static func runs(_ events: [TaskEvent]) -> [[TaskEvent]] {
+        var runs: [[TaskEvent]] = []
+        var groups: [[TaskEvent]] = Array(repeating: [], count: EventKinds.taskLifeOrder.count)
+        func flush() {
+            for index in groups.indices where !groups[index].isEmpty {
+                runs.append(groups[index])
+                groups[index].removeAll()
+            }
+        }
+        for event in events {
+            if let stage = EventKinds.taskLifeOrder.firstIndex(of: event.kind) {
+                groups[stage].append(event)
+            } else {
+                flush()
+                runs.append([event])
+            }
+        }
+        flush()
+        return runs
     }
 
     /// `text` cut to at most ``maxErrorBytes`` of UTF-8, never inside a character's encoding.
@@ -118,6 +172,11 @@ package enum EventKinds {
     /// Every kind a queue publishes, in the order of the schema.
     package static let all: [TaskEvent.Kind] = [
         .enqueued, .started, .succeeded, .retryScheduled, .deadLettered, .discarded, .replayed, .paused, .resumed,
+    ]
+
+    /// The kinds of a task's events in the order of its life; the queue's own kinds (paused, resumed) are not in it.
+    static let taskLifeOrder: [TaskEvent.Kind] = [
+        .enqueued, .replayed, .started, .retryScheduled, .succeeded, .discarded, .deadLettered,
     ]
 
     /// The last token of the kind's subject.
