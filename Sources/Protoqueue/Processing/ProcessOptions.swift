@@ -7,9 +7,13 @@
 /// }
 /// ```
 public struct ProcessOptions: Sendable, Hashable {
-    /// Handlers running at once, and tasks held (fetched and not yet acknowledged) by this worker at most.
-    /// The worker fetches only as many tasks as it has free slots.
+    /// Handlers running at once. The worker holds (fetched and not yet acknowledged) at most this many tasks plus
+    /// those it fetched ahead (``prefetch``).
     public var concurrency: Int
+    /// Tasks fetched ahead of the handlers, waiting in the worker for one to free (``Prefetch``). Applies to a queue
+    /// processed on its own; processors that share a budget (``QueueWorker``, priority tiers) fetch for free
+    /// handlers only.
+    public var prefetch: Prefetch
     /// About how long one pull request waits for tasks: each expires on the next multiple of it that is at least
     /// half of it away (0.5 to 1.5 times it), so idle workers renew their requests together. Stopping waits for the
     /// open requests to end.
@@ -40,6 +44,7 @@ public struct ProcessOptions: Sendable, Hashable {
     ///   - stopWhenIdle: Return once the queue is idle (default `false`: run until stopped).
     ///   - firesSchedules: Fire the queue's schedules (default `true`).
     ///   - rateLimit: Handler starts per second at most (default `nil`: no limit).
+    ///   - prefetch: Tasks fetched ahead of the handlers (default ``Prefetch/automatic``).
     public init(
         concurrency: Int = 8,
         fetchTimeout: Duration = .milliseconds(500),
@@ -47,9 +52,11 @@ public struct ProcessOptions: Sendable, Hashable {
         ackMode: AckMode = .fireAndForget,
         stopWhenIdle: Bool = false,
         firesSchedules: Bool = true,
-        rateLimit: RateLimit? = nil
+        rateLimit: RateLimit? = nil,
+        prefetch: Prefetch = .automatic
     ) {
         self.rateLimit = rateLimit
+        self.prefetch = prefetch
         self.concurrency = concurrency
         self.fetchTimeout = fetchTimeout
         self.shutdownTimeout = shutdownTimeout
@@ -85,6 +92,7 @@ public struct ProcessOptions: Sendable, Hashable {
             throw ProtoqueueError(.invalidConfiguration, "shutdownTimeout must not be negative")
         }
         _ = try rateLimit?.validated()
+        try prefetch.validate()
         return self
     }
 }

@@ -114,7 +114,9 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
                 events?.started(id: id, sequence: received.streamSequence, attempt: attempt)
                 let start = ContinuousClock.now
                 result = await handle(task, context: context, lane: lane)
-                runTime = ContinuousClock.now - start
+                let ran = ContinuousClock.now - start
+                engine.noteRunTime(ran)
+                runTime = ran
             } catch {
                 taskLogger().error(
                     "task payload does not decode; dead-lettering it", metadata: ["protoqueue.error": "\(error)"])

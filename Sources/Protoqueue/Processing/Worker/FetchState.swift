@@ -2,10 +2,11 @@
 /// pull for how many. No I/O and no lock: ``ProcessorEngine`` guards it, and `FetchStateTests` covers its rules.
 ///
 /// A task holds a slot from the moment it arrives until its settlement is queued. Pull requests ask for at most
-/// the free slots not already requested, and for at least half the slots (``lowWater``) while a request is open;
-/// with none open and fewer than half free, a pull waits up to ``lowWaterWait`` for more, so a busy worker pulls
-/// in batches. Deliveries that arrive with no slot free (for a request already given up) are parked and take the
-/// next slots released.
+/// the free slots plus the tasks to fetch ahead (``ProcessOptions/prefetch``) not already requested or parked, and
+/// for at least half the slots (``lowWater``) while a request is open; with none open and fewer than half free, a
+/// pull waits up to ``lowWaterWait`` for more, so a busy worker pulls in batches. Deliveries that arrive with no slot
+/// free (fetched ahead, or for a request already given up) are parked, take the next slots released, and are due an
+/// in-progress signal every third of the ack window while they wait (``parkedSignals(now:every:)``).
 struct FetchState<Parked> {
     /// A request's open time beyond its expiry before it is given up when the server's `408` did not end it: half
     /// an expiry, at least 20 ms and at most 1 s. A `408` that comes later ends nothing (``PullLedger/end(number:)``).
@@ -20,6 +21,8 @@ struct FetchState<Parked> {
     private(set) var free: Int
     private(set) var ledger = PullLedger()
     private(set) var parked: [Parked] = []
+    /// When each parked delivery arrived or was last signalled (monotonic ns), in the order of ``parked``.
+    private var parkedSince: [UInt64] = []
     /// Pull requests sent so far.
     private(set) var pulls: UInt64 = 0
     /// Set by ``stop()``: no more pulls.
@@ -51,13 +54,14 @@ struct FetchState<Parked> {
         var fetchEnded = false
     }
 
-    /// Expires requests past their expiry plus grace and decides whether to pull at `now`.
-    /// A pull decided here is counted only once ``pulled(_:expires:at:)`` says it was sent.
+    /// Expires requests past their expiry plus grace and decides whether to pull at `now`, fetching up to `prefetch`
+    /// tasks beyond the free slots. A pull decided here is counted only once ``pulled(_:expires:at:)`` says it was
+    /// sent.
     ///
     /// Stopping, too, waits for the server to end the open requests (or for their grace to pass): the processors of
     /// a connection share one inbox subscription, so the server still sees interest in a request of a stopped
     /// processor and would deliver to it.
-    mutating func turn(now: UInt64) -> Turn {
+    mutating func turn(now: UInt64, prefetch: Int = 0) -> Turn {
         let grace = expiryGrace
         if now > grace { ledger.expire(before: now - grace) }
         if stopping {
@@ -68,7 +72,7 @@ struct FetchState<Parked> {
             return Turn(deadline: ledger.oldestExpiry.map { $0 + grace })
         }
         var pull: Int?
-        let available = free - ledger.outstanding
+        let available = free + max(0, prefetch - parked.count) - ledger.outstanding
         if now < retryAt {
             // Backing off after a failed pull.
         } else if available >= lowWater {
@@ -125,11 +129,12 @@ struct FetchState<Parked> {
 
     /// Counts a delivery against the oldest open request and gives it a slot or parks it.
     /// - Returns: The arrival, and whether a request was open for it.
-    mutating func arrived(_ delivery: Parked) -> (arrival: Arrival, expected: Bool) {
+    mutating func arrived(_ delivery: Parked, at now: UInt64 = 0) -> (arrival: Arrival, expected: Bool) {
         if fetchDone { return (.refused, false) }
         let expected = ledger.delivered()
         guard free > 0 else {
             parked.append(delivery)
+            parkedSince.append(now)
             return (.parked, expected)
         }
         free -= 1
@@ -150,8 +155,24 @@ struct FetchState<Parked> {
         let admitted = min(parked.count, free)
         let unparked = Array(parked.prefix(admitted))
         parked.removeFirst(admitted)
+        parkedSince.removeFirst(admitted)
         free -= admitted
         return unparked
+    }
+
+    /// The parked deliveries that have waited `every` ns since they arrived or were last signalled, at `now`: each
+    /// is counted as signalled now. Also when the next one falls due (`nil` with none parked).
+    mutating func parkedSignals(now: UInt64, every: UInt64) -> (due: [Parked], next: UInt64?) {
+        var due: [Parked] = []
+        var next: UInt64?
+        for index in parkedSince.indices {
+            if now >= parkedSince[index] + every {
+                due.append(parked[index])
+                parkedSince[index] = now
+            }
+            next = min(next ?? .max, parkedSince[index] + every)
+        }
+        return (due, next)
     }
 
     /// Stops pulling.
@@ -159,7 +180,10 @@ struct FetchState<Parked> {
 
     /// Removes and returns the parked deliveries.
     mutating func drainParked() -> [Parked] {
-        defer { parked.removeAll() }
+        defer {
+            parked.removeAll()
+            parkedSince.removeAll()
+        }
         return parked
     }
 }

@@ -31,6 +31,12 @@ final class ProcessorEngine: Sendable {
     private let budget: SlotBudget?
     /// This processor's own limit.
     private let capacity: Int
+    /// Tasks it fetches ahead of its handlers; `.none` with a shared budget.
+    private let prefetch: Prefetch
+    /// The handlers' mean run time, ns, as a moving average over about the last 16 (0 before the first).
+    private let meanRunTime = Atomic<UInt64>(0)
+    /// How often a parked delivery is signalled in progress: a third of the shortest ack window, ns.
+    private let parkedSignalInterval: UInt64
     /// With a shared budget: the last pull request ended before it was filled (the queue ran dry), so the next one
     /// asks for one task only, and an idle queue holds one slot of the budget instead of a share.
     private let probing = Atomic<Bool>(true)
@@ -47,6 +53,7 @@ final class ProcessorEngine: Sendable {
         self.budget = budget
         self.reschedulesRetries = reschedulesRetries
         self.capacity = options.concurrency
+        self.prefetch = budget == nil ? options.prefetch : .none
         // As many handler tasks may wait for work as may run: a steady flow starts none.
         self.handOff = HandOffQueue(maxParked: options.concurrency)
         self.transport = transport
@@ -58,6 +65,7 @@ final class ProcessorEngine: Sendable {
         self.consumerSettings = settings
         self.shortestAckWindow = UInt64(
             max(0, AckWindow.shortest(ackWait: settings.ackWait, backoff: settings.backoff).nanoseconds))
+        self.parkedSignalInterval = max(1_000_000, shortestAckWindow / 3)
         self.logger = logger
         self.confirmedAcks = options.ackMode.confirmed
         self.watch = ConsumerWatch(layout: layout)
@@ -151,9 +159,9 @@ final class ProcessorEngine: Sendable {
     /// A delivery for this processor (on the transport's delivery thread).
     func delivered(_ delivery: Delivery) {
         deliveryCount.add(1, ordering: .relaxed)
-        let footprint = state.withLock { state -> Int in
-            let (arrival, expected) = state.arrived(delivery)
-            if !expected && arrival != .refused {
+        let (footprint, firstParked) = state.withLock { state -> (Int, Bool) in
+            let (arrival, expected) = state.arrived(delivery, at: state.free > 0 ? 0 : MonotonicClock.nanoseconds())
+            if !expected && arrival != .refused && prefetch == .none {
                 logger.debug("delivery for a pull request already given up; it takes the next free slot")
             }
             switch arrival {
@@ -161,8 +169,10 @@ final class ProcessorEngine: Sendable {
             case .parked: break
             case .refused: deliveries.returnUnclaimed(delivery)  // stopped fetching
             }
-            return slotsInUse(of: state)
+            return (slotsInUse(of: state), arrival == .parked && state.parked.count == 1)
         }
+        // A turn soon schedules its in-progress signals; later ones are scheduled by the turns of a busy processor.
+        if firstParked { deliveries.touch(id) }
         guard let budget else { return }
         budget.delivered(id)
         budget.report(id, footprint: footprint)
@@ -216,8 +226,12 @@ final class ProcessorEngine: Sendable {
         var failed: (error: ProtoqueueError, failures: Int)?
         var sent = false
         var footprint: Int?
+        let mean = meanRunTime.load(ordering: .relaxed)
+        let ahead = prefetch.extra(concurrency: capacity, meanRunTime: mean == 0 ? nil : .nanoseconds(mean))
+        var signals: (due: [Delivery], next: UInt64?) = ([], nil)
         let (turn, deadline) = state.withLock { state -> (FetchState<Delivery>.Turn, UInt64?) in
-            let turn = state.turn(now: now)
+            if !state.parked.isEmpty { signals = state.parkedSignals(now: now, every: parkedSignalInterval) }
+            let turn = state.turn(now: now, prefetch: ahead)
             guard var count = turn.pull else { return (turn, turn.deadline) }
             if let budget {
                 let wanted = probing.load(ordering: .relaxed) ? 1 : count
@@ -239,7 +253,10 @@ final class ProcessorEngine: Sendable {
         if let footprint { budget?.report(id, footprint: footprint) }
         if turn.fetchEnded { fetchEnded.signal() }
         if let failed { pullFailed(failed.error, failures: failed.failures) }
-        return (deadline, sent)
+        // Deliveries fetched ahead stay this worker's while they wait for a handler.
+        for delivery in signals.due { delivery.signalInProgress() }
+        guard let next = signals.next else { return (deadline, sent) }
+        return (min(deadline ?? .max, next), sent)
     }
 
     /// A closed connection stops the processor; anything else is logged (the first time and every 20th) and
@@ -256,6 +273,14 @@ final class ProcessorEngine: Sendable {
                 )
             }
         }
+    }
+
+    /// Adds a handler's run time to the mean that ``Prefetch/automatic`` reads.
+    func noteRunTime(_ runTime: Duration) {
+        let sample = UInt64(max(1, runTime.nanoseconds))
+        let mean = meanRunTime.load(ordering: .relaxed)
+        // Updates racing from several handlers may drop a sample; the mean only steers prefetching.
+        meanRunTime.store(mean == 0 ? sample : mean - mean / 16 + sample / 16, ordering: .relaxed)
     }
 
     /// Returns `count` slots; parked deliveries take them first.
