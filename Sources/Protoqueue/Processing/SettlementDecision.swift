@@ -39,6 +39,10 @@ enum Settlement: Sendable, Equatable {
     case deadLetter(reason: DeadLetterReason, error: String, details: [String: String])
     /// `+TERM` without a dead-letter record: the handler discarded the task.
     case discard(reason: String)
+    /// Nothing on the wire: the delivery waited past its ack window before a handler took it (a process stopped or
+    /// starved while it was fetched ahead), so the server delivers it again, maybe already has; running it here could
+    /// run it twice.
+    case abandon
 
     /// Whether it is a plain `+ACK`, whose outcome is known before it is on the wire (acknowledged, unless the
     /// connection cannot take it, when neither can it take the task's events).
@@ -53,6 +57,7 @@ enum Settlement: Sendable, Equatable {
         case .promote: "promote"
         case .deadLetter: "dlq"
         case .discard: "term"
+        case .abandon: "abandon"
         }
     }
 }

@@ -24,6 +24,15 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             logger.error("a delivery reached a handler a second time; the second run is skipped (a Protoqueue bug)")
             return
         }
+        // Fetched ahead and left waiting past its ack window (the process was stopped or starved): the server
+        // delivers it again, so this worker does not run it.
+        if delivery.waitedPastAckWindow(now: MonotonicClock.nanoseconds()) {
+            logger.warning(
+                "a task waited past its ack window before a handler was free; left for the server to deliver again",
+                metadata: ["protoqueue.sequence": "\(delivery.message.metadata().streamSequence)"])
+            delivery.settle(.abandon)
+            return
+        }
         let received = delivery.read()
         let headers = TaskHeaders(received.headers)
         // A rescheduled retry carries the attempts it used before this message.

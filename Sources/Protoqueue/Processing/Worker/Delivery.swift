@@ -41,6 +41,17 @@ final class Delivery: Sendable {
     /// have delivered the task to another worker meanwhile.
     var missedAckWindow: Bool { windowMissed.load(ordering: .relaxed) }
 
+    /// Whether the ack window ran out before a handler took the delivery, at `now` (monotonic ns): a signal went out
+    /// too late, or none went out in time.
+    func waitedPastAckWindow(now: UInt64) -> Bool {
+        if missedAckWindow { return true }
+        let elapsed = sinceWindowStart(now: now)
+        // No window is shorter than the shortest: a delivery taken promptly stops here.
+        guard elapsed > engine.shortestAckWindow else { return false }
+        let window = engine.ackWindow(deliveries: message.metadata().deliveries)
+        return AckWindow.isMissed(elapsed: .nanoseconds(elapsed), window: window)
+    }
+
     /// Whether the task's timeout cancelled its handler.
     var timedOut: Bool { timeoutExpired.load(ordering: .relaxed) }
 

@@ -40,6 +40,8 @@ extension SettlementWire {
         case .discard(let reason):
             failure = terminate()
             outcome = .terminated(reason: reason)
+        case .abandon:
+            outcome = .unsettled(error: "waited past its ack window before a handler was free; left to the server")
         case .deadLetter(let reason, let error, let details):
             let original = originalHeaders()
             let record = delivery.deadLetterRecord(
