@@ -76,7 +76,9 @@ enum ProcessBench {
                 logger: BenchNATS.logger)
             if measureMemory { ResidentMemory.resetPeak() }
             let seconds = try await timeWorker(count: count, streams: [queue.layout.streamName]) { handled in
-                try await queue.process(options: .init(concurrency: concurrency, fetchTimeout: .milliseconds(200))) {
+                let options = ProcessOptions(
+                    concurrency: concurrency, fetchTimeout: .milliseconds(200), prefetch: try benchPrefetch())
+                try await queue.process(options: options) {
                     _, _ in
                     handled()
                     return .success
@@ -161,5 +163,18 @@ enum ProcessInfoEnvironment {
     static func value(_ name: String) -> String? {
         guard let raw = getenv(name) else { return nil }
         return String(cString: raw)
+    }
+}
+
+/// `PROTOQUEUE_BENCH_PREFETCH`: `automatic`, `none` (the default, as in `ProcessOptions`) or a number of tasks.
+func benchPrefetch() throws -> Prefetch {
+    switch ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_PREFETCH") {
+    case nil, "none": return .none
+    case "automatic": return .automatic
+    case let value?:
+        guard let count = Int(value), count >= 0 else {
+            throw BenchError("PROTOQUEUE_BENCH_PREFETCH must be automatic, none or a number of tasks, not \(value)")
+        }
+        return .tasks(count)
     }
 }

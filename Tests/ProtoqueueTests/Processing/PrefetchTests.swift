@@ -30,7 +30,7 @@ struct PrefetchTests {
             #expect(
                 prefetch.extra(concurrency: 16, meanRunTime: mean) == extra, "\(prefetch), \(String(describing: mean))")
         }
-        #expect(ProcessOptions().prefetch == .automatic)
+        #expect(ProcessOptions().prefetch == .none)
         #expect(throws: ProtoqueueError.self) { try ProcessOptions(prefetch: .tasks(-1)).validated() }
         #expect(throws: ProtoqueueError.self) { try ProcessOptions(prefetch: .tasks(100_001)).validated() }
         #expect(Prefetch.tasks(0) == .none && "\(Prefetch.tasks(3))" == "tasks(3)")
