@@ -9,28 +9,38 @@ package enum QueueDirectory {
     package static func queues(
         connection: NATSConnection, logger: Logger
     ) async throws(ProtoqueueError) -> [QueueHandle] {
-        var handles: [QueueHandle] = []
-        for (stream, subjects) in try await connection.transport.streamSubjects() {
-            guard let prefix = queuePrefix(of: subjects) else { continue }
-            handles.append(try await handle(stream: stream, prefix: prefix, connection: connection, logger: logger))
-        }
-        return handles.sorted { $0.name < $1.name }
+        try await entries(connection: connection, logger: logger).map(\.handle)
     }
 
-    /// The queue called `name` (or whose stream is called `name`), publishing its pause, resume and replay events
-    /// when its policy record says that events are on.
+    /// The queue called `name` (or whose stream is called `name`).
+    /// - Parameter publishingEvents: Whether the handle publishes the queue's pause, resume and replay events when
+    ///   its policy record says that events are on (for the commands that pause, resume or replay).
     /// - Throws: ``ProtoqueueCodec/ProtoqueueError/Code/streamNotFound`` naming the queues there are.
     package static func queue(
-        named name: String, connection: NATSConnection, logger: Logger
+        named name: String, connection: NATSConnection, logger: Logger, publishingEvents: Bool = false
     ) async throws(ProtoqueueError) -> QueueHandle {
-        let all = try await queues(connection: connection, logger: logger)
-        if let found = all.first(where: { $0.name == name }) ?? all.first(where: { $0.layout.streamName == name }) {
-            return try await handle(
-                stream: found.layout.streamName, prefix: found.layout.subject, connection: connection, logger: logger,
-                publishingEvents: true)
+        let all = try await entries(connection: connection, logger: logger)
+        guard
+            let found = all.first(where: { $0.handle.name == name })
+                ?? all.first(where: { $0.handle.layout.streamName == name })
+        else {
+            let known = all.isEmpty ? "there are none" : "there are " + all.map(\.handle.name).joined(separator: ", ")
+            throw ProtoqueueError(.streamNotFound, "no queue \"\(name)\" on the server (\(known))")
         }
-        let known = all.isEmpty ? "there are none" : "there are " + all.map(\.name).joined(separator: ", ")
-        throw ProtoqueueError(.streamNotFound, "no queue \"\(name)\" on the server (\(known))")
+        guard publishingEvents, let taskType = found.taskType else { return found.handle }
+        return found.handle.publishingEvents(taskType: taskType)
+    }
+
+    /// Every queue with the task type its policy record names, sorted by name.
+    private static func entries(
+        connection: NATSConnection, logger: Logger
+    ) async throws(ProtoqueueError) -> [(handle: QueueHandle, taskType: String?)] {
+        var entries: [(handle: QueueHandle, taskType: String?)] = []
+        for (stream, subjects) in try await connection.transport.streamSubjects() {
+            guard let prefix = queuePrefix(of: subjects) else { continue }
+            entries.append(try await handle(stream: stream, prefix: prefix, connection: connection, logger: logger))
+        }
+        return entries.sorted { $0.handle.name < $1.handle.name }
     }
 
     /// The subject prefix of a queue's stream subjects, or `nil` for a stream that is not a queue's.
@@ -42,9 +52,10 @@ package enum QueueDirectory {
         return nil
     }
 
+    /// The queue of `stream`, laid out as its policy record says, and the task type the record names.
     static func handle(
-        stream: String, prefix: String, connection: NATSConnection, logger: Logger, publishingEvents: Bool = false
-    ) async throws(ProtoqueueError) -> QueueHandle {
+        stream: String, prefix: String, connection: NATSConnection, logger: Logger
+    ) async throws(ProtoqueueError) -> (handle: QueueHandle, taskType: String?) {
         var configuration = QueueConfiguration(streamName: stream, subject: prefix)
         var name = stream
         var taskType: String?
@@ -70,11 +81,7 @@ package enum QueueDirectory {
                     : .weighted(policy.tiers.map { ($0.name, $0.weight) }, default: policy.defaultTier)
             }
         }
-        guard
-            let handle = try? QueueHandle(
-                connection: connection, name: name, configuration: configuration, logger: logger)
-        else { return bare }
-        guard publishingEvents, let taskType else { return handle }
-        return handle.publishingEvents(taskType: taskType)
+        let handle = try? QueueHandle(connection: connection, name: name, configuration: configuration, logger: logger)
+        return (handle ?? bare, taskType)
     }
 }

@@ -121,7 +121,8 @@ struct DeadLettersReplayCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures { () async throws(ProtoqueueError) in
             let replayed = try await connection.withConnection { connection, logger throws(ProtoqueueError) in
-                let handle = try await QueueDirectory.queue(named: queue, connection: connection, logger: logger)
+                let handle = try await QueueDirectory.queue(
+                    named: queue, connection: connection, logger: logger, publishingEvents: true)
                 let targets = all ? try await handle.deadLetters(from: nil, limit: nil).map(\.sequence) : sequences
                 let progress = Progress(total: targets.count, enabled: !json && targets.count > 1)
                 var replayed: [(UInt64, EnqueueReceipt)] = []

@@ -17,7 +17,8 @@ struct PauseCommand: AsyncParsableCommand {
         try await reportingFailures { () async throws(ProtoqueueError) in
             let until = seconds.map { Date().addingTimeInterval($0) }
             let stats = try await connection.withConnection { connection, logger throws(ProtoqueueError) in
-                let handle = try await QueueDirectory.queue(named: queue, connection: connection, logger: logger)
+                let handle = try await QueueDirectory.queue(
+                    named: queue, connection: connection, logger: logger, publishingEvents: true)
                 try await handle.pause(until: until)
                 return try await handle.stats()
             }
@@ -41,7 +42,9 @@ struct ResumeCommand: AsyncParsableCommand {
     func run() async throws {
         try await reportingFailures { () async throws(ProtoqueueError) in
             try await connection.withConnection { connection, logger throws(ProtoqueueError) in
-                try await QueueDirectory.queue(named: queue, connection: connection, logger: logger).resume()
+                try await QueueDirectory.queue(
+                    named: queue, connection: connection, logger: logger, publishingEvents: true
+                ).resume()
             }
             say(
                 json

@@ -106,8 +106,10 @@ final class QueueEvents: Sendable {
         while start < run.count {
             var end = start
             var size = 0
-            while end < run.count && (end == start || size + estimatedSize(run[end]) <= limit) {
-                size += estimatedSize(run[end])
+            while end < run.count {
+                let next = estimatedSize(run[end])
+                guard end == start || size + next <= limit else { break }
+                size += next
                 end += 1
             }
             let batch = TaskEventBatch(events: Array(run[start..<end]))
@@ -170,9 +172,7 @@ final class QueueEvents: Sendable {
 /// The subject token of each event kind: the last token of `<subject>.events.<kind>`.
 package enum EventKinds {
     /// Every kind a queue publishes, in the order of the schema.
-    package static let all: [TaskEvent.Kind] = [
-        .enqueued, .started, .succeeded, .retryScheduled, .deadLettered, .discarded, .replayed, .paused, .resumed,
-    ]
+    package static let all = TaskEvent.Kind.allCases.filter { $0 != .unspecified }
 
     /// The kinds of a task's events in the order of its life; the queue's own kinds (paused, resumed) are not in it.
     static let taskLifeOrder: [TaskEvent.Kind] = [

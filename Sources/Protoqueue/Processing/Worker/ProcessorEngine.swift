@@ -161,7 +161,7 @@ final class ProcessorEngine: Sendable {
         deliveryCount.add(1, ordering: .relaxed)
         let (footprint, firstParked) = state.withLock { state -> (Int, Bool) in
             let (arrival, expected) = state.arrived(delivery, at: state.free > 0 ? 0 : MonotonicClock.nanoseconds())
-            if !expected && arrival != .refused && prefetch == .none {
+            if !expected && arrival != .refused {
                 logger.debug("delivery for a pull request already given up; it takes the next free slot")
             }
             switch arrival {
