@@ -94,13 +94,18 @@ struct PrefetchTests {
         try await withPrefetchQueue(ackWait: .seconds(30)) { queue in
             for index in 0..<6 { _ = try await queue.enqueue(EmailTask(to: "s\(index)@example.com")) }
             let started = Recorder<String>()
+            // The first task runs until the test saw all six held (a loaded machine cannot hide it), then 300 ms
+            // more, while the worker stops with the other five still waiting ahead.
+            let seen = Recorder<Bool>()
             let options = ProcessOptions(concurrency: 1, fetchTimeout: .milliseconds(200), prefetch: .tasks(5))
             try await withProcessor(queue, options: options) { task, _ in
                 started.record(task.to)
+                while seen.count == 0 { try? await Task.sleep(for: .milliseconds(10)) }
                 try? await Task.sleep(for: .milliseconds(300))
                 return .success
             } body: {
                 #expect(await eventually { (try? await queue.stats().ackPending) == 6 })
+                seen.record(true)
             }
             // Long before the 30 s ack wait, another worker gets the rest.
             let begin = ContinuousClock.now
