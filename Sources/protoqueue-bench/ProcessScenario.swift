@@ -166,11 +166,11 @@ enum ProcessInfoEnvironment {
     }
 }
 
-/// `PROTOQUEUE_BENCH_PREFETCH`: `automatic`, `none` (the default, as in `ProcessOptions`) or a number of tasks.
+/// `PROTOQUEUE_BENCH_PREFETCH`: `automatic` (the default, as in `ProcessOptions`), `none` or a number of tasks.
 func benchPrefetch() throws -> Prefetch {
     switch ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_PREFETCH") {
-    case nil, "none": return .none
-    case "automatic": return .automatic
+    case nil, "automatic": return .automatic
+    case "none": return .none
     case let value?:
         guard let count = Int(value), count >= 0 else {
             throw BenchError("PROTOQUEUE_BENCH_PREFETCH must be automatic, none or a number of tasks, not \(value)")

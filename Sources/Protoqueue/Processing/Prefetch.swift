@@ -6,10 +6,9 @@
 /// alive with in-progress signals (`+WPI`) so that the server does not deliver them elsewhere while they wait.
 /// Tasks a stopping worker never started go back to the server at once.
 ///
-/// The cost: a waiting task takes a freed handler slot before the acknowledgement that freed it is written (within
-/// about a millisecond), so a worker killed or stopped past the ack wait may run, besides its `concurrency` running
-/// tasks, the tasks it finished in its last millisecond or so a second time. Without prefetch it is at most
-/// `concurrency`.
+/// A waiting task takes a freed handler slot only once the acknowledgement that freed it was written to the server,
+/// so a worker killed or stopped past the ack wait repeats at most `concurrency` tasks elsewhere, as without
+/// prefetch.
 public struct Prefetch: Sendable, Hashable, CustomStringConvertible {
     enum Mode: Hashable {
         case automatic
@@ -19,12 +18,13 @@ public struct Prefetch: Sendable, Hashable, CustomStringConvertible {
     let mode: Mode
 
     /// About ``automaticLead`` of the handlers' work ahead: `concurrency × automaticLead / mean run time` tasks, at
-    /// most 4 × `concurrency`, from the handlers' mean run time over about the last 16 (none before the first
-    /// finished). A task fetched ahead thus waits about ``automaticLead`` at most for a handler: short tasks flow
-    /// without pauses, and long ones are not held back in a busy worker while another is free.
+    /// most 4 × `concurrency`, from the handlers' mean run time (with any wait for the rate limit) over about the
+    /// last 16 (none before the first finished). The default. A task fetched ahead thus waits about
+    /// ``automaticLead`` at most for a handler: short tasks flow without pauses, and long ones are not held back in a
+    /// busy worker while another is free.
     public static let automatic = Prefetch(mode: .automatic)
 
-    /// No task ahead: the worker fetches only for free handlers. The default.
+    /// No task ahead: the worker fetches only for free handlers.
     public static let none = Prefetch(mode: .fixed(0))
 
     /// Up to `count` tasks ahead, whatever the handlers' run time.

@@ -44,7 +44,7 @@ public struct ProcessOptions: Sendable, Hashable {
     ///   - stopWhenIdle: Return once the queue is idle (default `false`: run until stopped).
     ///   - firesSchedules: Fire the queue's schedules (default `true`).
     ///   - rateLimit: Handler starts per second at most (default `nil`: no limit).
-    ///   - prefetch: Tasks fetched ahead of the handlers (default ``Prefetch/none``).
+    ///   - prefetch: Tasks fetched ahead of the handlers (default ``Prefetch/automatic``).
     public init(
         concurrency: Int = 8,
         fetchTimeout: Duration = .milliseconds(500),
@@ -53,7 +53,7 @@ public struct ProcessOptions: Sendable, Hashable {
         stopWhenIdle: Bool = false,
         firesSchedules: Bool = true,
         rateLimit: RateLimit? = nil,
-        prefetch: Prefetch = .none
+        prefetch: Prefetch = .automatic
     ) {
         self.rateLimit = rateLimit
         self.prefetch = prefetch

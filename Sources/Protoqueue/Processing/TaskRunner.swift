@@ -98,6 +98,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             taskLogger().error("task refused; dead-lettering it", metadata: ["protoqueue.error": "\(refusal)"])
             result = .undecodable(refusal)
         case .run(let id):
+            let taken = limiter == nil ? nil : ContinuousClock.now
             if let limiter, await !limiter.acquire() {
                 result = .cancelled
                 break
@@ -123,9 +124,10 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
                 events?.started(id: id, sequence: received.streamSequence, attempt: attempt)
                 let start = ContinuousClock.now
                 result = await handle(task, context: context, lane: lane)
-                let ran = ContinuousClock.now - start
-                engine.noteRunTime(ran)
-                runTime = ran
+                let end = ContinuousClock.now
+                // A wait for the rate limit holds the slot too: Prefetch.automatic counts it.
+                engine.noteRunTime(end - (taken ?? start))
+                runTime = end - start
             } catch {
                 taskLogger().error(
                     "task payload does not decode; dead-lettering it", metadata: ["protoqueue.error": "\(error)"])

@@ -30,7 +30,7 @@ struct PrefetchTests {
             #expect(
                 prefetch.extra(concurrency: 16, meanRunTime: mean) == extra, "\(prefetch), \(String(describing: mean))")
         }
-        #expect(ProcessOptions().prefetch == .none)
+        #expect(ProcessOptions().prefetch == .automatic)
         #expect(throws: ProtoqueueError.self) { try ProcessOptions(prefetch: .tasks(-1)).validated() }
         #expect(throws: ProtoqueueError.self) { try ProcessOptions(prefetch: .tasks(100_001)).validated() }
         #expect(Prefetch.tasks(0) == .none && "\(Prefetch.tasks(3))" == "tasks(3)")
@@ -51,6 +51,25 @@ struct PrefetchTests {
         #expect(fetch.turn(now: 3 * ms, prefetch: 0).pull == nil)
         #expect(fetch.release(1) == [3])
         #expect(fetch.parked == [4])
+    }
+
+    @Test func slotsFreedAheadOfTheirWriteServePullsButNoDeliveryYet() {
+        var fetch = FetchState<Int>(concurrency: 2, expiry: 500 * ms)
+        let turn = fetch.turn(now: 0, prefetch: 2)
+        fetch.pulled(turn.pull!, expires: turn.expires, at: 0)
+        for delivery in 1...4 { _ = fetch.arrived(delivery, at: 1 * ms) }
+        #expect(fetch.parked == [3, 4])
+        // Two tasks done, their acknowledgements not yet written: a pull may count the slots (it travels behind
+        // those acknowledgements), a waiting or arriving task may not.
+        #expect(fetch.release(2, awaitingWrite: true).isEmpty)
+        #expect(fetch.free == 2 && fetch.admissible == 0 && fetch.unwritten == 2)
+        #expect(fetch.turn(now: 2 * ms, prefetch: 2).pull == 2)
+        #expect(fetch.arrived(5, at: 2 * ms) == (.parked, false))
+        #expect(fetch.written(1) == [3])
+        #expect(fetch.written(1) == [4])
+        #expect(fetch.parked == [5] && fetch.free == 0 && fetch.unwritten == 0)
+        // Released without awaiting a write (a transport that sends at once), a slot goes to a waiting task at once.
+        #expect(fetch.release(1) == [5])
     }
 
     @Test func parkedDeliveriesAreDueASignalEveryInterval() {

@@ -52,12 +52,14 @@ struct PullLedgerTests {
         let afterExpiry = ledger.delivered()
         #expect(!withNoRequest && !afterExpiry)
         #expect(ledger.outstanding == 0)
+        // It came before the latest expiry of any request sent: its ack window started by then.
+        #expect(ledger.oldestExpiry == nil && ledger.latestExpiry == 10)
         ledger.endOldest()  // nothing open: no effect
         #expect(ledger.outstanding == 0)
         // The ledger keeps working after its storage was recycled.
         ledger.requested(2, expiresAt: 20)
         let recycled = ledger.delivered()
-        #expect(recycled && ledger.outstanding == 1)
+        #expect(recycled && ledger.outstanding == 1 && ledger.latestExpiry == 20)
     }
 
     @Test func aStatusEndsTheRequestItNamesEvenOutOfOrder() {

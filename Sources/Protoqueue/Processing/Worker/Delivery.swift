@@ -31,6 +31,12 @@ final class Delivery: Sendable {
         }
     }
 
+    /// Moves the start of the ack window back to `time` (monotonic ns) if it is earlier: the server sent the
+    /// delivery by then.
+    func windowStarted(noLaterThan time: UInt64) {
+        if time < windowStart.load(ordering: .relaxed) { windowStart.store(time, ordering: .relaxed) }
+    }
+
     /// Nanoseconds since the ack window last restarted, at `now` (monotonic ns).
     func sinceWindowStart(now: UInt64) -> UInt64 {
         let start = windowStart.load(ordering: .relaxed)

@@ -7,6 +7,11 @@
 /// pull waits up to ``lowWaterWait`` for more, so a busy worker pulls in batches. Deliveries that arrive with no slot
 /// free (fetched ahead, or for a request already given up) are parked, take the next slots released, and are due an
 /// in-progress signal every third of the ack window while they wait (``parkedSignals(now:every:)``).
+///
+/// A processor that fetches ahead releases slots as ``unwritten`` (``release(_:awaitingWrite:)``): pull requests may
+/// count them, since they travel behind the acknowledgements that freed them, but deliveries already here or on
+/// their way take them only once those acknowledgements were written (``written(_:)``). So at most `concurrency`
+/// tasks are ever running or finished without the server having their acknowledgement.
 struct FetchState<Parked> {
     /// A request's open time beyond its expiry before it is given up when the server's `408` did not end it: half
     /// an expiry, at least 20 ms and at most 1 s. A `408` that comes later ends nothing (``PullLedger/end(number:)``).
@@ -18,7 +23,10 @@ struct FetchState<Parked> {
     let lowWater: Int
     /// Each pull request's expiry, ns.
     let expiry: UInt64
+    /// Slots no delivery holds, ``unwritten`` ones included.
     private(set) var free: Int
+    /// Free slots whose acknowledgements have not been written yet: no delivery takes them.
+    private(set) var unwritten = 0
     private(set) var ledger = PullLedger()
     private(set) var parked: [Parked] = []
     /// When each parked delivery arrived or was last signalled (monotonic ns), in the order of ``parked``.
@@ -132,7 +140,7 @@ struct FetchState<Parked> {
     mutating func arrived(_ delivery: Parked, at now: UInt64 = 0) -> (arrival: Arrival, expected: Bool) {
         if fetchDone { return (.refused, false) }
         let expected = ledger.delivered()
-        guard free > 0 else {
+        guard admissible > 0 else {
             parked.append(delivery)
             parkedSince.append(now)
             return (.parked, expected)
@@ -147,12 +155,28 @@ struct FetchState<Parked> {
         if let number { ledger.end(number: number) } else { ledger.endOldest() }
     }
 
-    /// Returns `count` slots, to parked deliveries first.
+    /// Free slots a delivery may take now.
+    var admissible: Int { free - unwritten }
+
+    /// Returns `count` slots, to parked deliveries first; with `awaitingWrite`, they stay ``unwritten`` until
+    /// ``written(_:)``.
     /// - Returns: The parked deliveries that got a slot, in arrival order.
-    mutating func release(_ count: Int) -> [Parked] {
+    mutating func release(_ count: Int, awaitingWrite: Bool = false) -> [Parked] {
         free += count
-        guard !parked.isEmpty, free > 0 else { return [] }
-        let admitted = min(parked.count, free)
+        if awaitingWrite { unwritten += count }
+        return unpark()
+    }
+
+    /// The acknowledgements that freed `count` ``unwritten`` slots were written.
+    /// - Returns: The parked deliveries that got a slot, in arrival order.
+    mutating func written(_ count: Int) -> [Parked] {
+        unwritten -= min(count, unwritten)
+        return unpark()
+    }
+
+    private mutating func unpark() -> [Parked] {
+        guard !parked.isEmpty, admissible > 0 else { return [] }
+        let admitted = min(parked.count, admissible)
         let unparked = Array(parked.prefix(admitted))
         parked.removeFirst(admitted)
         parkedSince.removeFirst(admitted)

@@ -33,6 +33,10 @@ final class ProcessorEngine: Sendable {
     private let capacity: Int
     /// Tasks it fetches ahead of its handlers; `.none` with a shared budget.
     private let prefetch: Prefetch
+    /// Whether a transport that writes acknowledgements in runs releases this processor's slots only once they
+    /// were written (``release(_:awaitingWrite:)``): with tasks fetched ahead, a freed slot would otherwise go to
+    /// one of them before the server has the acknowledgement that freed it.
+    let releasesAfterWrite: Bool
     /// The handlers' mean run time, ns, as a moving average over about the last 16 (0 before the first).
     private let meanRunTime = Atomic<UInt64>(0)
     /// How often a parked delivery is signalled in progress: a third of the shortest ack window, ns.
@@ -53,7 +57,9 @@ final class ProcessorEngine: Sendable {
         self.budget = budget
         self.reschedulesRetries = reschedulesRetries
         self.capacity = options.concurrency
-        self.prefetch = budget == nil ? options.prefetch : .none
+        let prefetch = budget == nil ? options.prefetch : .none
+        self.prefetch = prefetch
+        self.releasesAfterWrite = prefetch != .none
         // As many handler tasks may wait for work as may run: a steady flow starts none.
         self.handOff = HandOffQueue(maxParked: options.concurrency)
         self.transport = transport
@@ -160,7 +166,12 @@ final class ProcessorEngine: Sendable {
     func delivered(_ delivery: Delivery) {
         deliveryCount.add(1, ordering: .relaxed)
         let (footprint, firstParked) = state.withLock { state -> (Int, Bool) in
-            let (arrival, expected) = state.arrived(delivery, at: state.free > 0 ? 0 : MonotonicClock.nanoseconds())
+            // The server sent it before the request it answers expired, so at the latest expiry of any: a delivery
+            // that came while this process was stopped is not run once its ack window ran out meanwhile.
+            let servedBy = state.ledger.latestExpiry
+            if servedBy > 0 { delivery.windowStarted(noLaterThan: servedBy) }
+            let now = state.admissible > 0 ? 0 : MonotonicClock.nanoseconds()
+            let (arrival, expected) = state.arrived(delivery, at: now)
             if !expected && arrival != .refused {
                 logger.debug("delivery for a pull request already given up; it takes the next free slot")
             }
@@ -283,14 +294,24 @@ final class ProcessorEngine: Sendable {
         meanRunTime.store(mean == 0 ? sample : mean - mean / 16 + sample / 16, ordering: .relaxed)
     }
 
-    /// Returns `count` slots; parked deliveries take them first.
-    func release(_ count: Int) {
+    /// Returns `count` slots; parked deliveries take them first. With `awaitingWrite`, only pull requests may count
+    /// them until ``written(_:)`` says that the acknowledgements that freed them were written.
+    func release(_ count: Int, awaitingWrite: Bool = false) {
         let footprint = state.withLock { state -> Int in
-            let unparked = state.release(count)
+            let unparked = state.release(count, awaitingWrite: awaitingWrite)
             if !unparked.isEmpty { handOff.handOver(unparked) }
             return slotsInUse(of: state)
         }
         budget?.report(id, footprint: footprint)
+    }
+
+    /// The acknowledgements that freed `count` slots released with `awaitingWrite` were written: deliveries may
+    /// take them.
+    func written(_ count: Int) {
+        state.withLock { state in
+            let unparked = state.written(count)
+            if !unparked.isEmpty { handOff.handOver(unparked) }
+        }
     }
 
     /// Looks at the consumer after the server said it may be gone (`reason`); re-creates it, or stops the

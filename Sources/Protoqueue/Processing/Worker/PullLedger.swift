@@ -18,6 +18,9 @@ struct PullLedger {
     private var head = 0
     /// Messages requested and not yet delivered, over every open request.
     private(set) var outstanding = 0
+    /// The latest expiry of any request sent (monotonic ns; 0 before the first): the server delivers nothing for
+    /// these requests after it.
+    private(set) var latestExpiry: UInt64 = 0
 
     /// Whether no request is open.
     var isEmpty: Bool { head == requests.count }
@@ -27,6 +30,7 @@ struct PullLedger {
         precondition(count > 0, "a pull request asks for at least one message")
         requests.append(Request(number: number, remaining: count, expiresAt: expiresAt))
         outstanding += count
+        latestExpiry = max(latestExpiry, expiresAt)
     }
 
     /// Counts one delivery against the oldest open request; `false` if none was open (a delivery for a request

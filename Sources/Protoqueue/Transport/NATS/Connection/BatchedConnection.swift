@@ -26,6 +26,9 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
     // The write thread's state, guarded by writeLock.
     private let writeLock = ConditionLock()
     private var writeRequested = false
+    /// The number of the write that ``requestWrite()`` asks for: incremented by each request while none waits.
+    private var requestedWrite: UInt64 = 0
+    private var writeListener: (@Sendable (UInt64) -> Void)?
     private var writerStopping = false
     private var writerDone = false
 
@@ -58,13 +61,27 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
 
     /// Has everything published so far written to the socket soon (by the write thread, which sends a PING and
     /// waits for its answer; nats.c writes what is buffered before the PING along with it), without waiting.
-    func requestWrite() {
+    /// - Returns: The write's number: once the write listener (``onWrite(_:)``) is called with it or a higher one,
+    ///   the server has read what was published before this call.
+    @discardableResult
+    func requestWrite() -> UInt64 {
         writeLock.withLock {
             if !writeRequested {
                 writeRequested = true
+                requestedWrite += 1
                 writeLock.broadcast()
             }
+            return requestedWrite
         }
+    }
+
+    /// Whether everything published so far has been written to the socket (nothing is buffered).
+    var isWritten: Bool { natsConnection_Buffered(raw) == 0 }
+
+    /// Calls `listener` on the write thread after each write with its number (``requestWrite()``). One listener:
+    /// the connection's processing hub.
+    func onWrite(_ listener: @escaping @Sendable (UInt64) -> Void) {
+        writeLock.withLock { writeListener = listener }
     }
 
     /// The write thread: one ``flush()`` per run of ``requestWrite()`` calls, until the connection closes.
@@ -74,9 +91,12 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
             while !writeRequested && !writerStopping { writeLock.wait() }
             let write = writeRequested
             writeRequested = false
+            let number = requestedWrite
+            let listener = writeListener
             writeLock.unlock()
             guard write else { break }
             flush()
+            listener?(number)
         }
         writeLock.withLock {
             writerDone = true

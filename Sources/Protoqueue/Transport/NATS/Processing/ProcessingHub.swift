@@ -53,6 +53,8 @@ final class ProcessingHub: @unchecked Sendable {
     private var commands: [Command] = []
     /// Processors whose fetch state changed since their last turn.
     private var touched: Set<UInt64> = []
+    /// The number of the batched connection's last write (``BatchedConnection/requestWrite()``).
+    private var lastWrite: UInt64 = 0
     private var stopping = false
     private var threadDone = false
 
@@ -117,6 +119,7 @@ final class ProcessingHub: @unchecked Sendable {
             subscription: subscription, jetStream: js, box: box
         )
         box.owner = hub
+        batched.onWrite { [weak hub] number in hub?.written(number) }
         hub.startThread()
         return hub
     }
@@ -157,6 +160,14 @@ final class ProcessingHub: @unchecked Sendable {
         for engine in engines {
             let operation = "process queue \"\(engine.layout.streamName)\""
             engine.fail(NATSErrorMapping.permissionDenied(operation: operation, violation: violation))
+        }
+    }
+
+    /// The batched connection's write `number` is done.
+    private func written(_ number: UInt64) {
+        lock.withLock {
+            lastWrite = number
+            lock.broadcast()
         }
     }
 
@@ -264,13 +275,20 @@ final class ProcessingHub: @unchecked Sendable {
         var batch: [Command] = []
         var settled: [OpaquePointer] = []
         var releases: [UInt64: (ProcessorEngine, Int)] = [:]
+        // Slots released until a write, in the order of the writes' numbers.
+        var unwritten: [(write: UInt64, engine: ProcessorEngine, count: Int)] = []
         var deadlines: [UInt64: UInt64] = [:]
         var due: Set<UInt64> = []
         var lastBatch = 0
         while true {
-            let next = deadlines.values.min()
+            var next = deadlines.values.min()
+            let awaited = unwritten.first?.write ?? .max
+            // The write thread's flush writes what is buffered at once but returns only with the server's answer:
+            // look for the written buffer every 0.1 ms meanwhile.
+            if awaited != .max { next = min(next ?? .max, MonotonicClock.nanoseconds() + 100_000) }
             lock.lock()
-            lock.wait(while: { commands.isEmpty && touched.isEmpty && !stopping }, deadline: next)
+            lock.wait(
+                while: { commands.isEmpty && touched.isEmpty && !stopping && lastWrite < awaited }, deadline: next)
             if stopping && commands.isEmpty {
                 lock.unlock()
                 break
@@ -284,7 +302,16 @@ final class ProcessingHub: @unchecked Sendable {
             }
             swap(&batch, &commands)
             swap(&due, &touched)
+            let written = lastWrite
             lock.unlock()
+            if let first = unwritten.first {
+                // Nothing buffered: everything published so far, these slots' acknowledgements included, is written.
+                let all = first.write > written && batched.isWritten
+                while let first = unwritten.first, all || first.write <= written {
+                    unwritten.removeFirst()
+                    first.engine.written(first.count)
+                }
+            }
             lastBatch = batch.count
             for command in batch {
                 switch command {
@@ -315,7 +342,12 @@ final class ProcessingHub: @unchecked Sendable {
                 }
             }
             for (id, (engine, count)) in releases {
-                engine.release(count)
+                if engine.releasesAfterWrite {
+                    unwritten.append((batched.requestWrite(), engine, count))
+                    engine.release(count, awaitingWrite: true)
+                } else {
+                    engine.release(count)
+                }
                 due.insert(id)
             }
             releases.removeAll(keepingCapacity: true)
