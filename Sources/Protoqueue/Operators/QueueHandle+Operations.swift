@@ -115,23 +115,23 @@ extension QueueHandle {
     }
 
     /// Enqueues a task already encoded as `body`, a message of `schema`'s type, as ``Queue/enqueue(_:options:)``
-    /// writes it (without middleware, unique keys or lifecycle events).
-    /// - Throws: What ``Queue/enqueue(_:options:)`` throws;
-    ///   ``ProtoqueueCodec/ProtoqueueError/Code/invalidConfiguration`` for `options.unique`, which this path does not
-    ///   take.
+    /// writes it, unique keys included (without middleware or lifecycle events).
+    /// - Throws: What ``Queue/enqueue(_:options:)`` throws.
     package func enqueue(
         body: [UInt8], schema: RegisteredSchema, options: EnqueueOptions
     ) async throws(ProtoqueueError) -> EnqueueReceipt {
-        guard options.unique == nil else {
-            throw ProtoqueueError(.invalidConfiguration, "unique tasks are enqueued through Queue.enqueue only")
-        }
+        if let unique = options.unique { try Validation.uniqueKey(unique) }
         let prepared = try TaskEnvelope.prepare(
             body: body, type: schema.messageName, fingerprint: schema.fingerprint, id: options.id ?? .random(),
             metadata: options.metadata, headers: [:], timing: options, priorities: configuration.priorities,
             layout: layout)
-        try TaskEnvelope.checkSize(
-            prepared, maxPayload: try connection.transport.currentMaxPayload(), streamLimit: nil,
-            stream: layout.streamName)
-        return try await connection.transport.publish(prepared, maxAttempts: 3)
+        let transport = connection.transport
+        let maxPayload = try transport.currentMaxPayload()
+        if let unique = options.unique {
+            return try await UniqueEnqueue(transport: transport, layout: layout, streamLimit: nil)
+                .send(prepared, unique, maxPayload: maxPayload)
+        }
+        try TaskEnvelope.checkSize(prepared, maxPayload: maxPayload, streamLimit: nil, stream: layout.streamName)
+        return try await transport.publish(prepared, maxAttempts: 3)
     }
 }

@@ -15,6 +15,12 @@ struct EnqueueCommand: AsyncParsableCommand {
     @Option(help: "Run it no earlier than this many seconds from now.") var delay: Double?
     @Option(help: "Its priority tier.") var priority: String?
     @Option(help: "Encode with this registered schema (fingerprint) instead of the latest.") var schema: String?
+    @Option(help: "Make the task unique by this key: while the key is taken, the task holding it is reported.")
+    var uniqueKey: String?
+    @Option(help: "How long the key stays taken: until-finished (default), until-started, or a number of seconds.")
+    var uniqueScope: String?
+    @Flag(help: "Fail (exit status 1) when the unique key is taken, instead of reporting its task.")
+    var failIfDuplicate = false
     @Argument(help: "The queue's name.") var queue: String
     @Argument(help: "The task as JSON; '-' or nothing reads it from stdin.") var task: String?
 
@@ -26,6 +32,7 @@ struct EnqueueCommand: AsyncParsableCommand {
             }
             pairs[String(item[..<equals])] = String(item[item.index(after: equals)...])
         }
+        let unique = try uniqueness()
         let text =
             task.flatMap { $0 == "-" ? nil : $0 }
             ?? String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
@@ -38,7 +45,7 @@ struct EnqueueCommand: AsyncParsableCommand {
                 let body = try codec.protobuf(fromJSON: text, message: registered.messageName)
                 let options = EnqueueOptions(
                     id: id.map { TaskID($0) }, metadata: pairs, notBefore: delay.map { Date().addingTimeInterval($0) },
-                    priority: priority)
+                    unique: unique, priority: priority)
                 return (registered, try await handle.enqueue(body: body, schema: registered, options: options))
             }
             if json {
@@ -50,10 +57,38 @@ struct EnqueueCommand: AsyncParsableCommand {
                     ]).text(pretty: true))
                 return
             }
+            if let unique, receipt.duplicate {
+                say(
+                    "not enqueued: unique key \"\(unique.key)\" is taken by task \(receipt.id)"
+                        + (receipt.sequence > 0 ? " at #\(receipt.sequence)" : ""))
+                return
+            }
             say(
                 "enqueued \(receipt.id) (\(schema.messageName)) at #\(receipt.sequence)"
                     + (receipt.duplicate ? ", a duplicate of the task stored before" : ""))
         }
+    }
+
+    /// The uniqueness rule of `--unique-key`, `--unique-scope` and `--fail-if-duplicate`.
+    func uniqueness() throws -> Uniqueness? {
+        guard let uniqueKey else {
+            guard uniqueScope == nil && !failIfDuplicate else {
+                throw ValidationError("--unique-scope and --fail-if-duplicate need --unique-key")
+            }
+            return nil
+        }
+        let scope: Uniqueness.Scope
+        switch uniqueScope {
+        case nil, "until-finished": scope = .untilFinished
+        case "until-started": scope = .untilStarted
+        case let text?:
+            guard let seconds = Double(text), seconds >= 0.001, seconds <= 1e9 else {
+                throw ValidationError(
+                    "--unique-scope \(text): expected until-finished, until-started or a number of seconds")
+            }
+            scope = .for(.milliseconds(Int64((seconds * 1000).rounded())))
+        }
+        return Uniqueness(key: uniqueKey, scope: scope, onDuplicate: failIfDuplicate ? .fail : .returnExisting)
     }
 
     /// The registered schema called `fingerprint`, or the latest one.

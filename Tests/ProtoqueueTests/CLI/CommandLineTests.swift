@@ -121,6 +121,43 @@ struct CommandLineTests {
         await queue.connection.close()
     }
 
+    @Test func uniqueKeysTakenByTheCommandAndByTheLibraryHoldAgainstEachOther() async throws {
+        let url = try await SharedServer.url()
+        let queue = try await Self.prepareQueue(url: url)
+        let held = try await queue.enqueue(
+            EmailTask(to: "u@example.com"), options: .init(id: "unique-lib", unique: Uniqueness(key: "user-7")))
+        let task = #"{"to": "u@example.com"}"#
+        let second = try await CommandRunner.run([
+            "enqueue", queue.name, task, "--unique-key", "user-7", "--server", url,
+        ])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(
+            second.stdout == "not enqueued: unique key \"user-7\" is taken by task unique-lib at #\(held.sequence)\n")
+        let failing = try await CommandRunner.run([
+            "enqueue", queue.name, task, "--unique-key", "user-7", "--fail-if-duplicate", "--server", url,
+        ])
+        #expect(failing.status == 1)
+        #expect(failing.stderr.contains("unique key \"user-7\" is taken by task unique-lib"), "\(failing.stderr)")
+
+        let taken = try await CommandRunner.run([
+            "enqueue", queue.name, task, "--id", "unique-cli", "--unique-key", "user-8", "--unique-scope",
+            "until-started", "--json", "--server", url,
+        ])
+        #expect(taken.status == 0, "\(taken.stderr)")
+        #expect(try JSONValue(parsing: taken.stdout)["duplicate"] == .bool(false))
+        let again = try await queue.enqueue(
+            EmailTask(to: "v@example.com"), options: .init(unique: Uniqueness(key: "user-8", scope: .untilStarted)))
+        #expect(again.duplicate && again.id == "unique-cli")
+
+        let badScope = try await CommandRunner.run([
+            "enqueue", queue.name, task, "--unique-key", "k", "--unique-scope", "forever", "--server", url,
+        ])
+        #expect(badScope.status != 0 && badScope.stderr.contains("--unique-scope forever"), "\(badScope.stderr)")
+        let noKey = try await CommandRunner.run(["enqueue", queue.name, task, "--fail-if-duplicate", "--server", url])
+        #expect(noKey.status != 0 && noKey.stderr.contains("need --unique-key"), "\(noKey.stderr)")
+        await queue.connection.close()
+    }
+
     @Test func replayThroughTheCommandLeavesWhatTheLibrarysReplayLeaves() async throws {
         let url = try await SharedServer.url()
         let viaLibrary = try await Self.prepareQueue(url: url)
