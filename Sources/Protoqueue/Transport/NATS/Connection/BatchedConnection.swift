@@ -76,7 +76,7 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
     }
 
     /// Whether everything published so far has been written to the socket (nothing is buffered).
-    var isWritten: Bool { natsConnection_Buffered(raw) == 0 }
+    func isEmpty() -> Bool { natsConnection_Buffered(raw) == 0 }
 
     /// Calls `listener` on the write thread after each write with its number (``requestWrite()``). One listener:
     /// the connection's processing hub.

@@ -275,17 +275,16 @@ final class ProcessingHub: @unchecked Sendable {
         var batch: [Command] = []
         var settled: [OpaquePointer] = []
         var releases: [UInt64: (ProcessorEngine, Int)] = [:]
-        // Slots released until a write, in the order of the writes' numbers.
-        var unwritten: [(write: UInt64, engine: ProcessorEngine, count: Int)] = []
+        var unwritten = UnwrittenSlots<ProcessorEngine>()
         var deadlines: [UInt64: UInt64] = [:]
         var due: Set<UInt64> = []
         var lastBatch = 0
         while true {
             var next = deadlines.values.min()
-            let awaited = unwritten.first?.write ?? .max
-            // The write thread's flush writes what is buffered at once but returns only with the server's answer:
-            // look for the written buffer every 0.1 ms meanwhile.
-            if awaited != .max { next = min(next ?? .max, MonotonicClock.nanoseconds() + 100_000) }
+            let awaited = unwritten.awaitedWrite ?? .max
+            if !unwritten.isEmpty, let look = unwritten.nextLook(now: MonotonicClock.nanoseconds()) {
+                next = min(next ?? .max, look)
+            }
             lock.lock()
             lock.wait(
                 while: { commands.isEmpty && touched.isEmpty && !stopping && lastWrite < awaited }, deadline: next)
@@ -304,12 +303,11 @@ final class ProcessingHub: @unchecked Sendable {
             swap(&due, &touched)
             let written = lastWrite
             lock.unlock()
-            if let first = unwritten.first {
-                // Nothing buffered: everything published so far, these slots' acknowledgements included, is written.
-                let all = first.write > written && batched.isWritten
-                while let first = unwritten.first, all || first.write <= written {
-                    unwritten.removeFirst()
-                    first.engine.written(first.count)
+            if !unwritten.isEmpty {
+                let now = MonotonicClock.nanoseconds()
+                for (engine, count) in unwritten.takeWritten(lastWrite: written, now: now, bufferEmpty: batched.isEmpty)
+                {
+                    engine.written(count)
                 }
             }
             lastBatch = batch.count
@@ -343,7 +341,7 @@ final class ProcessingHub: @unchecked Sendable {
             }
             for (id, (engine, count)) in releases {
                 if engine.releasesAfterWrite {
-                    unwritten.append((batched.requestWrite(), engine, count))
+                    unwritten.add(count, of: engine, write: batched.requestWrite(), now: MonotonicClock.nanoseconds())
                     engine.release(count, awaitingWrite: true)
                 } else {
                     engine.release(count)
