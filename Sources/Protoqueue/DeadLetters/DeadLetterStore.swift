@@ -24,6 +24,16 @@ struct DeadLetterStore: Sendable {
         )
     }
 
+    /// The first record at `sequence` or after it (deleted ones skipped by the server), or `nil` when there is none.
+    func first(atOrAfter sequence: UInt64) async throws(ProtoqueueError) -> RawRecord? {
+        let operation = "read the dead-letter record at or after \(sequence) of \"\(stream)\""
+        guard let stored = try await transport.message(stream: stream, atOrAfter: sequence, operation: operation)
+        else { return nil }
+        return RawRecord(
+            sequence: stored.sequence, subject: stored.subject, payload: stored.body,
+            headers: stored.firstHeaderValues, allHeaders: stored.headers)
+    }
+
     /// The record at `sequence`.
     /// - Throws: ``ProtoqueueError/Code/streamNotFound`` when there is none.
     func existing(sequence: UInt64) async throws(ProtoqueueError) -> RawRecord {

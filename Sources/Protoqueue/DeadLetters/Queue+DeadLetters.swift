@@ -163,7 +163,7 @@ public struct DeadLetters<Message: ProtoqueueMessage>: AsyncSequence, Sendable {
     /// Creates the iterator.
     public func makeAsyncIterator() -> Iterator { Iterator(queue: queue, next: fromSequence) }
 
-    /// Reads the records in order, one request per record.
+    /// Reads the records in order, one request per record (deleted ones are skipped by the server).
     public struct Iterator: AsyncIteratorProtocol {
         let queue: Queue<Message>
         var next: UInt64?
@@ -184,11 +184,14 @@ public struct DeadLetters<Message: ProtoqueueMessage>: AsyncSequence, Sendable {
                 self.last = last
                 next = Swift.max(first, next ?? first)
             }
-            while let sequence = next, let last, sequence <= last {
-                next = sequence + 1
-                if let record = try await store.get(sequence: sequence) { return queue.decode(record) }
+            guard let sequence = next, let last, sequence <= last,
+                let record = try await store.first(atOrAfter: sequence), record.sequence <= last
+            else {
+                next = (last ?? 0) + 1
+                return nil
             }
-            return nil
+            next = record.sequence + 1
+            return queue.decode(record)
         }
     }
 }

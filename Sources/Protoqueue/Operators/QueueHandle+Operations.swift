@@ -69,8 +69,9 @@ extension QueueHandle {
         guard count > 0 else { return entries }
         var sequence = max(first, from ?? first)
         while sequence <= last, entries.count < limit ?? Int.max {
-            if let record = try await store.get(sequence: sequence) { entries.append(DeadLetterEntry(record)) }
-            sequence += 1
+            guard let record = try await store.first(atOrAfter: sequence), record.sequence <= last else { break }
+            entries.append(DeadLetterEntry(record))
+            sequence = record.sequence + 1
         }
         return entries
     }

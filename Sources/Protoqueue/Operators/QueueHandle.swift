@@ -53,15 +53,15 @@ package struct QueueHandle: Sendable {
             events: events)
     }
 
-    /// The message at `sequence` of the queue's stream, or `nil` when there is none: subject, headers (first value
-    /// of each) and body.
+    /// The first message of the queue's stream at `sequence` or after it (deleted ones skipped by the server), or
+    /// `nil` when there is none: its sequence, subject, headers (first value of each) and body.
     package func storedMessage(
-        sequence: UInt64
-    ) async throws(ProtoqueueError) -> (subject: String, headers: [String: String], body: [UInt8])? {
+        atOrAfter sequence: UInt64
+    ) async throws(ProtoqueueError) -> (sequence: UInt64, subject: String, headers: [String: String], body: [UInt8])? {
         let stored = try await connection.transport.message(
-            stream: layout.streamName, sequence: sequence, operation: "read message \(sequence) of \(layout.streamName)"
-        )
-        return stored.map { ($0.subject, $0.firstHeaderValues, $0.body) }
+            stream: layout.streamName, atOrAfter: sequence,
+            operation: "read the message at or after \(sequence) of \(layout.streamName)")
+        return stored.map { ($0.sequence, $0.subject, $0.firstHeaderValues, $0.body) }
     }
 
     /// The first and last sequence of the queue's stream (first above last when it holds nothing).

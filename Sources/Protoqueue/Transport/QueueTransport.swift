@@ -36,6 +36,11 @@ protocol QueueTransport: AnyObject, Sendable {
     func consumerState(stream: String, consumer: String) async throws(ProtoqueueError) -> ConsumerState
     /// The message at `sequence`, or `nil` when there is none. `operation` names the call in errors.
     func message(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> StoredMessage?
+    /// The first message at `sequence` or after it, deleted ones skipped in the same request, or `nil` when there
+    /// is none.
+    func message(
+        stream: String, atOrAfter sequence: UInt64, operation: String
+    ) async throws(ProtoqueueError) -> StoredMessage?
     /// Deletes the message at `sequence`; `false` when there was none.
     @discardableResult
     func deleteMessage(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> Bool

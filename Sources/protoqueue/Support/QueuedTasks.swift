@@ -43,13 +43,15 @@ struct QueuedTasks {
         var sequence = max(from ?? first, first)
         let taskPrefixes = ["\(queue.layout.subject).ready.", "\(queue.layout.subject).scheduled."]
         while sequence <= last, tasks.count < limit ?? Int.max {
-            if let stored = try await queue.storedMessage(sequence: sequence),
-                taskPrefixes.contains(where: { stored.subject.hasPrefix($0) })
-            {
-                tasks.append(
-                    QueuedTask(sequence: sequence, subject: stored.subject, headers: stored.headers, body: stored.body))
+            guard let stored = try await queue.storedMessage(atOrAfter: sequence), stored.sequence <= last else {
+                break
             }
-            sequence += 1
+            if taskPrefixes.contains(where: { stored.subject.hasPrefix($0) }) {
+                tasks.append(
+                    QueuedTask(
+                        sequence: stored.sequence, subject: stored.subject, headers: stored.headers, body: stored.body))
+            }
+            sequence = stored.sequence + 1
         }
         return tasks
     }

@@ -201,20 +201,29 @@ struct BehaviourQueueTests {
     @Test(arguments: Backend.available)
     func deadLettersCanBeListedAndReadOneByOne(_ backend: Backend) async throws {
         try await withBackend(backend) { env in
-            try await env.enqueue(3)
+            try await env.enqueue(5)
             try await withProcessor(env.queue) { task, _ in
                 .failure("no \(task.to)")
             } body: {
-                #expect(await eventually { (try? await env.queue.stats().deadLetters) == 3 })
+                #expect(await eventually { (try? await env.queue.stats().deadLetters) == 5 })
             }
             let letters = try await env.queue.deadLetters().all()
-            #expect(Set(letters.compactMap(\.id)) == ["task-0", "task-1", "task-2"])
+            #expect(Set(letters.compactMap(\.id)) == ["task-0", "task-1", "task-2", "task-3", "task-4"])
             // Stops the test, not the test process, when a record is missing.
-            try #require(letters.count == 3)
+            try #require(letters.count == 5)
             let one = try await env.queue.deadLetter(sequence: letters[1].sequence)
             #expect(one.id == letters[1].id && one.error == letters[1].error)
             let later = try await env.queue.deadLetters(fromSequence: letters[1].sequence).all()
-            #expect(later.count == 2)
+            #expect(later.count == 4)
+            // Replayed records leave gaps; reading skips them, with every record's headers and sequence intact.
+            for letter in letters[1...3] { _ = try await env.queue.replayDeadLetter(sequence: letter.sequence) }
+            let left = try await env.queue.deadLetters().all()
+            #expect(left.map(\.sequence) == [letters[0].sequence, letters[4].sequence])
+            #expect(
+                left.map(\.id) == [letters[0].id, letters[4].id]
+                    && left.map(\.error) == [letters[0].error, letters[4].error])
+            let afterGap = try await env.queue.deadLetters(fromSequence: letters[1].sequence).all()
+            #expect(afterGap.map(\.sequence) == [letters[4].sequence])
         }
     }
 

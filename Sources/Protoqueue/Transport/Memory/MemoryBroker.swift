@@ -226,6 +226,21 @@ package final class MemoryBroker: QueueTransport, Sendable {
         }
     }
 
+    func message(
+        stream: String, atOrAfter sequence: UInt64, operation: String
+    ) async throws(ProtoqueueError) -> StoredMessage? {
+        try checkOpen()
+        return try state.withLock { state throws(ProtoqueueError) -> StoredMessage? in
+            guard let found = state.store.streams[stream] else {
+                throw ProtoqueueError(.streamNotFound, "\(operation): stream not found")
+            }
+            guard let next = found.messages.keys.filter({ $0 >= sequence }).min() else { return nil }
+            return found.messages[next].map {
+                StoredMessage(subject: $0.subject, body: $0.body, headers: $0.headers, sequence: next)
+            }
+        }
+    }
+
     @discardableResult
     func deleteMessage(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> Bool {
         try checkOpen()

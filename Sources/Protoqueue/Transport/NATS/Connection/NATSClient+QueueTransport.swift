@@ -56,6 +56,16 @@ extension NATSClient: QueueTransport {
         }
     }
 
+    func message(
+        stream: String, atOrAfter sequence: UInt64, operation: String
+    ) async throws(ProtoqueueError) -> StoredMessage? {
+        let timeout = configuration.requestTimeout
+        return try await withHandles { connection, _ throws(ProtoqueueError) in
+            try JetStreamJSONAPI.message(
+                connection, stream: stream, atOrAfter: sequence, timeout: timeout, operation: operation)
+        }
+    }
+
     @discardableResult
     func deleteMessage(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> Bool {
         try await withHandles { _, js throws(ProtoqueueError) in

@@ -86,6 +86,31 @@ enum JetStreamJSONAPI {
         }
     }
 
+    /// The first message of `stream` at `sequence` or after it (`$JS.API.STREAM.MSG.GET` with `next_by_subj`, which
+    /// nats.c 3.4.1 does not send; nats-server 2.9 answers it), or `nil` when there is none.
+    static func message(
+        _ connection: OpaquePointer, stream: String, atOrAfter sequence: UInt64, timeout: Duration, operation: String
+    ) throws(ProtoqueueError) -> StoredMessage? {
+        let reply: [String: Any]
+        do throws(ProtoqueueError) {
+            reply = try request(
+                connection, subject: "$JS.API.STREAM.MSG.GET.\(stream)",
+                body: "{\"seq\":\(max(1, sequence)),\"next_by_subj\":\">\"}", timeout: timeout, operation: operation)
+        } catch  where error.jetStreamErrorCode == NATSErrorMapping.JetStreamCode.messageNotFound {
+            return nil
+        }
+        guard let message = reply["message"] as? [String: Any], let subject = message["subject"] as? String,
+            let found = (message["seq"] as? NSNumber)?.uint64Value
+        else {
+            throw ProtoqueueError(.natsError, "\(operation): the server's reply has no message")
+        }
+        let bytes = { (field: String) -> [UInt8] in
+            (message[field] as? String).flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) } ?? []
+        }
+        return StoredMessage(
+            subject: subject, body: bytes("data"), headers: NATSHeaderBlock.fields(bytes("hdrs")), sequence: found)
+    }
+
     /// Creates the registry's stream as a JetStream key-value bucket (the configuration KV clients create, history
     /// 1), so that any language's KV client reads it.
     static func createRegistryStream(
