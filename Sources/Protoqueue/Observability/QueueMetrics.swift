@@ -89,7 +89,7 @@ public final class QueueMetrics: QueueMiddleware {
     ) async throws -> TaskResult {
         let instruments = self.instruments(queue: context.queue, taskType: type(of: task).protoMessageName)
         // From when the task could first run: its enqueue, or a delayed task's due time.
-        if context.attempt == 1, let since = [context.enqueuedAt, context.notBefore].compactMap({ $0 }).max() {
+        if context.attempt == 1, let since = Self.later(context.enqueuedAt, context.notBefore) {
             instruments.queueWait.recordNanoseconds(max(0, Int64(Date().timeIntervalSince(since) * 1e9)))
         }
         instruments.inFlight.increment()
@@ -117,6 +117,12 @@ public final class QueueMetrics: QueueMiddleware {
     /// Counts a handler that ignores its timeout.
     public func handlerStuck(_ handler: StuckHandler) async {
         instruments(queue: handler.queue, taskType: handler.taskType).stuckHandlers.increment()
+    }
+
+    /// The later of two times, either of which may be missing.
+    private static func later(_ first: Date?, _ second: Date?) -> Date? {
+        guard let first, let second else { return first ?? second }
+        return max(first, second)
     }
 
     /// The metric objects of one queue, made on first use.
