@@ -21,5 +21,6 @@ swift build --build-tests -Xswiftc -warnings-as-errors >/dev/null
 for server in "${servers[@]}"; do
     version=$("$server" --version | awk '{print $2}')
     printf '\n== integration tests against nats-server %s (%s)\n' "$version" "$server"
-    NATS_SERVER_BIN="$server" swift test --skip-build --filter 'ProtoqueueTests|ProtoqueueReliabilityTests'
+    NATS_SERVER_BIN="$server" timeout 1200 stdbuf -oL -eL \
+        swift test --skip-build --filter 'ProtoqueueTests|ProtoqueueReliabilityTests'
 done

@@ -56,4 +56,6 @@ step "chaos scenarios, CI size (scripts/chaos.sh --full runs 100,000 tasks per s
 scripts/chaos.sh --ci
 
 step "all tests"
-swift test --skip-build
+# Line-buffered and bounded (it takes about two minutes): a run that hangs fails with the tests that were still
+# running in the log, instead of holding CI until its limit.
+timeout 1200 stdbuf -oL -eL swift test --skip-build

@@ -75,11 +75,14 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
         }
     }
 
-    /// Whether everything published so far has been written to the socket (nothing is buffered).
-    func isEmpty() -> Bool { natsConnection_Buffered(raw) == 0 }
+    /// Whether everything published so far has been written to the socket: connected, and nothing buffered. (While
+    /// reconnecting, nats.c keeps what is published in a buffer of its own that this count does not include.)
+    func isEmpty() -> Bool {
+        natsConnection_Status(raw) == NATS_CONN_STATUS_CONNECTED && natsConnection_Buffered(raw) == 0
+    }
 
-    /// Calls `listener` on the write thread after each write with its number (``requestWrite()``). One listener:
-    /// the connection's processing hub.
+    /// Calls `listener` on the write thread after each write the server answered, with its number
+    /// (``requestWrite()``). One listener: the connection's processing hub.
     func onWrite(_ listener: @escaping @Sendable (UInt64) -> Void) {
         writeLock.withLock { writeListener = listener }
     }
@@ -95,8 +98,9 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
             let listener = writeListener
             writeLock.unlock()
             guard write else { break }
-            flush()
-            listener?(number)
+            // A write the server did not answer (disconnected, or stalled) is not reported: what it carried may
+            // still be buffered.
+            if flush() { listener?(number) }
         }
         writeLock.withLock {
             writerDone = true
@@ -115,7 +119,9 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
 
     /// Waits until the server has read everything published so far (a PING round trip, at most the request
     /// timeout). Blocks: call on a library thread.
-    func flush() {
+    /// - Returns: Whether the server answered.
+    @discardableResult
+    func flush() -> Bool {
         let status = natsConnection_FlushTimeout(raw, flushTimeout.milliseconds)
         if status != NATS_OK {
             events.logger.warning(
@@ -126,6 +132,7 @@ final class BatchedConnection: @unchecked Sendable {  // mutable state guarded b
                 metadata: ["protoqueue.status": "\(String(cString: natsStatus_GetText(status)))"]
             )
         }
+        return status == NATS_OK
     }
 
     /// Stops the write thread, flushes (``flush()``), then closes and frees the connection. Blocks: call on a
