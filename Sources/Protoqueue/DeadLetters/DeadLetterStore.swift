@@ -16,20 +16,18 @@ struct DeadLetterStore: Sendable {
     /// The record at `sequence`, or `nil` when it was deleted.
     func get(sequence: UInt64) async throws(ProtoqueueError) -> RawRecord? {
         let operation = "read dead-letter record \(sequence) of \"\(stream)\""
-        guard let stored = try await transport.message(stream: stream, sequence: sequence, operation: operation)
-        else { return nil }
-        return RawRecord(
-            sequence: sequence, subject: stored.subject, payload: stored.body, headers: stored.firstHeaderValues,
-            allHeaders: stored.headers
-        )
+        return try await transport.message(stream: stream, sequence: sequence, operation: operation).map(Self.record)
     }
 
     /// The first record at `sequence` or after it (deleted ones skipped by the server), or `nil` when there is none.
     func first(atOrAfter sequence: UInt64) async throws(ProtoqueueError) -> RawRecord? {
         let operation = "read the dead-letter record at or after \(sequence) of \"\(stream)\""
-        guard let stored = try await transport.message(stream: stream, atOrAfter: sequence, operation: operation)
-        else { return nil }
-        return RawRecord(
+        return try await transport.message(stream: stream, atOrAfter: sequence, operation: operation).map(Self.record)
+    }
+
+    /// A stored message as a record.
+    private static func record(_ stored: StoredMessage) -> RawRecord {
+        RawRecord(
             sequence: stored.sequence, subject: stored.subject, payload: stored.body,
             headers: stored.firstHeaderValues, allHeaders: stored.headers)
     }

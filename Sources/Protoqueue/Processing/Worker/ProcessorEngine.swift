@@ -33,10 +33,6 @@ final class ProcessorEngine: Sendable {
     private let capacity: Int
     /// Tasks it fetches ahead of its handlers; `.none` with a shared budget.
     private let prefetch: Prefetch
-    /// Whether a transport that writes acknowledgements in runs releases this processor's slots only once they
-    /// were written (``release(_:awaitingWrite:)``): with tasks fetched ahead, a freed slot would otherwise go to
-    /// one of them before the server has the acknowledgement that freed it.
-    let releasesAfterWrite: Bool
     /// The handlers' mean run time, ns, as a moving average over about the last 16 (0 before the first).
     private let meanRunTime = Atomic<UInt64>(0)
     /// How often a parked delivery is signalled in progress: a third of the shortest ack window, ns.
@@ -57,9 +53,7 @@ final class ProcessorEngine: Sendable {
         self.budget = budget
         self.reschedulesRetries = reschedulesRetries
         self.capacity = options.concurrency
-        let prefetch = budget == nil ? options.prefetch : .none
-        self.prefetch = prefetch
-        self.releasesAfterWrite = prefetch != .none
+        self.prefetch = budget == nil ? options.prefetch : .none
         // As many handler tasks may wait for work as may run: a steady flow starts none.
         self.handOff = HandOffQueue(maxParked: options.concurrency)
         self.transport = transport
@@ -293,6 +287,11 @@ final class ProcessorEngine: Sendable {
         // Updates racing from several handlers may drop a sample; the mean only steers prefetching.
         meanRunTime.store(mean == 0 ? sample : mean - mean / 16 + sample / 16, ordering: .relaxed)
     }
+
+    /// Whether a transport that writes acknowledgements in runs releases this processor's slots only once they
+    /// were written (``release(_:awaitingWrite:)``): with tasks fetched ahead, a freed slot would otherwise go to
+    /// one of them before the server has the acknowledgement that freed it.
+    var releasesAfterWrite: Bool { prefetch != .none }
 
     /// Returns `count` slots; parked deliveries take them first. With `awaitingWrite`, only pull requests may count
     /// them until ``written(_:)`` says that the acknowledgements that freed them were written.

@@ -234,7 +234,7 @@ package final class MemoryBroker: QueueTransport, Sendable {
             guard let found = state.store.streams[stream] else {
                 throw ProtoqueueError(.streamNotFound, "\(operation): stream not found")
             }
-            guard let next = found.messages.keys.filter({ $0 >= sequence }).min() else { return nil }
+            guard let next = found.messages.keys.lazy.filter({ $0 >= sequence }).min() else { return nil }
             return found.messages[next].map {
                 StoredMessage(subject: $0.subject, body: $0.body, headers: $0.headers, sequence: next)
             }
