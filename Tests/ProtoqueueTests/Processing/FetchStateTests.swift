@@ -62,6 +62,8 @@ struct FetchStateTests {
         for delivery in 0..<8 { _ = fetch.arrived(delivery) }
         _ = fetch.release(1)
         #expect(pullNow(&fetch, at: 5 * ms) == nil)
+        // A turn with a clock reading taken earlier on another thread: still waiting, and no arithmetic trap.
+        #expect(pullNow(&fetch, at: 4 * ms) == nil)
         #expect(pullNow(&fetch, at: 5 * ms + FetchState<Int>.lowWaterWait) == 1)
     }
 

@@ -88,7 +88,8 @@ struct FetchState<Parked> {
         } else if ledger.isEmpty && available > 0 {
             let since = lowSince ?? now
             lowSince = since
-            if now - since >= Self.lowWaterWait { pull = available }
+            // Turns come from more than one thread, each with its own clock reading: `now` may be before `since`.
+            if now >= since + Self.lowWaterWait { pull = available }
         } else {
             lowSince = nil
         }

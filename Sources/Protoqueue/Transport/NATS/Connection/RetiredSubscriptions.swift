@@ -22,8 +22,9 @@ final class RetiredSubscriptions: Sendable {
         natsSubscription_Unsubscribe(subscription)
         let now = MonotonicClock.nanoseconds()
         let due = list.withLock { list -> [Retired] in
-            let due = list.filter { now - $0.at >= Self.delay }
-            list.removeAll { now - $0.at >= Self.delay }
+            // Another thread may have appended with a later clock reading than `now`: compare without subtracting.
+            let due = list.filter { now >= $0.at + Self.delay }
+            list.removeAll { now >= $0.at + Self.delay }
             list.append(Retired(pointer: subscription, at: now))
             return due
         }

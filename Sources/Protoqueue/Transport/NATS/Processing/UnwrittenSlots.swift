@@ -45,6 +45,6 @@ struct UnwrittenSlots<Owner> {
     /// When to look at the buffer next (monotonic ns), or `nil` with no entry.
     func nextLook(now: UInt64) -> UInt64? {
         guard !entries.isEmpty else { return nil }
-        return now + (now - waitingSince < Self.slowAfter ? Self.quickLook : Self.slowLook)
+        return now + (now < waitingSince + Self.slowAfter ? Self.quickLook : Self.slowLook)
     }
 }
