@@ -74,6 +74,22 @@ public final class RawNATS: @unchecked Sendable {
         return info.pointee.State.Msgs
     }
 
+    /// The last stream sequence a consumer delivered, and its stream's last sequence.
+    public func deliveredAndLast(stream: String, consumer: String) throws -> (delivered: UInt64, last: UInt64) {
+        var info: UnsafeMutablePointer<jsConsumerInfo>?
+        var jerr = jsErrCode(0)
+        let status = js_GetConsumerInfo(&info, js, stream, consumer, nil, &jerr)
+        guard status == NATS_OK, let info else { throw HarnessError("consumer info \(consumer): \(status.rawValue)") }
+        defer { jsConsumerInfo_Destroy(info) }
+        var streamInfo: UnsafeMutablePointer<jsStreamInfo>?
+        let streamStatus = js_GetStreamInfo(&streamInfo, js, stream, nil, &jerr)
+        guard streamStatus == NATS_OK, let streamInfo else {
+            throw HarnessError("stream info \(stream): \(streamStatus.rawValue)")
+        }
+        defer { jsStreamInfo_Destroy(streamInfo) }
+        return (info.pointee.Delivered.Stream, streamInfo.pointee.State.LastSeq)
+    }
+
     /// Max age (ns) of a stream's configuration.
     public func maxAge(stream: String) throws -> Int64 {
         var info: UnsafeMutablePointer<jsStreamInfo>?

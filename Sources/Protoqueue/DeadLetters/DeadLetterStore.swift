@@ -22,7 +22,8 @@ struct DeadLetterStore: Sendable {
     /// The first record at `sequence` or after it (deleted ones skipped by the server), or `nil` when there is none.
     func first(atOrAfter sequence: UInt64) async throws(ProtoqueueError) -> RawRecord? {
         let operation = "read the dead-letter record at or after \(sequence) of \"\(stream)\""
-        return try await transport.message(stream: stream, atOrAfter: sequence, operation: operation).map(Self.record)
+        return try await transport.message(stream: stream, atOrAfter: sequence, subject: ">", operation: operation).map(
+            Self.record)
     }
 
     /// A stored message as a record.

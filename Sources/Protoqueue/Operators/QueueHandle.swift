@@ -59,7 +59,7 @@ package struct QueueHandle: Sendable {
         atOrAfter sequence: UInt64
     ) async throws(ProtoqueueError) -> (sequence: UInt64, subject: String, headers: [String: String], body: [UInt8])? {
         let stored = try await connection.transport.message(
-            stream: layout.streamName, atOrAfter: sequence,
+            stream: layout.streamName, atOrAfter: sequence, subject: ">",
             operation: "read the message at or after \(sequence) of \(layout.streamName)")
         return stored.map { ($0.sequence, $0.subject, $0.firstHeaderValues, $0.body) }
     }

@@ -34,6 +34,10 @@ public struct ProcessOptions: Sendable, Hashable {
     public var firesSchedules: Bool
     /// The most handlers this worker starts per second for the queue (a token bucket); `nil` for no limit.
     public var rateLimit: RateLimit?
+    /// How often the worker looks for stranded tasks: stored tasks the server will not deliver because a crash left
+    /// the queue's consumer past them (`docs/processing.md`, *Stranded tasks*). One seen at two looks in a row is
+    /// recovered by creating the consumer again. `nil` turns the looks off.
+    public var strandedTaskCheck: Duration?
 
     /// Creates options.
     /// - Parameters:
@@ -45,6 +49,7 @@ public struct ProcessOptions: Sendable, Hashable {
     ///   - firesSchedules: Fire the queue's schedules (default `true`).
     ///   - rateLimit: Handler starts per second at most (default `nil`: no limit).
     ///   - prefetch: Tasks fetched ahead of the handlers (default ``Prefetch/automatic``).
+    ///   - strandedTaskCheck: How often to look for stranded tasks (default 30 s, at least 100 ms; `nil`: never).
     public init(
         concurrency: Int = 8,
         fetchTimeout: Duration = .milliseconds(500),
@@ -53,8 +58,10 @@ public struct ProcessOptions: Sendable, Hashable {
         stopWhenIdle: Bool = false,
         firesSchedules: Bool = true,
         rateLimit: RateLimit? = nil,
-        prefetch: Prefetch = .automatic
+        prefetch: Prefetch = .automatic,
+        strandedTaskCheck: Duration? = .seconds(30)
     ) {
+        self.strandedTaskCheck = strandedTaskCheck
         self.rateLimit = rateLimit
         self.prefetch = prefetch
         self.concurrency = concurrency
@@ -90,6 +97,10 @@ public struct ProcessOptions: Sendable, Hashable {
         }
         guard shutdownTimeout >= .zero else {
             throw ProtoqueueError(.invalidConfiguration, "shutdownTimeout must not be negative")
+        }
+        if let strandedTaskCheck, strandedTaskCheck < .milliseconds(100) {
+            throw ProtoqueueError(
+                .invalidConfiguration, "strandedTaskCheck must be at least 100 ms, not \(strandedTaskCheck)")
         }
         _ = try rateLimit?.validated()
         try prefetch.validate()

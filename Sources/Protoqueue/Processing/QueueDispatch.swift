@@ -97,8 +97,9 @@ struct QueueDispatch: Sendable {
             dispatches.append(
                 make(
                     engine: engine, layout: engine.layout, transport: transport, notices: first ? notices : nil,
-                    shutdownTimeout: options.shutdownTimeout, watchesAckPending: true, schedules: schedules,
-                    heartbeats: heartbeats, logger: logger
+                    shutdownTimeout: options.shutdownTimeout, watchesAckPending: true,
+                    strandedCheck: options.strandedTaskCheck, schedules: schedules, heartbeats: heartbeats,
+                    logger: logger
                 ) { delivery, lane in await runner.run(delivery, lane: lane) })
         }
         return dispatches + (mover.map { [$0] } ?? [])
@@ -128,18 +129,18 @@ struct QueueDispatch: Sendable {
         let mover = ScheduledTaskMover(transport: queue.connection.transport, logger: queue.logger)
         return make(
             engine: engine, layout: layout, transport: queue.connection.transport, notices: nil,
-            shutdownTimeout: options.shutdownTimeout, watchesAckPending: false, schedules: nil, heartbeats: nil,
-            logger: queue.logger
+            shutdownTimeout: options.shutdownTimeout, watchesAckPending: false,
+            strandedCheck: options.strandedTaskCheck, schedules: nil, heartbeats: nil, logger: queue.logger
         ) { delivery, _ in await mover.run(delivery) }
     }
 
     /// A dispatch that runs `run` for each delivery of `engine`, on tasks that wait for the next delivery when
-    /// none is queued, with an ``AckPendingWatch`` while it serves when `watchesAckPending`, and `schedules` and
-    /// `heartbeats` while it serves.
+    /// none is queued, with an ``AckPendingWatch`` while it serves when `watchesAckPending`, a ``StrandedWatch``
+    /// looking every `strandedCheck`, and `schedules` and `heartbeats` while it serves.
     private static func make(
         engine: ProcessorEngine, layout: QueueLayout, transport: any QueueTransport, notices: SettlementNotices?,
-        shutdownTimeout: Duration, watchesAckPending: Bool, schedules: ScheduleRunner?, heartbeats: HeartbeatMonitor?,
-        logger: Logger,
+        shutdownTimeout: Duration, watchesAckPending: Bool, strandedCheck: Duration?, schedules: ScheduleRunner?,
+        heartbeats: HeartbeatMonitor?, logger: Logger,
         run: @escaping @Sendable (Delivery, HandlerLane?) async -> Void
     ) -> QueueDispatch {
         let running = RunningHandlers()
@@ -163,6 +164,10 @@ struct QueueDispatch: Sendable {
         ) {
             await withDiscardingTaskGroup { watching in
                 if let watch { watching.addTask { await watch.run() } }
+                if let strandedCheck {
+                    let stranded = StrandedWatch(engine: engine, interval: strandedCheck, logger: logger)
+                    watching.addTask { await stranded.run() }
+                }
                 if let schedules { watching.addTask { await schedules.run() } }
                 if let heartbeats { watching.addTask { await heartbeats.run() } }
                 await serve(

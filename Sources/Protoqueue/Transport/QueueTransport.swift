@@ -36,11 +36,14 @@ protocol QueueTransport: AnyObject, Sendable {
     func consumerState(stream: String, consumer: String) async throws(ProtoqueueError) -> ConsumerState
     /// The message at `sequence`, or `nil` when there is none. `operation` names the call in errors.
     func message(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> StoredMessage?
-    /// The first message at `sequence` or after it, deleted ones skipped in the same request, or `nil` when there
-    /// is none.
+    /// The first message at `sequence` or after it on a subject `subject` matches (`>` for any), deleted ones
+    /// skipped in the same request, or `nil` when there is none.
     func message(
-        stream: String, atOrAfter sequence: UInt64, operation: String
+        stream: String, atOrAfter sequence: UInt64, subject: String, operation: String
     ) async throws(ProtoqueueError) -> StoredMessage?
+    /// Deletes consumer `consumer` of `stream`; `false` when there was none.
+    @discardableResult
+    func deleteConsumer(stream: String, consumer: String, operation: String) async throws(ProtoqueueError) -> Bool
     /// Deletes the message at `sequence`; `false` when there was none.
     @discardableResult
     func deleteMessage(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> Bool

@@ -17,6 +17,10 @@ struct ConsumerState: Sendable {
     var waitingPulls: Int64
     /// The consumer's `MaxAckPending`; 0 or less for unlimited.
     var maxAckPending: Int64
+    /// The last stream sequence the consumer delivered.
+    var deliveredSequence: UInt64 = 0
+    /// The stream sequence up to which the consumer counts every delivered message as acknowledged.
+    var ackFloorSequence: UInt64 = 0
 }
 
 /// Whether a consumer is paused (servers from 2.11), and until when.

@@ -202,18 +202,6 @@ package final class MemoryBroker: QueueTransport, Sendable {
         return state.withLock { $0.store.streamState(stream) }
     }
 
-    func consumerState(stream: String, consumer: String) async throws(ProtoqueueError) -> ConsumerState {
-        try checkOpen()
-        let found = state.withLock { state -> ConsumerState? in
-            state.store.consumerState(stream: stream, consumer: consumer)
-        }
-        guard var found else {
-            throw ProtoqueueError(.streamNotFound, "read consumer \"\(consumer)\": consumer not found")
-        }
-        found.waitingPulls = Int64(hubs.withLock { $0 }?.waitingPulls(stream: stream) ?? 0)
-        return found
-    }
-
     func message(stream: String, sequence: UInt64, operation: String) async throws(ProtoqueueError) -> StoredMessage? {
         try checkOpen()
         return try state.withLock { state throws(ProtoqueueError) -> StoredMessage? in
@@ -227,14 +215,17 @@ package final class MemoryBroker: QueueTransport, Sendable {
     }
 
     func message(
-        stream: String, atOrAfter sequence: UInt64, operation: String
+        stream: String, atOrAfter sequence: UInt64, subject: String, operation: String
     ) async throws(ProtoqueueError) -> StoredMessage? {
         try checkOpen()
         return try state.withLock { state throws(ProtoqueueError) -> StoredMessage? in
             guard let found = state.store.streams[stream] else {
                 throw ProtoqueueError(.streamNotFound, "\(operation): stream not found")
             }
-            guard let next = found.messages.keys.lazy.filter({ $0 >= sequence }).min() else { return nil }
+            let next = found.messages.lazy.filter {
+                $0.key >= sequence && WireFormat.subject($0.value.subject, matches: subject)
+            }.map(\.key).min()
+            guard let next else { return nil }
             return found.messages[next].map {
                 StoredMessage(subject: $0.subject, body: $0.body, headers: $0.headers, sequence: next)
             }

@@ -225,7 +225,8 @@ struct MemoryStore {
         return ConsumerState(
             pending: UInt64(unseen.count), ackPending: Int64(consumer.pending.count),
             redelivered: Int64(consumer.pending.values.filter { $0.deliveries > 1 }.count), waitingPulls: 0,
-            maxAckPending: Int64(consumer.maxAckPending))
+            maxAckPending: Int64(consumer.maxAckPending), deliveredSequence: consumer.delivered,
+            ackFloorSequence: consumer.pending.keys.min().map { $0 - 1 } ?? consumer.delivered)
     }
 
     func streamState(_ name: String) -> StreamState? {

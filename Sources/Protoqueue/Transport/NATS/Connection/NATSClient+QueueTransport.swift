@@ -57,12 +57,20 @@ extension NATSClient: QueueTransport {
     }
 
     func message(
-        stream: String, atOrAfter sequence: UInt64, operation: String
+        stream: String, atOrAfter sequence: UInt64, subject: String, operation: String
     ) async throws(ProtoqueueError) -> StoredMessage? {
         let timeout = configuration.requestTimeout
         return try await withHandles { connection, _ throws(ProtoqueueError) in
             try JetStreamJSONAPI.message(
-                connection, stream: stream, atOrAfter: sequence, timeout: timeout, operation: operation)
+                connection, stream: stream, atOrAfter: sequence, subject: subject, timeout: timeout,
+                operation: operation)
+        }
+    }
+
+    @discardableResult
+    func deleteConsumer(stream: String, consumer: String, operation: String) async throws(ProtoqueueError) -> Bool {
+        try await withHandles { _, js throws(ProtoqueueError) in
+            try JetStreamAPI.deleteConsumer(js, stream: stream, consumer: consumer, operation: operation)
         }
     }
 

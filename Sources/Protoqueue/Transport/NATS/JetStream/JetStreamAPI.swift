@@ -39,7 +39,8 @@ enum JetStreamAPI {
         return ConsumerState(
             pending: info.pointee.NumPending, ackPending: info.pointee.NumAckPending,
             redelivered: info.pointee.NumRedelivered, waitingPulls: info.pointee.NumWaiting,
-            maxAckPending: info.pointee.Config?.pointee.MaxAckPending ?? 0
+            maxAckPending: info.pointee.Config?.pointee.MaxAckPending ?? 0,
+            deliveredSequence: info.pointee.Delivered.Stream, ackFloorSequence: info.pointee.AckFloor.Stream
         )
     }
 
@@ -131,6 +132,17 @@ enum JetStreamAPI {
         let status = js_DeleteMsg(js, stream, sequence, nil, &jerr)
         if status == NATS_OK { return true }
         if NATSErrorMapping.isNotFound(.message, status: status, jsCode: Int(jerr.rawValue)) { return false }
+        throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: operation)
+    }
+
+    /// Deletes consumer `consumer` of `stream`; `false` when there was none.
+    static func deleteConsumer(
+        _ js: OpaquePointer, stream: String, consumer: String, operation: String
+    ) throws(ProtoqueueError) -> Bool {
+        var jerr = jsErrCode(0)
+        let status = js_DeleteConsumer(js, stream, consumer, nil, &jerr)
+        if status == NATS_OK { return true }
+        if NATSErrorMapping.isNotFound(.consumer, status: status, jsCode: Int(jerr.rawValue)) { return false }
         throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: operation)
     }
 

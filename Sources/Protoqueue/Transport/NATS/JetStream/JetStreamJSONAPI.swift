@@ -86,16 +86,19 @@ enum JetStreamJSONAPI {
         }
     }
 
-    /// The first message of `stream` at `sequence` or after it (`$JS.API.STREAM.MSG.GET` with `next_by_subj`, which
-    /// nats.c 3.4.1 does not send; nats-server 2.9 answers it), or `nil` when there is none.
+    /// The first message of `stream` at `sequence` or after it on a subject `subject` matches
+    /// (`$JS.API.STREAM.MSG.GET` with `next_by_subj`, which nats.c 3.4.1 does not send; nats-server 2.9 answers it),
+    /// or `nil` when there is none.
     static func message(
-        _ connection: OpaquePointer, stream: String, atOrAfter sequence: UInt64, timeout: Duration, operation: String
+        _ connection: OpaquePointer, stream: String, atOrAfter sequence: UInt64, subject filter: String,
+        timeout: Duration, operation: String
     ) throws(ProtoqueueError) -> StoredMessage? {
         let reply: [String: Any]
         do throws(ProtoqueueError) {
             reply = try request(
                 connection, subject: "$JS.API.STREAM.MSG.GET.\(stream)",
-                body: "{\"seq\":\(max(1, sequence)),\"next_by_subj\":\">\"}", timeout: timeout, operation: operation)
+                body: "{\"seq\":\(max(1, sequence)),\"next_by_subj\":\"\(filter)\"}", timeout: timeout,
+                operation: operation)
         } catch  where error.jetStreamErrorCode == NATSErrorMapping.JetStreamCode.messageNotFound {
             return nil
         }
