@@ -90,7 +90,7 @@ enum ChaosScenarios {
         try? await Task.sleep(for: .milliseconds(500))
         try server.start()
         let (drain, stats) = await run.drain(queue: queue, timeout: drainTimeout(tasks))
-        let leftovers = await run.streamEmptyOrProcessedLeftovers(queue: queue, stats: stats)
+        let leftovers = await run.streamEmptyAfterRecovery(queue: queue, stats: stats)
         await connection.close()
         return run.report(
             drainSeconds: drain, duplicateLimit: nil, extraChecks: leftovers.checks, extra: leftovers.field,
@@ -134,7 +134,7 @@ enum ChaosScenarios {
             run.log("no consumer leader found")
         }
         let (drain, stats) = await run.drain(queue: queue, timeout: drainTimeout(tasks))
-        let leftovers = await run.streamEmptyOrProcessedLeftovers(queue: queue, stats: stats)
+        let leftovers = await run.streamEmptyAfterRecovery(queue: queue, stats: stats)
         await connection.close()
         return run.report(
             drainSeconds: drain, duplicateLimit: nil,

@@ -46,7 +46,7 @@ extension ChaosScenarios {
         // The instances stop firing within their 10 s refresh; then the queue drains.
         try await Task.sleep(for: .seconds(11))
         let (drain, stats) = await run.drain(queue: queue, timeout: drainTimeout(tasks))
-        let leftovers = await run.streamEmptyOrProcessedLeftovers(queue: queue, stats: stats)
+        let leftovers = await run.streamEmptyAfterRecovery(queue: queue, stats: stats)
         await connection.close()
 
         let entries = run.ledgerEntries()
