@@ -36,13 +36,15 @@ final class ProcessingHub: @unchecked Sendable {
 
     let batched: BatchedConnection
     let inboxPrefix: String
-    private let subscription: OpaquePointer  // natsSubscription*, asynchronous, on "<inboxPrefix>.*.*"
+    let subscription: OpaquePointer  // natsSubscription*, asynchronous, on "<inboxPrefix>.*.*"
     private let acknowledger: Acknowledger
     private let jetStream: OpaquePointer  // jsCtx*, used on the hub thread only
     private let box: SubscriptionTarget<ProcessingHub>
-    private let rawConnection: OpaquePointer  // natsConnection*, the send-asap one
-    private let logger: Logger
-    private let requestTimeout: Duration
+    let rawConnection: OpaquePointer  // natsConnection*, the send-asap one
+    let logger: Logger
+    let requestTimeout: Duration
+    /// Counted by the subscription's handler, for ``readWhatCameDuringTheStop()``.
+    let receiving = ReceiveCounts()
 
     private let routes = Mutex(Routes())
     private let nextID = Atomic<UInt64>(0)
@@ -210,6 +212,8 @@ final class ProcessingHub: @unchecked Sendable {
     /// processor of the consumer named in its acknowledgement subject. A status message about a pull request
     /// carries that reply subject, `<inbox prefix>.<id>.<n>`.
     fileprivate func received(_ message: OpaquePointer) {
+        receiving.started.add(1, ordering: .relaxed)
+        defer { receiving.finished.add(1, ordering: .releasing) }
         let engine: ProcessorEngine?
         if let reply = natsMsg_GetReply(message), reply.pointee != 0 {
             engine = routes.withLock { $0.engine(forAckSubject: reply) }
@@ -279,6 +283,7 @@ final class ProcessingHub: @unchecked Sendable {
         var deadlines: [UInt64: UInt64] = [:]
         var due: Set<UInt64> = []
         var lastBatch = 0
+        var previousRun: UInt64 = 0
         while true {
             var next = deadlines.values.min()
             let awaited = unwritten.awaitedWrite ?? .max
@@ -303,6 +308,11 @@ final class ProcessingHub: @unchecked Sendable {
             swap(&due, &touched)
             let written = lastWrite
             lock.unlock()
+            let runStart = MonotonicClock.nanoseconds()
+            if HubStall.stopped(deadline: next, woke: runStart, previousRun: previousRun) {
+                readWhatCameDuringTheStop()
+            }
+            defer { previousRun = MonotonicClock.nanoseconds() - runStart }
             if !unwritten.isEmpty {
                 let now = MonotonicClock.nanoseconds()
                 for (engine, count) in unwritten.takeWritten(lastWrite: written, now: now, bufferEmpty: batched.isEmpty)

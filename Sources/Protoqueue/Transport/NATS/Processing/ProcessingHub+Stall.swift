@@ -1,0 +1,37 @@
+import CNats
+import Logging
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension ProcessingHub {
+    /// After the hub thread was stopped (``HubStall``), waits until every delivery the server sent before now went
+    /// through ``received(_:)``, so that no pull request sent after the stop makes them look fresh: the server
+    /// answers a PING on the deliveries' connection after them, and then they are queued in the subscription or
+    /// being handled. At most about one request timeout.
+    func readWhatCameDuringTheStop() {
+        let timeout = max(1, requestTimeout.milliseconds)
+        let deadline = MonotonicClock.nanoseconds() + UInt64(timeout) * 1_000_000
+        guard natsConnection_FlushTimeout(rawConnection, timeout) == NATS_OK else { return }
+        var queued: Int32 = 0
+        guard natsSubscription_GetPending(subscription, &queued, nil) == NATS_OK else { return }
+        let target = receiving.started.load(ordering: .acquiring) + UInt64(max(0, queued))
+        var pause = timespec(tv_sec: 0, tv_nsec: 50_000)
+        while receiving.finished.load(ordering: .acquiring) < target && MonotonicClock.nanoseconds() < deadline {
+            nanosleep(&pause, nil)
+        }
+        logger.debug(
+            "the processing thread was stopped; read what the server sent meanwhile before new pull requests",
+            metadata: ["protoqueue.queued": "\(queued)"])
+    }
+}
+
+/// How many deliveries and statuses the hub's handler has started and finished handling.
+struct ReceiveCounts: ~Copyable, Sendable {
+    let started = Atomic<UInt64>(0)
+    let finished = Atomic<UInt64>(0)
+}
