@@ -12,8 +12,10 @@ extension ProcessingHub {
     /// After the hub thread was stopped (``HubStall``), waits until every delivery the server sent before now went
     /// through ``received(_:)``, so that no pull request sent after the stop makes them look fresh: the server
     /// answers a PING on the deliveries' connection after them, and then they are queued in the subscription or
-    /// being handled. At most about one request timeout.
+    /// being handled. At most about one request timeout; nothing while the connection is not connected (nothing
+    /// arrives then).
     func readWhatCameDuringTheStop() {
+        guard natsConnection_Status(rawConnection) == NATS_CONN_STATUS_CONNECTED else { return }
         let timeout = max(1, requestTimeout.milliseconds)
         let deadline = MonotonicClock.nanoseconds() + UInt64(timeout) * 1_000_000
         guard natsConnection_FlushTimeout(rawConnection, timeout) == NATS_OK else { return }
