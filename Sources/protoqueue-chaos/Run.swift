@@ -292,7 +292,7 @@ final class ChaosRun: @unchecked Sendable {
                     && (deadLetters == nil || stats.deadLetters == deadLetters)
                 if settled, let previous = lastStats, previous.messages == stats.messages {
                     if let since = settledSince, ContinuousClock.now - since > .seconds(10) {
-                        // The drain ended when the state settled, not when the 5 s of watching it ended.
+                        // The drain ended when the state settled, not when the 10 s of watching it ended.
                         return (seconds(since: start) - seconds(since: since), stats)
                     }
                     settledSince = settledSince ?? ContinuousClock.now

@@ -1,4 +1,4 @@
-/// When a transport's processing thread must treat itself as having been stopped (the process got `SIGSTOP`, or the
+/// When the processing hub's thread must treat itself as having been stopped (the process got `SIGSTOP`, or the
 /// machine starved it): it woke well after the deadline it waited for, or its last run took that long. Deliveries the
 /// server sent meanwhile may already be past their ack window; a pull request sent before they are read would make
 /// them look fresh (``ProcessorEngine`` dates a delivery by the pull requests sent), so the thread first reads what
