@@ -308,9 +308,11 @@ final class ProcessingHub: @unchecked Sendable {
             swap(&due, &touched)
             let written = lastWrite
             lock.unlock()
-            let runStart = MonotonicClock.nanoseconds()
+            var runStart = MonotonicClock.nanoseconds()
             if HubStall.stopped(deadline: next, woke: runStart, previousRun: previousRun) {
                 readWhatCameDuringTheStop()
+                // The reading is not part of the run: a slow PING answer must not make the next run look stopped.
+                runStart = MonotonicClock.nanoseconds()
             }
             defer { previousRun = MonotonicClock.nanoseconds() - runStart }
             if !unwritten.isEmpty {
