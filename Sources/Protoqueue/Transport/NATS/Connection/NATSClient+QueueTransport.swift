@@ -51,17 +51,20 @@ extension NATSClient: QueueTransport {
     func message(
         stream: String, sequence: UInt64, operation: String
     ) async throws(ProtoqueueError) -> StoredMessage? {
-        try await withHandles { _, js throws(ProtoqueueError) in
-            try JetStreamAPI.message(js, stream: stream, sequence: sequence, operation: operation)
+        let stored = storedStreams
+        return try await withHandles { _, js throws(ProtoqueueError) in
+            guard try stored.mayRead(stream, js: js, operation: operation) else { return nil }
+            return try JetStreamAPI.message(js, stream: stream, sequence: sequence, operation: operation)
         }
     }
 
     func message(
         stream: String, atOrAfter sequence: UInt64, subject: String, operation: String
     ) async throws(ProtoqueueError) -> StoredMessage? {
-        let timeout = configuration.requestTimeout
-        return try await withHandles { connection, _ throws(ProtoqueueError) in
-            try JetStreamJSONAPI.message(
+        let (timeout, stored) = (configuration.requestTimeout, storedStreams)
+        return try await withHandles { connection, js throws(ProtoqueueError) in
+            guard try stored.mayRead(stream, js: js, operation: operation) else { return nil }
+            return try JetStreamJSONAPI.message(
                 connection, stream: stream, atOrAfter: sequence, subject: subject, timeout: timeout,
                 operation: operation)
         }
@@ -84,16 +87,20 @@ extension NATSClient: QueueTransport {
     func lastMessage(
         stream: String, subject: String, operation: String
     ) async throws(ProtoqueueError) -> StoredMessage? {
-        try await withHandles { _, js throws(ProtoqueueError) in
-            try JetStreamAPI.lastMessage(js, stream: stream, subject: subject, operation: operation)
+        let stored = storedStreams
+        return try await withHandles { _, js throws(ProtoqueueError) in
+            guard try stored.mayRead(stream, js: js, operation: operation) else { return nil }
+            return try JetStreamAPI.lastMessage(js, stream: stream, subject: subject, operation: operation)
         }
     }
 
     func subjectCounts(
         stream: String, filter: String, operation: String
     ) async throws(ProtoqueueError) -> [String: UInt64] {
-        try await withHandles { _, js throws(ProtoqueueError) in
-            try JetStreamAPI.subjectCounts(js, stream: stream, filter: filter, operation: operation)
+        let stored = storedStreams
+        return try await withHandles { _, js throws(ProtoqueueError) in
+            guard try stored.mayRead(stream, js: js, operation: operation) else { return [:] }
+            return try JetStreamAPI.subjectCounts(js, stream: stream, filter: filter, operation: operation)
         }
     }
 

@@ -41,6 +41,8 @@ final class NATSClient: Sendable {
     private let hub = Mutex<ProcessingHub?>(nil)
     /// Subscriptions unsubscribed but not yet freed (``retire(_:)``).
     let retired = RetiredSubscriptions()
+    /// The streams message reads may be sent to (see ``StoredStreams``).
+    let storedStreams = StoredStreams()
     private let idle = ConditionLock()
 
     private init(

@@ -23,6 +23,18 @@ enum JetStreamAPI {
         )
     }
 
+    /// The last sequence `stream` stored (0 when it never stored a message); throws when it is missing.
+    static func lastSequence(_ js: OpaquePointer, stream: String, operation: String) throws(ProtoqueueError) -> UInt64 {
+        var info: UnsafeMutablePointer<jsStreamInfo>?
+        var jerr = jsErrCode(0)
+        let status = js_GetStreamInfo(&info, js, stream, nil, &jerr)
+        defer { if let info { jsStreamInfo_Destroy(info) } }
+        guard status == NATS_OK, let info else {
+            throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: operation)
+        }
+        return info.pointee.State.LastSeq
+    }
+
     /// The counters of `consumer` on `stream`; throws when either is missing.
     static func consumerState(
         _ js: OpaquePointer, stream: String, consumer: String
