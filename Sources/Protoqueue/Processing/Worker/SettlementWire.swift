@@ -11,6 +11,8 @@ protocol SettlementWire {
     func negativelyAcknowledge(delay: Duration) -> String?
     /// Sends `+TERM`; returns an error text when it could not be sent.
     func terminate() -> String?
+    /// Leaves a delivery whose ack window ran out (as the worker measured it) to the server, which delivers it again.
+    func leave()
     /// Every header of the delivered message, in order.
     func originalHeaders() -> [(name: String, value: String)]
     /// The delivered message's body.
@@ -41,6 +43,7 @@ extension SettlementWire {
             failure = terminate()
             outcome = .terminated(reason: reason)
         case .abandon:
+            leave()
             outcome = .unsettled(error: "waited past its ack window before a handler was free; left to the server")
         case .deadLetter(let reason, let error, let details):
             let original = originalHeaders()

@@ -277,6 +277,10 @@ struct MemoryWire: SettlementWire {
 
     func terminate() -> String? { acknowledge(confirmed: false) }
 
+    /// Due again now. The worker measures ack windows on the real clock and the broker on its virtual one, which
+    /// moves only when a test advances it: without this, a task the worker left would stay held until then.
+    func leave() { reschedule(delay: 0) }
+
     func originalHeaders() -> [(name: String, value: String)] { message.headers }
 
     func originalBody() -> [UInt8] { message.body }

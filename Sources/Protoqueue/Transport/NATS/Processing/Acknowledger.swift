@@ -51,6 +51,9 @@ struct Acknowledger {
 
         func terminate() -> String? { Self.text(acknowledger.reply(to: message, "+TERM")) }
 
+        /// Nothing on the wire: the server's ack wait has run out, and it delivers the task again by itself.
+        func leave() {}
+
         func originalHeaders() -> [(name: String, value: String)] { NATSMessageReader.headers(message) }
 
         func originalBody() -> [UInt8] { NATSMessageReader.body(message) }
