@@ -19,9 +19,13 @@ extension ProcessingHub {
         let timeout = max(1, requestTimeout.milliseconds)
         let deadline = MonotonicClock.nanoseconds() + UInt64(timeout) * 1_000_000
         guard natsConnection_FlushTimeout(rawConnection, timeout) == NATS_OK else { return }
+        // Read before the queue's length: a delivery the handler takes in between is then counted at most once.
+        // Read after, it could be counted twice (in the queue and as started), and the wait below would hold the
+        // thread, with every acknowledgement and pull request of the connection, until the deadline.
+        let started = receiving.started.load(ordering: .acquiring)
         var queued: Int32 = 0
         guard natsSubscription_GetPending(subscription, &queued, nil) == NATS_OK else { return }
-        let target = receiving.started.load(ordering: .acquiring) + UInt64(max(0, queued))
+        let target = started + UInt64(max(0, queued))
         var pause = timespec(tv_sec: 0, tv_nsec: 50_000)
         while receiving.finished.load(ordering: .acquiring) < target && MonotonicClock.nanoseconds() < deadline {
             nanosleep(&pause, nil)
