@@ -121,7 +121,7 @@ struct HostileServerTests {
             let connection = try await NATSConnection.connect(
                 testConfiguration(server.url, requestTimeout: .seconds(1)), logger: reliabilityLogger())
             let queue = try await Queue<EmailTask>(connection: connection, name: "stalled", logger: reliabilityLogger())
-            #expect(server.pause(), "nats-server did not stop")
+            #expect(try await offCooperativePool { server.pause() }, "nats-server did not stop")
             // A single publish is sent 3 times, waiting the request timeout each.
             await expectTypedFailure([.timeout], within: 6, "enqueue to a stopped server") {
                 () throws(ProtoqueueError) in
@@ -163,7 +163,7 @@ struct HostileServerTests {
                 while acknowledged.withLock({ $0.count }) < 2_000 && ContinuousClock.now < deadline {
                     try? await Task.sleep(for: .milliseconds(1))
                 }
-                server.kill9()
+                _ = try? await offCooperativePool { server.kill9() }
             }
             let started = ContinuousClock.now
             let summary = try await queue.enqueueBatch(from: items, options: .init(window: 256)) { results in
@@ -198,7 +198,7 @@ struct HostileServerTests {
 
             // Restart on the same store: every acknowledged id is there (re-sending it is a duplicate), nothing else is
             // missing from what the server counts.
-            try server.start()
+            try await server.restart()
             let again = try await NATSConnection.connect(testConfiguration(server.url), logger: reliabilityLogger())
             let reopened = try await Queue<EmailTask>(connection: again, name: "vanish", logger: reliabilityLogger())
             let stored = try await reopened.stats().messages

@@ -1,5 +1,6 @@
 import Foundation
 import Protoqueue
+import Synchronization
 import TaskSchemas
 import Testing
 
@@ -285,10 +286,25 @@ struct BehaviourQueueTests {
             try await env.enqueue(6)
             let done = Recorder<TaskID>()
             let options = ProcessOptions(concurrency: 2, fetchTimeout: .milliseconds(100), stopWhenIdle: true)
-            try await env.queue.process(options: options) { _, context in
-                done.record(context.id)
-                return .success
+            let queue = env.queue
+            let returned = Atomic(false)
+            let processing = Task {
+                defer { returned.store(true, ordering: .relaxed) }
+                try await queue.process(options: options) { _, context in
+                    done.record(context.id)
+                    return .success
+                }
             }
+            // A worker that never sees the queue idle would hang the run: fail instead, with what it saw.
+            if !(await eventually(timeout: .seconds(30)) { returned.load(ordering: .relaxed) }) {
+                let stats = try await queue.stats()
+                let seen =
+                    "\(done.count) tasks done, pending \(stats.pending), ack pending \(stats.ackPending), "
+                    + "messages \(stats.messages)"
+                Issue.record("process did not return within 30 s: \(seen)")
+                processing.cancel()
+            }
+            try await processing.value
             #expect(done.count == 6)
             #expect(try await env.queue.stats().messages == 0)
         }

@@ -31,8 +31,8 @@ struct PauseTests {
             defer { try? FileManager.default.removeItem(at: directory) }
             let workers = WorkerProcesses(url: url, queue: name, directory: directory)
             defer { workers.stopAll() }
-            try workers.start()
-            try workers.start()
+            try await workers.startOne()
+            try await workers.startOne()
             let tasks = (0..<1200).map { EnqueueItem(EmailTask(to: "p\($0)@example.com", subject: "pause")) }
             for result in try await queue.enqueueBatch(tasks) { _ = try result.get() }
             #expect(await eventually { workers.started().count >= 100 })
@@ -45,8 +45,8 @@ struct PauseTests {
             let late = workers.started().filter { $0 > pausedAt.addingTimeInterval(1) }
             #expect(late.isEmpty, "\(late.count) tasks started more than 1 s after the pause")
             // A worker restarted while the queue is paused waits too.
-            workers.killFirst()
-            try workers.start()
+            try await offCooperativePool { workers.killFirst() }
+            try await workers.startOne()
             try await Task.sleep(for: .seconds(2))
             #expect(workers.started().filter { $0 > pausedAt.addingTimeInterval(1) }.isEmpty)
             #expect(try await queue.stats().messages > 0)
@@ -158,7 +158,12 @@ final class WorkerProcesses: @unchecked Sendable {
             .appendingPathComponent("protoqueue-chaos").path
     }
 
-    func start() throws {
+    /// Starts one more worker and waits until it is ready, off the cooperative thread pool (up to 30 s).
+    func startOne() async throws {
+        try await offCooperativePool { try self.start() }
+    }
+
+    private func start() throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable) else {
             throw HarnessError("\(Self.executable) is missing: build it with `swift build --build-tests`")
         }

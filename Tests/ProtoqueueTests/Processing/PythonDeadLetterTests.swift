@@ -1,4 +1,5 @@
 import Foundation
+import NATSServerHarness
 import NATSTestSupport
 import Protoqueue
 import TaskSchemas
@@ -52,9 +53,10 @@ struct PythonDeadLetterTests {
             } body: {
                 #expect(await eventually { (try? await fixture.queue.stats().deadLetters) == 2 })
             }
-            let output = try PythonDeadLetterReader.run([
+            let arguments = [
                 PythonDeadLetterReader.script.path, fixture.url, fixture.queue.layout.deadLetterStreamName,
-            ])
+            ]
+            let output = try await offCooperativePool { try PythonDeadLetterReader.run(arguments) }
             try #require(output.status == 0, "read_dead_letters.py failed: \(output.stderr)")
             let records = try output.stdout.split(separator: "\n").map {
                 try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
