@@ -23,16 +23,24 @@ extension NATSClient: QueueTransport {
     func ensureRegistry(replicas: Int, create: Bool) async throws(ProtoqueueError) -> Bool {
         let timeout = configuration.requestTimeout
         return try await withHandles { connection, js throws(ProtoqueueError) in
-            if try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) != nil { return true }
+            // An empty registry may be one another process is creating right now: wait until it takes messages.
+            let found = { (state: StreamState) -> Bool in
+                if state.lastSequence == 0 { JetStreamJSONAPI.awaitRegistryReady(connection, limit: timeout) }
+                return true
+            }
+            if let state = try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) {
+                return found(state)
+            }
             guard create else { return false }
             do throws(ProtoqueueError) {
                 try JetStreamJSONAPI.createRegistryStream(connection, replicas: replicas, timeout: timeout)
             } catch {
                 // Created by another process meanwhile: the server then answers "name in use" or, while the other
                 // creation is under way, "subjects overlap".
-                guard try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) != nil else {
+                guard let state = try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) else {
                     throw error
                 }
+                return found(state)
             }
             return true
         }
