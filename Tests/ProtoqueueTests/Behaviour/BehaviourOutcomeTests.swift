@@ -228,7 +228,9 @@ struct BehaviourOutcomeTests {
 
     @Test(arguments: Backend.available)
     func expiredAckWaitRedeliversThenGraceDeliveryDeadLettersAsMaxDeliveries(_ backend: Backend) async throws {
-        try await withBackend(backend, maxDeliveries: 2, ackWait: .seconds(1), timeout: .milliseconds(100)) { env in
+        // A 3 s ack wait: a worker starved for longer than the ack wait (on the real clock) rightly leaves the first
+        // delivery unrun, and full-suite runs on 2 cores starved it for more than 1 s.
+        try await withBackend(backend, maxDeliveries: 2, ackWait: .seconds(3), timeout: .milliseconds(100)) { env in
             try await env.enqueue(1, prefix: "stuck")
             let calls = Recorder<Int>()
             let hang = Gate()
@@ -241,10 +243,10 @@ struct BehaviourOutcomeTests {
             } body: {
                 defer { hang.release() }
                 #expect(await eventually { calls.count == 1 })
-                await env.advance(by: .milliseconds(1100))
+                await env.advance(by: .milliseconds(3100))
                 #expect(await eventually { calls.count == 2 })
                 #expect(await eventually { (try? await env.queue.stats().redelivered) == 1 })
-                await env.advance(by: .milliseconds(1100))
+                await env.advance(by: .milliseconds(3100))
                 #expect(await eventually { (try? await env.queue.stats().deadLetters) == 1 })
             }
             #expect(calls.all == [1, 2])

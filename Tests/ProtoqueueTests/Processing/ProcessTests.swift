@@ -336,11 +336,21 @@ struct ProcessTests {
 /// delivery ("a delivery reached a handler a second time"); look for that line when it recurs. Later that day
 /// `LongTaskTests` saw [1, 1] (a redelivery after the ack wait ran as attempt 1) without that line: two distinct
 /// deliveries both carried a delivery count of 1, which points at the server's count rather than the hand-off.
+/// On 6 December a fresh-clone CI run on 2.9.10 saw [1, 1, 3] in `WorkerModeTests` (a `-NAK` with a 1 s delay came
+/// back as attempt 1, then as 3). In 2.9.10's `getNextMsg` a redelivery always counts at least 2, so a count of 1 is
+/// the message handed out as a new one again: the consumer's stream position (`o.sseq`) must have moved back.
 func attemptCountWentBackwards(_ attempts: [Int], _ letter: DeadLetter<EmailTask>) -> Bool {
+    guard attemptCountWentBackwards(attempts, "dead-lettered as \(letter.reason) after \(letter.attempts) deliveries")
+    else { return false }
+    #expect(letter.reason == .maxDeliveries || letter.reason == .retriesExhausted)
+    return true
+}
+
+/// Whether one task's `attempts` went backwards (the open issue above), recorded as that known issue with `outcome`.
+func attemptCountWentBackwards(_ attempts: [Int], _ outcome: String) -> Bool {
     guard zip(attempts, attempts.dropFirst()).contains(where: { $1 <= $0 }) else { return false }
     withKnownIssue("attempt number went backwards: \(attempts)", isIntermittent: true) {
-        Issue.record("attempts \(attempts); dead-lettered as \(letter.reason) after \(letter.attempts) deliveries")
+        Issue.record("attempts \(attempts); \(outcome)")
     }
-    #expect(letter.reason == .maxDeliveries || letter.reason == .retriesExhausted)
     return true
 }
