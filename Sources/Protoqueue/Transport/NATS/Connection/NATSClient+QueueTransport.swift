@@ -24,12 +24,12 @@ extension NATSClient: QueueTransport {
         let timeout = configuration.requestTimeout
         return try await withHandles { connection, js throws(ProtoqueueError) in
             // An empty registry may be one another process is creating right now: wait until it takes messages.
-            let found = { (state: StreamState) -> Bool in
+            let awaitIfEmpty = { (state: StreamState) in
                 if state.lastSequence == 0 { JetStreamJSONAPI.awaitRegistryReady(connection, limit: timeout) }
-                return true
             }
             if let state = try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) {
-                return found(state)
+                awaitIfEmpty(state)
+                return true
             }
             guard create else { return false }
             do throws(ProtoqueueError) {
@@ -40,7 +40,7 @@ extension NATSClient: QueueTransport {
                 guard let state = try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) else {
                     throw error
                 }
-                return found(state)
+                awaitIfEmpty(state)
             }
             return true
         }

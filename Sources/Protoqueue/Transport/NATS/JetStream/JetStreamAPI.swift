@@ -5,8 +5,11 @@ import CNats
 /// `nil` or `false` as ``NATSErrorMapping/isNotFound(_:status:jsCode:)`` decides; any other failure throws the mapped
 /// ``ProtoqueueError``.
 enum JetStreamAPI {
-    /// The state of `stream`, or `nil` when there is no such stream.
-    static func streamState(_ js: OpaquePointer, stream: String) throws(ProtoqueueError) -> StreamState? {
+    /// The state of `stream`, or `nil` when there is no such stream; other failures are named by `operation`
+    /// (reading the stream by default).
+    static func streamState(
+        _ js: OpaquePointer, stream: String, operation: String? = nil
+    ) throws(ProtoqueueError) -> StreamState? {
         var info: UnsafeMutablePointer<jsStreamInfo>?
         var jerr = jsErrCode(0)
         let status = js_GetStreamInfo(&info, js, stream, nil, &jerr)
@@ -14,25 +17,13 @@ enum JetStreamAPI {
         guard status == NATS_OK, let info else {
             if NATSErrorMapping.isNotFound(.stream, status: status, jsCode: Int(jerr.rawValue)) { return nil }
             throw NATSErrorMapping.error(
-                status: status, jsCode: Int(jerr.rawValue), operation: "read stream \"\(stream)\"")
+                status: status, jsCode: Int(jerr.rawValue), operation: operation ?? "read stream \"\(stream)\"")
         }
         let state = info.pointee.State
         return StreamState(
             messages: state.Msgs, bytes: state.Bytes, firstSequence: state.FirstSeq, lastSequence: state.LastSeq,
             consumerCount: Int(state.Consumers)
         )
-    }
-
-    /// The last sequence `stream` stored (0 when it never stored a message); throws when it is missing.
-    static func lastSequence(_ js: OpaquePointer, stream: String, operation: String) throws(ProtoqueueError) -> UInt64 {
-        var info: UnsafeMutablePointer<jsStreamInfo>?
-        var jerr = jsErrCode(0)
-        let status = js_GetStreamInfo(&info, js, stream, nil, &jerr)
-        defer { if let info { jsStreamInfo_Destroy(info) } }
-        guard status == NATS_OK, let info else {
-            throw NATSErrorMapping.error(status: status, jsCode: Int(jerr.rawValue), operation: operation)
-        }
-        return info.pointee.State.LastSeq
     }
 
     /// The counters of `consumer` on `stream`; throws when either is missing.

@@ -18,7 +18,12 @@ final class StoredStreams: Sendable {
     /// - Throws: What the stream's info request failed with (a missing stream included), named by `operation`.
     func mayRead(_ stream: String, js: OpaquePointer, operation: String) throws(ProtoqueueError) -> Bool {
         if seen.withLock({ $0.contains(stream) }) { return true }
-        guard try JetStreamAPI.lastSequence(js, stream: stream, operation: operation) > 0 else { return false }
+        guard let state = try JetStreamAPI.streamState(js, stream: stream, operation: operation) else {
+            // What the read itself would have answered.
+            throw NATSErrorMapping.error(
+                status: NATS_NOT_FOUND, jsCode: NATSErrorMapping.JetStreamCode.streamNotFound, operation: operation)
+        }
+        guard state.lastSequence > 0 else { return false }
         seen.withLock { _ = $0.insert(stream) }
         return true
     }
