@@ -14,9 +14,11 @@ Usage:
                                           "OK <name>" or "FAIL <name>: <why>", exit 1 on any failure
 The Python classes are generated with `protoc --python_out` from the same .proto files into a temporary directory.
 """
+import atexit
 import importlib
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +35,7 @@ PROTOS = [
 
 def load(proto_root):
     out = tempfile.mkdtemp(prefix="protoqueue-py-")
+    atexit.register(shutil.rmtree, out, ignore_errors=True)
     subprocess.run(["protoc", f"--python_out={out}", f"--proto_path={proto_root}", *PROTOS], check=True)
     sys.path.insert(0, out)
     return {p.split("/")[-1][:-6]: importlib.import_module(p[:-6].replace("/", ".") + "_pb2") for p in PROTOS}

@@ -15,6 +15,8 @@ enum TestEnvironment {
 }
 
 /// The server shared by most integration tests: `NATS_URL` when set, else one private server for the whole run.
+/// At exit the private server is stopped and its directory deleted; a server that is found dead then keeps its
+/// directory (log and store) and its path is printed, since that is a crash to read about.
 enum SharedServer {
     private static let state = NSLock()
     nonisolated(unsafe) private static var server: NATSServerProcess?
@@ -33,10 +35,21 @@ enum SharedServer {
         do {
             let started = try NATSServerProcess()
             server = started
+            atexit { SharedServer.stopAndRemove() }
             return started.url
         } catch {
             failure = error
             throw error
+        }
+    }
+
+    private static func stopAndRemove() {
+        guard let server = state.withLock({ server }) else { return }
+        if server.isRunning {
+            server.stopAndRemove()
+        } else {
+            FileHandle.standardError.write(
+                Data("the shared nats-server had exited; kept \(server.directory.path)\n".utf8))
         }
     }
 }
