@@ -11,7 +11,7 @@ extension ProtoqueueError.Code {
     public static let timeout = Self("timeout")
     /// The user may not publish to (or subscribe to) the subject named in the message.
     public static let permissionDenied = Self("permissionDenied")
-    /// No JetStream stream captures the subject that was published to.
+    /// No JetStream stream captured the subject that was published to, for 2 s of sending again.
     public static let noStreamForSubject = Self("noStreamForSubject")
     /// The message (headers included) is larger than the server's or the stream's limit; checked before sending.
     public static let payloadTooLarge = Self("payloadTooLarge")

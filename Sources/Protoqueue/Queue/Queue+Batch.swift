@@ -5,7 +5,8 @@ extension Queue {
     ///
     /// At most ``BatchOptions/window`` tasks are outstanding; each waits at most ``BatchOptions/ackTimeout`` for its
     /// acknowledgement and is then sent again with the same id (so it is never stored twice), up to
-    /// ``BatchOptions/maxAttempts`` sends. One task's failure (invalid metadata, too large, refused by the server)
+    /// ``BatchOptions/maxAttempts`` sends. A task no stream answers is sent again for up to 2 s; after that, later
+    /// tasks to its subject fail unsent. One task's failure (invalid metadata, too large, refused by the server)
     /// does not stop the others.
     /// - Parameters:
     ///   - items: The tasks with their options.

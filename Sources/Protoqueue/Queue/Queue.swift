@@ -168,7 +168,8 @@ extension Queue {
 
     /// Enqueues one task and waits for the server to store it.
     ///
-    /// A publish whose acknowledgement times out is sent again (same id, so never stored twice) up to three times.
+    /// A publish whose acknowledgement times out is sent again (same id, so never stored twice) up to three times;
+    /// one that no stream answers (a stream still being created) is sent again for up to 2 s.
     /// - Parameters:
     ///   - task: The task.
     ///   - options: Id, metadata, earliest and latest start.

@@ -23,24 +23,18 @@ extension NATSClient: QueueTransport {
     func ensureRegistry(replicas: Int, create: Bool) async throws(ProtoqueueError) -> Bool {
         let timeout = configuration.requestTimeout
         return try await withHandles { connection, js throws(ProtoqueueError) in
-            // An empty registry may be one another process is creating right now: wait until it takes messages.
-            let awaitIfEmpty = { (state: StreamState) in
-                if state.lastSequence == 0 { JetStreamJSONAPI.awaitRegistryReady(connection, limit: timeout) }
-            }
-            if let state = try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) {
-                awaitIfEmpty(state)
-                return true
-            }
+            // A registry another process is creating right now may not take messages yet: the publishes to it are
+            // sent again while no stream answers (PublishAttempts).
+            if try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) != nil { return true }
             guard create else { return false }
             do throws(ProtoqueueError) {
                 try JetStreamJSONAPI.createRegistryStream(connection, replicas: replicas, timeout: timeout)
             } catch {
                 // Created by another process meanwhile: the server then answers "name in use" or, while the other
                 // creation is under way, "subjects overlap".
-                guard let state = try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) else {
+                guard try JetStreamAPI.streamState(js, stream: QueueLayout.registryStreamName) != nil else {
                     throw error
                 }
-                awaitIfEmpty(state)
             }
             return true
         }

@@ -134,24 +134,6 @@ enum JetStreamJSONAPI {
             timeout: timeout, operation: "create stream \"\(name)\"")
     }
 
-    /// Waits, at most `limit`, until the registry's stream takes messages. A stream another client is creating is
-    /// listed before it subscribes to its subjects, and a publish then finds no stream; its direct get subscription
-    /// comes at the same moment, so a direct get answered by anything (a `404` included) means the stream is ready.
-    /// Gives up quietly on a registry without direct get, or when the request is not allowed.
-    static func awaitRegistryReady(_ connection: OpaquePointer, limit: Duration) {
-        let deadline = ContinuousClock.now + limit
-        let body = "{\"last_by_subj\":\"$KV.\(QueueLayout.registryBucket).ready\"}"
-        var pause = timespec(tv_sec: 0, tv_nsec: 5_000_000)
-        while ContinuousClock.now < deadline {
-            var reply: OpaquePointer?
-            let status = natsConnection_RequestString(
-                &reply, connection, "$JS.API.DIRECT.GET.\(QueueLayout.registryStreamName)", body, 500)
-            if let reply { natsMsg_Destroy(reply) }
-            guard status == NATS_NO_RESPONDERS else { return }
-            nanosleep(&pause, nil)
-        }
-    }
-
     private static func pauseState(paused: Any?, until: Any?) -> ConsumerPause {
         let isPaused = (paused as? NSNumber)?.boolValue ?? false
         return ConsumerPause(paused: isPaused, until: isPaused ? (until as? String).flatMap(date(rfc3339:)) : nil)

@@ -19,6 +19,9 @@ final class AcknowledgementInbox: @unchecked Sendable {  // used by the batch th
     private let subscription: OpaquePointer  // natsSubscription*
     /// Why the subscription ended (connection closed or drained), once it has: no acknowledgement will arrive.
     private(set) var lost: natsStatus?
+    /// "No responders" answers read and not yet taken (``takeNoStreamAnswers()``). nats.c reads such an answer for
+    /// the caller and drops it, so which publish it answered is not known.
+    private var noStreamAnswers = 0
 
     /// Subscribes on a new inbox. Acknowledgements are never dropped for lack of room (no pending limit): the
     /// batch's window bounds how many can be outstanding.
@@ -75,6 +78,12 @@ final class AcknowledgementInbox: @unchecked Sendable {  // used by the batch th
         }
     }
 
+    /// The "no responders" answers read since the last call: publishes that no stream took.
+    func takeNoStreamAnswers() -> Int {
+        defer { noStreamAnswers = 0 }
+        return noStreamAnswers
+    }
+
     /// Unsubscribes; `owner` frees the subscription later (``NATSClient/retire(_:)``: late acknowledgements of
     /// re-sent tasks may still be arriving).
     func close(retiringWith owner: NATSClient) {
@@ -94,6 +103,9 @@ final class AcknowledgementInbox: @unchecked Sendable {  // used by the batch th
         case NATS_OK:
             guard let message else { return false }
             messages.append(OwnedMessage(pointer: message))
+            return true
+        case NATS_NO_RESPONDERS:
+            noStreamAnswers += 1
             return true
         case NATS_TIMEOUT, NATS_SLOW_CONSUMER:
             // A slow-consumer report cannot happen without a pending limit; dropped acknowledgements would only

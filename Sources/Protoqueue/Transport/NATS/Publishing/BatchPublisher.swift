@@ -8,7 +8,8 @@ import Synchronization
 /// a subscription of the batch's own (``AcknowledgementInbox``), which this thread reads: the server's acknowledgement
 /// names the task's position, so the window is a plain ring of slots. At most `window` tasks are outstanding; a task
 /// whose acknowledgement does not come within the ack timeout is sent again from this thread (the same message, so
-/// the same id, which the server stores once), and results are reported strictly in input order.
+/// the same id, which the server stores once), as is, after a pause, one that no stream answered; results are
+/// reported strictly in input order.
 final class BatchRun: @unchecked Sendable {  // used by the one batch thread only
     typealias Input = BatchInput
     typealias Output = BatchOutput
@@ -17,7 +18,12 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     private struct Pending {
         var attempts: PublishAttempts
         var message: OwnedMessage
+        /// When its acknowledgement is overdue or, while `waiting`, when it is sent again.
         var deadline: UInt64
+        /// Not sent: waiting to be sent again after no stream answered.
+        var waiting = false
+        /// The order of its latest send among the batch's sends.
+        var sendOrder = 0
 
         var subject: String { attempts.subject }
         /// What failed, for error messages.
@@ -52,6 +58,8 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     private var pendingCount = 0
     private var summary = BatchSummary()
     private var denied: [String: PermissionViolation] = [:]
+    /// Subjects a task gave up on after no stream answered for its whole patience: later tasks to them fail unsent.
+    private var noStream: Set<String> = []
     /// No pending task's deadline is earlier than this (it may be earlier than every actual deadline).
     private var nextDeadline = UInt64.max
     /// Set when the acknowledgement subscription has ended: pending and later tasks fail with it.
@@ -59,6 +67,8 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     private let started = MonotonicClock.nanoseconds()
     /// Messages done with, freed together by ``freeReleased()``.
     private var released: [OwnedMessage] = []
+    /// Sends so far (``Pending/sendOrder``).
+    private var sends = 0
 
     init(connection: NATSClient, options: BatchOptions) {
         self.connection = connection
@@ -149,6 +159,9 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
                     NATSErrorMapping.permissionDenied(
                         operation: "publish task \(prepared.id) to \"\(prepared.subject)\"", violation: violation)))
         }
+        if !noStream.isEmpty, noStream.contains(prepared.subject) {
+            return complete(index, .failure(Self.noStreamError(id: prepared.id, subject: prepared.subject)))
+        }
         let message: OwnedMessage
         do throws(ProtoqueueError) {
             message = try prepared.makeMessage(reply: inbox.reply(for: index))
@@ -163,6 +176,9 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
 
     /// Publishes a task, or publishes a pending one again; a synchronous failure completes it.
     private func send(_ index: Int, _ pending: Pending) {
+        var pending = pending
+        pending.sendOrder = sends
+        sends += 1
         let status = natsConnection_PublishMsg(transport, pending.message.pointer)
         guard status == NATS_OK else {
             release(pending.message)
@@ -189,6 +205,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     private func settle(_ received: inout [OwnedMessage], inbox: AcknowledgementInbox) {
         for message in received { settle(message, inbox: inbox) }
         received.removeAll(keepingCapacity: true)
+        for _ in 0..<inbox.takeNoStreamAnswers() { noStreamAnswered() }
         if released.count >= Self.freeBurst { freeReleased() }
         guard lostError == nil, let status = inbox.lost else { return }
         let error = ProtoqueueError(
@@ -204,6 +221,19 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
                 complete(index, .failure(error))
             }
         }
+    }
+
+    /// Applies a "no responders" answer to the pending task sent earliest: the server answers the publishes to a
+    /// subject in order, and nats.c does not say which one this answered. A wrong guess (publishes to several
+    /// subjects) costs a re-send under the same id, or leaves the right task to its acknowledgement timeout.
+    private func noStreamAnswered() {
+        var earliest: (index: Int, pending: Pending)?
+        for index in emitBase..<nextIndex {
+            guard case .pending(let pending) = slots[index % window], !pending.waiting else { continue }
+            if pending.sendOrder < earliest?.pending.sendOrder ?? Int.max { earliest = (index, pending) }
+        }
+        guard let earliest else { return }
+        failed(earliest.index, earliest.pending, after: .failed(status: NATS_NO_RESPONDERS, jsCode: 0, text: nil))
     }
 
     /// Records the outcome an acknowledgement reports. Late acknowledgements (of a task already settled) are ignored.
@@ -238,7 +268,14 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
                 earliest = min(earliest, pending.deadline)
                 continue
             }
-            if let violation = denied[pending.subject] {
+            if pending.waiting && denied[pending.subject] == nil && !connection.isClosing {
+                var again = pending
+                again.attempts.sending()
+                again.deadline = now + ackTimeout
+                again.waiting = false
+                send(index, again)
+                if case .pending(let sent) = slots[index % window] { earliest = min(earliest, sent.deadline) }
+            } else if let violation = denied[pending.subject] {
                 release(pending.message)
                 complete(
                     index,
@@ -261,7 +298,13 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     private func failed(
         _ index: Int, _ pending: Pending, after event: PublishEvent, now: UInt64 = MonotonicClock.nanoseconds()
     ) {
-        switch pending.attempts.next(after: event, events: connection.events) {
+        var pending = pending
+        switch pending.attempts.next(after: event, events: connection.events, now: now) {
+        case .resendAfter(let pause):
+            pending.waiting = true
+            pending.deadline = now + pause
+            slots[index % window] = .pending(pending)
+            nextDeadline = min(nextDeadline, pending.deadline)
         case .resend:
             var again = pending
             again.attempts.sending()
@@ -271,10 +314,30 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
         case .failed(let error):
             release(pending.message)
             complete(index, .failure(error))
+            if error.code == .noStreamForSubject { gaveUpOnStream(of: pending.subject) }
         case .stored(let receipt):
             release(pending.message)
             complete(index, .success(receipt))
         }
+    }
+
+    /// After a task to `subject` found no stream for its whole patience, fails the tasks to it that wait to be sent
+    /// again, and the later ones before they are sent. Tasks in flight keep their own answers.
+    private func gaveUpOnStream(of subject: String) {
+        noStream.insert(subject)
+        for index in emitBase..<nextIndex {
+            guard case .pending(let pending) = slots[index % window], pending.waiting, pending.subject == subject
+            else { continue }
+            release(pending.message)
+            complete(index, .failure(Self.noStreamError(id: pending.attempts.id, subject: subject)))
+        }
+    }
+
+    private static func noStreamError(id: TaskID, subject: String) -> ProtoqueueError {
+        ProtoqueueError(
+            .noStreamForSubject,
+            "publish task \(id) to \"\(subject)\": no stream captures subject \"\(subject)\" (no responders to this "
+                + "batch's tasks for \(PublishAttempts.noStreamPatience)); the task was not sent")
     }
 
     /// Fails every pending task to the subject the server refused, and the later ones before they are sent.

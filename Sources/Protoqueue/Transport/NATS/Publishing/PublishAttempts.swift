@@ -21,13 +21,20 @@ enum PublishEvent: Sendable {
 /// One publish and its re-sends: what to do after each answer of the server, for every way of publishing (single
 /// enqueues, replays and dead-letter records in ``PublishWindow``, batches in ``BatchRun``). The message is re-sent
 /// unchanged (same `Nats-Msg-Id`, so the server stores it once) after an acknowledgement timeout, unless a
-/// permission violation for its subject since `since` explains the timeout. The caller owns the message throughout.
+/// permission violation for its subject since `since` explains the timeout, and, for up to `noStreamPatience`, after
+/// pauses while no stream answers its subject (a stream another client is creating, or one electing a leader). The
+/// caller owns the message throughout.
 struct PublishAttempts {
     enum Step {
         case stored(EnqueueReceipt)
         case resend
+        /// Send again once this many nanoseconds have passed.
+        case resendAfter(UInt64)
         case failed(ProtoqueueError)
     }
+
+    /// How long a publish is sent again while no stream answers its subject, by default.
+    static let noStreamPatience: Duration = .seconds(2)
 
     /// The task id (`Nats-Msg-Id`) and subject.
     let id: TaskID
@@ -35,13 +42,22 @@ struct PublishAttempts {
     let maxAttempts: Int
     /// When the publishing began (monotonic ns): violations reported since then may explain a timeout.
     let since: UInt64
+    /// How long (ns) the publish is sent again while no stream answers; 0 fails it at the first such answer.
+    let noStreamPatience: UInt64
     private(set) var attempt = 0
+    /// The "no responders" answers so far, and when the first came (monotonic ns).
+    private(set) var noStreamAnswers = 0
+    private var firstNoStreamAnswer: UInt64 = 0
 
-    init(id: TaskID, subject: String, maxAttempts: Int, since: UInt64 = MonotonicClock.nanoseconds()) {
+    init(
+        id: TaskID, subject: String, maxAttempts: Int, since: UInt64 = MonotonicClock.nanoseconds(),
+        noStreamPatience: Duration = Self.noStreamPatience
+    ) {
         self.id = id
         self.subject = subject
         self.maxAttempts = max(1, maxAttempts)
         self.since = since
+        self.noStreamPatience = UInt64(max(0, noStreamPatience.nanoseconds))
     }
 
     /// What failed, for error messages.
@@ -68,8 +84,10 @@ struct PublishAttempts {
         )
     }
 
-    /// What follows the answer to the latest send.
-    func next(after event: PublishEvent, events: ConnectionEvents) -> Step {
+    /// What follows the answer to the latest send, which came at `now` (monotonic ns).
+    mutating func next(
+        after event: PublishEvent, events: ConnectionEvents, now: UInt64 = MonotonicClock.nanoseconds()
+    ) -> Step {
         switch event {
         case .acknowledged(let stream, let sequence, let duplicate):
             return .stored(EnqueueReceipt(id: id, sequence: sequence, duplicate: duplicate, stream: stream))
@@ -82,11 +100,32 @@ struct PublishAttempts {
                 }
                 if attempt < maxAttempts { return .resend }
             }
+            if status == NATS_NO_RESPONDERS {
+                if noStreamAnswers == 0 { firstNoStreamAnswer = now }
+                noStreamAnswers += 1
+                let waited = now &- firstNoStreamAnswer
+                if let pause = Self.noStreamPause(answers: noStreamAnswers, waited: waited, patience: noStreamPatience)
+                {
+                    return .resendAfter(pause)
+                }
+            }
             var error = NATSErrorMapping.error(
                 status: status, jsCode: jsCode, operation: operation, subject: subject, errorText: text)
             if status == NATS_TIMEOUT { error.message += " after \(attempt) attempts" }
+            if status == NATS_NO_RESPONDERS && noStreamAnswers > 1 {
+                error.message += " in \(noStreamAnswers) sends over \((now &- firstNoStreamAnswer) / 1_000_000) ms"
+            }
             return .failed(error)
         }
+    }
+
+    /// The pause (ns) before sending again after the `answers`-th "no responders" answer, the first of which came
+    /// `waited` ns ago: 25 ms, doubling up to 400 ms, while the next send still falls within `patience`; `nil` to
+    /// give up.
+    static func noStreamPause(answers: Int, waited: UInt64, patience: UInt64) -> UInt64? {
+        let pause = UInt64(25_000_000) << UInt64(min(4, max(0, answers - 1)))
+        guard answers > 0, waited + pause <= patience else { return nil }
+        return pause
     }
 
     /// The event an acknowledgement message (on a publish's reply subject) reports; `nil` when it cannot be read.

@@ -10,16 +10,19 @@ import Synchronization
 /// connection, from the caller's thread: it only appends to nats.c's buffer and writes it); the server's
 /// acknowledgement arrives on the window's inbox subscription, on nats.c's delivery thread, and names `n`. The
 /// window's thread re-sends the messages whose acknowledgement is overdue (the same message: same `Nats-Msg-Id`)
-/// or fails them; it wakes at deadlines only (at least once per ack timeout), never for a publish. Batches use the
-/// same decision on a window of their own (``BatchRun``).
+/// or fails them, and sends again, after their pause, those no stream answered; it wakes at deadlines only (at least
+/// once per ack timeout), never for a publish. Batches use the same decision on a window of their own (``BatchRun``).
 final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finished, stopping guarded by lock
     typealias Completion = @Sendable (Result<EnqueueReceipt, ProtoqueueError>) -> Void
 
     private struct Entry {
         var attempts: PublishAttempts
         var message: OwnedMessage
+        /// When its acknowledgement is overdue or, while `waiting`, when it is sent again.
         var deadline: UInt64
         var completion: Completion
+        /// Not sent: waiting to be sent again after no stream answered.
+        var waiting = false
     }
 
     private let raw: OpaquePointer  // natsConnection*, the send-asap one
@@ -59,8 +62,13 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
 
     /// Publishes `prepared` until the server stores it or ``PublishAttempts`` gives up; `completion` is called
     /// once, on this thread when the publish fails at once, else on a library thread.
-    func publish(_ prepared: PreparedMessage, maxAttempts: Int, completion: @escaping Completion) {
-        var attempts = PublishAttempts(id: prepared.id, subject: prepared.subject, maxAttempts: maxAttempts)
+    /// - Parameter noStreamPatience: How long to send again while no stream answers the subject.
+    func publish(
+        _ prepared: PreparedMessage, maxAttempts: Int, noStreamPatience: Duration = PublishAttempts.noStreamPatience,
+        completion: @escaping Completion
+    ) {
+        var attempts = PublishAttempts(
+            id: prepared.id, subject: prepared.subject, maxAttempts: maxAttempts, noStreamPatience: noStreamPatience)
         guard
             let index = lock.withLock({ () -> Int? in
                 if finished { return nil }
@@ -84,6 +92,7 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
     private func send(_ index: Int, _ entry: Entry) {
         var entry = entry
         entry.deadline = MonotonicClock.nanoseconds() + ackTimeout
+        entry.waiting = false
         let accepted = lock.withLock { () -> Bool in
             // Once finish() has collected the unanswered entries, nothing is sent any more.
             if stopping { return false }
@@ -104,7 +113,29 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
 
     /// Applies ``PublishAttempts``' decision to an answer about the entry at `index` (already removed).
     private func advance(_ index: Int, _ entry: Entry, after event: PublishEvent) {
-        switch entry.attempts.next(after: event, events: events) {
+        var entry = entry
+        let now = MonotonicClock.nanoseconds()
+        switch entry.attempts.next(after: event, events: events, now: now) {
+        case .resendAfter(let pause):
+            events.logger.debug(
+                "no stream answered the publish; sending it again shortly",
+                metadata: [
+                    "protoqueue.task_id": "\(entry.attempts.id)", "protoqueue.subject": "\(entry.attempts.subject)",
+                ]
+            )
+            entry.waiting = true
+            entry.deadline = now + pause
+            let parked = lock.withLock { () -> Bool in
+                if stopping { return false }
+                entries[index] = entry
+                // The window's thread may be waiting for a later deadline.
+                lock.broadcast()
+                return true
+            }
+            if !parked {
+                entry.message.destroy()
+                entry.completion(.failure(entry.attempts.closedError(sent: true)))
+            }
         case .resend:
             events.logger.debug(
                 "publish acknowledgement timed out; sending again with the same id",
@@ -171,7 +202,13 @@ final class PublishWindow: @unchecked Sendable {  // entries, nextIndex, finishe
             let overdue = due.compactMap { key in removed(key).map { (key, $0) } }
             lock.unlock()
             for (index, entry) in overdue {
-                advance(index, entry, after: .failed(status: NATS_TIMEOUT, jsCode: 0, text: "no acknowledgement"))
+                if entry.waiting {
+                    var again = entry
+                    again.attempts.sending()
+                    send(index, again)
+                } else {
+                    advance(index, entry, after: .failed(status: NATS_TIMEOUT, jsCode: 0, text: "no acknowledgement"))
+                }
             }
             lock.lock()
         }
