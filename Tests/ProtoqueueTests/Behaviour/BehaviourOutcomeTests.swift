@@ -150,7 +150,7 @@ struct BehaviourOutcomeTests {
                 #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
             }
             let letter = try #require(try await env.queue.deadLetters().all().first)
-            // The open issue of ProcessTests' attemptCountWentBackwards, seen here too on NATS under CPU load; the
+            // The server issue of ProcessTests' attemptCountWentBackwards, seen here too on NATS under CPU load; the
             // memory transport's count never goes backwards, so its case keeps every check.
             if backend == .nats && attemptCountWentBackwards(attempts.all, letter) { return }
             #expect(attempts.all == [1, 2])

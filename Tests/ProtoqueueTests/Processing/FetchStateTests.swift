@@ -71,8 +71,47 @@ struct FetchStateTests {
         var fetch = state()
         _ = pullNow(&fetch, at: 0)
         let expiresAt = fetch.ledger.oldestExpiry!
-        #expect(fetch.turn(now: expiresAt + fetch.expiryGrace - 1).pull == nil)
-        #expect(pullNow(&fetch, at: expiresAt + fetch.expiryGrace + 1) == 8)
+        _ = fetch.turn(now: expiresAt + fetch.expiryGrace - 1)
+        #expect(fetch.ledger.oldestExpiry == expiresAt)
+        _ = fetch.turn(now: expiresAt + fetch.expiryGrace + 1)
+        #expect(fetch.ledger.isEmpty)
+    }
+
+    @Test func theLastOpenRequestIsRenewedBeforeItExpires() {
+        var fetch = state()
+        _ = pullNow(&fetch, at: 0)
+        let expiresAt = fetch.ledger.oldestExpiry!
+        #expect(fetch.renewal == 100 * ms)
+        // The turn before asks to be woken at the renewal time.
+        let before = fetch.turn(now: expiresAt - fetch.renewal - 1)
+        #expect(before.pull == nil && before.deadline == expiresAt - fetch.renewal)
+        // From then on the open request counts as ended: every slot is asked for again, on the next aligned expiry.
+        #expect(fetch.wakeTime(at: 0) == expiresAt - fetch.renewal)
+        #expect(pullNow(&fetch, at: expiresAt - fetch.renewal) == 8)
+        #expect(fetch.ledger.latestOpenExpiry == expiresAt + 500 * ms)
+        #expect(fetch.ledger.outstanding == 16)
+        // The new request is live long after: no more pulls, and the old one still takes the next deliveries.
+        #expect(pullNow(&fetch, at: expiresAt - fetch.renewal + 1) == nil)
+        #expect(fetch.arrived(1) == (.admitted, true))
+        fetch.requestEnded(number: 1)
+        #expect(fetch.ledger.outstanding == 8)
+        #expect(pullNow(&fetch, at: expiresAt + 1) == nil)
+    }
+
+    @Test func aRenewalAsksForTheFreeSlotsAndTheTasksStillAskedFor() {
+        var fetch = state()
+        _ = pullNow(&fetch, at: 0)
+        for delivery in 0..<6 { _ = fetch.arrived(delivery) }
+        let expiresAt = fetch.ledger.oldestExpiry!
+        // Two slots free, two tasks still asked for: nothing to pull until the renewal time.
+        #expect(pullNow(&fetch, at: expiresAt - fetch.renewal - 1) == nil)
+        #expect(pullNow(&fetch, at: expiresAt - fetch.renewal) == 2)
+    }
+
+    @Test func theRenewalTimeIsAQuarterExpiryBetweenOneAndAHundredMilliseconds() {
+        #expect(FetchState<Int>(concurrency: 1, expiry: 2 * ms).renewal == 1 * ms)
+        #expect(FetchState<Int>(concurrency: 1, expiry: 200 * ms).renewal == 50 * ms)
+        #expect(FetchState<Int>(concurrency: 1, expiry: 5_000 * ms).renewal == 100 * ms)
     }
 
     @Test func expiriesAreAlignedBetweenHalfAndOneAndAHalfFetchTimeouts() {

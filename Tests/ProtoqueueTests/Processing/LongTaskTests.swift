@@ -155,7 +155,7 @@ struct LongTaskTests {
             } body: {
                 #expect(await eventually { rec.stuck.count == 1 })
                 // No heartbeats after the timeout: the server delivers the task again once the ack wait runs out,
-                // and the second attempt succeeds while the first still hangs (or, with the open issue below, is
+                // and the second attempt succeeds while the first still hangs (or, with the server issue below, is
                 // numbered 1 again and hangs too until the gate opens).
                 #expect(
                     await eventually {
@@ -164,7 +164,7 @@ struct LongTaskTests {
                 gate.release()
                 #expect(await eventually { rec.settlements.count == 2 })
             }
-            // The open issue of ProcessTests' attemptCountWentBackwards: seen here once on 2.9.10 in a fresh-clone CI
+            // The server issue of ProcessTests' attemptCountWentBackwards: seen here once on 2.9.10 in a fresh-clone CI
             // run (both runs reported attempt 1, two stuck reports, no "a delivery reached a handler a second time").
             if rec.stuck.all.map(\.attempt) == [1, 1] {
                 withKnownIssue("attempt number went backwards: the redelivery ran as attempt 1", isIntermittent: true) {

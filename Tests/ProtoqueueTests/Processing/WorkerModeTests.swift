@@ -35,7 +35,8 @@ struct WorkerModeTests {
                 attempts.record(context.attempt)
                 return context.attempt == 1 ? .retry(after: .seconds(1)) : .success
             }
-            // The open issue of ProcessTests' attemptCountWentBackwards: a fresh-clone CI run on 2.9.10 saw [1, 1, 3].
+            // The server issue of ProcessTests' attemptCountWentBackwards; a fresh-clone CI run on 2.9.10 saw
+            // [1, 1, 3].
             if !attemptCountWentBackwards(attempts.all, "acknowledged") { #expect(attempts.all == [1, 2]) }
             #expect(ContinuousClock.now - started >= .seconds(1))
             #expect(try await fixture.queue.stats().messages == 0)

@@ -8,6 +8,10 @@
 /// free (fetched ahead, or for a request already given up) are parked, take the next slots released, and are due an
 /// in-progress signal every third of the ack window while they wait (``parkedSignals(now:every:)``).
 ///
+/// Before the last open request expires, a new one is sent (``renewal``), so that the consumer always holds a live
+/// request: nats-server before 2.10.14, finding only expired requests when a retry falls due, hands the retry to
+/// nobody and moves the consumer's position back one message, which is then delivered again as new (delivery count 1).
+///
 /// A processor that fetches ahead releases slots as ``unwritten`` (``release(_:awaitingWrite:)``): pull requests may
 /// count them, since they travel behind the acknowledgements that freed them, but deliveries already here or on
 /// their way take them only once those acknowledgements were written (``written(_:)``). So at most `concurrency`
@@ -16,6 +20,9 @@ struct FetchState<Parked> {
     /// A request's open time beyond its expiry before it is given up when the server's `408` did not end it: half
     /// an expiry, at least 20 ms and at most 1 s. A `408` that comes later ends nothing (``PullLedger/end(number:)``).
     var expiryGrace: UInt64 { min(1_000_000_000, max(20_000_000, expiry / 2)) }
+    /// How long before the last open request expires the next one is sent: a quarter of an expiry, at least 1 ms and
+    /// at most 100 ms.
+    var renewal: UInt64 { min(100_000_000, max(1_000_000, expiry / 4)) }
     /// How long a pull for fewer than ``lowWater`` tasks waits for more slots.
     static var lowWaterWait: UInt64 { 2_000_000 }
 
@@ -80,9 +87,15 @@ struct FetchState<Parked> {
             return Turn(deadline: ledger.oldestExpiry.map { $0 + grace })
         }
         var pull: Int?
-        let available = free + max(0, prefetch - parked.count) - ledger.outstanding
+        // Every open request expires within the renewal time: they count as ended, so a live request follows them.
+        // (An open request leaves room for the tasks it still asks for, so there is something to ask for.)
+        let lastExpiry = ledger.latestOpenExpiry
+        let renewing = lastExpiry.map { $0 <= now + renewal } ?? false
+        let available = free + max(0, prefetch - parked.count) - (renewing ? 0 : ledger.outstanding)
         if now < retryAt {
             // Backing off after a failed pull.
+        } else if renewing && available > 0 {
+            pull = available
         } else if available >= lowWater {
             pull = available
         } else if ledger.isEmpty && available > 0 {
@@ -93,10 +106,18 @@ struct FetchState<Parked> {
         } else {
             lowSince = nil
         }
-        var deadline = ledger.oldestExpiry.map { $0 + grace }
+        var deadline = wakeTime(at: now)
         if pull == nil, let since = lowSince { deadline = min(deadline ?? .max, since + Self.lowWaterWait) }
         if now < retryAt { deadline = min(deadline ?? .max, retryAt) }
         return Turn(pull: pull, expires: pull == nil ? 0 : alignedExpiry(at: now), deadline: deadline)
+    }
+
+    /// When the processor must look again without an event, as of `now` (monotonic ns): when its oldest open
+    /// request is given up, or when its last open one is due its renewal; `nil` with none open.
+    func wakeTime(at now: UInt64) -> UInt64? {
+        var deadline = ledger.oldestExpiry.map { $0 + expiryGrace }
+        if let last = ledger.latestOpenExpiry, last > now + renewal { deadline = min(deadline ?? .max, last - renewal) }
+        return deadline
     }
 
     /// The expiry of a pull request sent at `now`: until the next multiple of ``expiry`` on the monotonic clock at

@@ -242,7 +242,7 @@ final class ProcessorEngine: Sendable {
                 let wanted = probing.load(ordering: .relaxed) ? 1 : count
                 count = budget.allowance(for: id, wanted: wanted) { [deliveries, id] in deliveries.touch(id) }
                 // None now: the budget wakes this processor when slots are released.
-                guard count > 0 else { return (turn, state.ledger.oldestExpiry.map { $0 + state.expiryGrace }) }
+                guard count > 0 else { return (turn, state.wakeTime(at: now)) }
             }
             // Sent under the lock, so that no delivery for it arrives before the ledger counts it.
             if let error = deliveries.pull(for: self, count: count, expires: turn.expires, number: state.pulls + 1) {
@@ -253,7 +253,7 @@ final class ProcessorEngine: Sendable {
             state.pulled(count, expires: turn.expires, at: now)
             sent = true
             if budget != nil { footprint = slotsInUse(of: state) }
-            return (turn, state.ledger.oldestExpiry.map { $0 + state.expiryGrace })
+            return (turn, state.wakeTime(at: now))
         }
         if let footprint { budget?.report(id, footprint: footprint) }
         if turn.fetchEnded { fetchEnded.signal() }

@@ -63,6 +63,11 @@ struct PullLedger {
     /// The expiry of the oldest open request (monotonic ns), or `nil` when none is open.
     var oldestExpiry: UInt64? { head < requests.count ? requests[head].expiresAt : nil }
 
+    /// The latest expiry of the open requests (monotonic ns), or `nil` when none is open.
+    var latestOpenExpiry: UInt64? {
+        requests[head...].lazy.filter { !$0.ended }.map(\.expiresAt).max()
+    }
+
     /// Ends every open request whose expiry is before `time` (monotonic ns).
     mutating func expire(before time: UInt64) {
         while head < requests.count, requests[head].expiresAt < time { endOldest() }
