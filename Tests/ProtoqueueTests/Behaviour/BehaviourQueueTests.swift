@@ -100,8 +100,10 @@ struct BehaviourQueueTests {
                 await env.settle()
                 let stats = try await env.queue.stats()
                 #expect(stats.messages == 5)
-                #expect(stats.ackPending == 2)
-                #expect(stats.pending == 3)
+                // Two running; a pull request renewed while deliveries for the old one were still on their way may
+                // add a task or two that wait parked (FetchState.renewal).
+                #expect(stats.ackPending >= 2 && stats.ackPending <= 4, "\(stats.ackPending)")
+                #expect(Int(stats.ackPending) + Int(stats.pending) == 5)
                 gate.release()
                 #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
             }

@@ -81,7 +81,7 @@ struct FetchStateTests {
         var fetch = state()
         _ = pullNow(&fetch, at: 0)
         let expiresAt = fetch.ledger.oldestExpiry!
-        #expect(fetch.renewal == 100 * ms)
+        #expect(fetch.renewal == 50 * ms)
         // The turn before asks to be woken at the renewal time.
         let before = fetch.turn(now: expiresAt - fetch.renewal - 1)
         #expect(before.pull == nil && before.deadline == expiresAt - fetch.renewal)
@@ -108,10 +108,10 @@ struct FetchStateTests {
         #expect(pullNow(&fetch, at: expiresAt - fetch.renewal) == 2)
     }
 
-    @Test func theRenewalTimeIsAQuarterExpiryBetweenOneAndAHundredMilliseconds() {
+    @Test func theRenewalTimeIsAnEighthOfAnExpiryBetweenOneAndFiftyMilliseconds() {
         #expect(FetchState<Int>(concurrency: 1, expiry: 2 * ms).renewal == 1 * ms)
-        #expect(FetchState<Int>(concurrency: 1, expiry: 200 * ms).renewal == 50 * ms)
-        #expect(FetchState<Int>(concurrency: 1, expiry: 5_000 * ms).renewal == 100 * ms)
+        #expect(FetchState<Int>(concurrency: 1, expiry: 200 * ms).renewal == 25 * ms)
+        #expect(FetchState<Int>(concurrency: 1, expiry: 5_000 * ms).renewal == 50 * ms)
     }
 
     @Test func expiriesAreAlignedBetweenHalfAndOneAndAHalfFetchTimeouts() {
