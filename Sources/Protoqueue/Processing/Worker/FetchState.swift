@@ -95,9 +95,7 @@ struct FetchState<Parked> {
         let available = free + max(0, prefetch - parked.count) - (renewing ? 0 : ledger.outstanding)
         if now < retryAt {
             // Backing off after a failed pull.
-        } else if renewing && available > 0 {
-            pull = available
-        } else if available >= lowWater {
+        } else if available >= lowWater || (renewing && available > 0) {
             pull = available
         } else if ledger.isEmpty && available > 0 {
             let since = lowSince ?? now
@@ -107,7 +105,7 @@ struct FetchState<Parked> {
         } else {
             lowSince = nil
         }
-        var deadline = wakeTime(at: now)
+        var deadline = wakeTime(at: now, lastOpenExpiry: lastExpiry)
         if pull == nil, let since = lowSince { deadline = min(deadline ?? .max, since + Self.lowWaterWait) }
         if now < retryAt { deadline = min(deadline ?? .max, retryAt) }
         return Turn(pull: pull, expires: pull == nil ? 0 : alignedExpiry(at: now), deadline: deadline)
@@ -116,8 +114,12 @@ struct FetchState<Parked> {
     /// When the processor must look again without an event, as of `now` (monotonic ns): when its oldest open
     /// request is given up, or when its last open one is due its renewal; `nil` with none open.
     func wakeTime(at now: UInt64) -> UInt64? {
+        wakeTime(at: now, lastOpenExpiry: ledger.latestOpenExpiry)
+    }
+
+    private func wakeTime(at now: UInt64, lastOpenExpiry: UInt64?) -> UInt64? {
         var deadline = ledger.oldestExpiry.map { $0 + expiryGrace }
-        if let last = ledger.latestOpenExpiry, last > now + renewal { deadline = min(deadline ?? .max, last - renewal) }
+        if let last = lastOpenExpiry, last > now + renewal { deadline = min(deadline ?? .max, last - renewal) }
         return deadline
     }
 

@@ -177,6 +177,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     /// Publishes a task, or publishes a pending one again; a synchronous failure completes it.
     private func send(_ index: Int, _ pending: Pending) {
         var pending = pending
+        pending.waiting = false
         pending.sendOrder = sends
         sends += 1
         let status = natsConnection_PublishMsg(transport, pending.message.pointer)
@@ -269,11 +270,7 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
                 continue
             }
             if pending.waiting && denied[pending.subject] == nil && !connection.isClosing {
-                var again = pending
-                again.attempts.sending()
-                again.deadline = now + ackTimeout
-                again.waiting = false
-                send(index, again)
+                sendAgain(index, pending, now: now)
                 if case .pending(let sent) = slots[index % window] { earliest = min(earliest, sent.deadline) }
             } else if let violation = denied[pending.subject] {
                 release(pending.message)
@@ -306,11 +303,8 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
             slots[index % window] = .pending(pending)
             nextDeadline = min(nextDeadline, pending.deadline)
         case .resend:
-            var again = pending
-            again.attempts.sending()
-            again.deadline = now + ackTimeout
             summary.resent += 1
-            send(index, again)
+            sendAgain(index, pending, now: now)
         case .failed(let error):
             release(pending.message)
             complete(index, .failure(error))
@@ -319,6 +313,14 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
             release(pending.message)
             complete(index, .success(receipt))
         }
+    }
+
+    /// Sends a pending task's message again, with a new acknowledgement deadline.
+    private func sendAgain(_ index: Int, _ pending: Pending, now: UInt64) {
+        var again = pending
+        again.attempts.sending()
+        again.deadline = now + ackTimeout
+        send(index, again)
     }
 
     /// After a task to `subject` found no stream for its whole patience, fails the tasks to it that wait to be sent
@@ -334,10 +336,10 @@ final class BatchRun: @unchecked Sendable {  // used by the one batch thread onl
     }
 
     private static func noStreamError(id: TaskID, subject: String) -> ProtoqueueError {
-        ProtoqueueError(
-            .noStreamForSubject,
-            "publish task \(id) to \"\(subject)\": no stream captures subject \"\(subject)\" (no responders to this "
-                + "batch's tasks for \(PublishAttempts.noStreamPatience)); the task was not sent")
+        var error = NATSErrorMapping.error(
+            status: NATS_NO_RESPONDERS, operation: "publish task \(id) to \"\(subject)\"", subject: subject)
+        error.message += " to this batch's tasks for \(PublishAttempts.noStreamPatience); the task was not sent"
+        return error
     }
 
     /// Fails every pending task to the subject the server refused, and the later ones before they are sent.
