@@ -18,6 +18,9 @@ import Darwin
 enum BenchNATS {
     private static let server = Mutex<NATSServerProcess?>(nil)
 
+    /// The process id of the private server, `nil` before it started or with `NATS_URL`.
+    static var serverPID: pid_t? { server.withLock { $0?.pid } }
+
     static func url() throws -> String {
         if let external = ProcessInfo.processInfo.environment["NATS_URL"], !external.isEmpty { return external }
         return try server.withLock { server -> String in

@@ -101,6 +101,7 @@ enum ProcessBench {
         let raw = try RawJetStream(url: try BenchNATS.url())
         let handled = Atomic<Int>(0)
         let stopped = Atomic<Bool>(false)
+        let cpu = PhaseCPU.start()
         let start = Bench.now()
         let worker = Task {
             defer { stopped.store(true, ordering: .relaxed) }
@@ -118,6 +119,7 @@ enum ProcessBench {
             while raw.messageCount(stream: stream) != 0 { try await Task.sleep(for: .milliseconds(2)) }
         }
         let seconds = Double(Bench.now() - start) / 1e9
+        cpu?.report(name: streams.joined(separator: ","), side: "ours", tasks: count)
         worker.cancel()
         try await worker.value
         return seconds
@@ -140,6 +142,7 @@ enum ProcessBench {
         defer { natsSubscription_Destroy(subscription) }
         if measureMemory { ResidentMemory.resetPeak() }
         var done = 0
+        let cpu = PhaseCPU.start()
         let start = Bench.now()
         while done < count {
             var list = natsMsgList()
@@ -154,6 +157,7 @@ enum ProcessBench {
         }
         raw.waitUntilEmpty(stream: queue.layout.streamName)
         let seconds = Double(Bench.now() - start) / 1e9
+        cpu?.report(name: queue.layout.streamName, side: "raw", tasks: count)
         return (Double(count) / seconds, ResidentMemory.peakMiB())
     }
 }

@@ -86,7 +86,8 @@ struct QueueDispatch: Sendable {
             let runner = TaskRunner<Message>(
                 engine: engine, queueName: queue.name, configuration: queue.configuration,
                 middleware: queue.middleware, events: queue.events, notices: notices, logger: logger, handler: handler,
-                limiter: limiter)
+                limiter: limiter,
+                expectedTexts: [Message.protoMessageName] + (queue.schemaFingerprint.map { [$0.rawValue] } ?? []))
             // One schedule runner and one notifier per queue, with its first tier.
             let schedules =
                 first && options.firesSchedules

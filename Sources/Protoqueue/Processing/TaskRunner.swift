@@ -16,6 +16,8 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
 
     /// This worker's start rate for the queue, if limited.
     let limiter: RateLimiter?
+    /// The header values the queue's tasks carry alike: the task type and the schema fingerprint.
+    let expectedTexts: [String]
 
     /// Runs `delivery` on the handler task that holds `lane`, where the ``HeartbeatMonitor`` watches it.
     func run(_ delivery: Delivery, lane: HandlerLane?) async {
@@ -33,7 +35,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
             delivery.settle(.abandon)
             return
         }
-        let received = delivery.read()
+        let received = delivery.read(expecting: expectedTexts)
         let headers = TaskHeaders(received.headers)
         // A rescheduled retry carries the attempts it used before this message.
         let attempt = (headers.priorAttempts ?? 0) + Int(clamping: received.deliveries)

@@ -145,7 +145,9 @@ protocol TransportMessage: Sendable {
     /// The subject the task was published to.
     var subject: String { get }
     /// Subject, payload, headers, delivery count and stream sequence. Call before settling.
-    func read() -> ReceivedMessage
+    /// - Parameter texts: Header values the message probably carries (its task type, its schema fingerprint): a
+    ///   value equal to one of them is that string rather than a copy.
+    func read(expecting texts: [String]) -> ReceivedMessage
     /// Stream, consumer, delivery count and stream sequence.
     func metadata() -> DeliveryMetadata
 }

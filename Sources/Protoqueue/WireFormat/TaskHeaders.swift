@@ -35,27 +35,78 @@ struct TaskHeaders: Sendable {
     /// `Protoqueue-Prior-Attempts` as written, for the refusal of a malformed one.
     private let priorAttemptsText: String?
 
+    /// The headers read here, by name.
+    private enum Field {
+        case taskID, messageID, type, enqueuedAt, notBefore, startBy, timeout, version, priorAttempts, uniqueScope
+        case uniqueLock
+
+        private static let names: [(name: String, bytes: Int, field: Field)] =
+            ([
+                (WireFormat.taskIDHeader, .taskID), (WireFormat.Header.messageID, .messageID),
+                (WireFormat.Header.messageType, .type), (WireFormat.Header.enqueuedAt, .enqueuedAt),
+                (WireFormat.notBeforeHeader, .notBefore), (WireFormat.startByHeader, .startBy),
+                (WireFormat.timeoutHeader, .timeout), (WireFormat.Header.version, .version),
+                (WireFormat.priorAttemptsHeader, .priorAttempts), (WireFormat.uniqueScopeHeader, .uniqueScope),
+                (WireFormat.uniqueLockHeader, .uniqueLock),
+            ] as [(String, Field)]).map { ($0.0, $0.0.utf8.count, $0.1) }
+
+        /// The field named `name`: lengths compared first, which tells most names apart without reading them.
+        static func named(_ name: String) -> Field? {
+            let bytes = name.utf8.count
+            for entry in names where entry.bytes == bytes && entry.name == name { return entry.field }
+            return nil
+        }
+    }
+
     init(_ headers: [String: String]) {
-        id = (headers[WireFormat.taskIDHeader] ?? headers[WireFormat.Header.messageID]).map { TaskID($0) }
-        type = headers[WireFormat.Header.messageType]
-        func date(_ name: String) -> Date? {
-            headers[name].flatMap(Int64.init).map { Date(timeIntervalSince1970: Double($0) / 1000) }
-        }
-        enqueuedAt = date(WireFormat.Header.enqueuedAt)
-        notBefore = date(WireFormat.notBeforeHeader)
-        startByText = headers[WireFormat.startByHeader]
-        startBy = startByText.flatMap { $0.utf8.count <= 18 ? DecimalDigits.value(of: $0) : nil }.map { Int64($0) }
-        timeoutText = headers[WireFormat.timeoutHeader]
-        timeout = timeoutText.flatMap(TaskTimeout.parse)
+        // One pass over the headers.
+        var taskID: String?
+        var messageID: String?
+        var type: String?
+        var enqueuedAt: String?
+        var notBefore: String?
+        var startByText: String?
+        var timeoutText: String?
+        var version: String?
+        var priorAttemptsText: String?
+        var uniqueScope: String?
+        var uniqueLock: String?
         var metadata: [String: String] = [:]
-        for (key, value) in headers where key.hasPrefix(WireFormat.metadataPrefix) {
-            metadata[String(key.dropFirst(WireFormat.metadataPrefix.count))] = value
+        for (name, value) in headers {
+            switch Field.named(name) {
+            case .taskID: taskID = value
+            case .messageID: messageID = value
+            case .type: type = value
+            case .enqueuedAt: enqueuedAt = value
+            case .notBefore: notBefore = value
+            case .startBy: startByText = value
+            case .timeout: timeoutText = value
+            case .version: version = value
+            case .priorAttempts: priorAttemptsText = value
+            case .uniqueScope: uniqueScope = value
+            case .uniqueLock: uniqueLock = value
+            case nil:
+                if name.hasPrefix(WireFormat.metadataPrefix) {
+                    metadata[String(name.dropFirst(WireFormat.metadataPrefix.count))] = value
+                }
+            }
         }
+        func date(_ text: String?) -> Date? {
+            text.flatMap(Int64.init).map { Date(timeIntervalSince1970: Double($0) / 1000) }
+        }
+        id = (taskID ?? messageID).map { TaskID($0) }
+        self.type = type
+        self.enqueuedAt = date(enqueuedAt)
+        self.notBefore = date(notBefore)
+        self.startByText = startByText
+        startBy = startByText.flatMap { $0.utf8.count <= 18 ? DecimalDigits.value(of: $0) : nil }.map { Int64($0) }
+        self.timeoutText = timeoutText
+        timeout = timeoutText.flatMap(TaskTimeout.parse)
         self.metadata = metadata
-        version = headers[WireFormat.Header.version]
-        priorAttemptsText = headers[WireFormat.priorAttemptsHeader]
-        uniqueScope = headers[WireFormat.uniqueScopeHeader].flatMap(Uniqueness.Scope.init(header:))
-        uniqueLock = headers[WireFormat.uniqueLockHeader].flatMap { UInt64($0) }
+        self.version = version
+        self.priorAttemptsText = priorAttemptsText
+        self.uniqueScope = uniqueScope.flatMap(Uniqueness.Scope.init(header:))
+        self.uniqueLock = uniqueLock.flatMap { UInt64($0) }
         priorAttempts = ScheduledCopy.priorAttempts(priorAttemptsText)
     }
 

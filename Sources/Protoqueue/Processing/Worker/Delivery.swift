@@ -97,7 +97,8 @@ final class Delivery: Sendable {
     }
 
     /// Reads subject, payload, headers and metadata. Call before settling.
-    func read() -> ReceivedMessage { message.read() }
+    /// - Parameter texts: Header values the task probably carries, for ``TransportMessage/read(expecting:)``.
+    func read(expecting texts: [String] = []) -> ReceivedMessage { message.read(expecting: texts) }
 
     /// The dead-letter record of this delivery failing for `reason`, stamped now; its attempts are the
     /// `priorAttempts` a rescheduled task carried plus this message's deliveries. Call before the settlement is on

@@ -239,7 +239,7 @@ struct MemoryMessage: TransportMessage {
     let body: [UInt8]
     let delivery: DeliveryMetadata
 
-    func read() -> ReceivedMessage {
+    func read(expecting texts: [String]) -> ReceivedMessage {
         var first: [String: String] = [:]
         for (name, value) in headers where first[name] == nil { first[name] = value }
         return ReceivedMessage(

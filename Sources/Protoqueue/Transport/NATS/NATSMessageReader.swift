@@ -50,8 +50,13 @@ enum NATSMessageReader {
     }
 
     /// The first value of every header: what a handler or a reader of one field needs, without reading the
-    /// rest of a repeated header.
-    static func firstHeaderValues(_ message: OpaquePointer) -> [String: String] {
+    /// rest of a repeated header. Read from the message's header block where ``headerBlock(_:)`` finds it and
+    /// ``NATSHeaderBlock/firstValues(_:expecting:)`` reads it, else by nats.c.
+    /// - Parameter texts: Values the headers probably hold, returned as these strings rather than copies.
+    static func firstHeaderValues(_ message: OpaquePointer, expecting texts: [String] = []) -> [String: String] {
+        if let block = headerBlock(message), let values = NATSHeaderBlock.firstValues(block, expecting: texts) {
+            return values
+        }
         var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
         var count: Int32 = 0
         guard natsMsgHeader_Keys(message, &keys, &count) == NATS_OK, let keys else { return [:] }
@@ -62,10 +67,32 @@ enum NATSMessageReader {
             guard let key = keys[index] else { continue }
             var value: UnsafePointer<CChar>?
             if natsMsgHeader_Get(message, key, &value) == NATS_OK {
-                result[KnownHeaderText.string(key)] = value.map { KnownHeaderText.string($0) } ?? ""
+                result[bytes(of: key) { KnownHeaderText.string($0) }] =
+                    value.map { bytes(of: $0) { KnownHeaderText.string($0, expecting: texts) } } ?? ""
             }
         }
         return result
+    }
+
+    /// Whether messages keep their header block as received, between the reply subject and the payload: nats.c
+    /// lays a received message out in one allocation as subject, reply subject, header block and payload, each
+    /// followed by a 0 (`natsMsg_create`, the same from 2.2 to 3.13); version 3 is the one this library is built
+    /// with.
+    static let keepsHeaderBlock = nats_GetVersionNumber() >> 16 == 3
+
+    /// The header block of a received message, as nats.c received it, when it is still there to read: the bytes
+    /// between the 0 ending the reply subject and the 0 before the payload, starting with `NATS/1.0` and ending in
+    /// an empty line. `nil` for a message without a reply subject or headers; a block nats.c has parsed since
+    /// (`natsMsgHeader_*`, which writes 0s into it) fails ``NATSHeaderBlock/firstValues(_:expecting:)``.
+    static func headerBlock(_ message: OpaquePointer) -> UnsafeRawBufferPointer? {
+        guard keepsHeaderBlock, let reply = natsMsg_GetReply(message), let data = natsMsg_GetData(message) else {
+            return nil
+        }
+        let start = UnsafeRawPointer(reply) + strlen(reply) + 1
+        let end = UnsafeRawPointer(data) - 1
+        guard end - start >= 12, end.load(as: UInt8.self) == 0 else { return nil }
+        let block = UnsafeRawBufferPointer(start: start, count: end - start)
+        return block.suffix(4).elementsEqual("\r\n\r\n".utf8) ? block : nil
     }
 
     /// The subject's token `fromEnd` places before its last as a number (`7` and `1` for 0 and 1 in
@@ -112,19 +139,39 @@ enum NATSMessageReader {
 /// The header names and values every task carries, as strings made once: reading a delivery's headers reuses them
 /// instead of making a new string (a heap allocation for those over 15 bytes) per delivery.
 enum KnownHeaderText {
-    private static let known: [(bytes: Int, text: String)] = [
-        WireFormat.Header.messageID, WireFormat.Header.messageType, WireFormat.Header.enqueuedAt,
-        WireFormat.Header.version, WireFormat.Header.contentType, WireFormat.contentType, WireFormat.version,
-        WireFormat.taskIDHeader, "traceparent", "tracestate",
-    ].map { ($0.utf8.count, $0) }
+    /// The known texts, at the index of their length in bytes.
+    private static let byLength: [[(bytes: [UInt8], text: String)]] = {
+        let known = [
+            WireFormat.Header.messageID, WireFormat.Header.messageType, WireFormat.Header.enqueuedAt,
+            WireFormat.Header.version, WireFormat.Header.contentType, WireFormat.contentType, WireFormat.version,
+            WireFormat.taskIDHeader, WireFormat.replayedFromHeader, WireFormat.schemaHeader,
+            WireFormat.priorityHeader, WireFormat.notBeforeHeader, WireFormat.priorAttemptsHeader,
+            WireFormat.startByHeader, WireFormat.timeoutHeader, WireFormat.uniqueKeyHeader,
+            WireFormat.uniqueScopeHeader, WireFormat.uniqueLockHeader, "traceparent", "tracestate",
+        ]
+        var byLength = Array(repeating: [(bytes: [UInt8], text: String)](), count: known.map(\.utf8.count).max()! + 1)
+        for text in known { byLength[text.utf8.count].append((Array(text.utf8), text)) }
+        return byLength
+    }()
 
-    /// `text` as a `String`: a known one when its bytes match, else a new one.
-    static func string(_ text: UnsafePointer<CChar>) -> String {
-        NATSMessageReader.bytes(of: text) { bytes in
-            for entry in known where entry.bytes == bytes.count && entry.text.utf8.elementsEqual(bytes) {
-                return entry.text
+    /// `bytes` as a `String`: a known one or one of `texts` when they match, else a new one.
+    static func string(_ bytes: UnsafeRawBufferPointer, expecting texts: [String] = []) -> String {
+        guard let start = bytes.baseAddress else { return "" }
+        let count = bytes.count
+        if count < byLength.count {
+            for candidate in byLength[count]
+            where candidate.bytes.withUnsafeBytes({ memcmp($0.baseAddress!, start, count) == 0 }) {
+                return candidate.text
             }
-            return String(decoding: bytes, as: UTF8.self)
         }
+        for var text in texts where text.utf8.count == count {
+            if text.withUTF8({ memcmp($0.baseAddress!, start, count) == 0 }) { return text }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `bytes` as a `String`: a known one or one of `texts` when they match, else a new one.
+    static func string(_ bytes: UnsafeBufferPointer<UInt8>, expecting texts: [String] = []) -> String {
+        string(UnsafeRawBufferPointer(bytes), expecting: texts)
     }
 }

@@ -13,11 +13,12 @@ struct NATSDeliveredMessage: TransportMessage, @unchecked Sendable {
     var subject: String { NATSMessageReader.subject(pointer) }
 
     /// A reply subject that is not an acknowledgement subject reads as stream sequence 0, attempt 1.
-    func read() -> ReceivedMessage {
+    func read(expecting texts: [String]) -> ReceivedMessage {
         let counts = natsMsg_GetReply(pointer).flatMap { AckSubject.counts(cString: $0) }
         return ReceivedMessage(
             subject: subject, data: NATSMessageReader.body(pointer),
-            headers: NATSMessageReader.firstHeaderValues(pointer), deliveries: counts?.deliveries ?? 1,
+            headers: NATSMessageReader.firstHeaderValues(pointer, expecting: texts),
+            deliveries: counts?.deliveries ?? 1,
             streamSequence: counts?.streamSequence ?? 0
         )
     }
