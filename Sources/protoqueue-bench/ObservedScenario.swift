@@ -41,7 +41,7 @@ let processObservedScenario = Scenario(
         // Every handled task is one `process` span with its seven attributes, and one consumed delivery: recorders
         // that dropped values would show it here.
         let summary = tracer.takeSummary()
-        let spans = summary.spans[.consumer, default: 0]
+        let spans = summary.spans(.consumer)
         guard (spans == count && summary.attributes == 7 * count) || !recordsSpans || side == "raw" else {
             throw BenchError(
                 "process-observed recorded \(spans) process spans with \(summary.attributes) attributes, not \(count) "

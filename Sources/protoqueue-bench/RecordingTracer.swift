@@ -23,8 +23,8 @@ final class RecordingTracer: Tracer, Sendable {
 
     /// What the batches handed on held.
     struct Summary: Sendable {
-        /// Spans per kind.
-        var spans: [SpanKind: Int] = [:]
+        /// Spans per kind, in the order of ``kinds``.
+        private var counts = [Int](repeating: 0, count: Summary.kinds.count)
         /// Spans with a parent (a context that came in with the task, for `process` spans).
         var withParent = 0
         /// Attributes over all spans.
@@ -32,18 +32,23 @@ final class RecordingTracer: Tracer, Sendable {
         /// Spans with an error status.
         var failed = 0
 
+        static let kinds: [SpanKind] = [.internal, .server, .client, .producer, .consumer]
+
         /// Spans of every kind.
-        var total: Int { spans.values.reduce(0, +) }
+        var total: Int { counts.reduce(0, +) }
+
+        /// Spans of `kind`.
+        func spans(_ kind: SpanKind) -> Int { counts[Self.kinds.firstIndex(of: kind)!] }
 
         mutating func add(_ span: Finished) {
-            spans[span.kind, default: 0] += 1
+            counts[Self.kinds.firstIndex(of: span.kind)!] += 1
             if span.parentID != nil { withParent += 1 }
             attributes += span.attributes.count
             if span.status?.code == .error { failed += 1 }
         }
 
         mutating func merge(_ other: Summary) {
-            spans.merge(other.spans, uniquingKeysWith: +)
+            for index in counts.indices { counts[index] += other.counts[index] }
             withParent += other.withParent
             attributes += other.attributes
             failed += other.failed
@@ -74,9 +79,11 @@ final class RecordingTracer: Tracer, Sendable {
         }
     }
 
-    func record(_ span: Finished) {
+    func record(_ span: consuming Finished) {
+        // Moved into the batch, not copied (a copy retains each of its strings and its attributes).
+        var span: Finished? = consume span
         let full = state.withLock { state -> [Finished]? in
-            state.pending.append(span)
+            state.pending.append(span.take()!)
             guard state.pending.count >= Self.batchSize else { return nil }
             let batch = state.pending
             state.pending = state.spare.take() ?? []
@@ -166,6 +173,6 @@ final class RecordedSpan: Span, Sendable {
     func end<Instant: TracerInstant>(at instant: @autoclosure () -> Instant) {
         guard var record = state.withLock({ $0.take() }) else { return }
         record.end = instant().nanosecondsSinceEpoch
-        tracer.record(record)
+        tracer.record(consume record)
     }
 }
