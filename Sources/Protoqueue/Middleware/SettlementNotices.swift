@@ -32,8 +32,8 @@ final class SettlementNotices: Sendable {
         for notice in pending.drain() { await tell(notice) }
     }
 
-    private func tell(_ notice: Notice) async {
-        switch notice {
+    private func tell(_ notice: consuming Notice) async {
+        switch consume notice {
         case .settled(let settlement): await middleware.settled(settlement)
         case .stuck(let handler): await middleware.handlerStuck(handler)
         }

@@ -9,7 +9,9 @@ import Synchronization
 /// delivery.
 final class HandOffQueue<Element: Sendable>: Sendable {
     private struct State {
-        var buffer: [Element] = []
+        /// Queued deliveries from `head` on; a taken one leaves `nil` behind, moved out rather than copied (a copy
+        /// retains each reference it holds, and those are shared with the other threads).
+        var buffer: [Element?] = []
         var head = 0
         /// The processing loop, waiting in ``next()``.
         var loop: CheckedContinuation<Element?, Never>?
@@ -19,7 +21,7 @@ final class HandOffQueue<Element: Sendable>: Sendable {
 
         mutating func pop() -> Element? {
             guard head < buffer.count else { return nil }
-            let delivery = buffer[head]
+            let delivery = buffer[head].take()
             head += 1
             if head == buffer.count {
                 buffer.removeAll(keepingCapacity: true)
@@ -63,7 +65,7 @@ final class HandOffQueue<Element: Sendable>: Sendable {
     /// ``drain()``.
     func handOver(_ deliveries: [Element]) {
         let matched = state.withLock { state in
-            state.buffer.append(contentsOf: deliveries)
+            state.buffer.append(contentsOf: deliveries.lazy.map { Optional($0) })
             return state.matchWaiters()
         }
         for (waiter, delivery) in matched { waiter.resume(returning: delivery) }
@@ -136,7 +138,7 @@ final class HandOffQueue<Element: Sendable>: Sendable {
                 state.buffer.removeAll()
                 state.head = 0
             }
-            return Array(state.buffer[state.head...])
+            return state.buffer[state.head...].compactMap { $0 }
         }
     }
 
