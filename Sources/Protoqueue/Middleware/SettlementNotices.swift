@@ -28,7 +28,7 @@ final class SettlementNotices: Sendable {
 
     /// Calls the hooks for every posted settlement until ``close()``, then for those still queued.
     func run() async {
-        while let notice = await pending.next() { await tell(notice) }
+        while let notice = await pending.next() { await tell(consume notice) }
         for notice in pending.drain() { await tell(notice) }
     }
 

@@ -107,16 +107,12 @@ public final class QueueMetrics: QueueMiddleware {
 
     /// Counts the delivery and its final outcome, and times the settlement.
     public func settled(_ settlement: TaskSettlement) async {
-        let instruments = self.instruments(queue: settlement.queue, taskType: settlement.taskType)
-        instruments.consumed.increment()
-        instruments.settled(settlement.outcome).increment()
-        instruments.settleDuration.recordNanoseconds(settlement.settleDuration.nanoseconds)
-        if settlement.late { instruments.lateSettlements.increment() }
+        record(settlement)
     }
 
     /// Counts a handler that ignores its timeout.
     public func handlerStuck(_ handler: StuckHandler) async {
-        instruments(queue: handler.queue, taskType: handler.taskType).stuckHandlers.increment()
+        record(handler)
     }
 
     /// The later of two times, either of which may be missing.
@@ -130,5 +126,21 @@ public final class QueueMetrics: QueueMiddleware {
         known.value(for: QueueKey(queue: queue, taskType: taskType)) { key in
             QueueInstruments(queue: key.queue, taskType: key.taskType, names: names, factory: factory)
         }
+    }
+}
+
+extension QueueMetrics: SettlementRecorder {
+    var recordsSettlements: Bool { true }
+
+    func record(_ settlement: TaskSettlement) {
+        let instruments = self.instruments(queue: settlement.queue, taskType: settlement.taskType)
+        instruments.consumed.increment()
+        instruments.settled(settlement.outcome).increment()
+        instruments.settleDuration.recordNanoseconds(settlement.settleDuration.nanoseconds)
+        if settlement.late { instruments.lateSettlements.increment() }
+    }
+
+    func record(_ stuck: StuckHandler) {
+        instruments(queue: stuck.queue, taskType: stuck.taskType).stuckHandlers.increment()
     }
 }

@@ -147,6 +147,12 @@ public struct QueueTracing: QueueMiddleware {
     }
 }
 
+extension QueueTracing: SettlementRecorder {
+    var recordsSettlements: Bool { false }
+    func record(_ settlement: TaskSettlement) {}
+    func record(_ stuck: StuckHandler) {}
+}
+
 /// The attributes every span of ``QueueTracing`` has.
 enum MessagingAttributes {
     /// `nats` is not a registered `messaging.system` value yet; the conventions allow a custom one.

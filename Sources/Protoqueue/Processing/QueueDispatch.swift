@@ -9,7 +9,8 @@ struct QueueDispatch: Sendable {
     let logger: Logger
     /// The handler tasks running now.
     let running: RunningHandlers
-    /// The final outcomes on their way to the middleware; `nil` without middleware.
+    /// The final outcomes on their way to the middleware's hook task; `nil` when their hooks run where the tasks were
+    /// settled (``SettlementHooks``), or there are none.
     let notices: SettlementNotices?
     /// Whether the queue's consumer has neither undelivered nor unsettled tasks (`false` when it cannot be read).
     let consumerIsIdle: @Sendable () async -> Bool
@@ -64,7 +65,7 @@ struct QueueDispatch: Sendable {
                 "protoqueue.concurrency": "\(options.concurrency)",
                 "protoqueue.consumer": "\(engines.map(\.layout.consumerName).joined(separator: ","))",
             ])
-        let notices = queue.middleware.isEmpty ? nil : SettlementNotices(middleware: queue.middleware)
+        let hooks = SettlementHooks.of(queue.middleware)
         let limiter = options.rateLimit.map(RateLimiter.init)
         var dispatches: [QueueDispatch] = []
         for engine in engines {
@@ -81,11 +82,11 @@ struct QueueDispatch: Sendable {
                         "protoqueue.sequence": "\(stuck.sequence)", "protoqueue.timeout": "\(stuck.timeout)",
                         "protoqueue.running_for": "\(stuck.runningFor)",
                     ])
-                notices?.post(stuck)
+                hooks?.post(stuck)
             }
             let runner = TaskRunner<Message>(
                 engine: engine, queueName: queue.name, configuration: queue.configuration,
-                middleware: queue.middleware, events: queue.events, notices: notices, logger: logger, handler: handler,
+                middleware: queue.middleware, events: queue.events, hooks: hooks, logger: logger, handler: handler,
                 limiter: limiter,
                 expectedTexts: [Message.protoMessageName] + (queue.schemaFingerprint.map { [$0.rawValue] } ?? []))
             // One schedule runner and one notifier per queue, with its first tier.
@@ -97,7 +98,7 @@ struct QueueDispatch: Sendable {
                 : nil
             dispatches.append(
                 make(
-                    engine: engine, layout: engine.layout, transport: transport, notices: first ? notices : nil,
+                    engine: engine, layout: engine.layout, transport: transport, notices: first ? hooks?.notices : nil,
                     shutdownTimeout: options.shutdownTimeout, watchesAckPending: true,
                     strandedCheck: options.strandedTaskCheck, schedules: schedules, heartbeats: heartbeats,
                     logger: logger

@@ -9,8 +9,8 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
     let configuration: QueueConfiguration
     let middleware: MiddlewareChain
     let events: QueueEvents?
-    /// Where final outcomes go for the middleware's ``QueueMiddleware/settled(_:)``; `nil` without middleware.
-    let notices: SettlementNotices?
+    /// Where final outcomes go for the middleware's ``QueueMiddleware/settled(_:)``; `nil` when none has the hook.
+    let hooks: SettlementHooks?
     let logger: Logger
     let handler: Queue<Message>.Handler
 
@@ -54,7 +54,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         let freesKey = UniqueLock.frees(headers.uniqueScope, atStart: false, settlement: settlement)
         // Without middleware, an acknowledgement's outcome is known here: its event goes out from the handler's task,
         // sparing the settling thread, which every delivery of the connection passes through.
-        guard notices != nil || (events != nil && !settlement.isAcknowledgement) else {
+        guard hooks != nil || (events != nil && !settlement.isAcknowledgement) else {
             if delivery.settle(settlement), settlement.isAcknowledgement {
                 events?.settled(
                     .acknowledged, id: headers.id, sequence: sequence, attempt: attempt, runTime: runTime, error: nil)
@@ -67,9 +67,9 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         // wait for the settlement to be written.
         let settleStart = ContinuousClock.now
         let (queueName, id, error) = (queueName, headers.id, outcome?.error)
-        let tell: SettlementObserver = { [events, notices, runTime] final in
+        let tell: SettlementObserver = { [events, hooks, runTime] final in
             events?.settled(final, id: id, sequence: sequence, attempt: attempt, runTime: runTime, error: error)
-            notices?.post(
+            hooks?.post(
                 TaskSettlement(
                     queue: queueName, taskType: Message.protoMessageName, id: id, attempt: attempt,
                     sequence: sequence, outcome: final, error: error, late: delivery.missedAckWindow,

@@ -141,6 +141,39 @@ struct QueueMetricsTests {
         }
     }
 
+    /// A handler that ignores its timeout is counted once as stuck, beside `QueueTracing` (whose `settled` hook does
+    /// nothing) and then beside a middleware of the application's: the counts are the same whether the package's
+    /// middleware record on the settling thread or on the queue's hook task.
+    @Test(arguments: Backend.available)
+    func aStuckHandlerIsCountedWhereverTheHooksRun(_ backend: Backend) async throws {
+        for withOwnMiddleware in [false, true] {
+            let metrics = TestMetrics()
+            var middleware: [any QueueMiddleware] = [QueueTracing(), QueueMetrics(factory: metrics)]
+            if withOwnMiddleware { middleware.append(SettlementCounter()) }
+            try await withBackend(backend, ackWait: .seconds(30), middleware: middleware, timeout: .milliseconds(100)) {
+                env in
+                try await env.enqueue(1, prefix: "stubborn")
+                let gate = Gate()
+                try await withProcessor(env.queue) { _, _ in
+                    await gate.wait()  // ignores cancellation
+                    return .success
+                } body: {
+                    defer { gate.release() }
+                    let stuck = { metrics.counterTotal(label: "protoqueue.handlers.stuck") }
+                    #expect(await eventually { stuck() == 1 })
+                    gate.release()
+                    #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
+                    await env.settle()
+                }
+                let dimensions = [("queue", env.queue.name), ("task_type", EmailTask.protoMessageName)]
+                #expect(metrics.counterTotal(label: "protoqueue.handlers.stuck", dimensions: dimensions) == 1)
+                // Timed out, then settled late by the worker: retried under the policy.
+                let consumed = metrics.counterTotal(label: "messaging.client.consumed.messages", dimensions: dimensions)
+                #expect(consumed >= 1)
+            }
+        }
+    }
+
     /// The renaming shown in `docs/observability.md`.
     @Test func aMappingFactoryRenamesMetricsForOtherDashboards() async throws {
         let upstream = TestMetrics()
@@ -186,4 +219,9 @@ struct QueueMetricsTests {
             try await running.value
         }
     }
+}
+
+/// A middleware of the application's with a `settled` hook: a queue that has one calls every hook on its hook task.
+private struct SettlementCounter: QueueMiddleware {
+    func settled(_ settlement: TaskSettlement) async {}
 }
