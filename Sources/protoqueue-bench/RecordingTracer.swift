@@ -72,7 +72,7 @@ final class RecordingTracer: Tracer, Sendable {
     /// Hands on the spans not yet in a full batch and returns what every batch held so far; starts a new summary.
     func takeSummary() -> Summary {
         state.withLock { state in
-            for span in state.pending { state.summary.add(span) }
+            for index in state.pending.indices { state.summary.add(state.pending[index]) }
             state.pending.removeAll(keepingCapacity: true)
             defer { state.summary = Summary() }
             return state.summary
@@ -92,7 +92,8 @@ final class RecordingTracer: Tracer, Sendable {
         }
         guard var batch = full else { return }
         var summary = Summary()
-        for span in batch { summary.add(span) }
+        // Read in place: a `for span in batch` loop would copy each span (retaining its strings and attributes).
+        for index in batch.indices { summary.add(batch[index]) }
         batch.removeAll(keepingCapacity: true)
         state.withLock { state in
             state.summary.merge(summary)

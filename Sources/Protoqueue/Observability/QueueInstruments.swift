@@ -78,6 +78,14 @@ final class QueueInstruments: Sendable {
         }
     }
 
+    /// Counts a settled delivery and its final outcome, and times the settlement.
+    func record(_ settlement: TaskSettlement) {
+        consumed.increment()
+        settled(settlement.outcome).increment()
+        settleDuration.recordNanoseconds(settlement.settleDuration.nanoseconds)
+        if settlement.late { lateSettlements.increment() }
+    }
+
     /// The counter of a final outcome.
     func settled(_ outcome: TaskSettlement.Outcome) -> Counter {
         switch outcome {

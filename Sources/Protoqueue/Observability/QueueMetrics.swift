@@ -107,12 +107,12 @@ public final class QueueMetrics: QueueMiddleware {
 
     /// Counts the delivery and its final outcome, and times the settlement.
     public func settled(_ settlement: TaskSettlement) async {
-        record(settlement)
+        instruments(queue: settlement.queue, taskType: settlement.taskType).record(settlement)
     }
 
     /// Counts a handler that ignores its timeout.
     public func handlerStuck(_ handler: StuckHandler) async {
-        record(handler)
+        instruments(queue: handler.queue, taskType: handler.taskType).stuckHandlers.increment()
     }
 
     /// The later of two times, either of which may be missing.
@@ -130,17 +130,9 @@ public final class QueueMetrics: QueueMiddleware {
 }
 
 extension QueueMetrics: SettlementRecorder {
-    var recordsSettlements: Bool { true }
-
-    func record(_ settlement: TaskSettlement) {
-        let instruments = self.instruments(queue: settlement.queue, taskType: settlement.taskType)
-        instruments.consumed.increment()
-        instruments.settled(settlement.outcome).increment()
-        instruments.settleDuration.recordNanoseconds(settlement.settleDuration.nanoseconds)
-        if settlement.late { instruments.lateSettlements.increment() }
-    }
-
-    func record(_ stuck: StuckHandler) {
-        instruments(queue: stuck.queue, taskType: stuck.taskType).stuckHandlers.increment()
+    func recording(queue: String, taskType: String) -> SettlementRecording? {
+        let instruments = instruments(queue: queue, taskType: taskType)
+        return SettlementRecording(
+            settled: { instruments.record($0) }, stuck: { _ in instruments.stuckHandlers.increment() })
     }
 }

@@ -148,9 +148,8 @@ public struct QueueTracing: QueueMiddleware {
 }
 
 extension QueueTracing: SettlementRecorder {
-    var recordsSettlements: Bool { false }
-    func record(_ settlement: TaskSettlement) {}
-    func record(_ stuck: StuckHandler) {}
+    /// None: spans end with the handler's run.
+    func recording(queue: String, taskType: String) -> SettlementRecording? { nil }
 }
 
 /// The attributes every span of ``QueueTracing`` has.

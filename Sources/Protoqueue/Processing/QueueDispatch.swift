@@ -65,7 +65,7 @@ struct QueueDispatch: Sendable {
                 "protoqueue.concurrency": "\(options.concurrency)",
                 "protoqueue.consumer": "\(engines.map(\.layout.consumerName).joined(separator: ","))",
             ])
-        let hooks = SettlementHooks.of(queue.middleware)
+        let hooks = SettlementHooks.of(queue.middleware, queue: queue.name, taskType: Message.protoMessageName)
         let limiter = options.rateLimit.map(RateLimiter.init)
         var dispatches: [QueueDispatch] = []
         for engine in engines {

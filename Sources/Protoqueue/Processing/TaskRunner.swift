@@ -65,18 +65,13 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         }
         // The events and the middleware's hooks are told from the settling thread: the handler's task does not
         // wait for the settlement to be written.
-        let settleStart = ContinuousClock.now
-        let (queueName, id, error) = (queueName, headers.id, outcome?.error)
-        let tell: SettlementObserver = { [events, hooks, runTime] final in
-            events?.settled(final, id: id, sequence: sequence, attempt: attempt, runTime: runTime, error: error)
-            hooks?.post(
-                TaskSettlement(
-                    queue: queueName, taskType: Message.protoMessageName, id: id, attempt: attempt,
-                    sequence: sequence, outcome: final, error: error, late: delivery.missedAckWindow,
-                    settleDuration: ContinuousClock.now - settleStart)
-            )
+        let report = SettlementReport(
+            events: events, hooks: hooks, queue: queueName, taskType: Message.protoMessageName, id: headers.id,
+            attempt: attempt, sequence: sequence, error: outcome?.error, runTime: runTime,
+            settleStart: ContinuousClock.now)
+        if !delivery.settle(settlement, then: report) {
+            report.tell(.unsettled(error: "the task was settled already"), late: delivery.missedAckWindow)
         }
-        if !delivery.settle(settlement, then: tell) { tell(.unsettled(error: "the task was settled already")) }
         if delivery.missedAckWindow { reportLate(taskLogger) }
         if freesKey { await freeUniqueKey(headers) }
     }
@@ -105,8 +100,10 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
                 result = .cancelled
                 break
             }
-            if let expiry = Deadline.expiry(
-                startBy: headers.startBy, attempt: attempt, now: engine.transport.scheduleClockMilliseconds())
+            // The clock is read only for a task with a deadline.
+            if headers.startBy != nil,
+                let expiry = Deadline.expiry(
+                    startBy: headers.startBy, attempt: attempt, now: engine.transport.scheduleClockMilliseconds())
             {
                 taskLogger().warning("task missed its deadline; dead-lettering it")
                 result = .expired(expiry)

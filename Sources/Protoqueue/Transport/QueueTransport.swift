@@ -125,9 +125,9 @@ protocol DeliveryTransport: AnyObject, Sendable {
     func pull(for engine: ProcessorEngine, count: Int, expires: UInt64, number: UInt64) -> ProtoqueueError?
     /// Tells the server that `delivery` is still being worked on, in order with its settlement.
     func signalInProgress(_ delivery: Delivery)
-    /// Puts the settlement of `delivery` on the wire, then releases its slot and, when given, calls `observer` with
-    /// what the server was told (on the transport's thread: keep it short).
-    func settle(_ delivery: Delivery, _ settlement: Settlement, then observer: SettlementObserver?)
+    /// Puts the settlement of `delivery` on the wire, then releases its slot and, when given, tells `report` what the
+    /// server was told (``SettlementReport/tell(_:late:)``, on the transport's thread).
+    func settle(_ delivery: Delivery, _ settlement: Settlement, then report: SettlementReport?)
     /// Has the consumer of `engine` looked at (``ProcessorEngine/checkConsumer(after:ensure:)``); `reason` is what
     /// the server said.
     func checkConsumer(of engine: ProcessorEngine, reason: String)
@@ -136,9 +136,6 @@ protocol DeliveryTransport: AnyObject, Sendable {
     /// Returns once every settlement of `engine` queued so far is on the wire.
     func flush(for engine: ProcessorEngine) async
 }
-
-/// Told the final outcome of a settlement (``QueueMiddleware/settled(_:)`` waits for it).
-typealias SettlementObserver = @Sendable (TaskSettlement.Outcome) -> Void
 
 /// A delivery as its transport holds it until settlement.
 protocol TransportMessage: Sendable {

@@ -31,7 +31,7 @@ struct SettlementHooksTests {
     func aListGetsItsHooksRunWhereItNeeds(_ row: Int) {
         let (name, list, expected) = Self.table[row]
         let found: Expected =
-            switch SettlementHooks.of(MiddlewareChain(list: list)) {
+            switch SettlementHooks.of(MiddlewareChain(list: list), queue: "emails", taskType: "example.Email") {
             case nil: .none
             case .inline(let recorders): .inline(recorders.count)
             case .queued: .queued

@@ -150,7 +150,9 @@ struct QueueMetricsTests {
             let metrics = TestMetrics()
             var middleware: [any QueueMiddleware] = [QueueTracing(), QueueMetrics(factory: metrics)]
             if withOwnMiddleware { middleware.append(SettlementCounter()) }
-            try await withBackend(backend, ackWait: .seconds(30), middleware: middleware, timeout: .milliseconds(100)) {
+            // A 3 s ack wait: the monitor looks often enough to see the handler stuck about a second after its timeout,
+            // and the gate opens before the server would deliver the task again.
+            try await withBackend(backend, ackWait: .seconds(3), middleware: middleware, timeout: .milliseconds(100)) {
                 env in
                 try await env.enqueue(1, prefix: "stubborn")
                 let gate = Gate()
@@ -160,7 +162,7 @@ struct QueueMetricsTests {
                 } body: {
                     defer { gate.release() }
                     let stuck = { metrics.counterTotal(label: "protoqueue.handlers.stuck") }
-                    #expect(await eventually { stuck() == 1 })
+                    #expect(await eventually(timeout: .seconds(20)) { stuck() == 1 })
                     gate.release()
                     #expect(await eventually { (try? await env.queue.stats().messages) == 0 })
                     await env.settle()

@@ -77,15 +77,15 @@ final class Delivery: Sendable {
         }
     }
 
-    /// Hands the settlement to the transport, which calls `observer` with the final outcome once it is on the wire;
-    /// returns `false` (and never calls `observer`) if the delivery was settled already.
+    /// Hands the settlement to the transport, which tells `report` the final outcome once it is on the wire;
+    /// returns `false` (and never tells `report`) if the delivery was settled already.
     @discardableResult
-    func settle(_ settlement: Settlement, then observer: SettlementObserver? = nil) -> Bool {
+    func settle(_ settlement: Settlement, then report: SettlementReport? = nil) -> Bool {
         settled.withLock { done -> Bool in
             if done { return false }
             done = true
             noteWindow(restart: false)
-            engine.deliveries.settle(self, settlement, then: observer)
+            engine.deliveries.settle(self, settlement, then: report)
             return true
         }
     }

@@ -7,6 +7,9 @@ import Synchronization
 /// the next delivery goes straight to a parked handler. Only when no handler is parked does the processing loop get
 /// it (``next()``) and start a new handler task. So a steady flow reuses a few tasks instead of starting one per
 /// delivery.
+///
+/// Waiters are unsafe continuations: each is kept in one place under the lock and taken out of it when resumed, so it
+/// is resumed exactly once (``close()`` resumes those left); a checked one would allocate on every wait.
 final class HandOffQueue<Element: Sendable>: Sendable {
     private struct State {
         /// Queued deliveries from `head` on; a taken one leaves `nil` behind, moved out rather than copied (a copy
@@ -14,9 +17,9 @@ final class HandOffQueue<Element: Sendable>: Sendable {
         var buffer: [Element?] = []
         var head = 0
         /// The processing loop, waiting in ``next()``.
-        var loop: CheckedContinuation<Element?, Never>?
+        var loop: UnsafeContinuation<Element?, Never>?
         /// Parked handler tasks, the most recently parked last (it is woken first: its memory is the warmest).
-        var parked: [CheckedContinuation<Element?, Never>] = []
+        var parked: [UnsafeContinuation<Element?, Never>] = []
         var closed = false
 
         mutating func pop() -> Element? {
@@ -32,9 +35,9 @@ final class HandOffQueue<Element: Sendable>: Sendable {
 
         /// Pairs queued deliveries with waiting tasks, parked handlers first, taken under the lock: a handler may
         /// empty the queue as soon as it is released, and `nil` would tell a waiter to stop.
-        mutating func matchWaiters() -> [(CheckedContinuation<Element?, Never>, Element)] {
+        mutating func matchWaiters() -> [(UnsafeContinuation<Element?, Never>, Element)] {
             guard !closed else { return [] }
-            var matched: [(CheckedContinuation<Element?, Never>, Element)] = []
+            var matched: [(UnsafeContinuation<Element?, Never>, Element)] = []
             while let waiter = parked.last, let delivery = pop() {
                 parked.removeLast()
                 matched.append((waiter, delivery))
@@ -73,7 +76,7 @@ final class HandOffQueue<Element: Sendable>: Sendable {
 
     /// Queues one delivery (``handOver(_:)-([Element])`` without an array).
     func handOver(_ delivery: Element) {
-        let waiter = state.withLock { state -> CheckedContinuation<Element?, Never>? in
+        let waiter = state.withLock { state -> UnsafeContinuation<Element?, Never>? in
             // Anyone waiting has found the queue empty; while it is not, the delivery waits its turn.
             guard !state.closed, state.head == state.buffer.count else {
                 state.buffer.append(delivery)
@@ -115,7 +118,7 @@ final class HandOffQueue<Element: Sendable>: Sendable {
 
     /// Stops handing out deliveries; the processing loop and parked handlers get `nil`.
     func close() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Element?, Never>] in
+        let waiters = state.withLock { state -> [UnsafeContinuation<Element?, Never>] in
             state.closed = true
             defer {
                 state.loop = nil
@@ -145,7 +148,7 @@ final class HandOffQueue<Element: Sendable>: Sendable {
     /// A queued delivery, or else waits after `register` stored the continuation (`true`); `nil` when closed or
     /// when `register` declined.
     private func wait(
-        register: (inout State, CheckedContinuation<Element?, Never>) -> Bool
+        register: (inout State, UnsafeContinuation<Element?, Never>) -> Bool
     ) async -> Element? {
         let fast = state.withLock { state -> Outcome in
             if state.closed { return .finished }
@@ -157,7 +160,7 @@ final class HandOffQueue<Element: Sendable>: Sendable {
         case .finished: return nil
         case .wait: break
         }
-        return await withCheckedContinuation { (continuation: CheckedContinuation<Element?, Never>) in
+        return await withUnsafeContinuation { (continuation: UnsafeContinuation<Element?, Never>) in
             let now = state.withLock { state -> Outcome in
                 if state.closed { return .finished }
                 if let delivery = state.pop() { return .delivery(delivery) }

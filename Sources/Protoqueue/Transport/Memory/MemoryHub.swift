@@ -12,7 +12,7 @@ import Synchronization
 /// a stopping processor is ended at once with `408` rather than at its expiry.
 final class MemoryHub: DeliveryTransport, @unchecked Sendable {
     enum Command {
-        case settle(Delivery, Settlement, SettlementObserver?)
+        case settle(Delivery, Settlement, SettlementReport?)
         case inProgress(Delivery)
         case returned(Delivery)
         case checkConsumer(ProcessorEngine)
@@ -127,8 +127,8 @@ final class MemoryHub: DeliveryTransport, @unchecked Sendable {
 
     func signalInProgress(_ delivery: Delivery) { enqueue(.inProgress(delivery)) }
 
-    func settle(_ delivery: Delivery, _ settlement: Settlement, then observer: SettlementObserver?) {
-        enqueue(.settle(delivery, settlement, observer))
+    func settle(_ delivery: Delivery, _ settlement: Settlement, then report: SettlementReport?) {
+        enqueue(.settle(delivery, settlement, report))
     }
 
     func checkConsumer(of engine: ProcessorEngine, reason: String) { enqueue(.checkConsumer(engine)) }
@@ -165,9 +165,9 @@ final class MemoryHub: DeliveryTransport, @unchecked Sendable {
             var releases: [UInt64: (ProcessorEngine, Int)] = [:]
             for command in batch {
                 switch command {
-                case .settle(let delivery, let settlement, let observer):
+                case .settle(let delivery, let settlement, let report):
                     let outcome = MemoryWire(broker: broker, delivery: delivery).perform(settlement, of: delivery)
-                    observer?(outcome)
+                    report?.tell(outcome, late: delivery.missedAckWindow)
                     releases[delivery.engine.id, default: (delivery.engine, 0)].1 += 1
                 case .inProgress(let delivery):
                     MemoryWire(broker: broker, delivery: delivery).reschedule(delay: nil)

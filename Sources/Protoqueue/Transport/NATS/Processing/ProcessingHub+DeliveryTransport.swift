@@ -29,8 +29,8 @@ extension ProcessingHub: DeliveryTransport {
         enqueue(.inProgress(NATSDeliveredMessage.pointer(of: delivery), delivery.engine))
     }
 
-    func settle(_ delivery: Delivery, _ settlement: Settlement, then observer: SettlementObserver?) {
-        enqueue(.settle(delivery, settlement, observer))
+    func settle(_ delivery: Delivery, _ settlement: Settlement, then report: SettlementReport?) {
+        enqueue(.settle(delivery, settlement, report))
     }
 
     func checkConsumer(of engine: ProcessorEngine, reason: String) {

@@ -27,7 +27,7 @@ import Darwin
 final class ProcessingHub: @unchecked Sendable {
     enum Command {
         case inProgress(OpaquePointer, ProcessorEngine)
-        case settle(Delivery, Settlement, SettlementObserver?)
+        case settle(Delivery, Settlement, SettlementReport?)
         /// The server ended a request of the processor in a way that may mean its consumer is gone.
         case checkConsumer(ProcessorEngine, String)
         /// Every earlier command of the processor is done: flush, then let it finish.
@@ -327,13 +327,18 @@ final class ProcessingHub: @unchecked Sendable {
                 switch command {
                 case .inProgress(let message, let engine):
                     acknowledger.signalInProgress(message, engine: engine)
-                case .settle(let delivery, let settlement, let observer):
+                case .settle(let delivery, let settlement, let report):
                     let message = NATSDeliveredMessage.pointer(of: delivery)
                     let outcome = acknowledger.perform(settlement, on: message, of: delivery)
-                    observer?(outcome)
+                    report?.tell(outcome, late: delivery.missedAckWindow)
                     settled.append(message)
+                    // Not `releases[id, default: (engine, 0)]`: its autoclosure would be allocated on every settlement.
                     let engine = delivery.engine
-                    releases[engine.id, default: (engine, 0)].1 += 1
+                    if releases[engine.id] != nil {
+                        releases[engine.id]!.1 += 1
+                    } else {
+                        releases[engine.id] = (engine, 1)
+                    }
                 case .checkConsumer(let engine, let reason):
                     engine.checkConsumer(after: reason) { () throws(ProtoqueueError) -> Bool in
                         guard engine.layout.tier != nil else {
