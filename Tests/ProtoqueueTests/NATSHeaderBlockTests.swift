@@ -19,7 +19,7 @@ struct NATSHeaderBlockTests {
     }
 
     private static func firstValues(_ text: String, expecting texts: [String] = []) -> [String: String]? {
-        Array(text.utf8).withUnsafeBytes { NATSHeaderBlock.firstValues($0, expecting: texts) }
+        Array(text.utf8).withUnsafeBytes { NATSHeaderBlock.firstValues($0, expecting: texts)?.dictionary }
     }
 
     /// What a delivery's block reads as: the first value of each name, without the white space around it.
@@ -80,7 +80,7 @@ struct ReceivedHeaderBlockTests {
         let delivery = try #require(received)
         defer { natsMsg_Destroy(delivery) }
         let block = NATSMessageReader.headerBlock(delivery)
-        let read = block.flatMap { NATSHeaderBlock.firstValues($0) }
+        let read = block.flatMap { NATSHeaderBlock.firstValues($0)?.dictionary }
         // nats.c's reading writes into the block: the block reading must then give way to it.
         var natsC: [String: String] = [:]
         for (name, _) in headers where natsC[name] == nil {
@@ -88,7 +88,7 @@ struct ReceivedHeaderBlockTests {
             if natsMsgHeader_Get(delivery, name, &value) == NATS_OK, let value { natsC[name] = String(cString: value) }
         }
         #expect(NATSMessageReader.headerBlock(delivery).flatMap { NATSHeaderBlock.firstValues($0) } == nil)
-        #expect(NATSMessageReader.firstHeaderValues(delivery) == natsC)
+        #expect(NATSMessageReader.firstHeaderValues(delivery).dictionary == natsC)
         #expect(String(cString: natsMsg_GetData(delivery)) == "payload")
         return (read, natsC, block != nil)
     }

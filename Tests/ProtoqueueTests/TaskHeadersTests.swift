@@ -27,6 +27,25 @@ struct TaskHeadersTests {
         #expect(headers.metadata == ["tenant": "acme"])
     }
 
+    /// A delivery's headers as they came: a repeated name counts with its first value, as nats.c reads it.
+    @Test func aRepeatedHeaderCountsWithItsFirstValue() {
+        var received = ReceivedHeaders()
+        for (name, value) in [
+            ("Nats-Msg-Id", "t-1"), ("Protoqueue-Type", Self.type), ("Protoqueue-Version", "1"),
+            ("Protoqueue-Meta-tenant", "acme"), ("Protoqueue-Type", "other.Type"), ("Nats-Msg-Id", "t-2"),
+            ("Protoqueue-Meta-tenant", "globex"), ("Protoqueue-Enqueued-At", "1795358701123"),
+            ("Protoqueue-Enqueued-At", "0"),
+        ] {
+            received.append(name, value)
+        }
+        let headers = TaskHeaders(received)
+        #expect(headers.admission(expectedType: Self.type) == .run("t-1"))
+        #expect(headers.metadata == ["tenant": "acme"])
+        #expect(headers.enqueuedAt == Date(timeIntervalSince1970: 1_795_358_701.123))
+        #expect(received["Nats-Msg-Id"] == "t-1" && received["nats-msg-id"] == nil)
+        #expect(received.dictionary["Protoqueue-Meta-tenant"] == "acme" && received.dictionary.count == 5)
+    }
+
     @Test func aReplayedTaskKeepsItsOriginalId() {
         let headers = TaskHeaders(
             Self.headers {

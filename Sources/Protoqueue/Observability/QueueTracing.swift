@@ -116,7 +116,7 @@ public struct QueueTracing: QueueMiddleware {
         _ task: any ProtoqueueMessage, context: TaskContext, next: () async throws -> TaskResult
     ) async throws -> TaskResult {
         var parent = InstrumentationContext.topLevel
-        tracer.extract(context.headers, into: &parent, using: TraceHeaders.Extractor())
+        tracer.extract(context.receivedHeaders, into: &parent, using: TraceHeaders.Extractor())
         let template = processSpans.template(subject: context.subject, consumer: context.consumer)
         let span = tracer.startSpan(template.name, context: parent, ofKind: .consumer)
         defer { span.end() }

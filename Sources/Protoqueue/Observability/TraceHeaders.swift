@@ -15,7 +15,7 @@ enum TraceHeaders {
     /// Reads from a delivered task's headers, by exact name (W3C names are lower case: `traceparent`,
     /// `tracestate`).
     struct Extractor: Tracing.Extractor {
-        func extract(key: String, from carrier: [String: String]) -> String? { carrier[key] }
+        func extract(key: String, from carrier: ReceivedHeaders) -> String? { carrier[key] }
     }
 }
 

@@ -39,8 +39,10 @@ public struct TaskContext: Sendable {
     public let timeout: Duration?
     /// The producer's metadata (`Protoqueue-Meta-*` headers, prefix removed).
     public let metadata: [String: String]
-    /// Every header of the message as received (first value of each).
-    public let headers: [String: String]
+    /// Every header of the message as received (first value of each), made on each read: read it once.
+    public var headers: [String: String] { receivedHeaders.dictionary }
+    /// The headers as the worker read them, in order.
+    let receivedHeaders: ReceivedHeaders
     /// The subject the task was published to.
     public let subject: String
     /// The task's sequence number in the work stream.

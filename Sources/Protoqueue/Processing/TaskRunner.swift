@@ -116,7 +116,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
                     maxAttempts: maxAttempts, enqueuedAt: headers.enqueuedAt, notBefore: headers.notBefore,
                     startBy: headers.startByDate,
                     timeout: TaskTimeout.effective(task: headers.timeout, queueDefault: configuration.timeout),
-                    metadata: headers.metadata, headers: received.headers, subject: received.subject,
+                    metadata: headers.metadata, receivedHeaders: received.headers, subject: received.subject,
                     sequence: received.streamSequence, baseLogger: logger, delivery: delivery
                 )
                 if UniqueLock.frees(headers.uniqueScope, atStart: true) { await freeUniqueKey(headers) }

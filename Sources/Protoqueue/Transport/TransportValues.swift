@@ -69,7 +69,7 @@ struct DeliveryMetadata: Sendable, Equatable {
 struct ReceivedMessage: Sendable {
     var subject: String
     var data: [UInt8]
-    var headers: [String: String]
+    var headers: ReceivedHeaders
     /// Deliveries so far, this one included.
     var deliveries: UInt64
     /// The stream sequence; 0 (which no stored message has) when the delivery's metadata could not be read.

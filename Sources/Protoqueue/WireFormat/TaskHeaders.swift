@@ -58,7 +58,13 @@ struct TaskHeaders: Sendable {
         }
     }
 
+    /// Reads a stored message's first header values.
     init(_ headers: [String: String]) {
+        self.init(ReceivedHeaders(headers))
+    }
+
+    /// Reads a delivery's headers: the first value of a repeated name counts.
+    init(_ headers: ReceivedHeaders) {
         // One pass over the headers.
         var taskID: String?
         var messageID: String?
@@ -72,22 +78,23 @@ struct TaskHeaders: Sendable {
         var uniqueScope: String?
         var uniqueLock: String?
         var metadata: [String: String] = [:]
-        for (name, value) in headers {
+        for (name, value) in headers.fields {
             switch Field.named(name) {
-            case .taskID: taskID = value
-            case .messageID: messageID = value
-            case .type: type = value
-            case .enqueuedAt: enqueuedAt = value
-            case .notBefore: notBefore = value
-            case .startBy: startByText = value
-            case .timeout: timeoutText = value
-            case .version: version = value
-            case .priorAttempts: priorAttemptsText = value
-            case .uniqueScope: uniqueScope = value
-            case .uniqueLock: uniqueLock = value
+            case .taskID: taskID = taskID ?? value
+            case .messageID: messageID = messageID ?? value
+            case .type: type = type ?? value
+            case .enqueuedAt: enqueuedAt = enqueuedAt ?? value
+            case .notBefore: notBefore = notBefore ?? value
+            case .startBy: startByText = startByText ?? value
+            case .timeout: timeoutText = timeoutText ?? value
+            case .version: version = version ?? value
+            case .priorAttempts: priorAttemptsText = priorAttemptsText ?? value
+            case .uniqueScope: uniqueScope = uniqueScope ?? value
+            case .uniqueLock: uniqueLock = uniqueLock ?? value
             case nil:
                 if name.hasPrefix(WireFormat.metadataPrefix) {
-                    metadata[String(name.dropFirst(WireFormat.metadataPrefix.count))] = value
+                    let key = String(name.dropFirst(WireFormat.metadataPrefix.count))
+                    if metadata[key] == nil { metadata[key] = value }
                 }
             }
         }

@@ -240,10 +240,11 @@ struct MemoryMessage: TransportMessage {
     let delivery: DeliveryMetadata
 
     func read(expecting texts: [String]) -> ReceivedMessage {
-        var first: [String: String] = [:]
-        for (name, value) in headers where first[name] == nil { first[name] = value }
+        var received = ReceivedHeaders()
+        received.reserveCapacity(headers.count)
+        for (name, value) in headers { received.append(name, value) }
         return ReceivedMessage(
-            subject: subject, data: body, headers: first, deliveries: delivery.deliveries,
+            subject: subject, data: body, headers: received, deliveries: delivery.deliveries,
             streamSequence: delivery.streamSequence)
     }
 

@@ -23,18 +23,19 @@ enum NATSHeaderBlock {
         return fields
     }
 
-    /// The first value of each field of a block without a status, read as nats.c reads it (the name up to the colon,
-    /// the value without the white space around it), in one pass and without nats.c's per-field allocations. `nil`
+    /// The fields of a block without a status, in order, read as nats.c reads them (the name up to the colon, the
+    /// value without the white space around it; a repeated name reads as its first value, ``ReceivedHeaders``), in one
+    /// pass and without nats.c's per-field allocations. `nil`
     /// for what this reading does not cover, which the caller leaves to nats.c: a status, a folded line, a line
     /// without a colon or with an empty name or value, or a block not ending in an empty line.
     /// - Parameter texts: Values the block probably holds, returned as these strings rather than copies.
-    static func firstValues(_ block: UnsafeRawBufferPointer, expecting texts: [String] = []) -> [String: String]? {
+    static func firstValues(_ block: UnsafeRawBufferPointer, expecting texts: [String] = []) -> ReceivedHeaders? {
         guard let base = block.baseAddress?.assumingMemoryBound(to: UInt8.self),
             block.count >= statusLine.count + 2, memcmp(base, statusLine, statusLine.count) == 0
         else { return nil }
         let end = base + block.count
-        var values: [String: String] = [:]
-        values.reserveCapacity(8)
+        var values = ReceivedHeaders()
+        values.reserveCapacity(12)
         var line = base + statusLine.count
         while true {
             guard let lineEnd = lineEnd(from: line, to: end) else { return nil }
@@ -52,8 +53,7 @@ enum NATSHeaderBlock {
             let name = KnownHeaderText.string(UnsafeRawBufferPointer(start: line, count: colon - line))
             let value = KnownHeaderText.string(
                 UnsafeRawBufferPointer(start: valueStart, count: valueEnd - valueStart), expecting: texts)
-            // One lookup for the usual field; a repeated name's first value is put back.
-            if let first = values.updateValue(value, forKey: name) { values[name] = first }
+            values.append(name, value)
             line = lineEnd + 2
         }
     }

@@ -49,26 +49,27 @@ enum NATSMessageReader {
         return result
     }
 
-    /// The first value of every header: what a handler or a reader of one field needs, without reading the
-    /// rest of a repeated header. Read from the message's header block where ``headerBlock(_:)`` finds it and
-    /// ``NATSHeaderBlock/firstValues(_:expecting:)`` reads it, else by nats.c.
+    /// Every header, a repeated one reading as its first value (``ReceivedHeaders``). Read from the message's header
+    /// block where ``headerBlock(_:)`` finds it and ``NATSHeaderBlock/firstValues(_:expecting:)`` reads it, else by
+    /// nats.c.
     /// - Parameter texts: Values the headers probably hold, returned as these strings rather than copies.
-    static func firstHeaderValues(_ message: OpaquePointer, expecting texts: [String] = []) -> [String: String] {
+    static func firstHeaderValues(_ message: OpaquePointer, expecting texts: [String] = []) -> ReceivedHeaders {
         if let block = headerBlock(message), let values = NATSHeaderBlock.firstValues(block, expecting: texts) {
             return values
         }
         var keys: UnsafeMutablePointer<UnsafePointer<CChar>?>?
         var count: Int32 = 0
-        guard natsMsgHeader_Keys(message, &keys, &count) == NATS_OK, let keys else { return [:] }
+        guard natsMsgHeader_Keys(message, &keys, &count) == NATS_OK, let keys else { return ReceivedHeaders() }
         defer { free(keys) }
-        var result: [String: String] = [:]
+        var result = ReceivedHeaders()
         result.reserveCapacity(Int(count))
         for index in 0..<Int(count) {
             guard let key = keys[index] else { continue }
             var value: UnsafePointer<CChar>?
             if natsMsgHeader_Get(message, key, &value) == NATS_OK {
-                result[bytes(of: key) { KnownHeaderText.string($0) }] =
-                    value.map { bytes(of: $0) { KnownHeaderText.string($0, expecting: texts) } } ?? ""
+                result.append(
+                    bytes(of: key) { KnownHeaderText.string($0) },
+                    value.map { bytes(of: $0) { KnownHeaderText.string($0, expecting: texts) } } ?? "")
             }
         }
         return result
