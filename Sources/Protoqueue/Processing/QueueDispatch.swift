@@ -86,7 +86,10 @@ struct QueueDispatch: Sendable {
             }
             let runner = TaskRunner<Message>(
                 engine: engine, queueName: queue.name, configuration: queue.configuration,
-                middleware: queue.middleware, events: queue.events, hooks: hooks, logger: logger, handler: handler,
+                middleware: queue.middleware, events: queue.events,
+                listeners: SettlementListeners(
+                    events: queue.events, hooks: hooks, queue: queue.name, taskType: Message.protoMessageName),
+                logger: logger, handler: handler,
                 limiter: limiter,
                 expectedTexts: [Message.protoMessageName] + (queue.schemaFingerprint.map { [$0.rawValue] } ?? []))
             // One schedule runner and one notifier per queue, with its first tier.

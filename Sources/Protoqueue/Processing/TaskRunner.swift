@@ -9,8 +9,9 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
     let configuration: QueueConfiguration
     let middleware: MiddlewareChain
     let events: QueueEvents?
-    /// Where final outcomes go for the middleware's ``QueueMiddleware/settled(_:)``; `nil` when none has the hook.
-    let hooks: SettlementHooks?
+    /// Where final outcomes go: the events and the middleware's ``QueueMiddleware/settled(_:)``; `nil` when the
+    /// queue has neither.
+    let listeners: SettlementListeners?
     let logger: Logger
     let handler: Queue<Message>.Handler
 
@@ -54,7 +55,7 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         let freesKey = UniqueLock.frees(headers.uniqueScope, atStart: false, settlement: settlement)
         // Without middleware, an acknowledgement's outcome is known here: its event goes out from the handler's task,
         // sparing the settling thread, which every delivery of the connection passes through.
-        guard hooks != nil || (events != nil && !settlement.isAcknowledgement) else {
+        guard let listeners, listeners.hooks != nil || !settlement.isAcknowledgement else {
             if delivery.settle(settlement), settlement.isAcknowledgement {
                 events?.settled(
                     .acknowledged, id: headers.id, sequence: sequence, attempt: attempt, runTime: runTime, error: nil)
@@ -66,9 +67,8 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         // The events and the middleware's hooks are told from the settling thread: the handler's task does not
         // wait for the settlement to be written.
         let report = SettlementReport(
-            events: events, hooks: hooks, queue: queueName, taskType: Message.protoMessageName, id: headers.id,
-            attempt: attempt, sequence: sequence, error: outcome?.error, runTime: runTime,
-            settleStart: ContinuousClock.now)
+            listeners: listeners, id: headers.id, attempt: attempt, sequence: sequence, error: outcome?.error,
+            runTime: runTime, settleStart: ContinuousClock.now)
         if !delivery.settle(settlement, then: report) {
             report.tell(.unsettled(error: "the task was settled already"), late: delivery.missedAckWindow)
         }
