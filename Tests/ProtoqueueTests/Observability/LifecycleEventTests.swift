@@ -179,18 +179,20 @@ struct LifecycleEventTests {
             event.taskID = id
             return event
         }
-        let gathered = [
+        var gathered = [
             event(.succeeded, "a"), event(.started, "b"), event(.enqueued, "c"), event(.succeeded, "b"),
             event(.deadLettered, "d"), event(.started, "c"), event(.paused, ""), event(.retryScheduled, "c"),
             event(.enqueued, "e"), event(.resumed, ""), event(.replayed, "d"), event(.discarded, "e"),
         ]
-        let runs = QueueEvents.runs(gathered).map { $0.map { "\(EventKinds.subjectToken($0.kind)) \($0.taskID)" } }
+        let runs = QueueEvents.runs(&gathered).map { $0.map { "\(EventKinds.subjectToken($0.kind)) \($0.taskID)" } }
         #expect(
             runs == [
                 ["enqueued c"], ["started b", "started c"], ["succeeded a", "succeeded b"], ["dead_lettered d"],
                 ["paused "], ["enqueued e"], ["retry_scheduled c"], ["resumed "], ["replayed d"], ["discarded e"],
             ])
-        #expect(QueueEvents.runs([]).isEmpty)
+        #expect(gathered.allSatisfy { $0 == TaskEvent() })
+        var none: [TaskEvent] = []
+        #expect(QueueEvents.runs(&none).isEmpty)
         #expect(Set(EventKinds.all) == Set(EventKinds.taskLifeOrder + [.paused, .resumed]))
     }
 

@@ -100,7 +100,7 @@ final class EventOutbox: @unchecked Sendable {
             lock.unlock()
             if gather { usleep(Self.gatherMicroseconds) }
             lock.withLock { swap(&batch, &buffer) }
-            for run in QueueEvents.runs(batch) {
+            for run in QueueEvents.runs(&batch) {
                 let sent = send(run)
                 if sent > 0 { publishedCount.add(sent, ordering: .relaxed) }
                 if sent < run.count { drop(run.count - sent) }

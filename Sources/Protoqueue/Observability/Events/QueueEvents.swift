@@ -112,7 +112,8 @@ final class QueueEvents: Sendable {
                 size += next
                 end += 1
             }
-            let batch = TaskEventBatch(events: Array(run[start..<end]))
+            // A run that fits in one message is handed over as it is, without copying its events.
+            let batch = TaskEventBatch(events: start == 0 && end == run.count ? run : Array(run[start..<end]))
             if let body = try? batch.serializedBytes(), transport.publishCore(subject: subject, body: body) {
                 published += end - start
             }
@@ -133,8 +134,9 @@ final class QueueEvents: Sendable {
     /// `events`, in the order they happened, as the runs of one kind the outbox publishes, one message each. Task
     /// events are grouped by kind in the order of a task's life (enqueued, replayed, started, retry scheduled,
     /// succeeded, discarded, dead-lettered), so that a task whose events were gathered together keeps their order;
-    /// a pause or a resume keeps its place between the events before and after it. Pure.
-    static func runs(_ events: [TaskEvent]) -> [[TaskEvent]] {
+    /// a pause or a resume keeps its place between the events before and after it. Each event is moved out of
+    /// `events` into its run, leaving an empty event in its place, rather than copied: a copy retains its strings.
+    static func runs(_ events: inout [TaskEvent]) -> [[TaskEvent]] {
         var runs: [[TaskEvent]] = []
         var groups: [[TaskEvent]] = Array(repeating: [], count: EventKinds.taskLifeOrder.count)
         func flush() {
@@ -143,12 +145,14 @@ final class QueueEvents: Sendable {
                 groups[index].removeAll()
             }
         }
-        for event in events {
+        for index in events.indices {
+            var event = TaskEvent()
+            swap(&event, &events[index])
             if let stage = EventKinds.taskLifeOrder.firstIndex(of: event.kind) {
-                groups[stage].append(event)
+                groups[stage].append(consume event)
             } else {
                 flush()
-                runs.append([event])
+                runs.append([consume event])
             }
         }
         flush()
