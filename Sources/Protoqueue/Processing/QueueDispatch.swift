@@ -86,7 +86,7 @@ struct QueueDispatch: Sendable {
             }
             let runner = TaskRunner<Message>(
                 engine: engine, queueName: queue.name, configuration: queue.configuration,
-                middleware: queue.middleware, events: queue.events,
+                middleware: queue.middleware,
                 listeners: SettlementListeners(
                     events: queue.events, hooks: hooks, queue: queue.name, taskType: Message.protoMessageName),
                 logger: logger, handler: handler,

@@ -8,10 +8,11 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
     let queueName: String
     let configuration: QueueConfiguration
     let middleware: MiddlewareChain
-    let events: QueueEvents?
     /// Where final outcomes go: the events and the middleware's ``QueueMiddleware/settled(_:)``; `nil` when the
     /// queue has neither.
     let listeners: SettlementListeners?
+    /// The queue's lifecycle events, when on.
+    var events: QueueEvents? { listeners?.events }
     let logger: Logger
     let handler: Queue<Message>.Handler
 
@@ -53,8 +54,8 @@ struct TaskRunner<Message: ProtoqueueMessage>: Sendable {
         lane?.clear()
         // A unique task's key is freed once its final settlement is on its way.
         let freesKey = UniqueLock.frees(headers.uniqueScope, atStart: false, settlement: settlement)
-        // Without middleware, an acknowledgement's outcome is known here: its event goes out from the handler's task,
-        // sparing the settling thread, which every delivery of the connection passes through.
+        // Without `settled` hooks, an acknowledgement's outcome is known here: its event goes out from the handler's
+        // task, sparing the settling thread, which every delivery of the connection passes through.
         guard let listeners, listeners.hooks != nil || !settlement.isAcknowledgement else {
             if delivery.settle(settlement), settlement.isAcknowledgement {
                 events?.settled(
