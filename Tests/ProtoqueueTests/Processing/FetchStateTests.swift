@@ -81,7 +81,7 @@ struct FetchStateTests {
         var fetch = state()
         _ = pullNow(&fetch, at: 0)
         let expiresAt = fetch.ledger.oldestExpiry!
-        #expect(fetch.renewal == 50 * ms)
+        #expect(fetch.renewal == 125 * ms)
         // The turn before asks to be woken at the renewal time.
         let before = fetch.turn(now: expiresAt - fetch.renewal - 1)
         #expect(before.pull == nil && before.deadline == expiresAt - fetch.renewal)
@@ -108,10 +108,22 @@ struct FetchStateTests {
         #expect(pullNow(&fetch, at: expiresAt - fetch.renewal) == 2)
     }
 
-    @Test func theRenewalTimeIsAnEighthOfAnExpiryBetweenOneAndFiftyMilliseconds() {
+    @Test func theRenewalTimeIsAQuarterOfAnExpiryBetweenOneAndTwoHundredFiftyMilliseconds() {
         #expect(FetchState<Int>(concurrency: 1, expiry: 2 * ms).renewal == 1 * ms)
-        #expect(FetchState<Int>(concurrency: 1, expiry: 200 * ms).renewal == 25 * ms)
-        #expect(FetchState<Int>(concurrency: 1, expiry: 5_000 * ms).renewal == 50 * ms)
+        #expect(FetchState<Int>(concurrency: 1, expiry: 10 * ms).renewal == 2_500_000)
+        #expect(FetchState<Int>(concurrency: 1, expiry: 200 * ms).renewal == 50 * ms)
+        #expect(FetchState<Int>(concurrency: 1, expiry: 500 * ms).renewal == 125 * ms)
+        #expect(FetchState<Int>(concurrency: 1, expiry: 5_000 * ms).renewal == 250 * ms)
+    }
+
+    /// From the shortest fetch timeout a worker accepts (10 ms) up, a renewal sent at its time expires one expiry
+    /// after the request it renews, not with it.
+    @Test(arguments: [10, 200, 500, 1_000, 30_000] as [UInt64])
+    func aRenewalExpiresOneExpiryAfterTheRequestItRenews(milliseconds: UInt64) {
+        let fetch = FetchState<Int>(concurrency: 1, expiry: milliseconds * ms)
+        let expiresAt = 7 * fetch.expiry
+        let sentAt = expiresAt - fetch.renewal
+        #expect(sentAt + fetch.alignedExpiry(at: sentAt) == expiresAt + fetch.expiry)
     }
 
     @Test func expiriesAreAlignedBetweenHalfAndOneAndAHalfFetchTimeouts() {

@@ -14,7 +14,7 @@ import Testing
     "Retries due as a pull request expires",
     .enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
 struct RetryAtRequestExpiryTests {
-    private static let fetchTimeout: UInt64 = 200_000_000
+    private static let fetchTimeout: UInt64 = 300_000_000
 
     /// Enqueues `count` tasks one after another into a queue of its own; each fails its first attempt with a retry
     /// that falls due within 3 ms of the expiry of the request the worker has open (expiries are aligned to

@@ -20,10 +20,12 @@ struct FetchState<Parked> {
     /// A request's open time beyond its expiry before it is given up when the server's `408` did not end it: half
     /// an expiry, at least 20 ms and at most 1 s. A `408` that comes later ends nothing (``PullLedger/end(number:)``).
     var expiryGrace: UInt64 { min(1_000_000_000, max(20_000_000, expiry / 2)) }
-    /// How long before the last open request expires the next one is sent: an eighth of an expiry, at least 1 ms and
-    /// at most 50 ms. Short, since deliveries still on their way for the old request may then come on top of what the
-    /// new one asks for (they wait parked).
-    var renewal: UInt64 { min(50_000_000, max(1_000_000, expiry / 8)) }
+    /// How long before the last open request expires the next one is sent: a quarter of an expiry, at least 1 ms and
+    /// at most 250 ms. Long enough for a processing thread held up by a loaded machine (the full test suite on two
+    /// cores delayed renewals by up to 67 ms); no longer, since deliveries for the old request may then come on top of
+    /// what the new one asks for (they wait parked). Below half an expiry, so that the new request's aligned expiry
+    /// is the next one (``alignedExpiry(at:)``).
+    var renewal: UInt64 { min(250_000_000, max(1_000_000, expiry / 4)) }
     /// How long a pull for fewer than ``lowWater`` tasks waits for more slots.
     static var lowWaterWait: UInt64 { 2_000_000 }
 
