@@ -196,14 +196,23 @@ struct LifecycleEventTests {
         #expect(Set(EventKinds.all) == Set(EventKinds.taskLifeOrder + [.paused, .resumed]))
     }
 
-    /// A run larger than a message may carry goes out as several batches, every event in its order.
-    @Test func aLargeRunIsSplitIntoBatchesOfAtMostTheLimit() async throws {
+    /// Runs `body` with an in-memory queue and every message published on its connection from then on.
+    private func withPublishedBodies(
+        _ body: (BackendQueue, Recorder<[UInt8]>) async throws -> Void
+    ) async throws {
         try await withBackend(.memory) { env in
             let bodies = Recorder<[UInt8]>()
             let subscription = try await env.connection.transport.subscribeCore(subject: ">") { body, _ in
                 bodies.record(body)
             }
             defer { subscription.cancel() }
+            try await body(env, bodies)
+        }
+    }
+
+    /// A run larger than a message may carry goes out as several batches, every event in its order.
+    @Test func aLargeRunIsSplitIntoBatchesOfAtMostTheLimit() async throws {
+        try await withPublishedBodies { env, bodies in
             let run = (0..<300).map { index in
                 var event = TaskEvent()
                 event.kind = .deadLettered
@@ -221,6 +230,24 @@ struct LifecycleEventTests {
             #expect(batches.count >= 5)
             #expect(bodies.all.allSatisfy { $0.count <= QueueEvents.maxBatchBytes })
             #expect(batches.flatMap(\.events).map(\.taskID) == run.map(\.taskID))
+        }
+    }
+
+    /// A handler's error may hold U+0000, which the generated encoder refuses: its batch is still published, every
+    /// event in it counted.
+    @Test func anErrorHoldingANullCharacterIsPublishedWithItsBatch() async throws {
+        try await withPublishedBodies { env, bodies in
+            let run = ["before", "null", "after"].map { id in
+                var event = TaskEvent()
+                event.kind = .retryScheduled
+                event.taskID = id
+                event.error = id == "null" ? "bad \u{0} byte" : "failed"
+                return event
+            }
+            #expect(QueueEvents.publish(run, layout: env.queue.layout, transport: env.connection.transport) == 3)
+            #expect(await eventually { bodies.all.count == 1 })
+            let events = try bodies.all.flatMap { try TaskEventBatch(serializedBytes: $0).events }
+            #expect(events.map(\.taskID) == ["before", "null", "after"])
         }
     }
 

@@ -94,42 +94,31 @@ final class QueueEvents: Sendable {
     }
 
     /// Encodes a run of events of one kind as ``TaskEventBatch`` messages on `<subject>.events.<kind>`, on the
-    /// outbox's thread: one message, or several when the run is larger than ``maxBatchBytes`` (or half the server's
-    /// largest message).
+    /// outbox's thread (``TaskEventBatchWriter``): one message, or several when the run is larger than
+    /// ``maxBatchBytes`` (or half the server's largest message).
     /// - Returns: How many of the events were handed to the connection.
     static func publish(_ run: [TaskEvent], layout: QueueLayout, transport: any QueueTransport) -> Int {
         guard let kind = run.first?.kind else { return 0 }
         let subject = layout.eventSubject(EventKinds.subjectToken(kind))
         let limit = max(4096, min(maxBatchBytes, transport.maxPayload / 2))
+        var writer = TaskEventBatchWriter()
         var published = 0
-        var start = 0
-        while start < run.count {
-            var end = start
-            var size = 0
-            while end < run.count {
-                let next = estimatedSize(run[end])
-                guard end == start || size + next <= limit else { break }
-                size += next
-                end += 1
-            }
-            // A run that fits in one message is handed over as it is, without copying its events.
-            let batch = TaskEventBatch(events: start == 0 && end == run.count ? run : Array(run[start..<end]))
-            if let body = try? batch.serializedBytes(), transport.publishCore(subject: subject, body: body) {
-                published += end - start
-            }
-            start = end
+        func send() {
+            let count = writer.count
+            if transport.publishCore(subject: subject, body: writer.take()) { published += count }
         }
+        for event in run {
+            guard !writer.append(event, limit: limit) else { continue }
+            send()
+            // An empty batch takes any event.
+            _ = writer.append(event, limit: limit)
+        }
+        if writer.count > 0 { send() }
         return published
     }
 
     /// The most bytes of events one message carries.
     static let maxBatchBytes = 64 * 1024
-
-    /// About how many bytes `event` takes in a batch (at least its encoded size).
-    static func estimatedSize(_ event: TaskEvent) -> Int {
-        64 + event.queue.utf8.count + event.taskType.utf8.count + event.taskID.utf8.count + event.reason.utf8.count
-            + event.error.utf8.count
-    }
 
     /// `events`, in the order they happened, as the runs of one kind the outbox publishes, one message each. Task
     /// events are grouped by kind in the order of a task's life (enqueued, replayed, started, retry scheduled,
