@@ -4,7 +4,8 @@ import Logging
 /// it deletes the consumer and has the processor create it again with the queue's configuration, and the new
 /// consumer delivers every message still stored on its filter. Tasks running on any worker at that moment are
 /// delivered again (at-least-once). A paused consumer is left alone until it is resumed: creating it again would
-/// end its pause.
+/// end its pause. A look that finds the consumer gone (a recovery whose creation timed out, say) has the processor
+/// create it again.
 struct StrandedWatch: Sendable {
     let engine: ProcessorEngine
     let interval: Duration
@@ -21,6 +22,11 @@ struct StrandedWatch: Sendable {
             } catch {
                 logger.debug("cannot look for stranded tasks", metadata: ["protoqueue.error": "\(error)"])
                 previous = nil
+                // The consumer is gone, say after a recovery whose creation timed out: have it created again (a
+                // stream that is gone stops the processor there).
+                if error.code == .streamNotFound {
+                    engine.deliveries.checkConsumer(of: engine, reason: "looking for stranded tasks: \(error.message)")
+                }
                 continue
             }
             if StrandedTasks.confirmed(finding, previous: previous), let finding {
@@ -38,7 +44,9 @@ struct StrandedWatch: Sendable {
         guard let stream = try await transport.streamState(layout.streamName) else { return nil }
         let consumer = try await transport.consumerState(stream: layout.streamName, consumer: layout.consumerName)
         var first: UInt64?
-        if StrandedTasks.needsFirstMessage(streamFirst: stream.firstSequence, consumer: consumer) {
+        let reads = StrandedTasks.needsFirstMessage(
+            streamFirst: stream.firstSequence, streamLast: stream.lastSequence, consumer: consumer)
+        if reads {
             for filter in layout.consumerFilters {
                 let found = try await transport.message(
                     stream: layout.streamName, atOrAfter: stream.firstSequence, subject: filter,
@@ -46,7 +54,20 @@ struct StrandedWatch: Sendable {
                 if let found, found.sequence < first ?? .max { first = found.sequence }
             }
         }
-        return StrandedTasks.finding(streamLast: stream.lastSequence, consumer: consumer, firstOnFilter: first)
+        let finding = StrandedTasks.finding(
+            streamLast: stream.lastSequence, consumer: consumer, firstOnFilter: first)
+        logger.debug(
+            "looked for stranded tasks",
+            metadata: [
+                "protoqueue.consumer": "\(layout.consumerName)",
+                "protoqueue.stream": "\(stream.messages) messages, \(stream.firstSequence)...\(stream.lastSequence)",
+                "protoqueue.consumerState": .string(
+                    "delivered \(consumer.deliveredSequence), floor \(consumer.ackFloorSequence), "
+                        + "\(consumer.ackPending) awaiting acknowledgement, \(consumer.pending) pending"),
+                "protoqueue.firstOnFilter": "\(first.map(String.init) ?? (reads ? "none" : "not read"))",
+                "protoqueue.stranded": "\(finding.map(String.init(describing:)) ?? "none")",
+            ])
+        return finding
     }
 
     private func recover(_ finding: StrandedTasks.Finding) async {
