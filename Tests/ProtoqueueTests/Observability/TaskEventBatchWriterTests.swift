@@ -60,7 +60,7 @@ import Testing
         #expect(added && writer.count == 1)
         let bytes = writer.take()
         #expect(bytes == (try TaskEventBatch(events: [event]).serializedBytes()))
-        #expect(writer.count == 0 && writer.byteCount == 0)
+        #expect(writer.count == 0 && writer.take().isEmpty)
     }
 
     @Test func aBatchOfEveryEventIsWrittenAsTheGeneratedEncoderWritesIt() throws {
@@ -83,6 +83,6 @@ import Testing
         let atLimit = writer.append(event, limit: 2 * size)
         #expect(first && !overLimit && atLimit)
         #expect(writer.count == 2)
-        #expect(writer.byteCount == 2 * size)
+        #expect(writer.take().count == 2 * size)
     }
 }

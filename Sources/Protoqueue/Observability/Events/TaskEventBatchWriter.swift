@@ -10,23 +10,18 @@ struct TaskEventBatchWriter {
     /// Events in the batch so far.
     private(set) var count = 0
 
-    /// Bytes in the batch so far.
-    var byteCount: Int { batch.bytes.count }
-
     /// Adds `event` when the batch is empty or stays within `limit` bytes with it.
     /// - Returns: Whether it was added.
     mutating func append(_ taskEvent: TaskEvent, limit: Int) -> Bool {
         event.bytes.removeAll(keepingCapacity: true)
         Self.write(taskEvent, to: &event)
-        // The field's tag (1 byte), its length, then the event.
-        var length = event.bytes.count
-        var size = 2 + length
-        while length >= 0x80 {
-            size += 1
-            length >>= 7
-        }
-        guard count == 0 || batch.bytes.count + size <= limit else { return false }
+        let end = batch.bytes.count
         batch.lengthDelimited(1, event.bytes)
+        // Past the limit: taken back out (once per full batch).
+        guard count == 0 || batch.bytes.count <= limit else {
+            batch.bytes.removeSubrange(end...)
+            return false
+        }
         count += 1
         return true
     }
