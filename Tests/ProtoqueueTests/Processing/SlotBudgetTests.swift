@@ -53,6 +53,50 @@ struct SlotBudgetTests {
         #expect(budget.allowance(for: 3, wanted: 1) {} == 1)
     }
 
+    /// CI's failure on nats-server 2.9.10: an email queue capped at one slot renewed its pull request before the
+    /// first was answered and was refused (nothing free); the first request's delivery then filled it, and the image
+    /// queue, refused past its share while the email queue waited, was never woken: images held 2 of the 3 slots left.
+    @Test func aWaitingProcessorFilledByAnEarlierRequestStopsShrinkingTheOthersShares() {
+        let budget = SlotBudget(total: 4)
+        let woken = Mutex<[UInt64]>([])
+        let emails: UInt64 = 1
+        let images: UInt64 = 2
+        budget.report(emails, footprint: 1)
+        budget.report(images, footprint: 3)
+        #expect(budget.allowance(for: emails, wanted: 1) { woken.withLock { $0.append(emails) } } == 0)
+        // The image queue's third task was requested and not delivered; it came back unfilled.
+        budget.report(images, footprint: 2)
+        #expect(woken.withLock { $0 } == [emails])
+        // Its share while the email queue waits is 4 / 2 = 2: refused.
+        #expect(budget.allowance(for: images, wanted: 2) { woken.withLock { $0.append(images) } } == 0)
+        // The email queue's first request delivers: it is full and asks for nothing more.
+        budget.report(emails, footprint: 1, full: true)
+        #expect(woken.withLock { $0 } == [emails, images])
+        #expect(budget.allowance(for: images, wanted: 2) {} == 1)
+        // A full processor that was not waiting wakes nobody.
+        budget.report(emails, footprint: 1, full: true)
+        #expect(woken.withLock { $0 } == [emails, images])
+    }
+
+    @Test func aWaitingProcessorServedInFullWakesTheOthersWaiting() {
+        let budget = SlotBudget(total: 4)
+        let woken = Mutex<[UInt64]>([])
+        budget.report(1, footprint: 4)
+        #expect(budget.allowance(for: 2, wanted: 1) { woken.withLock { $0.append(2) } } == 0)
+        budget.report(1, footprint: 2)
+        #expect(woken.withLock { $0 } == [2])
+        // Processor 1 asks past its share (2, with 2 waiting) before 2 takes its turn.
+        #expect(budget.allowance(for: 1, wanted: 2) { woken.withLock { $0.append(1) } } == 0)
+        // Processor 2 takes its slot and stops waiting: 1's share is the whole budget again.
+        #expect(budget.allowance(for: 2, wanted: 1) {} == 1)
+        #expect(woken.withLock { $0 } == [2, 1])
+        budget.report(2, footprint: 1)
+        #expect(budget.allowance(for: 1, wanted: 2) {} == 1)
+        // Served in full when it was not waiting: nobody else is woken.
+        #expect(budget.allowance(for: 2, wanted: 0) {} == 0)
+        #expect(woken.withLock { $0 } == [2, 1])
+    }
+
     @Test func contendedSlotsAreSharedByWeight() {
         // Tiers 6/3/1 over 100 slots, all waiting: 60, 30 and 10.
         let standings: [UInt64: SlotBudget.Standing] = [1: .init(weight: 6), 2: .init(weight: 3), 3: .init(weight: 1)]

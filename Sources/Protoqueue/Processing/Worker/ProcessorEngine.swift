@@ -159,7 +159,7 @@ final class ProcessorEngine: Sendable {
     /// A delivery for this processor (on the transport's delivery thread).
     func delivered(_ delivery: Delivery) {
         deliveryCount.add(1, ordering: .relaxed)
-        let (footprint, firstParked) = state.withLock { state -> (Int, Bool) in
+        let (footprint, full, firstParked) = state.withLock { state -> (Int, Bool, Bool) in
             // The server sent it before the request it answers expired, so at the latest expiry of any: a delivery
             // that came while this process was stopped is not run once its ack window ran out meanwhile.
             let servedBy = state.ledger.latestExpiry
@@ -174,13 +174,13 @@ final class ProcessorEngine: Sendable {
             case .parked: break
             case .refused: deliveries.returnUnclaimed(delivery)  // stopped fetching
             }
-            return (slotsInUse(of: state), arrival == .parked && state.parked.count == 1)
+            return (slotsInUse(of: state), state.free == 0, arrival == .parked && state.parked.count == 1)
         }
         // A turn soon schedules its in-progress signals; later ones are scheduled by the turns of a busy processor.
         if firstParked { deliveries.touch(id) }
         guard let budget else { return }
         budget.delivered(id)
-        budget.report(id, footprint: footprint)
+        budget.report(id, footprint: footprint, full: full)
         // Work arrived after a probe: ask for more at once.
         if probing.exchange(false, ordering: .relaxed) {
             budget.setBusy(id, true)
@@ -188,9 +188,11 @@ final class ProcessorEngine: Sendable {
         }
     }
 
-    /// Slots held and requested.
+    /// Slots held and requested. Parked deliveries are not counted: they came on top of what was requested (for an
+    /// older request of a renewal, or one given up) and wait for one of this processor's own slots, so the shared
+    /// budget's other queues may use the slot their request had taken.
     private func slotsInUse(of state: FetchState<Delivery>) -> Int {
-        capacity - state.free + state.ledger.outstanding + state.parked.count
+        capacity - state.free + state.ledger.outstanding
     }
 
     /// The server ended a pull request of this processor, or sent a heartbeat (on the transport's delivery thread).

@@ -24,6 +24,13 @@ final class SlotBudget: Sendable {
         var sinceDecay = 0
         /// Processors that asked for more than they got, with their wake-up.
         var waiting: [UInt64: @Sendable () -> Void] = [:]
+
+        /// Takes `id` out of ``waiting``. The others' shares may have grown: returns their wake-ups when `id` was
+        /// there, none otherwise.
+        mutating func stopWaiting(_ id: UInt64) -> [@Sendable () -> Void] {
+            guard waiting.removeValue(forKey: id) != nil else { return [] }
+            return Array(waiting.values)
+        }
     }
 
     /// Slots over every queue.
@@ -83,27 +90,32 @@ final class SlotBudget: Sendable {
     }
 
     /// How many of `wanted` slots processor `id` may ask the server for now. When the answer is less than `wanted`,
-    /// `wake` is called once slots are released (the processor then takes a turn and asks again).
+    /// `wake` is called once slots are released or another waiting processor's share is no longer counted (the
+    /// processor then takes a turn and asks again). A processor served in full stops waiting, which wakes the others.
     func allowance(for id: UInt64, wanted: Int, wake: @escaping @Sendable () -> Void) -> Int {
-        state.withLock { state in
+        let (allowed, wakes) = state.withLock { state -> (Int, [@Sendable () -> Void]) in
             let allowed = Self.decide(
                 total: total, usage: state.usage, waiting: Set(state.waiting.keys), standings: state.standings,
                 busy: state.busy, recent: state.recent, mode: mode, for: id, wanted: wanted)
             if allowed < wanted {
                 state.waiting[id] = wake
-            } else {
-                state.waiting[id] = nil
+                return (allowed, [])
             }
-            return allowed
+            return (allowed, state.stopWaiting(id))
         }
+        for wake in wakes { wake() }
+        return allowed
     }
 
-    /// Processor `id` now holds or has requested `footprint` slots. A smaller footprint wakes the processors
-    /// waiting for slots.
-    func report(_ id: UInt64, footprint: Int) {
+    /// Processor `id` now holds or has requested `footprint` slots; `full` when all its own slots are taken, so that
+    /// it asks for none. A smaller footprint wakes the processors waiting for slots, and so does a full processor
+    /// that was waiting: a delivery for an earlier request gave it what it had asked for, and its share no longer
+    /// counts against theirs.
+    func report(_ id: UInt64, footprint: Int, full: Bool = false) {
         let wakes = state.withLock { state -> [@Sendable () -> Void] in
             let before = state.usage[id] ?? 0
             state.usage[id] = footprint
+            if full, case let wakes = state.stopWaiting(id), !wakes.isEmpty { return wakes }
             guard footprint < before, !state.waiting.isEmpty else { return [] }
             return state.waiting.filter { $0.key != id }.map(\.value)
         }
