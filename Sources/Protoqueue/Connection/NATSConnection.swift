@@ -74,11 +74,15 @@ public final class NATSConnection: Sendable {
         closers.withLock { $0.append(close) }
     }
 
-    /// A new outbox for the lifecycle events of the queue of `layout`, publishing on this connection until it closes.
-    func makeEventOutbox(capacity: Int, layout: QueueLayout, logger: Logger) -> EventOutbox {
+    /// A new outbox for the lifecycle events of queue `queue` of `layout`, whose tasks are of `taskType`, publishing
+    /// on this connection until it closes.
+    func makeEventOutbox(
+        capacity: Int, queue: String, taskType: String, layout: QueueLayout, logger: Logger
+    ) -> EventOutbox {
         let transport = self.transport
+        let writer = TaskEventBatchWriter(queue: queue, taskType: taskType)
         let outbox = EventOutbox(capacity: capacity, logger: logger) {
-            QueueEvents.publish($0, layout: layout, transport: transport)
+            QueueEvents.publish($0, writer: writer, layout: layout, transport: transport)
         }
         onClose { await outbox.close() }
         return outbox

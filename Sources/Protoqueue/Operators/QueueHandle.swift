@@ -46,8 +46,8 @@ package struct QueueHandle: Sendable {
         guard configuration.events.isEnabled, events == nil else { return self }
         let events = QueueEvents(
             outbox: connection.makeEventOutbox(
-                capacity: configuration.events.bufferCapacity, layout: layout, logger: logger),
-            queue: name, taskType: taskType)
+                capacity: configuration.events.bufferCapacity, queue: name, taskType: taskType, layout: layout,
+                logger: logger))
         return QueueHandle(
             connection: connection, name: name, layout: layout, configuration: configuration, logger: logger,
             events: events)

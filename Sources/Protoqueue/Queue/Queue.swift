@@ -99,8 +99,8 @@ public struct Queue<Message: ProtoqueueMessage>: Sendable {
             configuration.events.isEnabled
             ? QueueEvents(
                 outbox: connection.makeEventOutbox(
-                    capacity: configuration.events.bufferCapacity, layout: layout, logger: logger),
-                queue: name, taskType: Message.protoMessageName)
+                    capacity: configuration.events.bufferCapacity, queue: name, taskType: Message.protoMessageName,
+                    layout: layout, logger: logger))
             : nil
     }
 }

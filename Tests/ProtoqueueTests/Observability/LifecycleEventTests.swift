@@ -173,11 +173,8 @@ struct LifecycleEventTests {
     /// The outbox's runs: task events grouped by kind in the order of a task's life, a pause or resume keeping its
     /// place, each kind's events in their order.
     @Test func gatheredEventsAreRunsOfOneKindInTheOrderOfATasksLife() {
-        func event(_ kind: TaskEvent.Kind, _ id: String) -> TaskEvent {
-            var event = TaskEvent()
-            event.kind = kind
-            event.taskID = id
-            return event
+        func event(_ kind: TaskEvent.Kind, _ id: String) -> LifecycleEvent {
+            LifecycleEvent(kind: kind, taskID: id)
         }
         var gathered = [
             event(.succeeded, "a"), event(.started, "b"), event(.enqueued, "c"), event(.succeeded, "b"),
@@ -190,11 +187,14 @@ struct LifecycleEventTests {
                 ["enqueued c"], ["started b", "started c"], ["succeeded a", "succeeded b"], ["dead_lettered d"],
                 ["paused "], ["enqueued e"], ["retry_scheduled c"], ["resumed "], ["replayed d"], ["discarded e"],
             ])
-        #expect(gathered.allSatisfy { $0 == TaskEvent() })
-        var none: [TaskEvent] = []
+        #expect(gathered.allSatisfy { $0 == LifecycleEvent() })
+        var none: [LifecycleEvent] = []
         #expect(QueueEvents.runs(&none).isEmpty)
         #expect(Set(EventKinds.all) == Set(EventKinds.taskLifeOrder + [.paused, .resumed]))
     }
+
+    /// A writer of the events of the test's queue.
+    private static let writer = TaskEventBatchWriter(queue: "emails", taskType: EmailTask.protoMessageName)
 
     /// Runs `body` with an in-memory queue and every message published on its connection from then on.
     private func withPublishedBodies(
@@ -214,13 +214,10 @@ struct LifecycleEventTests {
     @Test func aLargeRunIsSplitIntoBatchesOfAtMostTheLimit() async throws {
         try await withPublishedBodies { env, bodies in
             let run = (0..<300).map { index in
-                var event = TaskEvent()
-                event.kind = .deadLettered
-                event.taskID = "task-\(index)"
-                event.error = String(repeating: "x", count: 1024)
-                return event
+                LifecycleEvent(kind: .deadLettered, taskID: "task-\(index)", error: String(repeating: "x", count: 1024))
             }
-            let sent = QueueEvents.publish(run, layout: env.queue.layout, transport: env.connection.transport)
+            let sent = QueueEvents.publish(
+                run, writer: Self.writer, layout: env.queue.layout, transport: env.connection.transport)
             #expect(sent == 300)
             #expect(
                 await eventually {
@@ -238,13 +235,11 @@ struct LifecycleEventTests {
     @Test func anErrorHoldingANullCharacterIsPublishedWithItsBatch() async throws {
         try await withPublishedBodies { env, bodies in
             let run = ["before", "null", "after"].map { id in
-                var event = TaskEvent()
-                event.kind = .retryScheduled
-                event.taskID = id
-                event.error = id == "null" ? "bad \u{0} byte" : "failed"
-                return event
+                LifecycleEvent(kind: .retryScheduled, taskID: id, error: id == "null" ? "bad \u{0} byte" : "failed")
             }
-            #expect(QueueEvents.publish(run, layout: env.queue.layout, transport: env.connection.transport) == 3)
+            let sent = QueueEvents.publish(
+                run, writer: Self.writer, layout: env.queue.layout, transport: env.connection.transport)
+            #expect(sent == 3)
             #expect(await eventually { bodies.all.count == 1 })
             let events = try bodies.all.flatMap { try TaskEventBatch(serializedBytes: $0).events }
             #expect(events.map(\.taskID) == ["before", "null", "after"])

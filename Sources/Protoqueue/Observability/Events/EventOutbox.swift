@@ -11,13 +11,13 @@ import Synchronization
 /// drop and every thousandth.
 final class EventOutbox: @unchecked Sendable {
     private let lock = ConditionLock()
-    private var buffer: [TaskEvent] = []
+    private var buffer: [LifecycleEvent] = []
     private let capacity: Int
     private var closed = false
     private var sleeping = false
     private var ended = false
     private var endWaiters: [CheckedContinuation<Void, Never>] = []
-    private let send: @Sendable ([TaskEvent]) -> Int
+    private let send: @Sendable ([LifecycleEvent]) -> Int
     private let logger: Logger
     private let publishedCount = Atomic<Int>(0)
     private let droppedCount = Atomic<Int>(0)
@@ -34,9 +34,9 @@ final class EventOutbox: @unchecked Sendable {
     /// - Parameters:
     ///   - capacity: Events that may wait; an offer beyond it is refused.
     ///   - logger: Where drops are reported.
-    ///   - send: Encodes and publishes a run of events of one kind (fire-and-forget), on the outbox's thread; returns
+    ///   - send: Writes and publishes a run of events of one kind (fire-and-forget), on the outbox's thread; returns
     ///     how many of them it handed to the transport.
-    init(capacity: Int, logger: Logger, send: @escaping @Sendable ([TaskEvent]) -> Int) {
+    init(capacity: Int, logger: Logger, send: @escaping @Sendable ([LifecycleEvent]) -> Int) {
         self.capacity = max(1, capacity)
         self.logger = logger
         self.send = send
@@ -48,7 +48,7 @@ final class EventOutbox: @unchecked Sendable {
     }
 
     /// Adds an event unless the buffer is full or the outbox closed; else counts it as dropped.
-    func offer(_ event: TaskEvent) {
+    func offer(_ event: LifecycleEvent) {
         lock.lock()
         guard !closed, buffer.count < capacity else {
             lock.unlock()
@@ -80,7 +80,7 @@ final class EventOutbox: @unchecked Sendable {
     }
 
     private func run() {
-        var batch: [TaskEvent] = []
+        var batch: [LifecycleEvent] = []
         while true {
             lock.lock()
             while buffer.isEmpty && !closed {

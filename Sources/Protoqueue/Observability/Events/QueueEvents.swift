@@ -1,20 +1,16 @@
 import Foundation
 
 /// Publishes one queue's lifecycle events (``TaskEvent``) through its ``EventOutbox``: made only for a queue with
-/// ``QueueConfiguration/events`` on. Every method fills in an event, offers it and returns at once; the outbox's
-/// thread encodes and publishes it.
+/// ``QueueConfiguration/events`` on. Every method fills in a ``LifecycleEvent``, offers it and returns at once; the
+/// outbox's thread writes and publishes it.
 final class QueueEvents: Sendable {
     private let outbox: EventOutbox
-    private let queue: String
-    private let taskType: String
 
     /// The longest handler error an event carries, in bytes.
     static let maxErrorBytes = 1024
 
-    init(outbox: EventOutbox, queue: String, taskType: String) {
+    init(outbox: EventOutbox) {
         self.outbox = outbox
-        self.queue = queue
-        self.taskType = taskType
     }
 
     /// The server stored a task (not for a duplicate, which stores nothing).
@@ -30,8 +26,7 @@ final class QueueEvents: Sendable {
 
     /// The queue was paused until `until` (`nil`: until resumed).
     func paused(until: Date?) {
-        var event = TaskEvent()
-        event.kind = .paused
+        var event = LifecycleEvent(kind: .paused)
         if let until { event.pausedUntilUnixMs = Int64((until.timeIntervalSince1970 * 1000).rounded()) }
         emit(event, id: nil, sequence: 0, attempt: 0)
     }
@@ -51,7 +46,7 @@ final class QueueEvents: Sendable {
         _ outcome: TaskSettlement.Outcome, id: TaskID?, sequence: UInt64, attempt: Int, runTime: Duration?,
         error: (any Error)?
     ) {
-        var event = TaskEvent()
+        var event = LifecycleEvent()
         switch outcome {
         case .acknowledged:
             event.kind = .succeeded
@@ -77,15 +72,11 @@ final class QueueEvents: Sendable {
     var counts: EventCounts { EventCounts(published: outbox.published, dropped: outbox.dropped) }
 
     private func emit(_ kind: TaskEvent.Kind, id: TaskID?, sequence: UInt64, attempt: Int = 0) {
-        var event = TaskEvent()
-        event.kind = kind
-        emit(event, id: id, sequence: sequence, attempt: attempt)
+        emit(LifecycleEvent(kind: kind), id: id, sequence: sequence, attempt: attempt)
     }
 
-    private func emit(_ event: TaskEvent, id: TaskID?, sequence: UInt64, attempt: Int) {
+    private func emit(_ event: LifecycleEvent, id: TaskID?, sequence: UInt64, attempt: Int) {
         var event = event
-        event.queue = queue
-        event.taskType = taskType
         event.taskID = id?.rawValue ?? ""
         event.sequence = sequence
         event.attempt = UInt32(clamping: attempt)
@@ -93,15 +84,17 @@ final class QueueEvents: Sendable {
         outbox.offer(event)
     }
 
-    /// Encodes a run of events of one kind as ``TaskEventBatch`` messages on `<subject>.events.<kind>`, on the
-    /// outbox's thread (``TaskEventBatchWriter``): one message, or several when the run is larger than
-    /// ``maxBatchBytes`` (or half the server's largest message).
+    /// Writes a run of events of one kind as ``TaskEventBatch`` messages on `<subject>.events.<kind>`, on the
+    /// outbox's thread, with a copy of `writer` (empty, made for the queue): one message, or several when the run is
+    /// larger than ``maxBatchBytes`` (or half the server's largest message).
     /// - Returns: How many of the events were handed to the connection.
-    static func publish(_ run: [TaskEvent], layout: QueueLayout, transport: any QueueTransport) -> Int {
+    static func publish(
+        _ run: [LifecycleEvent], writer: TaskEventBatchWriter, layout: QueueLayout, transport: any QueueTransport
+    ) -> Int {
         guard let kind = run.first?.kind else { return 0 }
         let subject = layout.eventSubject(EventKinds.subjectToken(kind))
         let limit = max(4096, min(maxBatchBytes, transport.maxPayload / 2))
-        var writer = TaskEventBatchWriter()
+        var writer = writer
         var published = 0
         func send() {
             let count = writer.count
@@ -125,9 +118,9 @@ final class QueueEvents: Sendable {
     /// succeeded, discarded, dead-lettered), so that a task whose events were gathered together keeps their order;
     /// a pause or a resume keeps its place between the events before and after it. Each event is moved out of
     /// `events` into its run, leaving an empty event in its place, rather than copied: a copy retains its strings.
-    static func runs(_ events: inout [TaskEvent]) -> [[TaskEvent]] {
-        var runs: [[TaskEvent]] = []
-        var groups: [[TaskEvent]] = Array(repeating: [], count: EventKinds.taskLifeOrder.count)
+    static func runs(_ events: inout [LifecycleEvent]) -> [[LifecycleEvent]] {
+        var runs: [[LifecycleEvent]] = []
+        var groups: [[LifecycleEvent]] = Array(repeating: [], count: EventKinds.taskLifeOrder.count)
         func flush() {
             for index in groups.indices where !groups[index].isEmpty {
                 runs.append(groups[index])
@@ -135,7 +128,7 @@ final class QueueEvents: Sendable {
             }
         }
         for index in events.indices {
-            var event = TaskEvent()
+            var event = LifecycleEvent()
             swap(&event, &events[index])
             if let stage = EventKinds.taskLifeOrder.firstIndex(of: event.kind) {
                 groups[stage].append(consume event)
