@@ -171,6 +171,29 @@ struct FetchStateTests {
         #expect(fetch.pullFailed(at: 0).failures == 1)
     }
 
+    /// A look at the consumer that could not conclude is repeated from a turn, 100 ms later and doubling up to 5 s,
+    /// until one concludes.
+    @Test func anInconclusiveLookAtTheConsumerIsRepeatedFromATurn() {
+        var fetch = state()
+        var waits: [UInt64] = []
+        for looks in 1...8 {
+            #expect(fetch.consumerCheckInconclusive(at: 0) == looks)
+            waits.append(fetch.consumerCheckAt! / ms)
+        }
+        #expect(waits == [100, 200, 400, 800, 1600, 3200, 5000, 5000])
+        // Before it is due, a turn wakes for it; when due, the turn asks for it once.
+        let early = fetch.turn(now: 4999 * ms)
+        #expect(!early.checkConsumer && early.deadline == 5000 * ms)
+        #expect(fetch.turn(now: 5000 * ms).checkConsumer)
+        #expect(!fetch.turn(now: 5001 * ms).checkConsumer && fetch.consumerCheckAt == nil)
+        // A sent pull does not reset the count; a look that concludes does, and cancels one due.
+        _ = pullNow(&fetch, at: 5002 * ms)
+        #expect(fetch.consumerCheckInconclusive(at: 0) == 9)
+        fetch.consumerCheckConcluded()
+        #expect(fetch.consumerCheckAt == nil)
+        #expect(fetch.consumerCheckInconclusive(at: 0) == 1)
+    }
+
     @Test func parkedDeliveriesAreDrainedOnce() {
         var fetch = FetchState<Int>(concurrency: 1, expiry: 500 * ms)
         _ = fetch.arrived(1)

@@ -50,6 +50,10 @@ struct FetchState<Parked> {
     private var lowSince: UInt64?
     private var failures = 0
     private var retryAt: UInt64 = 0
+    /// Looks at the consumer in a row that could not conclude.
+    private var inconclusiveChecks = 0
+    /// When the consumer is to be looked at again (monotonic ns), after a look that could not conclude.
+    private(set) var consumerCheckAt: UInt64?
 
     /// - Parameter expectedShare: The slots the processor expects to hold when it shares a budget with others
     ///   (a weighted priority tier's share); ``lowWater`` is half of it, so that the processor keeps pulling up to its
@@ -70,6 +74,9 @@ struct FetchState<Parked> {
         var deadline: UInt64?
         /// Stopping has just ended the last open request.
         var fetchEnded = false
+        /// Look at the consumer again: the last look could not conclude, and pull requests to a consumer that is
+        /// gone may get no answer that would start another.
+        var checkConsumer = false
     }
 
     /// Expires requests past their expiry plus grace and decides whether to pull at `now`, fetching up to `prefetch`
@@ -110,7 +117,33 @@ struct FetchState<Parked> {
         var deadline = wakeTime(at: now, lastOpenExpiry: lastExpiry)
         if pull == nil, let since = lowSince { deadline = min(deadline ?? .max, since + Self.lowWaterWait) }
         if now < retryAt { deadline = min(deadline ?? .max, retryAt) }
-        return Turn(pull: pull, expires: pull == nil ? 0 : alignedExpiry(at: now), deadline: deadline)
+        var checkConsumer = false
+        if let due = consumerCheckAt {
+            if now >= due {
+                checkConsumer = true
+                consumerCheckAt = nil
+            } else {
+                deadline = min(deadline ?? .max, due)
+            }
+        }
+        return Turn(
+            pull: pull, expires: pull == nil ? 0 : alignedExpiry(at: now), deadline: deadline,
+            checkConsumer: checkConsumer)
+    }
+
+    /// A look at the consumer could not conclude at `now` (no answer in time, JetStream unavailable): the next look
+    /// is due 100 ms later, doubling per look in a row up to 5 s (``Turn/checkConsumer``).
+    /// - Returns: The looks in a row that could not conclude, this one included.
+    mutating func consumerCheckInconclusive(at now: UInt64) -> Int {
+        inconclusiveChecks += 1
+        consumerCheckAt = now + UInt64(min(5000, 50 << min(inconclusiveChecks, 7))) * 1_000_000
+        return inconclusiveChecks
+    }
+
+    /// A look at the consumer concluded: it is there, or was created again.
+    mutating func consumerCheckConcluded() {
+        inconclusiveChecks = 0
+        consumerCheckAt = nil
     }
 
     /// When the processor must look again without an event, as of `now` (monotonic ns): when its oldest open

@@ -258,6 +258,7 @@ final class ProcessorEngine: Sendable {
             return (turn, state.wakeTime(at: now))
         }
         if let footprint { budget?.report(id, footprint: footprint) }
+        if turn.checkConsumer { deliveries.checkConsumer(of: self, reason: "the last look at it could not conclude") }
         if turn.fetchEnded { fetchEnded.signal() }
         if let failed { pullFailed(failed.error, failures: failed.failures) }
         // Deliveries fetched ahead stay this worker's while they wait for a handler.
@@ -316,11 +317,19 @@ final class ProcessorEngine: Sendable {
     }
 
     /// Looks at the consumer after the server said it may be gone (`reason`); re-creates it, or stops the
-    /// processor with an error naming it. While the server cannot say, the next pull waits (as after a failed one).
+    /// processor with an error naming it. While the server cannot say, the next pull waits (as after a failed one)
+    /// and a later turn looks again (``FetchState/consumerCheckInconclusive(at:)``).
     /// - Parameter ensure: Creates the consumer when it is missing (``ConsumerWatch/check(ensure:)``). Blocks.
     func checkConsumer(after reason: String, ensure: () throws(ProtoqueueError) -> Bool) {
         do throws(ProtoqueueError) {
-            switch try watch.check(ensure: ensure) {
+            let checked = try watch.check(ensure: ensure)
+            if case .unknown = checked {
+                // Looked at again from a later turn (the transport takes one after this): nothing else may ask.
+                state.withLock { _ = $0.consumerCheckInconclusive(at: MonotonicClock.nanoseconds()) }
+            } else {
+                state.withLock { $0.consumerCheckConcluded() }
+            }
+            switch checked {
             case .recreated:
                 logger.warning(
                     "consumer was deleted while the worker ran; re-created it",
