@@ -268,10 +268,16 @@ struct DecodeFuzzTests {
     }
 
     /// Runs `body` on a thread of its own: the fuzz loop is seconds of synchronous work that would otherwise hold
-    /// one of the (few) cooperative threads every other test needs.
+    /// one of the (few) cooperative threads every other test needs. The thread runs at the lowest priority (nice 19),
+    /// so that on a loaded machine it takes the CPU the other tests leave, instead of half of it on two cores: beside
+    /// it, tests that time their waits failed by the dozen in a full run on a slow machine.
     static func onOwnThread(_ body: @escaping @Sendable () -> Void) async {
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             let thread = Thread {
+                #if canImport(Glibc)
+                // On Linux, PRIO_PROCESS with id 0 sets the calling thread's nice value only.
+                _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 19)
+                #endif
                 body()
                 continuation.resume()
             }
