@@ -21,6 +21,17 @@ func waitUntil(
     return await condition()
 }
 
+/// The server name `lookup` returns within 10 s, asked every 100 ms: right after a node restarted, a Raft group may
+/// be electing its leader, or the request may time out. `nil` when none came.
+func leaderName(_ lookup: () -> String?) async -> String? {
+    var name: String?
+    _ = await waitUntil(.seconds(10)) {
+        name = lookup()
+        return name != nil
+    }
+    return name
+}
+
 enum ChaosScenarios {
     static let names = ["worker-kill", "server-restart", "cluster", "pause", "poison", "schedules", "long-tasks"]
 
@@ -107,7 +118,9 @@ enum ChaosScenarios {
         let raw = try RawJetStream(servers: run.urls)
         let streamFault = Task {
             await waitUntil(.seconds(120), every: .milliseconds(5)) { run.acked.withLock { $0.count } >= tasks / 3 }
-            if let leader = raw.streamLeader(queue.layout.streamName), let node = run.server(named: leader) {
+            if let leader = await leaderName({ raw.streamLeader(queue.layout.streamName) }),
+                let node = run.server(named: leader)
+            {
                 node.kill9()
                 run.fault(
                     "kill -9 stream leader \(leader) during enqueueBatch (\(run.acked.withLock { $0.count }) "
@@ -123,7 +136,9 @@ enum ChaosScenarios {
         try await streamFault.value
         for index in 0..<2 { try run.startWorker(index: index, workMs: 0) }
         await waitUntil(.seconds(300), every: .milliseconds(5)) { run.processedUniqueGood() >= tasks / 3 }
-        if let leader = raw.consumerLeader(stream: queue.layout.streamName, consumer: queue.layout.consumerName),
+        if let leader = await leaderName({
+            raw.consumerLeader(stream: queue.layout.streamName, consumer: queue.layout.consumerName)
+        }),
             let node = run.server(named: leader)
         {
             node.kill9()
