@@ -57,5 +57,6 @@ scripts/chaos.sh --ci
 
 step "all tests"
 # Line-buffered and bounded (it takes about two minutes): a run that hangs fails with the tests that were still
-# running in the log, instead of holding CI until its limit.
-timeout 1200 stdbuf -oL -eL swift test --skip-build
+# running in the log, instead of holding CI until its limit. At most 8 tests at once, as in
+# scripts/test-server-versions.sh.
+timeout 1200 stdbuf -oL -eL swift test --skip-build --experimental-maximum-parallelization-width 8
