@@ -8,7 +8,9 @@ import Glibc
 /// handler, concurrency 128, 100,000 queued tasks) once with events on (a `started` and a `succeeded` event per
 /// task) while a subscriber to every queue's events never reads them (ours), and once with events off
 /// (baseline), alternating, twice; the best of each. Prints the events published and dropped by each events run.
-/// `PROTOQUEUE_BENCH_EVENT_READER=none` leaves the subscriber out (to tell the publisher's cost from the reader's).
+/// `PROTOQUEUE_BENCH_EVENT_READER=none` leaves the subscriber out (to tell the publisher's cost from the reader's);
+/// `PROTOQUEUE_BENCH_EVENTS=off` runs both sides with events off (an A/A run: the spread of `ratio` when nothing
+/// differs, the noise the events' cost is judged against).
 let processEventsScenario = Scenario(
     name: "process-events",
     summary: "tasks/s, process with lifecycle events on and a subscriber that never reads vs events off, 100,000 tasks"
@@ -16,7 +18,9 @@ let processEventsScenario = Scenario(
     let reader = ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_EVENT_READER") != "none"
     let subscriber = reader ? try SlowEventSubscriber(url: try BenchNATS.url()) : nil
     defer { subscriber?.close() }
-    let rates = try ProcessBench.withAndWithout(events: .enabled(), label: "events") { round, events in
+    let events: EventConfiguration =
+        ProcessInfoEnvironment.value("PROTOQUEUE_BENCH_EVENTS") == "off" ? .disabled : .enabled()
+    let rates = try ProcessBench.withAndWithout(events: events, label: "events") { round, events in
         print(
             "events run \(round): published \(events.published), dropped \(events.dropped)"
                 + "\(subscriber == nil ? ", no subscriber" : "")")
