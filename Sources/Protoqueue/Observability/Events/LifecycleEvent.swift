@@ -1,5 +1,5 @@
 /// One lifecycle event on its way through an ``EventOutbox``: the ``TaskEvent`` fields that differ from event to
-/// event. The queue and the task type, the same for every event of an outbox, are written once per batch's events by
+/// event. The queue and the task type, the same for every event of an outbox, are written once by its
 /// ``TaskEventBatchWriter``, so an event costs no copies of them and no unknown fields while it waits.
 struct LifecycleEvent: Sendable, Equatable {
     var kind: TaskEvent.Kind = .unspecified

@@ -136,7 +136,7 @@ struct FetchState<Parked> {
     /// - Returns: The looks in a row that could not conclude, this one included.
     mutating func consumerCheckInconclusive(at now: UInt64) -> Int {
         inconclusiveChecks += 1
-        consumerCheckAt = now + UInt64(min(5000, 50 << min(inconclusiveChecks, 7))) * 1_000_000
+        consumerCheckAt = now + Self.backOff(after: inconclusiveChecks, upToMilliseconds: 5000)
         return inconclusiveChecks
     }
 
@@ -181,8 +181,13 @@ struct FetchState<Parked> {
     /// - Returns: The failures in a row, this one included, and when the next pull may go.
     mutating func pullFailed(at now: UInt64) -> (failures: Int, retryAt: UInt64) {
         failures += 1
-        retryAt = now + UInt64(min(2000, 50 << min(failures, 6))) * 1_000_000
+        retryAt = now + Self.backOff(after: failures, upToMilliseconds: 2000)
         return (failures, retryAt)
+    }
+
+    /// The wait after `count` failures in a row, ns: 100 ms after the first, doubling per failure up to `cap` ms.
+    private static func backOff(after count: Int, upToMilliseconds cap: UInt64) -> UInt64 {
+        min(cap, 50 << UInt64(min(count, 7))) * 1_000_000
     }
 
     /// A delivery arrived.

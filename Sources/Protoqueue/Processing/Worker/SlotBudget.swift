@@ -25,11 +25,14 @@ final class SlotBudget: Sendable {
         /// Processors that asked for more than they got, with their wake-up.
         var waiting: [UInt64: @Sendable () -> Void] = [:]
 
-        /// Takes `id` out of ``waiting``. The others' shares may have grown: returns their wake-ups when `id` was
-        /// there, none otherwise.
-        mutating func stopWaiting(_ id: UInt64) -> [@Sendable () -> Void] {
-            guard waiting.removeValue(forKey: id) != nil else { return [] }
-            return Array(waiting.values)
+        /// Takes `id` out of ``waiting``; whether it was there (the others' shares may have grown).
+        mutating func stopWaiting(_ id: UInt64) -> Bool {
+            waiting.removeValue(forKey: id) != nil
+        }
+
+        /// The wake-ups of the waiting processors other than `id`.
+        func wakes(except id: UInt64) -> [@Sendable () -> Void] {
+            waiting.filter { $0.key != id }.map(\.value)
         }
     }
 
@@ -84,7 +87,7 @@ final class SlotBudget: Sendable {
             }
             // A tier that ran dry lets the strict tiers after it have slots.
             guard state.busy.remove(id) != nil, mode != .fair else { return [] }
-            return state.waiting.filter { $0.key != id }.map(\.value)
+            return state.wakes(except: id)
         }
         for wake in wakes { wake() }
     }
@@ -101,7 +104,7 @@ final class SlotBudget: Sendable {
                 state.waiting[id] = wake
                 return (allowed, [])
             }
-            return (allowed, state.stopWaiting(id))
+            return (allowed, state.stopWaiting(id) ? state.wakes(except: id) : [])
         }
         for wake in wakes { wake() }
         return allowed
@@ -115,9 +118,9 @@ final class SlotBudget: Sendable {
         let wakes = state.withLock { state -> [@Sendable () -> Void] in
             let before = state.usage[id] ?? 0
             state.usage[id] = footprint
-            if full, case let wakes = state.stopWaiting(id), !wakes.isEmpty { return wakes }
-            guard footprint < before, !state.waiting.isEmpty else { return [] }
-            return state.waiting.filter { $0.key != id }.map(\.value)
+            let leftWaiting = full && state.stopWaiting(id)
+            guard leftWaiting || footprint < before else { return [] }
+            return state.wakes(except: id)
         }
         for wake in wakes { wake() }
     }
@@ -130,7 +133,7 @@ final class SlotBudget: Sendable {
             state.standings[id] = nil
             state.busy.remove(id)
             state.recent[id] = nil
-            return Array(state.waiting.values)
+            return state.wakes(except: id)
         }
         for wake in wakes { wake() }
     }
