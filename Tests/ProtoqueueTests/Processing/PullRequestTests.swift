@@ -78,8 +78,9 @@ struct PullRequestTests {
             let cancelAt = ContinuousClock.now
             worker.cancel()
             try await worker.value
-            // Stopping waits for the open request's end (at most 1.5 fetch timeouts and a grace).
-            #expect(ContinuousClock.now - cancelAt < .seconds(5))
+            // Stopping waits for the open request's end (at most 1.5 fetch timeouts and a grace, 4 s; the full suite
+            // on two loaded cores once took 5.07 s).
+            #expect(ContinuousClock.now - cancelAt < .seconds(7))
         }
     }
 
