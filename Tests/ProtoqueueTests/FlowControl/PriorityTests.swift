@@ -65,6 +65,26 @@ struct PriorityTests {
         #expect(order.prefix(lastUrgent).filter { $0 == "bulk" }.count <= 4)
     }
 
+    /// An idle strict tier probes for work on no slot while the tier after it waits: with one slot and 5 s pull
+    /// requests, the bulk tier is not held back by the urgent tier's open request.
+    @Test func anIdleStrictTierHoldsNoSlotFromTheNext() async throws {
+        let server = InMemoryQueueServer()
+        let queue = try await Queue<EmailTask>(
+            connection: server.connection, name: "idle-strict",
+            configuration: Self.tiered(.strict(["urgent", "bulk"], default: "bulk")), logger: testLogger())
+        let items = (0..<20).map { EnqueueItem(EmailTask(to: "b\($0)@example.com"), options: .init(priority: "bulk")) }
+        for result in try await queue.enqueueBatch(items) { _ = try result.get() }
+        let started = Recorder<String>()
+        let options = ProcessOptions(concurrency: 1, fetchTimeout: .seconds(5))
+        try await withProcessor(queue, options: options) { task, _ in
+            started.record(task.to)
+            return .success
+        } body: {
+            #expect(await eventually(timeout: .seconds(4)) { started.count == 20 }, "started \(started.count)")
+        }
+        await server.connection.close()
+    }
+
     @Test func aTierTheQueueDoesNotHaveIsRefused() async throws {
         let server = InMemoryQueueServer()
         let queue = try await Queue<EmailTask>(

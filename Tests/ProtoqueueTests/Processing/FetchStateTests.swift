@@ -37,6 +37,22 @@ struct FetchStateTests {
         #expect(fetch.free == 2)
     }
 
+    /// With a shared budget that has no slot for it, a delivery no request asked for waits beside free slots; a
+    /// released slot or the budget's allowance lets in only as many as it counts.
+    @Test func aDeliveryRefusedASlotWaitsUntilASlotIsReleasedOrAllowed() {
+        var fetch = FetchState<Int>(concurrency: 4, expiry: 500 * ms)
+        #expect(fetch.arrived(1) == (.admitted, false))
+        #expect(fetch.arrived(2, admit: false) == (.parked, false))
+        #expect(fetch.arrived(3, admit: false) == (.parked, false))
+        #expect(fetch.free == 3)
+        #expect(fetch.release(1) == [2])
+        #expect(fetch.free == 3)
+        #expect(fetch.admitParked(upTo: 0) == [])
+        #expect(fetch.admitParked(upTo: 5) == [3])
+        #expect(fetch.free == 2)
+        #expect(fetch.parked.isEmpty)
+    }
+
     @Test func whileARequestIsOpenItPullsOnlyForHalfTheSlotsOrMore() {
         var fetch = state()
         _ = pullNow(&fetch, at: 0)

@@ -19,6 +19,26 @@ struct PullLedgerTests {
         #expect(ledger.isEmpty)
     }
 
+    /// A probe sent on no slot of a shared budget: its tasks are counted apart, whether delivered, ended or given up.
+    @Test func tasksAskedForOnNoSlotOfTheBudgetAreCountedApart() {
+        var ledger = PullLedger()
+        #expect(!ledger.nextIsBudgeted)
+        ledger.requested(1, expiresAt: 100, number: 1, budgeted: false)
+        ledger.requested(2, expiresAt: 200, number: 2)
+        ledger.requested(3, expiresAt: 300, number: 3, budgeted: false)
+        #expect(ledger.outstanding == 6 && ledger.unbudgeted == 4)
+        #expect(!ledger.nextIsBudgeted)
+        _ = ledger.delivered()
+        #expect(ledger.outstanding == 5 && ledger.unbudgeted == 3)
+        #expect(ledger.nextIsBudgeted)
+        ledger.end(number: 3)
+        #expect(ledger.outstanding == 2 && ledger.unbudgeted == 0)
+        ledger.unbudgetAll()
+        #expect(ledger.outstanding == 2 && ledger.unbudgeted == 2 && !ledger.nextIsBudgeted)
+        ledger.expire(before: 250)
+        #expect(ledger.outstanding == 0 && ledger.isEmpty)
+    }
+
     @Test func aStatusEndsOnlyTheOldestOpenRequest() {
         var ledger = PullLedger()
         ledger.requested(4, expiresAt: 100)

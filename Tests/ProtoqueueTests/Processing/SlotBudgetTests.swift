@@ -97,6 +97,80 @@ struct SlotBudgetTests {
         #expect(woken.withLock { $0 } == [2, 1])
     }
 
+    /// Two processors asking at once, before either reports its new footprint, are not given the same free slots.
+    @Test func allowedSlotsCountAsTakenUntilTheNextReport() {
+        let budget = SlotBudget(total: 4)
+        #expect(budget.allowance(for: 1, footprint: 0, wanted: 3) {} == 3)
+        #expect(budget.allowance(for: 2, footprint: 0, wanted: 3) {} == 1)
+        // Processor 1's pull could not be sent: its report returns the slots. Three are free; processor 2 waits, so
+        // processor 3's share is 4 / 2.
+        budget.report(1, footprint: 0)
+        #expect(budget.allowance(for: 3, wanted: 3) {} == 2)
+    }
+
+    /// A footprint given with the question replaces the last one reported; a smaller one wakes the waiting.
+    @Test func aSmallerFootprintGivenWithTheQuestionWakesTheWaiting() {
+        let budget = SlotBudget(total: 4)
+        let woken = Mutex<[UInt64]>([])
+        budget.report(1, footprint: 4)
+        #expect(budget.allowance(for: 2, wanted: 1) { woken.withLock { $0.append(2) } } == 0)
+        // Processor 1's requests were given up meanwhile: it holds 1, and asks for 1 more.
+        #expect(budget.allowance(for: 1, footprint: 1, wanted: 1) {} == 1)
+        #expect(woken.withLock { $0 } == [2])
+        #expect(budget.allowance(for: 2, wanted: 2) {} == 2)
+    }
+
+    /// A queue that ran dry probes on a free slot while nobody waits for one, and on none while another does: an idle
+    /// strict tier's probe would otherwise keep a budget of one from the tier below for good.
+    @Test func aProbeTakesAFreeSlotOnlyWhileNobodyWaits() {
+        let budget = SlotBudget(total: 1)
+        let woken = Mutex<[UInt64]>([])
+        #expect(budget.probe(for: 1, footprint: 0) { woken.withLock { $0.append(1) } } == .budgeted)
+        #expect(!budget.othersWait(besides: 1))
+        // Processor 2 starts waiting: the prober is woken to give its slot back, once.
+        #expect(budget.allowance(for: 2, wanted: 1) { woken.withLock { $0.append(2) } } == 0)
+        #expect(budget.allowance(for: 2, wanted: 1) { woken.withLock { $0.append(2) } } == 0)
+        #expect(woken.withLock { $0 } == [1])
+        #expect(budget.othersWait(besides: 1) && !budget.othersWait(besides: 2))
+        // It lets its probe hold no slot (or the probe ended unfilled); the next one goes on none.
+        budget.report(1, footprint: 0)
+        #expect(woken.withLock { $0 } == [1, 2])
+        #expect(budget.probe(for: 1, footprint: 0) { woken.withLock { $0.append(1) } } == .unbudgeted)
+        #expect(budget.allowance(for: 2, wanted: 1) {} == 1)
+        // The probe's delivery asks for a slot: none until processor 2 releases its own.
+        #expect(budget.allowance(for: 1, footprint: 0, wanted: 1) { woken.withLock { $0.append(1) } } == 0)
+        budget.report(2, footprint: 0)
+        #expect(woken.withLock { $0 } == [1, 2, 1])
+    }
+
+    /// A processor that probes no longer counts among the waiting: the others' shares grow, and they are woken.
+    @Test func aProbingProcessorStopsWaitingAndWakesTheOthers() {
+        let budget = SlotBudget(total: 4)
+        let woken = Mutex<[UInt64]>([])
+        budget.report(1, footprint: 4)
+        #expect(budget.allowance(for: 2, wanted: 2) { woken.withLock { $0.append(2) } } == 0)
+        #expect(budget.allowance(for: 3, wanted: 4) { woken.withLock { $0.append(3) } } == 0)
+        #expect(budget.probe(for: 2, footprint: 0) {} == .unbudgeted)
+        #expect(woken.withLock { $0 } == [3])
+        budget.report(1, footprint: 0)
+        #expect(budget.allowance(for: 3, wanted: 4) {} == 4)
+    }
+
+    /// With strict tiers, a tier probes only while no better tier has work or waits.
+    @Test func aStrictTierProbesOnceTheBetterTiersRanDry() {
+        let budget = SlotBudget(total: 2, mode: .strict)
+        let woken = Mutex<[UInt64]>([])
+        budget.setStanding(.init(rank: 0), for: 1)
+        budget.setStanding(.init(rank: 1), for: 2)
+        budget.setBusy(1, true)
+        #expect(budget.probe(for: 2, footprint: 0) { woken.withLock { $0.append(2) } } == .refused)
+        // Tier 2 waits for it: tier 1 probes on no slot.
+        #expect(budget.probe(for: 1, footprint: 0) {} == .unbudgeted)
+        budget.setBusy(1, false)
+        #expect(woken.withLock { $0 } == [2])
+        #expect(budget.probe(for: 2, footprint: 0) {} == .budgeted)
+    }
+
     @Test func contendedSlotsAreSharedByWeight() {
         // Tiers 6/3/1 over 100 slots, all waiting: 60, 30 and 10.
         let standings: [UInt64: SlotBudget.Standing] = [1: .init(weight: 6), 2: .init(weight: 3), 3: .init(weight: 1)]

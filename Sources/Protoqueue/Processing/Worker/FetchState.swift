@@ -5,8 +5,9 @@
 /// the free slots plus the tasks to fetch ahead (``ProcessOptions/prefetch``) not already requested or parked, and
 /// for at least half the slots (``lowWater``) while a request is open; with none open and fewer than half free, a
 /// pull waits up to ``lowWaterWait`` for more, so a busy worker pulls in batches. Deliveries that arrive with no slot
-/// free (fetched ahead, or for a request already given up) are parked, take the next slots released, and are due an
-/// in-progress signal every third of the ack window while they wait (``parkedSignals(now:every:)``).
+/// free (fetched ahead, or for a request already given up), or with none in a shared budget, are parked, take the
+/// next slots released or allowed, and are due an in-progress signal every third of the ack window while they wait
+/// (``parkedSignals(now:every:)``).
 ///
 /// Before the last open request expires, a new one is sent (``renewal``), so that the consumer always holds a live
 /// request: nats-server before 2.10.14, finding only expired requests when a retry falls due, hands the retry to
@@ -169,13 +170,17 @@ struct FetchState<Parked> {
         return end - now
     }
 
-    /// A pull request for `count` tasks, expiring after `expires` ns, was sent at `now`.
-    mutating func pulled(_ count: Int, expires: UInt64, at now: UInt64) {
+    /// A pull request for `count` tasks, expiring after `expires` ns, was sent at `now`; `budgeted`: whether they
+    /// hold slots of a shared budget.
+    mutating func pulled(_ count: Int, expires: UInt64, at now: UInt64, budgeted: Bool = true) {
         pulls += 1
-        ledger.requested(count, expiresAt: now + expires, number: pulls)
+        ledger.requested(count, expiresAt: now + expires, number: pulls, budgeted: budgeted)
         lowSince = nil
         failures = 0
     }
+
+    /// The open pull requests hold no slot of a shared budget from now on: their deliveries ask it for one.
+    mutating func unbudgetOpenRequests() { ledger.unbudgetAll() }
 
     /// A pull request could not be sent at `now`: the next one waits 100 ms, doubling per failure up to 2 s.
     /// - Returns: The failures in a row, this one included, and when the next pull may go.
@@ -202,10 +207,15 @@ struct FetchState<Parked> {
 
     /// Counts a delivery against the oldest open request and gives it a slot or parks it.
     /// - Returns: The arrival, and whether a request was open for it.
-    mutating func arrived(_ delivery: Parked, at now: UInt64 = 0) -> (arrival: Arrival, expected: Bool) {
+    /// - Parameter admit: Whether it may take a free slot; `false` parks it (a shared budget has no slot for it).
+    mutating func arrived(
+        _ delivery: Parked, at now: UInt64 = 0, admit: Bool = true
+    ) -> (
+        arrival: Arrival, expected: Bool
+    ) {
         if fetchDone { return (.refused, false) }
         let expected = ledger.delivered()
-        guard admissible > 0 else {
+        guard admit && admissible > 0 else {
             parked.append(delivery)
             parkedSince.append(now)
             return (.parked, expected)
@@ -229,19 +239,27 @@ struct FetchState<Parked> {
     mutating func release(_ count: Int, awaitingWrite: Bool = false) -> [Parked] {
         free += count
         if awaitingWrite { unwritten += count }
-        return unpark()
+        return unpark(upTo: count)
     }
 
     /// The acknowledgements that freed `count` ``unwritten`` slots were written.
     /// - Returns: The parked deliveries that got a slot, in arrival order.
     mutating func written(_ count: Int) -> [Parked] {
         unwritten -= min(count, unwritten)
-        return unpark()
+        return unpark(upTo: count)
     }
 
-    private mutating func unpark() -> [Parked] {
-        guard !parked.isEmpty, admissible > 0 else { return [] }
-        let admitted = min(parked.count, admissible)
+    /// Gives free slots to up to `count` parked deliveries (a shared budget allowed them that many).
+    /// - Returns: The parked deliveries that got a slot, in arrival order.
+    mutating func admitParked(upTo count: Int) -> [Parked] {
+        unpark(upTo: count)
+    }
+
+    /// At most `count`: the slots just released or allowed. (Parked deliveries may wait beside free slots that a
+    /// shared budget did not give them; those are not theirs to take.)
+    private mutating func unpark(upTo count: Int) -> [Parked] {
+        guard !parked.isEmpty, admissible > 0, count > 0 else { return [] }
+        let admitted = min(parked.count, admissible, count)
         let unparked = Array(parked.prefix(admitted))
         parked.removeFirst(admitted)
         parkedSince.removeFirst(admitted)

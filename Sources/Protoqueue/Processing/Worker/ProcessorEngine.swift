@@ -38,7 +38,8 @@ final class ProcessorEngine: Sendable {
     /// How often a parked delivery is signalled in progress: a third of the shortest ack window, ns.
     private let parkedSignalInterval: UInt64
     /// With a shared budget: the last pull request ended before it was filled (the queue ran dry), so the next one
-    /// asks for one task only, and an idle queue holds one slot of the budget instead of a share.
+    /// asks for one task only (``SlotBudget/probe(for:footprint:wake:)``): an idle queue holds at most one slot of
+    /// the budget instead of a share, and none while other queues wait for slots.
     private let probing = Atomic<Bool>(true)
     /// Deliveries received so far (``AckPendingWatch`` tells a stalled consumer from a flowing one by it).
     private let deliveryCount = Atomic<UInt64>(0)
@@ -159,13 +160,20 @@ final class ProcessorEngine: Sendable {
     /// A delivery for this processor (on the transport's delivery thread).
     func delivered(_ delivery: Delivery) {
         deliveryCount.add(1, ordering: .relaxed)
-        let (footprint, full, firstParked) = state.withLock { state -> (Int, Bool, Bool) in
+        budget?.delivered(id)
+        let firstParked = state.withLock { state -> Bool in
             // The server sent it before the request it answers expired, so at the latest expiry of any: a delivery
             // that came while this process was stopped is not run once its ack window ran out meanwhile.
             let servedBy = state.ledger.latestExpiry
             if servedBy > 0 { delivery.windowStarted(noLaterThan: servedBy) }
-            let now = state.admissible > 0 ? 0 : MonotonicClock.nanoseconds()
-            let (arrival, expected) = state.arrived(delivery, at: now)
+            // One for a probe sent on no slot of a shared budget, or that no open request asked for (given up after
+            // its expiry), holds none: it takes one only if the budget allows, and waits parked otherwise.
+            var admit = true
+            if let budget, !state.ledger.nextIsBudgeted, state.admissible > 0, !state.fetchDone {
+                admit = budget.allowance(for: id, footprint: slotsInUse(of: state), wanted: 1, wake: wake) == 1
+            }
+            let now = admit && state.admissible > 0 ? 0 : MonotonicClock.nanoseconds()
+            let (arrival, expected) = state.arrived(delivery, at: now, admit: admit)
             if !expected && arrival != .refused {
                 logger.debug("delivery for a pull request already given up; it takes the next free slot")
             }
@@ -174,13 +182,13 @@ final class ProcessorEngine: Sendable {
             case .parked: break
             case .refused: deliveries.returnUnclaimed(delivery)  // stopped fetching
             }
-            return (slotsInUse(of: state), state.free == 0, arrival == .parked && state.parked.count == 1)
+            // Under the lock: reports reach the budget in the order of the changes they count.
+            budget?.report(id, footprint: slotsInUse(of: state), full: state.free == 0)
+            return arrival == .parked && state.parked.count == 1
         }
         // A turn soon schedules its in-progress signals; later ones are scheduled by the turns of a busy processor.
         if firstParked { deliveries.touch(id) }
         guard let budget else { return }
-        budget.delivered(id)
-        budget.report(id, footprint: footprint, full: full)
         // Work arrived after a probe: ask for more at once.
         if probing.exchange(false, ordering: .relaxed) {
             budget.setBusy(id, true)
@@ -188,23 +196,23 @@ final class ProcessorEngine: Sendable {
         }
     }
 
-    /// Slots held and requested. Parked deliveries are not counted: they came on top of what was requested (for an
-    /// older request of a renewal, or one given up) and wait for one of this processor's own slots, so the shared
-    /// budget's other queues may use the slot their request had taken.
+    /// Slots held, and requested on slots of the shared budget. Parked deliveries are not counted: they came on top
+    /// of what was requested (for an older request of a renewal, one given up, or a probe sent on no slot) and wait
+    /// for the budget to give them one, so that its other queues may use the slot their request had taken.
     private func slotsInUse(of state: FetchState<Delivery>) -> Int {
-        capacity - state.free + state.ledger.outstanding
+        capacity - state.free + state.ledger.outstanding - state.ledger.unbudgeted
     }
+
+    /// The shared budget's wake-up: a turn soon.
+    private var wake: @Sendable () -> Void { { [deliveries, id] in deliveries.touch(id) } }
 
     /// The server ended a pull request of this processor, or sent a heartbeat (on the transport's delivery thread).
     func requestEnded(_ status: PullStatus) {
         if status.code == "100" { return }
-        let footprint = state.withLock { state -> Int in
+        if let budget, !probing.exchange(true, ordering: .relaxed) { budget.setBusy(id, false) }
+        state.withLock { state in
             state.requestEnded(number: status.request)
-            return slotsInUse(of: state)
-        }
-        if let budget {
-            if !probing.exchange(true, ordering: .relaxed) { budget.setBusy(id, false) }
-            budget.report(id, footprint: footprint)
+            budget?.report(id, footprint: slotsInUse(of: state))
         }
         let description = status.description
         if status.code == "503" || (status.code == "409" && description.lowercased().contains("consumer deleted")) {
@@ -232,32 +240,50 @@ final class ProcessorEngine: Sendable {
     func turn(now: UInt64) -> (deadline: UInt64?, pulled: Bool) {
         var failed: (error: ProtoqueueError, failures: Int)?
         var sent = false
-        var footprint: Int?
         let mean = meanRunTime.load(ordering: .relaxed)
         let ahead = prefetch.extra(concurrency: capacity, meanRunTime: mean == 0 ? nil : .nanoseconds(mean))
         var signals: (due: [Delivery], next: UInt64?) = ([], nil)
         let (turn, deadline) = state.withLock { state -> (FetchState<Delivery>.Turn, UInt64?) in
+            if let budget, !state.stopping {
+                // A queue that ran dry keeps no slot its probe took while another queue waits for one.
+                if probing.load(ordering: .relaxed), state.ledger.outstanding > state.ledger.unbudgeted,
+                    budget.othersWait(besides: id)
+                {
+                    state.unbudgetOpenRequests()
+                    budget.report(id, footprint: slotsInUse(of: state))
+                }
+                if !state.parked.isEmpty, state.admissible > 0 { admitParked(&state, budget: budget) }
+            }
             if !state.parked.isEmpty { signals = state.parkedSignals(now: now, every: parkedSignalInterval) }
             let turn = state.turn(now: now, prefetch: ahead)
             guard var count = turn.pull else { return (turn, turn.deadline) }
+            var budgeted = true
             if let budget {
-                let wanted = probing.load(ordering: .relaxed) ? 1 : count
-                count = budget.allowance(for: id, wanted: wanted) { [deliveries, id] in deliveries.touch(id) }
-                // None now: the budget wakes this processor when slots are released.
-                guard count > 0 else { return (turn, state.wakeTime(at: now)) }
+                if probing.load(ordering: .relaxed) {
+                    switch budget.probe(for: id, footprint: slotsInUse(of: state), wake: wake) {
+                    case .budgeted: count = 1
+                    case .unbudgeted: (count, budgeted) = (1, false)
+                    case .refused: return (turn, state.wakeTime(at: now))
+                    }
+                } else {
+                    count = budget.allowance(for: id, footprint: slotsInUse(of: state), wanted: count, wake: wake)
+                    // None now: the budget wakes this processor when slots are released.
+                    guard count > 0 else { return (turn, state.wakeTime(at: now)) }
+                }
             }
             // Sent under the lock, so that no delivery for it arrives before the ledger counts it.
             if let error = deliveries.pull(for: self, count: count, expires: turn.expires, number: state.pulls + 1) {
                 let (failures, retryAt) = state.pullFailed(at: now)
                 failed = (error, failures)
+                // The slots the budget allowed for it are free again.
+                budget?.report(id, footprint: slotsInUse(of: state))
                 return (turn, min(turn.deadline ?? .max, retryAt))
             }
-            state.pulled(count, expires: turn.expires, at: now)
+            state.pulled(count, expires: turn.expires, at: now, budgeted: budgeted)
             sent = true
-            if budget != nil { footprint = slotsInUse(of: state) }
+            budget?.report(id, footprint: slotsInUse(of: state))
             return (turn, state.wakeTime(at: now))
         }
-        if let footprint { budget?.report(id, footprint: footprint) }
         if turn.checkConsumer { deliveries.checkConsumer(of: self, reason: "the last look at it could not conclude") }
         if turn.fetchEnded { fetchEnded.signal() }
         if let failed { pullFailed(failed.error, failures: failed.failures) }
@@ -265,6 +291,16 @@ final class ProcessorEngine: Sendable {
         for delivery in signals.due { delivery.signalInProgress() }
         guard let next = signals.next else { return (deadline, sent) }
         return (min(deadline ?? .max, next), sent)
+    }
+
+    /// Gives parked deliveries the free slots the shared budget allows; the budget wakes this processor when it has
+    /// more.
+    private func admitParked(_ state: inout FetchState<Delivery>, budget: SlotBudget) {
+        let wanted = min(state.parked.count, state.admissible)
+        let allowed = budget.allowance(for: id, footprint: slotsInUse(of: state), wanted: wanted, wake: wake)
+        let admitted = state.admitParked(upTo: allowed)
+        if !admitted.isEmpty { handOff.handOver(admitted) }
+        budget.report(id, footprint: slotsInUse(of: state), full: state.free == 0)
     }
 
     /// A closed connection stops the processor; anything else is logged (the first time and every 20th) and
@@ -299,12 +335,12 @@ final class ProcessorEngine: Sendable {
     /// Returns `count` slots; parked deliveries take them first. With `awaitingWrite`, only pull requests may count
     /// them until ``written(_:)`` says that the acknowledgements that freed them were written.
     func release(_ count: Int, awaitingWrite: Bool = false) {
-        let footprint = state.withLock { state -> Int in
+        state.withLock { state in
+            // A parked delivery takes the slot a handler of its own queue freed: the budget's count does not change.
             let unparked = state.release(count, awaitingWrite: awaitingWrite)
             if !unparked.isEmpty { handOff.handOver(unparked) }
-            return slotsInUse(of: state)
+            budget?.report(id, footprint: slotsInUse(of: state))
         }
-        budget?.report(id, footprint: footprint)
     }
 
     /// The acknowledgements that freed `count` slots released with `awaitingWrite` were written: deliveries may

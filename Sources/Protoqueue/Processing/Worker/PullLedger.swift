@@ -10,6 +10,8 @@ struct PullLedger {
         var number: UInt64
         var remaining: Int
         var expiresAt: UInt64
+        /// Whether its messages hold slots of a shared budget (``SlotBudget``); a probe sent without may not.
+        var budgeted: Bool
         var ended = false
     }
 
@@ -18,6 +20,8 @@ struct PullLedger {
     private var head = 0
     /// Messages requested and not yet delivered, over every open request.
     private(set) var outstanding = 0
+    /// Of ``outstanding``, those asked for by requests that hold no slot of a shared budget.
+    private(set) var unbudgeted = 0
     /// The latest expiry of any request sent (monotonic ns; 0 before the first): the server delivers nothing for
     /// these requests after it.
     private(set) var latestExpiry: UInt64 = 0
@@ -25,11 +29,17 @@ struct PullLedger {
     /// Whether no request is open.
     var isEmpty: Bool { head == requests.count }
 
-    /// Records request `number` for `count` messages that the server ends at `expiresAt` (monotonic ns).
-    mutating func requested(_ count: Int, expiresAt: UInt64, number: UInt64 = 0) {
+    /// Whether the next delivery counts against a request that holds slots of a shared budget: `false` when none is
+    /// open or the oldest open one holds none.
+    var nextIsBudgeted: Bool { head < requests.count && requests[head].budgeted }
+
+    /// Records request `number` for `count` messages that the server ends at `expiresAt` (monotonic ns);
+    /// `budgeted`: whether they hold slots of a shared budget.
+    mutating func requested(_ count: Int, expiresAt: UInt64, number: UInt64 = 0, budgeted: Bool = true) {
         precondition(count > 0, "a pull request asks for at least one message")
-        requests.append(Request(number: number, remaining: count, expiresAt: expiresAt))
+        requests.append(Request(number: number, remaining: count, expiresAt: expiresAt, budgeted: budgeted))
         outstanding += count
+        if !budgeted { unbudgeted += count }
         latestExpiry = max(latestExpiry, expiresAt)
     }
 
@@ -39,6 +49,7 @@ struct PullLedger {
         guard head < requests.count else { return false }
         requests[head].remaining -= 1
         outstanding -= 1
+        if !requests[head].budgeted { unbudgeted -= 1 }
         if requests[head].remaining == 0 { dropOldest() }
         return true
     }
@@ -46,7 +57,7 @@ struct PullLedger {
     /// Ends the oldest open request: the server reported that it expired or gave it up.
     mutating func endOldest() {
         guard head < requests.count else { return }
-        outstanding -= requests[head].remaining
+        forget(head)
         dropOldest()
     }
 
@@ -54,8 +65,7 @@ struct PullLedger {
     /// (it was given up already).
     mutating func end(number: UInt64) {
         guard let index = requests[head...].firstIndex(where: { $0.number == number && !$0.ended }) else { return }
-        outstanding -= requests[index].remaining
-        requests[index].remaining = 0
+        forget(index)
         requests[index].ended = true
         if index == head { dropOldest() }
     }
@@ -71,6 +81,21 @@ struct PullLedger {
     /// Ends every open request whose expiry is before `time` (monotonic ns).
     mutating func expire(before time: UInt64) {
         while head < requests.count, requests[head].expiresAt < time { endOldest() }
+    }
+
+    /// Lets every open request hold no slot of a shared budget.
+    mutating func unbudgetAll() {
+        for index in requests.indices[head...] where requests[index].budgeted && !requests[index].ended {
+            requests[index].budgeted = false
+            unbudgeted += requests[index].remaining
+        }
+    }
+
+    /// Stops counting the messages request `index` still asks for.
+    private mutating func forget(_ index: Int) {
+        outstanding -= requests[index].remaining
+        if !requests[index].budgeted { unbudgeted -= requests[index].remaining }
+        requests[index].remaining = 0
     }
 
     private mutating func dropOldest() {

@@ -24,6 +24,15 @@ final class SlotBudget: Sendable {
         var sinceDecay = 0
         /// Processors that asked for more than they got, with their wake-up.
         var waiting: [UInt64: @Sendable () -> Void] = [:]
+        /// Processors whose probe took a slot (``Probe/budgeted``), with their wake-up: once another waits, they are
+        /// woken to give it back (``othersWait(besides:)``).
+        var probers: [UInt64: @Sendable () -> Void] = [:]
+
+        /// Registers `id` among the waiting; the wake-ups of the probers holding a slot, which it may need.
+        mutating func wait(_ id: UInt64, wake: @escaping @Sendable () -> Void) -> [@Sendable () -> Void] {
+            let isNew = waiting.updateValue(wake, forKey: id) == nil
+            return isNew ? probers.filter { $0.key != id }.map(\.value) : []
+        }
 
         /// Takes `id` out of ``waiting``; whether it was there (the others' shares may have grown).
         mutating func stopWaiting(_ id: UInt64) -> Bool {
@@ -92,22 +101,80 @@ final class SlotBudget: Sendable {
         for wake in wakes { wake() }
     }
 
-    /// How many of `wanted` slots processor `id` may ask the server for now. When the answer is less than `wanted`,
-    /// `wake` is called once slots are released or another waiting processor's share is no longer counted (the
-    /// processor then takes a turn and asks again). A processor served in full stops waiting, which wakes the others.
-    func allowance(for id: UInt64, wanted: Int, wake: @escaping @Sendable () -> Void) -> Int {
+    /// How many of `wanted` slots processor `id`, holding or having requested `footprint` slots (when given), may
+    /// take now (ask the server for, or give to a delivery no request asked for). They count as its own at once, so
+    /// that two processors asking together are not given the same free slots, until its next
+    /// ``report(_:footprint:full:)``. When the answer is less than `wanted`, `wake` is called once slots are released
+    /// or another waiting processor's share is no longer counted (the processor then takes a turn and asks again). A
+    /// processor served in full stops waiting, which wakes the others.
+    func allowance(
+        for id: UInt64, footprint: Int? = nil, wanted: Int, wake: @escaping @Sendable () -> Void
+    ) -> Int {
         let (allowed, wakes) = state.withLock { state -> (Int, [@Sendable () -> Void]) in
+            let before = state.usage[id] ?? 0
+            if let footprint { state.usage[id] = footprint }
             let allowed = Self.decide(
                 total: total, usage: state.usage, waiting: Set(state.waiting.keys), standings: state.standings,
                 busy: state.busy, recent: state.recent, mode: mode, for: id, wanted: wanted)
+            state.usage[id, default: 0] += allowed
+            state.probers[id] = nil
+            let shrank = state.usage[id, default: 0] < before
             if allowed < wanted {
-                state.waiting[id] = wake
-                return (allowed, [])
+                return (allowed, state.wait(id, wake: wake) + (shrank ? state.wakes(except: id) : []))
             }
-            return (allowed, state.stopWaiting(id) ? state.wakes(except: id) : [])
+            return (allowed, state.stopWaiting(id) || shrank ? state.wakes(except: id) : [])
         }
         for wake in wakes { wake() }
         return allowed
+    }
+
+    /// How a processor whose queue ran dry (its last pull request ended unfilled) may ask the server for one task.
+    enum Probe: Equatable {
+        /// On a slot of the budget (one was free and nobody else waits for one).
+        case budgeted
+        /// On no slot: its delivery takes one only when ``allowance(for:footprint:wanted:wake:)`` gives it one, so
+        /// that a queue with no known work keeps no slot from the others.
+        case unbudgeted
+        /// Not now (``Mode/strict``: a better-ranked processor has work or waits); `wake` is called later.
+        case refused
+    }
+
+    /// How processor `id`, holding or having requested `footprint` slots, may probe its queue for one task. A
+    /// probing processor does not count among the waiting: a queue with no known work does not shrink the others'
+    /// shares.
+    func probe(for id: UInt64, footprint: Int, wake: @escaping @Sendable () -> Void) -> Probe {
+        let (probe, wakes) = state.withLock { state -> (Probe, [@Sendable () -> Void]) in
+            let before = state.usage[id] ?? 0
+            state.usage[id] = footprint
+            if mode == .strict
+                && Self.decide(
+                    total: Int.max, usage: [:], waiting: Set(state.waiting.keys), standings: state.standings,
+                    busy: state.busy, mode: mode, for: id, wanted: 1) == 0
+            {
+                state.probers[id] = nil
+                return (.refused, state.wait(id, wake: wake) + (footprint < before ? state.wakes(except: id) : []))
+            }
+            let leftWaiting = state.stopWaiting(id)
+            var probe = Probe.unbudgeted
+            state.probers[id] = nil
+            if state.waiting.isEmpty
+                && Self.decide(
+                    total: total, usage: state.usage, waiting: [], standings: state.standings, busy: state.busy,
+                    recent: state.recent, mode: mode, for: id, wanted: 1) == 1
+            {
+                state.usage[id] = footprint + 1
+                state.probers[id] = wake
+                probe = .budgeted
+            }
+            return (probe, leftWaiting || state.usage[id]! < before ? state.wakes(except: id) : [])
+        }
+        for wake in wakes { wake() }
+        return probe
+    }
+
+    /// Whether processors other than `id` wait for slots: a processor whose probe took one then lets it go.
+    func othersWait(besides id: UInt64) -> Bool {
+        state.withLock { state in state.waiting.keys.contains { $0 != id } }
     }
 
     /// Processor `id` now holds or has requested `footprint` slots; `full` when all its own slots are taken, so that
@@ -130,6 +197,7 @@ final class SlotBudget: Sendable {
         let wakes = state.withLock { state -> [@Sendable () -> Void] in
             state.usage[id] = nil
             state.waiting[id] = nil
+            state.probers[id] = nil
             state.standings[id] = nil
             state.busy.remove(id)
             state.recent[id] = nil
