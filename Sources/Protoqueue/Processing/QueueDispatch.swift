@@ -47,8 +47,8 @@ struct QueueDispatch: Sendable {
                     ? options.concurrency * priorities.tiers[rank].weight / weights : nil
                 let engine = try await ProcessorEngine.start(
                     transport: transport, layout: layout, configuration: queue.configuration, options: options,
-                    budget: shared, reschedulesRetries: mover != nil, expectedShare: share, logger: queue.logger)
-                shared?.setStanding(.init(weight: priorities.tiers[rank].weight, rank: rank), for: engine.id)
+                    budget: shared, standing: .init(weight: priorities.tiers[rank].weight, rank: rank),
+                    reschedulesRetries: mover != nil, expectedShare: share, logger: queue.logger)
                 engines.append(engine)
             }
         } catch {

@@ -185,7 +185,7 @@ struct PythonPriorityTests {
                 #expect(await eventually { order.count == 10 })
             }
             // The urgent tier is served first although its tasks were stored last.
-            #expect(order.all.prefix(5).allSatisfy { $0.hasPrefix("py-urgent-") })
+            #expect(order.all.prefix(5).allSatisfy { $0.hasPrefix("py-urgent-") }, "\(order.all)")
         }
     }
 }

@@ -90,18 +90,20 @@ struct PrefetchTests {
 
     @Test(.enabled(if: TestEnvironment.serverTestsEnabled, "set NATS_URL or install nats-server"))
     func tasksWaitingAheadPastTheAckWaitAreNotDeliveredAgain() async throws {
-        try await withPrefetchQueue(ackWait: .seconds(1)) { queue in
+        // A 2 s ack wait: waiting tasks are signalled every 667 ms, 1.33 s before their window ends (with 1 s, the
+        // 667 ms left was once not enough on two loaded cores).
+        try await withPrefetchQueue(ackWait: .seconds(2)) { queue in
             for index in 0..<3 { _ = try await queue.enqueue(EmailTask(to: "t\(index)@example.com")) }
             let runs = Recorder<(String, Int)>()
             let options = ProcessOptions(concurrency: 1, fetchTimeout: .milliseconds(200), prefetch: .tasks(2))
             try await withProcessor(queue, options: options) { task, context in
                 runs.record((task.to, context.attempt))
-                try await Task.sleep(for: .milliseconds(1600))
+                try await Task.sleep(for: .milliseconds(3200))
                 return .success
             } body: {
                 // All three held at once: one running, two waiting ahead.
                 #expect(await eventually { (try? await queue.stats().ackPending) == 3 })
-                #expect(await eventually(timeout: .seconds(15)) { (try? await queue.stats().messages) == 0 })
+                #expect(await eventually(timeout: .seconds(25)) { (try? await queue.stats().messages) == 0 })
             }
             #expect(runs.all.map(\.0).sorted() == ["t0@example.com", "t1@example.com", "t2@example.com"])
             #expect(runs.all.allSatisfy { $0.1 == 1 })

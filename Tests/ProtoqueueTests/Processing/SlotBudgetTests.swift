@@ -126,12 +126,12 @@ struct SlotBudgetTests {
         let budget = SlotBudget(total: 1)
         let woken = Mutex<[UInt64]>([])
         #expect(budget.probe(for: 1, footprint: 0) { woken.withLock { $0.append(1) } } == .budgeted)
-        #expect(!budget.othersWait(besides: 1))
+        #expect(budget.probeRelease(for: 1) == .keep)
         // Processor 2 starts waiting: the prober is woken to give its slot back, once.
         #expect(budget.allowance(for: 2, wanted: 1) { woken.withLock { $0.append(2) } } == 0)
         #expect(budget.allowance(for: 2, wanted: 1) { woken.withLock { $0.append(2) } } == 0)
         #expect(woken.withLock { $0 } == [1])
-        #expect(budget.othersWait(besides: 1) && !budget.othersWait(besides: 2))
+        #expect(budget.probeRelease(for: 1) == .afterGrace && budget.probeRelease(for: 2) == .keep)
         // It lets its probe hold no slot (or the probe ended unfilled); the next one goes on none.
         budget.report(1, footprint: 0)
         #expect(woken.withLock { $0 } == [1, 2])
@@ -164,11 +164,28 @@ struct SlotBudgetTests {
         budget.setStanding(.init(rank: 1), for: 2)
         budget.setBusy(1, true)
         #expect(budget.probe(for: 2, footprint: 0) { woken.withLock { $0.append(2) } } == .refused)
-        // Tier 2 waits for it: tier 1 probes on no slot.
-        #expect(budget.probe(for: 1, footprint: 0) {} == .unbudgeted)
+        // Tier 1's first probe wakes tier 2 (which still waits: tier 1 has work).
+        #expect(budget.probe(for: 1, footprint: 0) {} == .budgeted)
+        budget.report(1, footprint: 0)
         budget.setBusy(1, false)
-        #expect(woken.withLock { $0 } == [2])
+        #expect(woken.withLock { $0 } == [2, 2, 2])
         #expect(budget.probe(for: 2, footprint: 0) {} == .budgeted)
+        // Tier 1 has work again and waits for a second slot: tier 2's probe lets its slot go at once.
+        #expect(budget.probeRelease(for: 2) == .keep)
+        #expect(budget.allowance(for: 1, wanted: 2) {} == 1)
+        #expect(budget.probeRelease(for: 2) == .now)
+    }
+
+    /// At the start, a strict tier probes only once every better tier probed: the first tier's probe goes first.
+    @Test func aStrictTierWaitsForTheBetterTiersFirstProbe() {
+        let budget = SlotBudget(total: 1, mode: .strict)
+        let woken = Mutex<[UInt64]>([])
+        budget.setStanding(.init(rank: 0), for: 1)
+        budget.setStanding(.init(rank: 1), for: 2)
+        #expect(budget.probe(for: 2, footprint: 0) { woken.withLock { $0.append(2) } } == .refused)
+        #expect(budget.probe(for: 1, footprint: 0) {} == .budgeted)
+        #expect(woken.withLock { $0 } == [2])
+        #expect(budget.probe(for: 2, footprint: 0) {} == .unbudgeted)
     }
 
     @Test func contendedSlotsAreSharedByWeight() {

@@ -25,8 +25,9 @@ final class ProcessorEngine: Sendable {
     let consumerSettings: ConsumerSettings
     /// The shortest ack window of any delivery, in nanoseconds.
     let shortestAckWindow: UInt64
-    private let watch: ConsumerWatch
-    private let state: Mutex<FetchState<Delivery>>
+    let watch: ConsumerWatch
+    /// Its fetch state; every change to it is made under this lock.
+    let state: Mutex<FetchState<Delivery>>
     /// The budget shared with the other queues of a ``QueueWorker``; `nil` for a processor of its own.
     private let budget: SlotBudget?
     /// This processor's own limit.
@@ -41,6 +42,11 @@ final class ProcessorEngine: Sendable {
     /// asks for one task only (``SlotBudget/probe(for:footprint:wake:)``): an idle queue holds at most one slot of
     /// the budget instead of a share, and none while other queues wait for slots.
     private let probing = Atomic<Bool>(true)
+    /// When the last probe that took a slot of the shared budget was sent (monotonic ns).
+    private let probeSentAt = Atomic<UInt64>(0)
+    /// How long a probe that took a slot keeps it while other processors wait (``SlotBudget/ProbeRelease``): a
+    /// queue with work answers within it, and one without lets the slot go after it.
+    static let probeGrace: UInt64 = 100_000_000
     /// Deliveries received so far (``AckPendingWatch`` tells a stalled consumer from a flowing one by it).
     private let deliveryCount = Atomic<UInt64>(0)
     private let fatal = FirstError()
@@ -88,8 +94,8 @@ final class ProcessorEngine: Sendable {
     /// Checks that the durable consumer exists and registers a processor with the transport.
     static func start(
         transport: any QueueTransport, layout: QueueLayout, configuration: QueueConfiguration,
-        options: ProcessOptions, budget: SlotBudget? = nil, reschedulesRetries: Bool = false, expectedShare: Int? = nil,
-        logger: Logger
+        options: ProcessOptions, budget: SlotBudget? = nil, standing: SlotBudget.Standing? = nil,
+        reschedulesRetries: Bool = false, expectedShare: Int? = nil, logger: Logger
     ) async throws(ProtoqueueError) -> ProcessorEngine {
         // Held for the processor's lifetime so that closing the connection waits for it to stop.
         try transport.beginCall()
@@ -105,6 +111,8 @@ final class ProcessorEngine: Sendable {
             options: options, budget: budget, reschedulesRetries: reschedulesRetries, expectedShare: expectedShare,
             logger: logger
         )
+        // Before its first turn: a strict tier's first probe already knows its rank.
+        if let standing { budget?.setStanding(standing, for: engine.id) }
         deliveries.register(engine)
         return engine
     }
@@ -243,14 +251,11 @@ final class ProcessorEngine: Sendable {
         let mean = meanRunTime.load(ordering: .relaxed)
         let ahead = prefetch.extra(concurrency: capacity, meanRunTime: mean == 0 ? nil : .nanoseconds(mean))
         var signals: (due: [Delivery], next: UInt64?) = ([], nil)
+        var releaseAt: UInt64?
         let (turn, deadline) = state.withLock { state -> (FetchState<Delivery>.Turn, UInt64?) in
             if let budget, !state.stopping {
-                // A queue that ran dry keeps no slot its probe took while another queue waits for one.
-                if probing.load(ordering: .relaxed), state.ledger.outstanding > state.ledger.unbudgeted,
-                    budget.othersWait(besides: id)
-                {
-                    state.unbudgetOpenRequests()
-                    budget.report(id, footprint: slotsInUse(of: state))
+                if probing.load(ordering: .relaxed), state.ledger.outstanding > state.ledger.unbudgeted {
+                    releaseAt = releaseProbeSlot(&state, budget: budget, now: now)
                 }
                 if !state.parked.isEmpty, state.admissible > 0 { admitParked(&state, budget: budget) }
             }
@@ -280,6 +285,7 @@ final class ProcessorEngine: Sendable {
                 return (turn, min(turn.deadline ?? .max, retryAt))
             }
             state.pulled(count, expires: turn.expires, at: now, budgeted: budgeted)
+            if budgeted && probing.load(ordering: .relaxed) { probeSentAt.store(now, ordering: .relaxed) }
             sent = true
             budget?.report(id, footprint: slotsInUse(of: state))
             return (turn, state.wakeTime(at: now))
@@ -289,8 +295,23 @@ final class ProcessorEngine: Sendable {
         if let failed { pullFailed(failed.error, failures: failed.failures) }
         // Deliveries fetched ahead stay this worker's while they wait for a handler.
         for delivery in signals.due { delivery.signalInProgress() }
-        guard let next = signals.next else { return (deadline, sent) }
-        return (min(deadline ?? .max, next), sent)
+        let next = [deadline, signals.next, releaseAt].compactMap { $0 }.min()
+        return (next, sent)
+    }
+
+    /// A queue that ran dry lets the slot its probe took go while another queue waits for one
+    /// (``SlotBudget/probeRelease(for:)``): its open requests hold none from then on.
+    /// - Returns: When to look again, while the probe's grace lasts.
+    private func releaseProbeSlot(_ state: inout FetchState<Delivery>, budget: SlotBudget, now: UInt64) -> UInt64? {
+        let graceEnds = probeSentAt.load(ordering: .relaxed) + Self.probeGrace
+        switch budget.probeRelease(for: id) {
+        case .keep: return nil
+        case .afterGrace where now < graceEnds: return graceEnds
+        case .afterGrace, .now:
+            state.unbudgetOpenRequests()
+            budget.report(id, footprint: slotsInUse(of: state))
+            return nil
+        }
     }
 
     /// Gives parked deliveries the free slots the shared budget allows; the budget wakes this processor when it has
@@ -349,45 +370,6 @@ final class ProcessorEngine: Sendable {
         state.withLock { state in
             let unparked = state.written(count)
             if !unparked.isEmpty { handOff.handOver(unparked) }
-        }
-    }
-
-    /// Looks at the consumer after the server said it may be gone (`reason`); re-creates it, or stops the
-    /// processor with an error naming it. While the server cannot say, the next pull waits (as after a failed one)
-    /// and a later turn looks again (``FetchState/consumerCheckInconclusive(at:)``).
-    /// - Parameter ensure: Creates the consumer when it is missing (``ConsumerWatch/check(ensure:)``). Blocks.
-    func checkConsumer(after reason: String, ensure: () throws(ProtoqueueError) -> Bool) {
-        do throws(ProtoqueueError) {
-            let checked = try watch.check(ensure: ensure)
-            if case .unknown = checked {
-                // Looked at again from a later turn (the transport takes one after this): nothing else may ask.
-                state.withLock { _ = $0.consumerCheckInconclusive(at: MonotonicClock.nanoseconds()) }
-            } else {
-                state.withLock { $0.consumerCheckConcluded() }
-            }
-            switch checked {
-            case .recreated:
-                logger.warning(
-                    "consumer was deleted while the worker ran; re-created it",
-                    metadata: ["protoqueue.consumer": "\(layout.consumerName)", "protoqueue.server": "\(reason)"]
-                )
-            case .present:
-                if reason.hasPrefix("503") { backOff(reason) }
-            case .unknown(let error):
-                backOff("\(reason); \(error)")
-            }
-        } catch {
-            fail(error)
-        }
-    }
-
-    private func backOff(_ reason: String) {
-        let failures = state.withLock { $0.pullFailed(at: MonotonicClock.nanoseconds()).failures }
-        if failures == 1 || failures % 20 == 0 {
-            logger.warning(
-                "no answer to pull requests; retrying",
-                metadata: ["protoqueue.consumer": "\(layout.consumerName)", "protoqueue.server": "\(reason)"]
-            )
         }
     }
 }

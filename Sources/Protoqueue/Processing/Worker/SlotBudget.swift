@@ -25,8 +25,10 @@ final class SlotBudget: Sendable {
         /// Processors that asked for more than they got, with their wake-up.
         var waiting: [UInt64: @Sendable () -> Void] = [:]
         /// Processors whose probe took a slot (``Probe/budgeted``), with their wake-up: once another waits, they are
-        /// woken to give it back (``othersWait(besides:)``).
+        /// woken to give it back (``probeRelease(for:)``).
         var probers: [UInt64: @Sendable () -> Void] = [:]
+        /// Processors that have asked for slots or probed at least once.
+        var started: Set<UInt64> = []
 
         /// Registers `id` among the waiting; the wake-ups of the probers holding a slot, which it may need.
         mutating func wait(_ id: UInt64, wake: @escaping @Sendable () -> Void) -> [@Sendable () -> Void] {
@@ -113,6 +115,7 @@ final class SlotBudget: Sendable {
         let (allowed, wakes) = state.withLock { state -> (Int, [@Sendable () -> Void]) in
             let before = state.usage[id] ?? 0
             if let footprint { state.usage[id] = footprint }
+            state.started.insert(id)
             let allowed = Self.decide(
                 total: total, usage: state.usage, waiting: Set(state.waiting.keys), standings: state.standings,
                 busy: state.busy, recent: state.recent, mode: mode, for: id, wanted: wanted)
@@ -130,7 +133,7 @@ final class SlotBudget: Sendable {
 
     /// How a processor whose queue ran dry (its last pull request ended unfilled) may ask the server for one task.
     enum Probe: Equatable {
-        /// On a slot of the budget (one was free and nobody else waits for one).
+        /// On a slot of the budget (one was free and nobody else waits for one; ``Mode/strict``: one was free).
         case budgeted
         /// On no slot: its delivery takes one only when ``allowance(for:footprint:wanted:wake:)`` gives it one, so
         /// that a queue with no known work keeps no slot from the others.
@@ -146,18 +149,25 @@ final class SlotBudget: Sendable {
         let (probe, wakes) = state.withLock { state -> (Probe, [@Sendable () -> Void]) in
             let before = state.usage[id] ?? 0
             state.usage[id] = footprint
+            let first = state.started.insert(id).inserted
+            // Strict: not while a better tier has work or waits, nor before it probed once, so that at the start
+            // the first tier's probe goes first and finds its work first.
+            let rank = (state.standings[id] ?? Standing()).rank
             if mode == .strict
-                && Self.decide(
+                && (Self.decide(
                     total: Int.max, usage: [:], waiting: Set(state.waiting.keys), standings: state.standings,
                     busy: state.busy, mode: mode, for: id, wanted: 1) == 0
+                    || state.standings.contains { $0.value.rank < rank && !state.started.contains($0.key) })
             {
                 state.probers[id] = nil
-                return (.refused, state.wait(id, wake: wake) + (footprint < before ? state.wakes(except: id) : []))
+                let shrank = footprint < before
+                return (.refused, state.wait(id, wake: wake) + (shrank || first ? state.wakes(except: id) : []))
             }
-            let leftWaiting = state.stopWaiting(id)
+            let leftWaiting = state.stopWaiting(id) || first
             var probe = Probe.unbudgeted
             state.probers[id] = nil
-            if state.waiting.isEmpty
+            // Strict: tiers waiting now are worse ranked; the probe lets their slot go after its grace.
+            if (mode == .strict || state.waiting.isEmpty)
                 && Self.decide(
                     total: total, usage: state.usage, waiting: [], standings: state.standings, busy: state.busy,
                     recent: state.recent, mode: mode, for: id, wanted: 1) == 1
@@ -172,9 +182,27 @@ final class SlotBudget: Sendable {
         return probe
     }
 
-    /// Whether processors other than `id` wait for slots: a processor whose probe took one then lets it go.
-    func othersWait(besides id: UInt64) -> Bool {
-        state.withLock { state in state.waiting.keys.contains { $0 != id } }
+    /// When a processor whose probe took a slot lets it go.
+    enum ProbeRelease: Equatable {
+        /// Keep it: nobody else waits.
+        case keep
+        /// Once the probe has had time to find work: others wait.
+        case afterGrace
+        /// Now: a better-ranked processor waits (``Mode/strict``).
+        case now
+    }
+
+    /// Whether processor `id`, whose probe took a slot, lets it go: once other processors wait for one, after the
+    /// probe's grace (a queue with work answers a probe within it), at once for a better-ranked one in
+    /// ``Mode/strict``.
+    func probeRelease(for id: UInt64) -> ProbeRelease {
+        state.withLock { state in
+            let others = state.waiting.keys.filter { $0 != id }
+            guard !others.isEmpty else { return .keep }
+            let rank = (state.standings[id] ?? Standing()).rank
+            let better = others.contains { (state.standings[$0] ?? Standing()).rank < rank }
+            return mode == .strict && better ? .now : .afterGrace
+        }
     }
 
     /// Processor `id` now holds or has requested `footprint` slots; `full` when all its own slots are taken, so that
@@ -198,6 +226,7 @@ final class SlotBudget: Sendable {
             state.usage[id] = nil
             state.waiting[id] = nil
             state.probers[id] = nil
+            state.started.remove(id)
             state.standings[id] = nil
             state.busy.remove(id)
             state.recent[id] = nil
